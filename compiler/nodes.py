@@ -1,0 +1,279 @@
+"""The syntax tree: frozen attrs nodes, each carrying the position it was written at.
+
+Positions sit beside a node's fields and are left out of comparisons, so two nodes
+that differ only in where they were written are equal.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Literal, Union
+
+import attrs
+
+from .errors import SourcePosition
+
+NOWHERE = SourcePosition("<nowhere>", 0, 0, 0, 0)
+
+
+def _pos() -> SourcePosition:
+    return attrs.field(default=NOWHERE, eq=False, repr=False)  # type: ignore[no-any-return]
+
+
+node = attrs.frozen(kw_only=True)
+
+# ---------------------------------------------------------------- types
+
+
+@node
+class SimpleType:
+    kind: Literal["bool", "date", "text", "number"]
+    pos: SourcePosition = _pos()
+
+
+@node
+class EnumType:
+    values: tuple[str, ...]
+    ordered: bool
+    value_positions: tuple[SourcePosition, ...] = attrs.field(default=(), eq=False, repr=False)
+    pos: SourcePosition = _pos()
+
+
+@node
+class ListType:
+    record: str
+    pos: SourcePosition = _pos()
+
+
+TypeExpr = Union[SimpleType, EnumType, ListType]
+
+# ---------------------------------------------------------------- expressions
+
+
+@node
+class Name:
+    id: str
+    pos: SourcePosition = _pos()
+
+
+@node
+class Field:
+    var: str
+    field: str
+    pos: SourcePosition = _pos()
+
+
+@node
+class Literal_:
+    value: str | int | float | bool | datetime.date
+    pos: SourcePosition = _pos()
+
+
+@node
+class And:
+    items: tuple[Expr, ...]
+    pos: SourcePosition = _pos()
+
+
+@node
+class Or:
+    items: tuple[Expr, ...]
+    pos: SourcePosition = _pos()
+
+
+@node
+class Not:
+    item: Expr
+    pos: SourcePosition = _pos()
+
+
+@node
+class AtLeast:
+    count: int
+    items: tuple[Expr, ...]
+    pos: SourcePosition = _pos()
+
+
+@node
+class Compare:
+    op: str
+    left: Expr
+    right: Expr
+    pos: SourcePosition = _pos()
+
+
+@node
+class Presence:
+    operand: Expr
+    present: bool
+    pos: SourcePosition = _pos()
+
+
+@node
+class Quantified:
+    quantifier: Literal["some", "every", "no"]
+    var: str
+    collection: Name
+    body: Expr
+    pos: SourcePosition = _pos()
+
+
+Expr = Union[Name, Field, Literal_, And, Or, Not, AtLeast, Compare, Presence, Quantified]
+
+# ---------------------------------------------------------------- values in cases
+
+
+@node
+class Value:
+    """A literal in a case: a word, string, date, number, bool, unknown, list or mapping."""
+
+    kind: Literal["word", "string", "date", "number", "bool", "unknown", "list", "mapping"]
+    value: object
+    pos: SourcePosition = _pos()
+
+
+@node
+class Pair:
+    key: str
+    value: Value
+    pos: SourcePosition = _pos()
+
+
+# ---------------------------------------------------------------- declarations
+
+
+@node
+class Import:
+    module: str
+    pos: SourcePosition = _pos()
+
+
+@node
+class FactDecl:
+    name: str
+    type: TypeExpr
+    meaning: str = ""
+    pos: SourcePosition = _pos()
+
+
+@node
+class FieldDecl:
+    name: str
+    type: TypeExpr
+    optional: bool = False
+    meaning: str = ""
+    pos: SourcePosition = _pos()
+
+
+@node
+class RecordDecl:
+    name: str
+    fields: tuple[FieldDecl, ...]
+    pos: SourcePosition = _pos()
+
+
+@node
+class AuthorityDecl:
+    name: str
+    title: str = ""
+    reporter: str = ""
+    court: str = ""
+    year: int | None = None
+    decided: datetime.date | None = None
+    abrogated: datetime.date | None = None
+    abrogated_by: str | None = None
+    notes: tuple[str, ...] = ()
+    pos: SourcePosition = _pos()
+
+
+@node
+class Cite:
+    authority: str
+    pinpoint: str = ""
+    purpose: str = ""
+    pos: SourcePosition = _pos()
+
+
+@node
+class Condition:
+    unless: bool
+    expr: Expr
+    pos: SourcePosition = _pos()
+
+
+@node
+class ElementDecl:
+    name: str
+    title: str = ""
+    condition: Condition | None = None
+    cites: tuple[Cite, ...] = ()
+    met: str = ""
+    unmet: str = ""
+    notes: tuple[str, ...] = ()
+    pos: SourcePosition = _pos()
+
+
+@node
+class Slot:
+    """An element of a doctrine, under the label the doctrine reports it by."""
+
+    label: str
+    target: str | None = None
+    element: ElementDecl | None = None
+    pos: SourcePosition = _pos()
+
+
+@node
+class Rejects:
+    """A theory the doctrine answers as insufficient, with the facts it rests on."""
+
+    name: str
+    title: str = ""
+    on: tuple[Name, ...] = ()
+    because: str = ""
+    cites: tuple[Cite, ...] = ()
+    pos: SourcePosition = _pos()
+
+
+@node
+class DoctrineDecl:
+    name: str
+    extends: Name | None = None
+    title: str = ""
+    source: Cite | None = None
+    court: str = ""
+    in_force_from: datetime.date | None = None
+    in_force_until: datetime.date | None = None
+    slots: tuple[Slot, ...] = ()
+    condition: Condition | None = None
+    rejects: tuple[Rejects, ...] = ()
+    cites: tuple[Cite, ...] = ()
+    notes: tuple[str, ...] = ()
+    pos: SourcePosition = _pos()
+
+
+@node
+class CaseDecl:
+    name: str
+    doctrine: Name
+    title: str = ""
+    source: Cite | None = None
+    notes: tuple[str, ...] = ()
+    given: tuple[Pair, ...] = ()
+    expect: tuple[Pair, ...] = ()
+    pos: SourcePosition = _pos()
+
+
+Declaration = Union[FactDecl, RecordDecl, AuthorityDecl, ElementDecl, DoctrineDecl, CaseDecl]
+
+
+@node
+class Module:
+    """One parsed `.doctrine` file."""
+
+    path: str
+    name: str
+    title: str = ""
+    imports: tuple[Import, ...] = ()
+    declarations: tuple[Declaration, ...] = ()
+    pos: SourcePosition = _pos()

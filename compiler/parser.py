@@ -1,0 +1,650 @@
+"""Parsing: Lark's LALR parser over grammar/doctrine.lark, and a Transformer to nodes."""
+
+from __future__ import annotations
+
+import datetime
+import re
+import textwrap
+from functools import lru_cache
+from typing import Any
+
+import lark
+from lark import Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from . import nodes as n
+from .errors import Diagnostic, DoctrineError, SourcePosition
+from .resources import grammar_path
+
+
+@lru_cache(maxsize=1)
+def lark_parser() -> lark.Lark:
+    """The LALR parser, built once per process from the grammar file."""
+    return lark.Lark(
+        grammar_path().read_text(encoding="utf-8"),
+        parser="lalr",
+        propagate_positions=True,
+        maybe_placeholders=False,
+    )
+
+
+# ---------------------------------------------------------------- syntax errors
+
+# What a terminal is called in an "expected ..." message.
+_TERMINAL_NAMES = {
+    "NAME": "a name",
+    "STRING": 'a string ("...")',
+    "DATE": "a date (YYYY-MM-DD)",
+    "INT": "a whole number",
+    "NUMBER": "a number",
+    "LBRACE": "`{`",
+    "RBRACE": "`}`",
+    "LPAR": "`(`",
+    "RPAR": "`)`",
+    "LSQB": "`[`",
+    "RSQB": "`]`",
+    "COMMA": "`,`",
+    "COLON": "`:`",
+    "DOT": "`.`",
+    "EQUAL": "`=`",
+    "LESSTHAN": "`<`",
+    "COMPARATOR": "a comparison (==, !=, <, <=, >, >=)",
+    "$END": "the end of the file",
+}
+
+# Typical mistakes, recognised by the parser state they leave it in (Lark's match_examples).
+_EXAMPLES: dict[str, list[str]] = {
+    "`holds` is followed by `when` or `unless`": [
+        "element e { holds a }",
+        "element e { holds if a }",
+        "doctrine d { holds a }",
+    ],
+    "`=` binds an element to a slot; comparisons use `==`": [
+        "element e { holds when a = b }",
+        "element e { holds when a.b = c }",
+    ],
+    "a fact needs a type, such as `fact name: bool`": [
+        "fact x\n",
+        "fact x means \"y\"",
+    ],
+    "the values of an enum are separated by `,` (unordered) or `<` (ordered)": [
+        "fact x: enum (a b)",
+        "fact x: enum (a; b)",
+    ],
+    "a citation names a declared authority, with `at \"pinpoint\"`": [
+        'element e { cite "Pinder" }',
+        'element e { cite pinder "1175" }',
+        'doctrine d { cite pinder 1175 }',
+    ],
+    "a case names the doctrine it is decided under: `case NAME under DOCTRINE { ... }`": [
+        "case c { }",
+        "case c special_relationship { }",
+    ],
+    "a quantifier inside `and` or `or` goes in parentheses: `a and (some x in xs where ...)`": [
+        "element e { holds when a and some x in y where b }",
+        "element e { holds when a or every x in y where b }",
+    ],
+    "a value in `given` or `expect` is written `name: value`": [
+        "case c under d { given { a = true } }",
+        "case c under d { given { a true } }",
+        "case c under d { expect { holds = false } }",
+    ],
+}
+
+
+def _describe(terminals: set[str]) -> str:
+    names = []
+    for term in sorted(terminals):
+        if term in _TERMINAL_NAMES:
+            names.append(_TERMINAL_NAMES[term])
+        elif term.startswith("__") or term in ("WS", "COMMENT"):
+            continue
+        else:
+            names.append(f"`{term.lower()}`")
+    names = sorted(set(names))
+    if not names:
+        return "something else"
+    if len(names) == 1:
+        return names[0]
+    return ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def _unclosed_brace(text: str) -> tuple[int, int] | None:
+    """The line and column of the last `{` never closed, skipping strings and comments."""
+    stack: list[tuple[int, int]] = []
+    line, col, i = 1, 0, 0
+    while i < len(text):
+        ch = text[i]
+        col += 1
+        if ch == "\n":
+            line, col = line + 1, 0
+        elif ch == "#":
+            while i < len(text) and text[i] != "\n":
+                i += 1
+            continue
+        elif ch == '"':
+            quote = '"""' if text.startswith('"""', i) else '"'
+            j = i + len(quote)
+            while j < len(text) and not text.startswith(quote, j):
+                if text[j] == "\\":
+                    j += 1
+                if text[j : j + 1] == "\n":
+                    line, col = line + 1, 0
+                j += 1
+            col += j - i
+            i = j + len(quote)
+            continue
+        elif ch == "{":
+            stack.append((line, col))
+        elif ch == "}" and stack:
+            stack.pop()
+        i += 1
+    return stack[-1] if stack else None
+
+
+def _syntax_diagnostic(err: UnexpectedInput, text: str, path: str) -> Diagnostic:
+    line = getattr(err, "line", -1)
+    column = getattr(err, "column", -1)
+    if line is None or line < 1:
+        lines = text.splitlines() or [""]
+        line, column = len(lines), len(lines[-1]) + 1
+    width = 1
+    found = "the end of the file"
+    expected: set[str] = set()
+    if isinstance(err, UnexpectedToken):
+        token = err.token
+        expected = set(err.expected)
+        if token.type != "$END":
+            width = max(len(str(token)), 1)
+            found = f"`{token}`"
+        else:
+            lines = text.splitlines() or [""]
+            line, column = len(lines), len(lines[-1]) + 1
+    elif isinstance(err, UnexpectedCharacters):
+        expected = set(err.allowed or ())
+        found = f"`{text[err.pos_in_stream]}`" if err.pos_in_stream < len(text) else found
+    elif isinstance(err, UnexpectedEOF):
+        expected = set(err.expected)
+    pos = SourcePosition(path, line, column, line, column + width)
+
+    if found == "the end of the file" and "RBRACE" in expected:
+        opened = _unclosed_brace(text)
+        if opened is not None:
+            return Diagnostic(
+                "D0102",
+                "unclosed block: this `{` is never closed",
+                SourcePosition(path, opened[0], opened[1], opened[0], opened[1] + 1),
+                label="opened here",
+                help="add the matching `}` at the end of the block",
+            )
+    hint = ""
+    try:
+        hint = err.match_examples(lark_parser().parse, _EXAMPLES, use_accepts=True) or ""
+    except Exception:  # noqa: BLE001 - a failed hint lookup must not hide the error itself
+        hint = ""
+    if isinstance(err, UnexpectedCharacters) and text[err.pos_in_stream : err.pos_in_stream + 1] == "'":
+        hint = 'strings are written in double quotes: "..."'
+    return Diagnostic(
+        "D0101",
+        f"unexpected {found}",
+        pos,
+        label=f"expected {_describe(expected)}",
+        help=hint,
+    )
+
+
+# ---------------------------------------------------------------- strings
+
+_ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
+
+
+def decode_string(raw: str) -> str:
+    """Decode a string token; raises ValueError naming a bad escape."""
+    long = raw.startswith('"""')
+    body = raw[3:-3] if long else raw[1:-1]
+    out: list[str] = []
+    i = 0
+    while i < len(body):
+        ch = body[i]
+        if ch != "\\":
+            out.append(ch)
+            i += 1
+            continue
+        nxt = body[i + 1 : i + 2]
+        if nxt in _ESCAPES:
+            out.append(_ESCAPES[nxt])
+            i += 2
+        elif nxt == "u" and re.fullmatch(r"[0-9a-fA-F]{4}", body[i + 2 : i + 6]):
+            out.append(chr(int(body[i + 2 : i + 6], 16)))
+            i += 6
+        else:
+            raise ValueError(f"unknown escape `\\{nxt}`")
+    text = "".join(out)
+    if long:
+        # Prose in triple quotes: paragraphs apart by blank lines, lines joined by spaces.
+        paragraphs = re.split(r"\n\s*\n", textwrap.dedent(text).strip())
+        text = "\n\n".join(" ".join(p.split()) for p in paragraphs)
+    return text
+
+
+# ---------------------------------------------------------------- the transformer
+
+
+def _tok_pos(path: str, tok: Token) -> SourcePosition:
+    return SourcePosition(
+        path,
+        tok.line or 0,
+        tok.column or 0,
+        tok.end_line or tok.line or 0,
+        tok.end_column or tok.column or 0,
+    )
+
+
+_SINGLE = {"title", "met", "unmet", "court", "source", "name", "reporter", "year", "decided",
+           "abrogated", "because", "period", "holds", "on", "given", "expect"}
+
+
+@v_args(meta=True)
+class ToNodes(Transformer[Token, n.Module]):
+    """Builds nodes from Lark's tree, collecting diagnostics instead of stopping."""
+
+    def __init__(self, path: str):
+        super().__init__()
+        self.path = path
+        self.diagnostics: list[Diagnostic] = []
+
+    # helpers -------------------------------------------------------
+    def pos(self, meta: Any) -> SourcePosition:
+        if getattr(meta, "empty", True):
+            return n.NOWHERE
+        return SourcePosition(self.path, meta.line, meta.column, meta.end_line, meta.end_column)
+
+    def tpos(self, tok: Token) -> SourcePosition:
+        return _tok_pos(self.path, tok)
+
+    def fail(self, code: str, message: str, pos: SourcePosition, label: str = "", help: str = "") -> None:
+        self.diagnostics.append(Diagnostic(code, message, pos, label=label, help=help))
+
+    def string(self, meta: Any, children: list[Token]) -> n.Value:
+        return n.Value(kind="string", value=self._str(children[0]), pos=self.tpos(children[0]))
+
+    def _str(self, tok: Token) -> str:
+        try:
+            return decode_string(str(tok))
+        except ValueError as exc:
+            self.fail("D0103", f"bad string: {exc}", self.tpos(tok),
+                      help='write a backslash as `\\\\`, a quote as `\\"`')
+            return ""
+
+    def _date(self, tok: Token) -> datetime.date | None:
+        try:
+            return datetime.date.fromisoformat(str(tok))
+        except ValueError:
+            self.fail("D0104", f"`{tok}` is not a calendar date", self.tpos(tok),
+                      label="no such day", help="dates are written YYYY-MM-DD, as 1989-02-22")
+            return None
+
+    def _items(self, kind: str, items: list[Any]) -> dict[str, Any]:
+        """Gather (key, value, pos) items, reporting properties given twice."""
+        out: dict[str, Any] = {}
+        for key, value, pos in items:
+            if key in _SINGLE:
+                if key in out:
+                    self.fail("D0105", f"`{key}` is given twice in this {kind}", pos,
+                              label="second one here", help=f"keep one `{key}`")
+                    continue
+                out[key] = value
+            else:
+                out.setdefault(key, []).append(value)
+        return out
+
+    # module --------------------------------------------------------
+    def start(self, meta: Any, children: list[Any]) -> n.Module:
+        name, title = "", ""
+        imports: list[n.Import] = []
+        decls = []
+        for child in children:
+            if isinstance(child, tuple) and child and child[0] == "module":
+                name, title = child[1], child[2]
+            elif isinstance(child, list):
+                imports.extend(child)
+            else:
+                decls.append(child)
+        return n.Module(path=self.path, name=name, title=title, imports=tuple(imports),
+                        declarations=tuple(decls), pos=self.pos(meta))
+
+    def module_decl(self, meta: Any, children: list[Any]) -> tuple[str, str, str]:
+        title = self._str(children[1]) if len(children) > 1 else ""
+        return ("module", children[0][0], title)
+
+    def import_stmt(self, meta: Any, children: list[Any]) -> list[n.Import]:
+        return [n.Import(module=name, pos=pos) for name, pos in children]
+
+    def dotted_name(self, meta: Any, children: list[Token]) -> tuple[str, SourcePosition]:
+        return ".".join(str(c) for c in children), self.pos(meta)
+
+    # facts ---------------------------------------------------------
+    def fact_decl(self, meta: Any, children: list[Any]) -> n.FactDecl:
+        name, typ = children[0], children[1]
+        meaning = children[2] if len(children) > 2 else ""
+        return n.FactDecl(name=str(name), type=typ, meaning=meaning, pos=self.tpos(name))
+
+    def meaning(self, meta: Any, children: list[Any]) -> str:
+        return self._str(children[0])
+
+    def simple_type(self, meta: Any, children: list[Token]) -> n.SimpleType:
+        return n.SimpleType(kind=str(children[0]), pos=self.pos(meta))  # type: ignore[arg-type]
+
+    def _enum(self, meta: Any, children: list[Token], ordered: bool) -> n.EnumType:
+        return n.EnumType(values=tuple(str(c) for c in children), ordered=ordered,
+                          value_positions=tuple(self.tpos(c) for c in children), pos=self.pos(meta))
+
+    def enum_type(self, meta: Any, children: list[Token]) -> n.EnumType:
+        return self._enum(meta, children, False)
+
+    def scale_type(self, meta: Any, children: list[Token]) -> n.EnumType:
+        return self._enum(meta, children, True)
+
+    def list_type(self, meta: Any, children: list[Token]) -> n.ListType:
+        return n.ListType(record=str(children[0]), pos=self.tpos(children[0]))
+
+    def record_decl(self, meta: Any, children: list[Any]) -> n.RecordDecl:
+        return n.RecordDecl(name=str(children[0]), fields=tuple(children[1:]),
+                            pos=self.tpos(children[0]))
+
+    def field_decl(self, meta: Any, children: list[Any]) -> n.FieldDecl:
+        name = children[0]
+        optional = False
+        rest = list(children[1:])
+        if isinstance(rest[0], Token) and rest[0].type == "OPTIONAL":
+            optional = True
+            rest = rest[1:]
+        meaning = rest[1] if len(rest) > 1 else ""
+        return n.FieldDecl(name=str(name), type=rest[0], optional=optional, meaning=meaning,
+                           pos=self.tpos(name))
+
+    # authorities -----------------------------------------------------
+    def authority_decl(self, meta: Any, children: list[Any]) -> n.AuthorityDecl:
+        name = children[0]
+        props = self._items("authority", children[1:])
+        abrogated = props.get("abrogated") or (None, None)
+        return n.AuthorityDecl(
+            name=str(name), title=props.get("name", ""), reporter=props.get("reporter", ""),
+            court=props.get("court", ""), year=props.get("year"), decided=props.get("decided"),
+            abrogated=abrogated[0], abrogated_by=abrogated[1],
+            notes=tuple(props.get("note", [])), pos=self.tpos(name))
+
+    def name_item(self, meta: Any, c: list[Any]) -> tuple[str, str, SourcePosition]:
+        return ("name", self._str(c[0]), self.pos(meta))
+
+    def reporter_item(self, meta: Any, c: list[Any]) -> tuple[str, str, SourcePosition]:
+        return ("reporter", self._str(c[0]), self.pos(meta))
+
+    def decided_item(self, meta: Any, c: list[Token]) -> tuple[str, Any, SourcePosition]:
+        return ("decided", self._date(c[0]), self.pos(meta))
+
+    def year_item(self, meta: Any, c: list[Token]) -> tuple[str, int, SourcePosition]:
+        return ("year", int(c[0]), self.pos(meta))
+
+    def abrogated_item(self, meta: Any, c: list[Token]) -> tuple[str, Any, SourcePosition]:
+        by = str(c[1]) if len(c) > 1 else None
+        return ("abrogated", (self._date(c[0]), by), self.pos(meta))
+
+    # elements ------------------------------------------------------
+    def title_item(self, meta: Any, c: list[Any]) -> tuple[str, str, SourcePosition]:
+        return ("title", self._str(c[0]), self.pos(meta))
+
+    def met_item(self, meta: Any, c: list[Any]) -> tuple[str, str, SourcePosition]:
+        return ("met", self._str(c[0]), self.pos(meta))
+
+    def unmet_item(self, meta: Any, c: list[Any]) -> tuple[str, str, SourcePosition]:
+        return ("unmet", self._str(c[0]), self.pos(meta))
+
+    def note_item(self, meta: Any, c: list[Any]) -> tuple[str, str, SourcePosition]:
+        return ("note", self._str(c[0]), self.pos(meta))
+
+    def court_item(self, meta: Any, c: list[Any]) -> tuple[str, str, SourcePosition]:
+        return ("court", self._str(c[0]), self.pos(meta))
+
+    def because_item(self, meta: Any, c: list[Any]) -> tuple[str, str, SourcePosition]:
+        return ("because", self._str(c[0]), self.pos(meta))
+
+    def holds_item(self, meta: Any, c: list[Any]) -> tuple[str, n.Condition, SourcePosition]:
+        cond = n.Condition(unless=str(c[0]) == "unless", expr=c[1], pos=self.pos(meta))
+        return ("holds", cond, self.pos(meta))
+
+    def pinpoint(self, meta: Any, c: list[Any]) -> tuple[str, str]:
+        return ("pinpoint", self._str(c[0]))
+
+    def purpose(self, meta: Any, c: list[Any]) -> tuple[str, str]:
+        return ("purpose", self._str(c[0]))
+
+    def _cite(self, meta: Any, c: list[Any]) -> n.Cite:
+        parts = dict(c[1:])
+        return n.Cite(authority=str(c[0]), pinpoint=parts.get("pinpoint", ""),
+                      purpose=parts.get("purpose", ""), pos=self.tpos(c[0]))
+
+    def cite_item(self, meta: Any, c: list[Any]) -> tuple[str, n.Cite, SourcePosition]:
+        return ("cite", self._cite(meta, c), self.pos(meta))
+
+    def source_item(self, meta: Any, c: list[Any]) -> tuple[str, n.Cite, SourcePosition]:
+        return ("source", self._cite(meta, c), self.pos(meta))
+
+    def _element(self, name: Token, items: list[Any]) -> n.ElementDecl:
+        props = self._items("element", items)
+        return n.ElementDecl(
+            name=str(name), title=props.get("title", ""), condition=props.get("holds"),
+            cites=tuple(props.get("cite", [])), met=props.get("met", ""),
+            unmet=props.get("unmet", ""), notes=tuple(props.get("note", [])),
+            pos=self.tpos(name))
+
+    def element_decl(self, meta: Any, c: list[Any]) -> n.ElementDecl:
+        return self._element(c[0], c[1:])
+
+    # doctrines -----------------------------------------------------
+    def from_date(self, meta: Any, c: list[Token]) -> tuple[str, Any]:
+        return ("from", self._date(c[0]))
+
+    def until_date(self, meta: Any, c: list[Token]) -> tuple[str, Any]:
+        return ("until", self._date(c[0]))
+
+    def period_item(self, meta: Any, c: list[Any]) -> tuple[str, dict[str, Any], SourcePosition]:
+        return ("period", dict(c), self.pos(meta))
+
+    def slot_bare(self, meta: Any, c: list[Token]) -> tuple[str, n.Slot, SourcePosition]:
+        slot = n.Slot(label=str(c[0]), target=str(c[0]), pos=self.tpos(c[0]))
+        return ("slot", slot, self.pos(meta))
+
+    def slot_alias(self, meta: Any, c: list[Token]) -> tuple[str, n.Slot, SourcePosition]:
+        slot = n.Slot(label=str(c[0]), target=str(c[1]), pos=self.tpos(c[0]))
+        return ("slot", slot, self.pos(meta))
+
+    def slot_inline(self, meta: Any, c: list[Any]) -> tuple[str, n.Slot, SourcePosition]:
+        element = self._element(c[0], c[1:])
+        return ("slot", n.Slot(label=str(c[0]), element=element, pos=self.tpos(c[0])), self.pos(meta))
+
+    def on_item(self, meta: Any, c: list[Token]) -> tuple[str, tuple[n.Name, ...], SourcePosition]:
+        return ("on", tuple(n.Name(id=str(t), pos=self.tpos(t)) for t in c), self.pos(meta))
+
+    def rejects_item(self, meta: Any, c: list[Any]) -> tuple[str, n.Rejects, SourcePosition]:
+        props = self._items("theory", c[1:])
+        rejects = n.Rejects(name=str(c[0]), title=props.get("title", ""), on=props.get("on", ()),
+                            because=props.get("because", ""), cites=tuple(props.get("cite", [])),
+                            pos=self.tpos(c[0]))
+        return ("rejects", rejects, self.pos(meta))
+
+    def doctrine_decl(self, meta: Any, c: list[Any]) -> n.DoctrineDecl:
+        name = c[0]
+        rest = list(c[1:])
+        extends = None
+        if rest and isinstance(rest[0], Token):
+            extends = n.Name(id=str(rest[0]), pos=self.tpos(rest[0]))
+            rest = rest[1:]
+        props = self._items("doctrine", rest)
+        period = props.get("period", {})
+        return n.DoctrineDecl(
+            name=str(name), extends=extends, title=props.get("title", ""),
+            source=props.get("source"), court=props.get("court", ""),
+            in_force_from=period.get("from"), in_force_until=period.get("until"),
+            slots=tuple(props.get("slot", [])), condition=props.get("holds"),
+            rejects=tuple(props.get("rejects", [])), cites=tuple(props.get("cite", [])),
+            notes=tuple(props.get("note", [])), pos=self.tpos(name))
+
+    # cases ---------------------------------------------------------
+    def case_decl(self, meta: Any, c: list[Any]) -> n.CaseDecl:
+        props = self._items("case", c[2:])
+        return n.CaseDecl(
+            name=str(c[0]), doctrine=n.Name(id=str(c[1]), pos=self.tpos(c[1])),
+            title=props.get("title", ""), source=props.get("source"),
+            notes=tuple(props.get("note", [])), given=props.get("given", n.Value(kind="mapping", value=())).value,
+            expect=props.get("expect", n.Value(kind="mapping", value=())).value, pos=self.tpos(c[0]))
+
+    def given_item(self, meta: Any, c: list[Any]) -> tuple[str, n.Value, SourcePosition]:
+        return ("given", c[0], self.pos(meta))
+
+    def expect_item(self, meta: Any, c: list[Any]) -> tuple[str, n.Value, SourcePosition]:
+        return ("expect", c[0], self.pos(meta))
+
+    def mapping(self, meta: Any, c: list[n.Pair]) -> n.Value:
+        seen: set[str] = set()
+        for pair in c:
+            if pair.key in seen:
+                self.fail("D0105", f"`{pair.key}` is given twice", pair.pos,
+                          label="second one here", help=f"keep one `{pair.key}`")
+            seen.add(pair.key)
+        return n.Value(kind="mapping", value=tuple(c), pos=self.pos(meta))
+
+    def pair(self, meta: Any, c: list[Any]) -> n.Pair:
+        return n.Pair(key=str(c[0]), value=c[1], pos=self.tpos(c[0]))
+
+    # values and operands share these: the tree tells which by its parent
+    def date(self, meta: Any, c: list[Token]) -> n.Value:
+        return n.Value(kind="date", value=self._date(c[0]), pos=self.tpos(c[0]))
+
+    def number(self, meta: Any, c: list[Token]) -> n.Value:
+        text = str(c[0])
+        value: int | float = float(text) if "." in text else int(text)
+        return n.Value(kind="number", value=value, pos=self.tpos(c[0]))
+
+    def true(self, meta: Any, c: list[Any]) -> n.Value:
+        return n.Value(kind="bool", value=True, pos=self.pos(meta))
+
+    def false(self, meta: Any, c: list[Any]) -> n.Value:
+        return n.Value(kind="bool", value=False, pos=self.pos(meta))
+
+    def unknown(self, meta: Any, c: list[Any]) -> n.Value:
+        return n.Value(kind="unknown", value=None, pos=self.pos(meta))
+
+    def word(self, meta: Any, c: list[Token]) -> n.Value:
+        return n.Value(kind="word", value=str(c[0]), pos=self.tpos(c[0]))
+
+    def sequence(self, meta: Any, c: list[n.Value]) -> n.Value:
+        return n.Value(kind="list", value=tuple(c), pos=self.pos(meta))
+
+    # expressions ---------------------------------------------------
+    def name(self, meta: Any, c: list[Token]) -> n.Name:
+        return n.Name(id=str(c[0]), pos=self.tpos(c[0]))
+
+    def field(self, meta: Any, c: list[Token]) -> n.Field:
+        return n.Field(var=str(c[0]), field=str(c[1]), pos=self.pos(meta))
+
+    def _flatten(self, cls: type, c: list[Any]) -> list[Any]:
+        out: list[Any] = []
+        for item in c:
+            out.extend(item.items if isinstance(item, cls) else [item])
+        return out
+
+    def or_(self, meta: Any, c: list[Any]) -> n.Or:
+        return n.Or(items=tuple(self._flatten(n.Or, c)), pos=self.pos(meta))
+
+    def and_(self, meta: Any, c: list[Any]) -> n.And:
+        return n.And(items=tuple(self._flatten(n.And, c)), pos=self.pos(meta))
+
+    def not_(self, meta: Any, c: list[Any]) -> n.Not:
+        return n.Not(item=c[0], pos=self.pos(meta))
+
+    def all_of(self, meta: Any, c: list[Any]) -> n.And:
+        return n.And(items=tuple(c), pos=self.pos(meta))
+
+    def any_of(self, meta: Any, c: list[Any]) -> n.Or:
+        return n.Or(items=tuple(c), pos=self.pos(meta))
+
+    def at_least(self, meta: Any, c: list[Any]) -> n.AtLeast:
+        return n.AtLeast(count=int(c[0]), items=tuple(c[1:]), pos=self.pos(meta))
+
+    def compare(self, meta: Any, c: list[Any]) -> n.Compare:
+        return n.Compare(op=str(c[1]), left=_operand(c[0]), right=_operand(c[2]), pos=self.pos(meta))
+
+    def is_(self, meta: Any, c: list[Any]) -> n.Compare:
+        return n.Compare(op="==", left=_operand(c[0]), right=_operand(c[1]), pos=self.pos(meta))
+
+    def is_not(self, meta: Any, c: list[Any]) -> n.Compare:
+        return n.Compare(op="!=", left=_operand(c[0]), right=_operand(c[1]), pos=self.pos(meta))
+
+    def presence(self, meta: Any, c: list[Any]) -> n.Presence:
+        return n.Presence(operand=_operand(c[0]), present=str(c[1]) == "present", pos=self.pos(meta))
+
+    def quantified(self, meta: Any, c: list[Any]) -> n.Quantified:
+        return n.Quantified(
+            quantifier=str(c[0]),  # type: ignore[arg-type]
+            var=str(c[1]), collection=n.Name(id=str(c[2]), pos=self.tpos(c[2])),
+            body=_operand(c[3]), pos=self.pos(meta))
+
+
+def _operand(item: Any) -> Any:
+    """Literals inside expressions become Literal_ nodes; everything else passes."""
+    if isinstance(item, n.Value):
+        return n.Literal_(value=item.value, pos=item.pos)  # type: ignore[arg-type]
+    return item
+
+
+def _normalise_operands(expr: Any) -> Any:
+    """Turn the stray string tuples and Values the grammar shares with cases into Literal_."""
+    expr = _operand(expr)
+    if isinstance(expr, (n.And, n.Or)):
+        return type(expr)(items=tuple(_normalise_operands(i) for i in expr.items), pos=expr.pos)
+    if isinstance(expr, n.AtLeast):
+        return n.AtLeast(count=expr.count, items=tuple(_normalise_operands(i) for i in expr.items),
+                         pos=expr.pos)
+    if isinstance(expr, n.Not):
+        return n.Not(item=_normalise_operands(expr.item), pos=expr.pos)
+    if isinstance(expr, n.Quantified):
+        return n.Quantified(quantifier=expr.quantifier, var=expr.var, collection=expr.collection,
+                            body=_normalise_operands(expr.body), pos=expr.pos)
+    return expr
+
+
+def parse(text: str, path: str) -> n.Module:
+    """Parse one file's text into a Module; raises DoctrineError with every syntax problem."""
+    try:
+        tree = lark_parser().parse(text)
+    except UnexpectedInput as err:
+        raise DoctrineError([_syntax_diagnostic(err, text, path)], {path: text}) from None
+    builder = ToNodes(path)
+    try:
+        module = builder.transform(tree)
+    except lark.exceptions.VisitError as err:  # an internal bug, never the user's mistake
+        raise err.orig_exc from None
+    if builder.diagnostics:
+        raise DoctrineError(builder.diagnostics, {path: text})
+    return _fix_conditions(module)
+
+
+def _fix_conditions(module: n.Module) -> n.Module:
+    import attrs
+
+    def cond(c: n.Condition | None) -> n.Condition | None:
+        return None if c is None else attrs.evolve(c, expr=_normalise_operands(c.expr))
+
+    def element(e: n.ElementDecl) -> n.ElementDecl:
+        return attrs.evolve(e, condition=cond(e.condition))
+
+    decls: list[Any] = []
+    for d in module.declarations:
+        if isinstance(d, n.ElementDecl):
+            d = element(d)
+        elif isinstance(d, n.DoctrineDecl):
+            slots = tuple(attrs.evolve(s, element=element(s.element)) if s.element else s for s in d.slots)
+            d = attrs.evolve(d, slots=slots, condition=cond(d.condition))
+        decls.append(d)
+    return attrs.evolve(module, declarations=tuple(decls))
