@@ -1,0 +1,398 @@
+"""Code generation: the checked Program as Python `ast` nodes, unparsed to module source.
+
+User text reaches the output only as string constants; identifiers are numbered (`_e3`,
+`_d0`), never taken from the source, so no name a user writes can collide with ours.
+"""
+
+from __future__ import annotations
+
+import ast
+import datetime
+from typing import Any
+
+from . import ir
+
+VERSION = "0.1.0"
+_OPS: dict[str, type[ast.cmpop]] = {"==": ast.Eq, "!=": ast.NotEq, "<": ast.Lt, "<=": ast.LtE,
+                                     ">": ast.Gt, ">=": ast.GtE}
+
+
+def _name(id: str) -> ast.Name:
+    return ast.Name(id=id, ctx=ast.Load())
+
+
+def _store(id: str) -> ast.Name:
+    return ast.Name(id=id, ctx=ast.Store())
+
+
+def _attr(value: str, attr: str) -> ast.Attribute:
+    return ast.Attribute(value=_name(value), attr=attr, ctx=ast.Load())
+
+
+def _call(func: ast.expr, *args: ast.expr) -> ast.Call:
+    return ast.Call(func=func, args=list(args), keywords=[])
+
+
+def _is(left: ast.expr, right: ast.expr) -> ast.Compare:
+    return ast.Compare(left=left, ops=[ast.Is()], comparators=[right])
+
+
+def _c(value: Any) -> ast.Constant:
+    return ast.Constant(value=value)
+
+
+def _if(test: ast.expr, body: ast.expr, orelse: ast.expr) -> ast.IfExp:
+    return ast.IfExp(test=test, body=body, orelse=orelse)
+
+
+def _assign(target: str, value: ast.expr) -> ast.Assign:
+    return ast.Assign(targets=[_store(target)], value=value)
+
+
+def _def(name: str, params: list[str], body: list[ast.stmt], doc: str | None = None) -> ast.FunctionDef:
+    stmts: list[ast.stmt] = [ast.Expr(_c(doc))] if doc else []
+    stmts.extend(body or [ast.Pass()])
+    return ast.FunctionDef(
+        name=name, args=ast.arguments(posonlyargs=[], args=[ast.arg(arg=p) for p in params],
+                                      vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None,
+                                      defaults=[]),
+        body=stmts, decorator_list=[], returns=None, type_params=[])
+
+
+class _Data:
+    """Turns plain data (dicts, tuples, dates) into constant expressions."""
+
+    def __init__(self, dates: dict[datetime.date, str]):
+        self.dates = dates
+
+    def __call__(self, value: Any) -> ast.expr:
+        if isinstance(value, dict):
+            return ast.Dict(keys=[self(k) for k in value], values=[self(v) for v in value.values()])
+        if isinstance(value, (tuple, list)):
+            return ast.Tuple(elts=[self(v) for v in value], ctx=ast.Load())
+        if isinstance(value, datetime.date):
+            return self.date(value)
+        if value is None or isinstance(value, (str, int, float, bool)):
+            return _c(value)
+        raise TypeError(f"cannot emit {type(value).__name__}")
+
+    def date(self, value: datetime.date) -> ast.Name:
+        if value not in self.dates:
+            self.dates[value] = f"_D{len(self.dates)}"
+        return _name(self.dates[value])
+
+
+class Generator:
+    """Emits one module for one Program."""
+
+    def __init__(self, program: ir.Program):
+        self.program = program
+        self.elements = {e.key: e for e in program.elements}
+        self.element_ids = {e.key: i for i, e in enumerate(program.elements)}
+        self.doctrine_ids = {d.name: i for i, d in enumerate(program.doctrines)}
+        self.ranks: dict[tuple[str, ...], str] = {}
+        self.dates: dict[datetime.date, str] = {}
+        self.data = _Data(self.dates)
+        self.temp = 0
+        self._nullable: dict[str, bool] = {}
+
+    # -------------------------------------------------------------- values
+    def fresh(self, prefix: str = "_t") -> str:
+        self.temp += 1
+        return f"{prefix}{self.temp}"
+
+    def rank_table(self, values: tuple[str, ...]) -> str:
+        if values not in self.ranks:
+            self.ranks[values] = f"_R{len(self.ranks)}"
+        return self.ranks[values]
+
+    def value(self, e: ir.Expr, env: dict[str, ast.expr]) -> ast.expr:
+        """An expression computing `e` as True, False or None (unknown)."""
+        if isinstance(e, ir.Const):
+            return self.data(e.value)
+        if isinstance(e, ir.FactRef):
+            return ast.Subscript(value=_name("f"), slice=_c(e.name), ctx=ast.Load())
+        if isinstance(e, ir.FieldRef):
+            return ast.Subscript(value=_name(f"_v{e.var}"), slice=_c(e.field), ctx=ast.Load())
+        if isinstance(e, ir.ElementRef):
+            return env.get(e.key) or _call(_name(f"_e{self.element_ids[e.key]}"), _name("f"))
+        if isinstance(e, ir.DoctrineRef):
+            return _call(_name(f"_h{self.doctrine_ids[e.name]}"), _name("f"))
+        if isinstance(e, (ir.And, ir.Or)):
+            return self.junction(e, env)
+        if isinstance(e, ir.Not):
+            if not self.nullable(e.item):
+                return ast.UnaryOp(op=ast.Not(), operand=self.value(e.item, env))
+            t = self.fresh()
+            walrus = ast.NamedExpr(target=_store(t), value=self.value(e.item, env))
+            return _if(_is(walrus, _c(None)), _c(None), ast.UnaryOp(op=ast.Not(), operand=_name(t)))
+        if isinstance(e, ir.AtLeast):
+            items = ast.Tuple(elts=[self.value(i, env) for i in e.items], ctx=ast.Load())
+            return _call(_attr("_rt", "at_least"), _c(e.count), items)
+        if isinstance(e, ir.Compare):
+            return self.compare(e, env)
+        if isinstance(e, ir.Presence):
+            test = _is(self.value(e.field, env), _attr("_rt", "ABSENT"))
+            return ast.UnaryOp(op=ast.Not(), operand=test) if e.present else test
+        if isinstance(e, ir.Quantified):
+            return self.quantified(e, env)
+        raise AssertionError(f"unexpected {e!r}")
+
+    def junction(self, e: ir.And | ir.Or, env: dict[str, ast.expr]) -> ast.expr:
+        # Kleene logic: a settling value (False for `and`, True for `or`) wins at once;
+        # otherwise any unknown item makes the whole unknown.
+        settle = isinstance(e, ir.Or)
+        if not e.items:
+            return _c(not settle)
+        temps: list[str] = []
+        tests: list[tuple[ast.expr, str | None]] = []
+        for item in e.items:
+            code = self.value(item, env)
+            if self.nullable(item):
+                t = self.fresh()
+                temps.append(t)
+                tests.append((ast.NamedExpr(target=_store(t), value=code), t))
+            else:
+                tests.append((code, None))
+        if temps:
+            unknown = ast.BoolOp(op=ast.Or(), values=[_is(_name(t), _c(None)) for t in temps]) \
+                if len(temps) > 1 else _is(_name(temps[0]), _c(None))
+            result: ast.expr = _if(unknown, _c(None), _c(not settle))
+        else:
+            result = _c(not settle)
+        for code, t in reversed(tests):
+            test = _is(code, _c(settle)) if t else (code if settle else ast.UnaryOp(op=ast.Not(), operand=code))
+            result = _if(test, _c(settle), result)
+        return result
+
+    def compare(self, e: ir.Compare, env: dict[str, ast.expr]) -> ast.expr:
+        # Each operand that may be unknown (a fact) or absent (an optional field) is bound
+        # once and tested: absent makes the comparison false, unknown makes it unknown.
+        guards: list[tuple[str, ast.expr, str]] = []
+        operands: list[ast.expr] = []
+        for side in (e.left, e.right):
+            if isinstance(side, ir.Const):
+                scale = e.type.kind == "scale"
+                operands.append(_c(e.type.values.index(str(side.value))) if scale else self.data(side.value))
+                continue
+            ref = self.value(side, env)
+            if isinstance(side, ir.FactRef) or (isinstance(side, ir.FieldRef) and side.optional):
+                t = self.fresh()
+                guards.append((t, ref, "absent" if isinstance(side, ir.FieldRef) else "unknown"))
+                ref = _name(t)
+            if e.type.kind == "scale":
+                ref = ast.Subscript(value=_name(self.rank_table(e.type.values)), slice=ref, ctx=ast.Load())
+            operands.append(ref)
+        result: ast.expr = ast.Compare(left=operands[0], ops=[_OPS[e.op]()], comparators=[operands[1]])
+        guards.sort(key=lambda g: g[2] != "absent")  # absent settles to false before unknown
+        for t, code, kind in reversed(guards):
+            walrus = ast.NamedExpr(target=_store(t), value=code)
+            if kind == "unknown":
+                result = _if(_is(walrus, _c(None)), _c(None), result)
+            else:
+                result = _if(_is(walrus, _attr("_rt", "ABSENT")), _c(False), result)
+        return result
+
+    def quantified(self, e: ir.Quantified, env: dict[str, ast.expr]) -> ast.expr:
+        items = self.fresh("_l")
+        body = ast.Lambda(
+            args=ast.arguments(posonlyargs=[], args=[ast.arg(arg=f"_v{e.var}")], vararg=None,
+                               kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]),
+            body=self.value(e.body, env))
+        helper = "every" if e.quantifier == "every" else "some"
+        run: ast.expr = _call(_attr("_rt", helper), _name(items), body)
+        if e.quantifier == "no":
+            q = self.fresh()
+            run = _if(_is(ast.NamedExpr(target=_store(q), value=run), _c(None)), _c(None),
+                      ast.UnaryOp(op=ast.Not(), operand=_name(q)))
+        walrus = ast.NamedExpr(target=_store(items), value=self.value(e.collection, env))
+        return _if(_is(walrus, _c(None)), _c(None), run)
+
+    def nullable(self, e: ir.Expr) -> bool:
+        """Whether `e` can be unknown at all (a constant or a record field never is)."""
+        if isinstance(e, (ir.FactRef, ir.Quantified)):
+            return True
+        if isinstance(e, ir.Compare):
+            return any(isinstance(s, ir.FactRef) for s in (e.left, e.right))
+        if isinstance(e, (ir.And, ir.Or, ir.AtLeast)):
+            return any(self.nullable(i) for i in e.items)
+        if isinstance(e, ir.Not):
+            return self.nullable(e.item)
+        if isinstance(e, ir.ElementRef):
+            if e.key not in self._nullable:
+                self._nullable[e.key] = True  # assume so while looking (no cycles survive the checker)
+                self._nullable[e.key] = self.nullable(self.elements[e.key].expr)
+            return self._nullable[e.key]
+        if isinstance(e, ir.DoctrineRef):
+            d = next(d for d in self.program.doctrines if d.name == e.name)
+            return self.nullable(d.expr)
+        return False
+
+    # -------------------------------------------------------------- missing facts
+    def missing(self, e: ir.Expr) -> list[ast.stmt]:
+        """Statements adding to `acc` the unknown facts that keep `e` (known to be unknown) open."""
+        add = _attr("acc", "add")
+        if isinstance(e, ir.FactRef):
+            return [ast.Expr(_call(add, _c(e.name)))]
+        if isinstance(e, ir.Compare):
+            out: list[ast.stmt] = []
+            for side in (e.left, e.right):
+                if isinstance(side, ir.FactRef):
+                    out.append(ast.If(test=_is(self.value(side, {}), _c(None)),
+                                      body=[ast.Expr(_call(add, _c(side.name)))], orelse=[]))
+            return out
+        if isinstance(e, (ir.And, ir.Or, ir.AtLeast)):
+            return [ast.If(test=_is(self.value(item, {}), _c(None)), body=self.missing(item), orelse=[])
+                    for item in e.items if self.nullable(item)]
+        if isinstance(e, ir.Not):
+            return self.missing(e.item)
+        if isinstance(e, ir.ElementRef):
+            return [ast.Expr(_call(_name(f"_m{self.element_ids[e.key]}"), _name("f"), _name("acc")))]
+        if isinstance(e, ir.DoctrineRef):
+            return [ast.Expr(_call(_name(f"_md{self.doctrine_ids[e.name]}"), _name("f"), _name("acc")))]
+        if isinstance(e, ir.Quantified):
+            items = self.fresh("_l")
+            loop = ast.For(target=_store(f"_v{e.var}"), iter=_name(items), body=[
+                ast.If(test=_is(self.value(e.body, {}), _c(None)), body=self.missing(e.body) or [ast.Pass()],
+                       orelse=[])], orelse=[])
+            return [_assign(items, self.value(e.collection, {})),
+                    ast.If(test=_is(_name(items), _c(None)),
+                           body=[ast.Expr(_call(add, _c(e.collection.name)))], orelse=[loop])]
+        return []
+
+    # -------------------------------------------------------------- the module
+    def info(self) -> dict[str, Any]:
+        def cite(c: ir.Citation | None) -> dict[str, str] | None:
+            if c is None:
+                return None
+            return {"authority": c.authority, "citation": c.citation, "pinpoint": c.pinpoint,
+                    "purpose": c.purpose}
+
+        def element(el: ir.Element) -> dict[str, Any]:
+            return {"key": el.key, "name": el.name, "title": el.title, "requirement": el.text,
+                    "met": el.met, "unmet": el.unmet, "notes": el.notes,
+                    "cites": tuple(cite(c) for c in el.cites),
+                    "facts": tuple(sorted(_facts(el.expr))),
+                    "uses": tuple(r.key for r in _walk(el.expr) if isinstance(r, ir.ElementRef)),
+                    "line": el.pos.line}
+
+        doctrines = {}
+        for d in self.program.doctrines:
+            doctrines[d.name] = {
+                "name": d.name, "title": d.title, "module": d.module, "extends": d.extends,
+                "court": d.court, "source": cite(d.source),
+                "in_force_from": d.in_force_from.isoformat() if d.in_force_from else None,
+                "in_force_until": d.in_force_until.isoformat() if d.in_force_until else None,
+                "requirement": d.text,
+                "elements": tuple({"label": label, "key": key} for label, key in d.slots),
+                "rejects": tuple({"name": r.name, "title": r.title, "on": r.on, "because": r.because,
+                                  "cites": tuple(cite(c) for c in r.cites)} for r in d.rejects),
+                "cites": tuple(cite(c) for c in d.cites), "notes": d.notes,
+                "facts_weighed": d.facts_weighed, "line": d.pos.line}
+        return {
+            "module": self.program.name, "title": self.program.title, "path": self.program.path,
+            "main": self.program.main,
+            "facts": {f.name: {"kind": f.type.kind, "type": f.type.describe(),
+                               "values": f.type.values, "meaning": f.meaning} for f in self.program.facts},
+            "elements": {el.key: element(el) for el in self.program.elements},
+            "doctrines": doctrines,
+        }
+
+    def module(self) -> ast.Module:
+        p = self.program
+        body: list[ast.stmt] = []
+        funcs: list[ast.stmt] = []
+        for el in p.elements:
+            i = self.element_ids[el.key]
+            funcs.append(_def(f"_e{i}", ["f"], [ast.Return(self.value(el.expr, {}))]))
+            miss = self.missing(el.expr) if self.nullable(el.expr) else []
+            funcs.append(_def(f"_m{i}", ["f", "acc"], miss))
+        for d in p.doctrines:
+            i = self.doctrine_ids[d.name]
+            env: dict[str, ast.expr] = {}
+            stmts: list[ast.stmt] = []
+            locals_: list[ast.expr] = []
+            for n_, (_, key) in enumerate(d.slots):
+                local = f"_s{n_}"
+                stmts.append(_assign(local, _call(_name(f"_e{self.element_ids[key]}"), _name("f"))))
+                env.setdefault(key, _name(local))
+                locals_.append(_name(local))
+            stmts.append(ast.Return(ast.Tuple(elts=[self.value(d.expr, env),
+                                                    ast.Tuple(elts=locals_, ctx=ast.Load())],
+                                              ctx=ast.Load())))
+            funcs.append(_def(f"_v{i}", ["f"], stmts))
+            funcs.append(_def(f"_h{i}", ["f"], [ast.Return(self.value(d.expr, {}))]))
+            funcs.append(_def(f"_md{i}", ["f", "acc"],
+                              self.missing(d.expr) if self.nullable(d.expr) else []))
+        info = self.info()
+        cases = tuple({"name": c.name, "doctrine": c.doctrine, "title": c.title,
+                       "source": c.source.citation if c.source else None, "notes": c.notes,
+                       "given": dict(c.given), "expect": dict(c.expect), "line": c.pos.line}
+                      for c in p.cases)
+        facts_spec = tuple((f.name, f.type.kind, f.type.spec()) for f in p.facts)
+        info_ast = self.data(info)
+        cases_ast = self.data(cases)
+        doc = (f"Evaluator compiled by doctrine {VERSION} from {p.path}. Do not edit: recompile.\n\n"
+               "Sources (SHA-256):\n" + "".join(f"    {name}  {digest}\n" for name, digest in p.sources))
+        body.append(ast.Expr(_c(doc)))
+        body.append(ast.Import(names=[ast.alias(name="datetime", asname="_dt")]))
+        body.append(ast.ImportFrom(module="compiler", names=[ast.alias(name="runtime", asname="_rt")], level=0))
+        body.append(_assign("__all__", self.data(("DOCTRINE", "DOCTRINES", "CASES", "FACTS", "INFO",
+                                                   "evaluate", "holds"))))
+        body.append(_assign("SOURCES", self.data(p.sources)))
+        for value, name in sorted(self.dates.items(), key=lambda kv: int(kv[1][2:])):
+            body.append(_assign(name, _call(_attr("_dt", "date"), _c(value.year), _c(value.month),
+                                             _c(value.day))))
+        for values, name in self.ranks.items():
+            body.append(_assign(name, ast.Dict(keys=[_c(v) for v in values],
+                                               values=[_c(i) for i in range(len(values))])))
+        body.append(_assign("FACTS", self.data(facts_spec)))
+        body.append(_assign("_SCHEMA", _call(_attr("_rt", "Schema"), _name("FACTS"))))
+        body.append(_assign("INFO", info_ast))
+        body.append(_assign("CASES", cases_ast))
+        body.extend(funcs)
+        entries = []
+        for d in p.doctrines:
+            i = self.doctrine_ids[d.name]
+            labels = tuple(label for label, _ in d.slots)
+            entries.append((d.name, _call(
+                _attr("_rt", "Evaluator"), _c(d.name), self.data(labels), _name("_SCHEMA"),
+                _name(f"_v{i}"), _name(f"_h{i}"), _name(f"_md{i}"),
+                ast.Subscript(value=ast.Subscript(value=_name("INFO"), slice=_c("doctrines"), ctx=ast.Load()),
+                              slice=_c(d.name), ctx=ast.Load()))))
+        body.append(_assign("DOCTRINES", ast.Dict(keys=[_c(k) for k, _ in entries],
+                                                  values=[v for _, v in entries])))
+        body.append(_assign("DOCTRINE", _c(p.main)))
+        body.append(_def("evaluate", ["facts"], [ast.Return(_call(
+            ast.Attribute(value=ast.Subscript(value=_name("DOCTRINES"), slice=_name("DOCTRINE"),
+                                              ctx=ast.Load()), attr="evaluate", ctx=ast.Load()),
+            _name("facts")))], doc="Evaluate the module's doctrine on a mapping of facts."))
+        body.append(_def("holds", ["facts"], [ast.Return(_call(
+            ast.Attribute(value=ast.Subscript(value=_name("DOCTRINES"), slice=_name("DOCTRINE"),
+                                              ctx=ast.Load()), attr="holds", ctx=ast.Load()),
+            _name("facts")))], doc="Whether the module's doctrine holds: True, False or None."))
+        return ast.Module(body=body, type_ignores=[])
+
+
+def _walk(e: ir.Expr) -> list[ir.Expr]:
+    out = [e]
+    if isinstance(e, (ir.And, ir.Or, ir.AtLeast)):
+        for i in e.items:
+            out += _walk(i)
+    elif isinstance(e, ir.Not):
+        out += _walk(e.item)
+    elif isinstance(e, ir.Compare):
+        out += _walk(e.left) + _walk(e.right)
+    elif isinstance(e, ir.Quantified):
+        out += [e.collection, *_walk(e.body)]
+    return out
+
+
+def _facts(e: ir.Expr) -> set[str]:
+    return {x.name for x in _walk(e) if isinstance(x, ir.FactRef)}
+
+
+def generate(program: ir.Program) -> str:
+    """The Python source of the module for `program`: deterministic, byte for byte."""
+    tree = ast.fix_missing_locations(Generator(program).module())
+    return ast.unparse(tree) + "\n"

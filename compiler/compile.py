@@ -1,0 +1,89 @@
+"""The pipeline in one place: load -> check -> generate, and importing the result."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import types
+from pathlib import Path
+
+import attrs
+
+from . import ir
+from .checker import Checker, check
+from .codegen import generate
+from .errors import Diagnostic
+from .loader import load as load_files
+
+
+@attrs.frozen
+class Compiled:
+    """One compiled file: its program, its Python source, and the warnings met."""
+
+    path: Path
+    program: ir.Program
+    source: str
+    warnings: tuple[Diagnostic, ...]
+
+
+def check_files(paths: list[Path]) -> tuple[Checker, list[Diagnostic]]:
+    """Parse and check files and their imports; raise DoctrineError on any error."""
+    return check(load_files(paths))
+
+
+def compile_files(paths: list[Path]) -> list[Compiled]:
+    """Compile each file to Python source; raise DoctrineError on any error."""
+    checker, warnings = check_files(paths)
+    out = []
+    for path in paths:
+        program = checker.program(path.resolve())
+        mine = tuple(w for w in warnings if w.pos and Path(w.pos.path).resolve() == path.resolve())
+        out.append(Compiled(path, program, generate(program), mine))
+    return out
+
+
+def compile_file(path: str | os.PathLike[str]) -> str:
+    """The Python source of the module compiled from one `.doctrine` file."""
+    return compile_files([Path(path)])[0].source
+
+
+def compile_source(text: str, name: str = "doctrine") -> str:
+    """Compile doctrine source text that imports nothing (handy in tests and notebooks)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"{name}.doctrine"
+        path.write_text(text, encoding="utf-8")
+        return compile_file(path)
+
+
+def module_from_source(source: str, name: str, filename: str) -> types.ModuleType:
+    """Execute generated source as a fresh module object (not registered in sys.modules)."""
+    module = types.ModuleType(name)
+    module.__file__ = filename
+    exec(compile(source, filename, "exec"), module.__dict__)  # noqa: S102 - our own generated code
+    return module
+
+
+def load(path: str | os.PathLike[str]) -> types.ModuleType:
+    """Compile a `.doctrine` file and return it as an imported module."""
+    compiled = compile_files([Path(path)])[0]
+    name = compiled.program.name
+    return module_from_source(compiled.source, name, f"<doctrine {compiled.program.path}>")
+
+
+def write_module(compiled: Compiled, out_dir: Path) -> Path:
+    """Write a compiled module atomically (temporary file, then rename) and return its path."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / f"{compiled.program.name}.py"
+    fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(compiled.source)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+__all__ = ["Compiled", "check_files", "compile_file", "compile_files", "compile_source", "load",
+           "module_from_source", "write_module"]

@@ -1,0 +1,254 @@
+"""The checked program: names resolved, types known, ready for code generation."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Union
+
+import attrs
+
+from .errors import SourcePosition
+from .nodes import NOWHERE
+
+ir = attrs.frozen(kw_only=True)
+
+
+@ir
+class FactType:
+    """bool, date, text, number, enum, scale (an ordered enum) or list (of a record)."""
+
+    kind: str
+    values: tuple[str, ...] = ()
+    record: RecordType | None = None
+    name: str = ""  # the fact or field that declared an enum, for messages
+
+    def describe(self) -> str:
+        """The type in words, as an error message names it."""
+        if self.kind in ("enum", "scale"):
+            sep = " < " if self.kind == "scale" else ", "
+            word = "an ordered enum" if self.kind == "scale" else "an enum"
+            return f"{word} ({sep.join(self.values)})"
+        if self.kind == "list":
+            return f"a list of {self.record.name if self.record else '?'}"
+        return {"bool": "a bool", "date": "a date", "text": "text", "number": "a number"}[self.kind]
+
+    def spec(self) -> object:
+        """The runtime's description of the type: plain tuples, emitted as constants."""
+        if self.kind in ("enum", "scale"):
+            return self.values
+        if self.kind == "list" and self.record is not None:
+            return tuple((f.name, f.type.kind, f.type.spec(), f.optional) for f in self.record.fields)
+        return None
+
+
+@ir
+class FieldType:
+    name: str
+    type: FactType
+    optional: bool
+    meaning: str = ""
+
+
+@ir
+class RecordType:
+    name: str
+    fields: tuple[FieldType, ...]
+
+    def field(self, name: str) -> FieldType | None:
+        """The field called `name`, if the record has one."""
+        return next((f for f in self.fields if f.name == name), None)
+
+
+@ir
+class Fact:
+    name: str
+    type: FactType
+    meaning: str = ""
+    pos: SourcePosition = attrs.field(default=NOWHERE, eq=False)
+
+
+# ---------------------------------------------------------------- expressions
+
+
+@ir
+class FactRef:
+    name: str
+    type: FactType
+
+
+@ir
+class FieldRef:
+    var: int
+    field: str
+    type: FactType
+    optional: bool
+
+
+@ir
+class Const:
+    value: str | int | float | bool | datetime.date
+    type: FactType
+
+
+@ir
+class ElementRef:
+    key: str
+
+
+@ir
+class DoctrineRef:
+    name: str
+
+
+@ir
+class And:
+    items: tuple[Expr, ...]
+
+
+@ir
+class Or:
+    items: tuple[Expr, ...]
+
+
+@ir
+class Not:
+    item: Expr
+
+
+@ir
+class AtLeast:
+    count: int
+    items: tuple[Expr, ...]
+
+
+@ir
+class Compare:
+    op: str
+    left: Expr
+    right: Expr
+    type: FactType
+
+
+@ir
+class Presence:
+    field: FieldRef
+    present: bool
+
+
+@ir
+class Quantified:
+    quantifier: str
+    var: int
+    collection: FactRef
+    body: Expr
+
+
+Expr = Union[FactRef, FieldRef, Const, ElementRef, DoctrineRef, And, Or, Not, AtLeast, Compare,
+             Presence, Quantified]
+
+# ---------------------------------------------------------------- declarations
+
+
+@ir
+class Citation:
+    authority: str
+    citation: str
+    pinpoint: str = ""
+    purpose: str = ""
+
+
+@ir
+class Authority:
+    name: str
+    title: str
+    reporter: str
+    court: str
+    year: int | None
+    decided: datetime.date | None
+    abrogated: datetime.date | None
+    abrogated_by: str | None
+    notes: tuple[str, ...]
+
+    def citation(self, pinpoint: str = "") -> str:
+        """A Bluebook-style citation: name, reporter, pinpoint, (court year)."""
+        head = ", ".join(p for p in (self.title or self.name, self.reporter) if p)
+        if pinpoint:
+            head += f", {pinpoint}"
+        court = "" if self.court in ("", "SCOTUS") else _court_abbrev(self.court)
+        year = str(self.year or (self.decided.year if self.decided else ""))
+        paren = " ".join(p for p in (court, year) if p)
+        return f"{head} ({paren})" if paren else head
+
+
+def _court_abbrev(court: str) -> str:
+    return f"{court} Cir." if court[:1].isdigit() else court
+
+
+@ir
+class Element:
+    key: str
+    name: str
+    title: str
+    expr: Expr
+    text: str  # the requirement, written back as the author spelled it
+    cites: tuple[Citation, ...] = ()
+    met: str = ""
+    unmet: str = ""
+    notes: tuple[str, ...] = ()
+    pos: SourcePosition = attrs.field(default=NOWHERE, eq=False)
+
+
+@ir
+class Rejected:
+    name: str
+    title: str
+    on: tuple[str, ...]
+    because: str
+    cites: tuple[Citation, ...]
+
+
+@ir
+class Doctrine:
+    name: str
+    title: str
+    module: str
+    extends: str | None
+    source: Citation | None
+    court: str
+    in_force_from: datetime.date | None
+    in_force_until: datetime.date | None
+    slots: tuple[tuple[str, str], ...]  # (label, element key)
+    expr: Expr
+    text: str
+    rejects: tuple[Rejected, ...]
+    cites: tuple[Citation, ...]
+    notes: tuple[str, ...]
+    facts_weighed: tuple[str, ...]
+    pos: SourcePosition = attrs.field(default=NOWHERE, eq=False)
+
+
+@ir
+class Case:
+    name: str
+    doctrine: str
+    title: str
+    source: Citation | None
+    notes: tuple[str, ...]
+    given: tuple[tuple[str, object], ...]
+    expect: tuple[tuple[str, object], ...]
+    pos: SourcePosition = attrs.field(default=NOWHERE, eq=False)
+
+
+@ir
+class Program:
+    """Everything one compiled module needs, with nothing left to resolve."""
+
+    name: str
+    title: str
+    path: str
+    main: str | None
+    facts: tuple[Fact, ...]
+    elements: tuple[Element, ...]
+    doctrines: tuple[Doctrine, ...]
+    cases: tuple[Case, ...]
+    sources: tuple[tuple[str, str], ...]  # (file name, sha256) of the file and its imports
