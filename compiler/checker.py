@@ -63,6 +63,7 @@ class Checker:
         self.loaded = loaded
         self.diagnostics: list[Diagnostic] = []
         self.own: dict[Path, dict[str, Entry]] = {}
+        self.own_cases: dict[Path, dict[str, Entry]] = {}
         self.scopes: dict[Path, dict[str, Entry]] = {}
         self.types: dict[tuple[Path, str], ir.FactType] = {}
         self.records: dict[tuple[Path, str], ir.RecordType] = {}
@@ -100,8 +101,18 @@ class Checker:
         for path in self.loaded.order:
             module = self.loaded.modules[path]
             own: dict[str, Entry] = {}
+            cases: dict[str, Entry] = {}
             for decl in module.declarations:
                 kind = _kind_of(decl)
+                if kind == "case":
+                    if decl.name in cases:
+                        self.fail("D0203", f"case `{decl.name}` is declared twice", decl.pos,
+                                  label="declared again here",
+                                  notes=(f"first declared at {cases[decl.name].decl.pos}",),
+                                  help="give one of them another name")
+                    else:
+                        cases[decl.name] = Entry(kind, decl, path)
+                    continue
                 if decl.name in own:
                     first = own[decl.name].decl
                     self.fail("D0203", f"`{decl.name}` is declared twice", decl.pos,
@@ -111,13 +122,12 @@ class Checker:
                     continue
                 own[decl.name] = Entry(kind, decl, path)
             self.own[path] = own
+            self.own_cases[path] = cases
         for path in self.loaded.order:
             names = dict(self.own[path])
             module = self.loaded.modules[path]
             for imp, dep in zip(_present_imports(module, self.loaded, path), self.loaded.imports[path]):
                 for name, entry in self.own[dep].items():
-                    if entry.kind == "case":
-                        continue
                     if name in names and names[name].decl is not entry.decl:
                         other = names[name]
                         where = ("this module" if other.module == path
@@ -455,6 +465,11 @@ class Checker:
                 continue
             seen.add(slot.label)
             base["slots"][slot.label] = (slot, entry.module)
+        for dropped in d.dropped:
+            if dropped.id not in base["rejects"]:
+                self.fail("D0201", f"`{d.name}` inherits no rejected theory `{dropped.id}`", dropped.pos,
+                          help=did_you_mean(dropped.id, base["rejects"]) or "nothing to drop")
+            base["rejects"].pop(dropped.id, None)
         for r in d.rejects:
             base["rejects"][r.name] = (r, entry.module)
         if d.condition is not None:
@@ -649,10 +664,10 @@ class Checker:
         self.find_cycles()
         for path in self.loaded.order:
             facts = self.facts_visible(path)
-            self.cases[path] = [c for c in (self.case(e, facts) for e in self.own[path].values()
-                                            if e.kind == "case") if c is not None]
+            self.cases[path] = [c for c in (self.case(e, facts) for e in self.own_cases[path].values())
+                                if c is not None]
         for path in self.loaded.order:
-            if not any(e.kind in ("doctrine", "case") for e in self.own[path].values()):
+            if not self.own_cases[path] and not any(e.kind == "doctrine" for e in self.own[path].values()):
                 continue  # a library of elements is there to be imported
             for entry in self.own[path].values():
                 if entry.kind == "element":

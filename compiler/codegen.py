@@ -270,7 +270,7 @@ class Generator:
 
         def element(el: ir.Element) -> dict[str, Any]:
             return {"key": el.key, "name": el.name, "title": el.title, "requirement": el.text,
-                    "met": el.met, "unmet": el.unmet, "notes": el.notes,
+                    "tree": tree(el.expr), "met": el.met, "unmet": el.unmet, "notes": el.notes,
                     "cites": tuple(cite(c) for c in el.cites),
                     "facts": tuple(sorted(_facts(el.expr))),
                     "uses": tuple(r.key for r in _walk(el.expr) if isinstance(r, ir.ElementRef)),
@@ -283,7 +283,7 @@ class Generator:
                 "court": d.court, "source": cite(d.source),
                 "in_force_from": d.in_force_from.isoformat() if d.in_force_from else None,
                 "in_force_until": d.in_force_until.isoformat() if d.in_force_until else None,
-                "requirement": d.text,
+                "requirement": d.text, "tree": tree(d.expr),
                 "elements": tuple({"label": label, "key": key} for label, key in d.slots),
                 "rejects": tuple({"name": r.name, "title": r.title, "on": r.on, "because": r.because,
                                   "cites": tuple(cite(c) for c in r.cites)} for r in d.rejects),
@@ -386,6 +386,33 @@ def _walk(e: ir.Expr) -> list[ir.Expr]:
     elif isinstance(e, ir.Quantified):
         out += [e.collection, *_walk(e.body)]
     return out
+
+
+def tree(e: ir.Expr) -> tuple[Any, ...]:
+    """The expression as nested tuples of plain data, for explanations to walk."""
+    if isinstance(e, ir.FactRef):
+        return ("fact", e.name)
+    if isinstance(e, ir.FieldRef):
+        return ("field", e.var, e.field)
+    if isinstance(e, ir.Const):
+        return ("const", e.value)
+    if isinstance(e, ir.ElementRef):
+        return ("element", e.key)
+    if isinstance(e, ir.DoctrineRef):
+        return ("doctrine", e.name)
+    if isinstance(e, (ir.And, ir.Or)):
+        return ("and" if isinstance(e, ir.And) else "or", tuple(tree(i) for i in e.items))
+    if isinstance(e, ir.AtLeast):
+        return ("at_least", e.count, tuple(tree(i) for i in e.items))
+    if isinstance(e, ir.Not):
+        return ("not", tree(e.item))
+    if isinstance(e, ir.Compare):
+        return ("compare", e.op, tree(e.left), tree(e.right))
+    if isinstance(e, ir.Presence):
+        return ("present" if e.present else "absent", tree(e.field))
+    if isinstance(e, ir.Quantified):
+        return (e.quantifier, e.var, e.collection.name, tree(e.body))
+    raise AssertionError(f"unexpected {e!r}")
 
 
 def _facts(e: ir.Expr) -> set[str]:

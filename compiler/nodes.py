@@ -247,6 +247,7 @@ class DoctrineDecl:
     slots: tuple[Slot, ...] = ()
     condition: Condition | None = None
     rejects: tuple[Rejects, ...] = ()
+    dropped: tuple[Name, ...] = ()
     cites: tuple[Cite, ...] = ()
     notes: tuple[str, ...] = ()
     pos: SourcePosition = _pos()

@@ -473,6 +473,9 @@ class ToNodes(Transformer[Token, n.Module]):
                             pos=self.tpos(c[0]))
         return ("rejects", rejects, self.pos(meta))
 
+    def drop_item(self, meta: Any, c: list[Token]) -> tuple[str, n.Name, SourcePosition]:
+        return ("drop", n.Name(id=str(c[0]), pos=self.tpos(c[0])), self.pos(meta))
+
     def doctrine_decl(self, meta: Any, c: list[Any]) -> n.DoctrineDecl:
         name = c[0]
         rest = list(c[1:])
@@ -487,7 +490,7 @@ class ToNodes(Transformer[Token, n.Module]):
             source=props.get("source"), court=props.get("court", ""),
             in_force_from=period.get("from"), in_force_until=period.get("until"),
             slots=tuple(props.get("slot", [])), condition=props.get("holds"),
-            rejects=tuple(props.get("rejects", [])), cites=tuple(props.get("cite", [])),
+            rejects=tuple(props.get("rejects", [])), dropped=tuple(props.get("drop", [])), cites=tuple(props.get("cite", [])),
             notes=tuple(props.get("note", [])), pos=self.tpos(name))
 
     # cases ---------------------------------------------------------
