@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["compile_file", "compile_source", "load", "__version__"]
+__all__ = ["__version__", "compile_file", "compile_source", "load"]
 
 if TYPE_CHECKING:
     from .compile import compile_file, compile_source, load

@@ -22,7 +22,9 @@ class CaseOutcome:
 
 
 def _show(value: object) -> str:
-    return {True: "true", False: "false", None: "unknown"}.get(value, str(value))  # type: ignore[call-overload]
+    if value is None:
+        return "unknown"
+    return "true" if value is True else "false" if value is False else str(value)
 
 
 def run_cases(paths: list[Path]) -> list[CaseOutcome]:
@@ -34,18 +36,30 @@ def run_cases(paths: list[Path]) -> list[CaseOutcome]:
         module = module_from_source(compiled.source, compiled.program.name, str(compiled.path))
         for case in module.CASES:
             result = module.DOCTRINES[case["doctrine"]].evaluate(case["given"])
-            actual: dict[str, object] = {"holds": result.holds, **result.elements,
-                                         "missing": tuple(result.missing)}
+            actual: dict[str, object] = {
+                "holds": result.holds,
+                **result.elements,
+                "missing": tuple(result.missing),
+            }
             problems = []
             for key, want in case["expect"].items():
                 got = actual.get(key)
                 if key == "missing":
-                    if tuple(want) != tuple(got):  # type: ignore[arg-type]
-                        problems.append(f"missing: expected [{', '.join(want)}], got [{', '.join(got)}]")  # type: ignore[arg-type]
+                    wanted, found = tuple(want), tuple(result.missing)
+                    if wanted != found:
+                        problems.append(
+                            f"missing: expected [{', '.join(wanted)}], got [{', '.join(found)}]"
+                        )
                 elif got is not want:
                     problems.append(f"{key}: expected {_show(want)}, got {_show(got)}")
-            outcomes.append(CaseOutcome(
-                name=case["name"], where=f"{compiled.program.path}:{case['line']}",
-                passed=not problems, problems=tuple(problems),
-                expected=dict(case["expect"]), actual=actual))
+            outcomes.append(
+                CaseOutcome(
+                    name=case["name"],
+                    where=f"{compiled.program.path}:{case['line']}",
+                    passed=not problems,
+                    problems=tuple(problems),
+                    expected=dict(case["expect"]),
+                    actual=actual,
+                )
+            )
     return outcomes

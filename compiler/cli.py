@@ -43,8 +43,11 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     _, warnings = check_files(_paths(args.files))
     _print_diagnostics(warnings)
-    print(f"ok: {len(_paths(args.files))} file(s) checked"
-          + (f", {len(warnings)} warning(s)" if warnings else ""), file=sys.stderr)
+    print(
+        f"ok: {len(_paths(args.files))} file(s) checked"
+        + (f", {len(warnings)} warning(s)" if warnings else ""),
+        file=sys.stderr,
+    )
     return EXIT_OK
 
 
@@ -87,8 +90,10 @@ def _truth(value: bool | None) -> str:
 def render_text(result: Any) -> str:
     """A compact tree of the doctrine's elements with met / not met / unknown."""
     info = result.evaluator.info
-    lines = [f"{result.doctrine}: {info['title']}",
-             f"  {'holds' if result.holds else 'does not hold' if result.holds is False else 'undetermined'}"]
+    lines = [
+        f"{result.doctrine}: {info['title']}",
+        "  " + {True: "holds", False: "does not hold", None: "undetermined"}[result.holds],
+    ]
     width = max((len(label) for label in result.elements), default=0)
     for label, value in result.elements.items():
         lines.append(f"    {label.ljust(width)}  {_truth(value)}")
@@ -137,7 +142,9 @@ def cmd_test(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the `doctrine` command."""
     parser = argparse.ArgumentParser(
-        prog="doctrine", description="Check, compile and apply legal tests written as .doctrine files.")
+        prog="doctrine",
+        description="Check, compile and apply legal tests written as .doctrine files.",
+    )
     parser.add_argument("--version", action="version", version=f"doctrine {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -185,12 +192,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
-    except Exception as exc:  # noqa: BLE001 - the last line of defence against tracebacks
+    except Exception as exc:
         if os.environ.get("DOCTRINE_DEBUG"):
             traceback.print_exc()
-        print(f"internal error in doctrine {__version__}: {type(exc).__name__}: {exc}\n"
-              "this is a bug in doctrine, not in your input; set DOCTRINE_DEBUG=1 for details",
-              file=sys.stderr)
+        print(
+            f"internal error in doctrine {__version__}: {type(exc).__name__}: {exc}\n"
+            "this is a bug in doctrine, not in your input; set DOCTRINE_DEBUG=1 for details",
+            file=sys.stderr,
+        )
         return 3
 
 

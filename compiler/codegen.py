@@ -8,13 +8,20 @@ from __future__ import annotations
 
 import ast
 import datetime
+import sys
 from typing import Any
 
 from . import ir
 
 VERSION = "0.1.0"
-_OPS: dict[str, type[ast.cmpop]] = {"==": ast.Eq, "!=": ast.NotEq, "<": ast.Lt, "<=": ast.LtE,
-                                     ">": ast.Gt, ">=": ast.GtE}
+_OPS: dict[str, type[ast.cmpop]] = {
+    "==": ast.Eq,
+    "!=": ast.NotEq,
+    "<": ast.Lt,
+    "<=": ast.LtE,
+    ">": ast.Gt,
+    ">=": ast.GtE,
+}
 
 
 def _name(id: str) -> ast.Name:
@@ -49,14 +56,29 @@ def _assign(target: str, value: ast.expr) -> ast.Assign:
     return ast.Assign(targets=[_store(target)], value=value)
 
 
-def _def(name: str, params: list[str], body: list[ast.stmt], doc: str | None = None) -> ast.FunctionDef:
+def _def(
+    name: str, params: list[str], body: list[ast.stmt], doc: str | None = None
+) -> ast.FunctionDef:
     stmts: list[ast.stmt] = [ast.Expr(_c(doc))] if doc else []
     stmts.extend(body or [ast.Pass()])
-    return ast.FunctionDef(
-        name=name, args=ast.arguments(posonlyargs=[], args=[ast.arg(arg=p) for p in params],
-                                      vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None,
-                                      defaults=[]),
-        body=stmts, decorator_list=[], returns=None, type_params=[])
+    func = ast.FunctionDef(
+        name=name,
+        args=ast.arguments(
+            posonlyargs=[],
+            args=[ast.arg(arg=p) for p in params],
+            vararg=None,
+            kwonlyargs=[],
+            kw_defaults=[],
+            kwarg=None,
+            defaults=[],
+        ),
+        body=stmts,
+        decorator_list=[],
+        returns=None,
+    )
+    if sys.version_info >= (3, 12):  # Python 3.12 added type parameters to functions
+        setattr(func, "type_params", [])  # noqa: B010 - not a field before 3.12
+    return func
 
 
 class _Data:
@@ -95,6 +117,8 @@ class Generator:
         self.data = _Data(self.dates)
         self.temp = 0
         self._nullable: dict[str, bool] = {}
+        self.chains: dict[ir.Chain, int] = {}
+        self.chain_funcs: list[ast.stmt] = []
 
     # -------------------------------------------------------------- values
     def fresh(self, prefix: str = "_t") -> str:
@@ -136,7 +160,71 @@ class Generator:
             return ast.UnaryOp(op=ast.Not(), operand=test) if e.present else test
         if isinstance(e, ir.Quantified):
             return self.quantified(e, env)
+        if isinstance(e, ir.Chain):
+            return _call(_name(f"_c{self.chain(e)}"), _name("f"))
         raise AssertionError(f"unexpected {e!r}")
+
+    def chain(self, e: ir.Chain) -> int:
+        """The number of the function deciding a rule with exceptions (emitted once)."""
+        if e in self.chains:
+            return self.chains[e]
+        i = self.chains[e] = len(self.chains)
+        # Branches in priority order: a branch that applies decides; one that may apply
+        # leaves its result pending, and the outcome stays unknown if the others differ.
+        body: list[ast.stmt] = [_assign("_p", _attr("_rt", "OPEN"))]
+        miss: list[ast.stmt] = []
+        merge = _attr("_rt", "merge")
+        for b in e.branches:
+            result = self.value(b.result, {})
+            body.append(_assign("_a", self.value(b.cond, {})))
+            body.append(
+                ast.If(
+                    test=_is(_name("_a"), _c(True)),
+                    body=[ast.Return(_call(merge, _name("_p"), result))],
+                    orelse=[],
+                )
+            )
+            if self.nullable(b.cond):
+                body.append(
+                    ast.If(
+                        test=_is(_name("_a"), _c(None)),
+                        body=[
+                            _assign("_p", _call(merge, _name("_p"), result)),
+                            ast.If(
+                                test=_is(_name("_p"), _c(None)),
+                                body=[ast.Return(_c(None))],
+                                orelse=[],
+                            ),
+                        ],
+                        orelse=[],
+                    )
+                )
+            result_miss = self.missing(b.result) if self.nullable(b.result) else []
+            unknown_result: list[ast.stmt] = (
+                [ast.If(test=_is(self.value(b.result, {}), _c(None)), body=result_miss, orelse=[])]
+                if result_miss
+                else []
+            )
+            miss.append(_assign("_a", self.value(b.cond, {})))
+            miss.append(
+                ast.If(
+                    test=_is(_name("_a"), _c(True)),
+                    body=[*unknown_result, ast.Return(None)],
+                    orelse=[],
+                )
+            )
+            if self.nullable(b.cond):
+                miss.append(
+                    ast.If(
+                        test=_is(_name("_a"), _c(None)),
+                        body=self.missing(b.cond) + unknown_result,
+                        orelse=[],
+                    )
+                )
+        body.append(ast.Return(_call(merge, _name("_p"), _c(e.default))))
+        self.chain_funcs.append(_def(f"_c{i}", ["f"], body))
+        self.chain_funcs.append(_def(f"_mc{i}", ["f", "acc"], miss))
+        return i
 
     def junction(self, e: ir.And | ir.Or, env: dict[str, ast.expr]) -> ast.expr:
         # Kleene logic: a settling value (False for `and`, True for `or`) wins at once;
@@ -155,13 +243,20 @@ class Generator:
             else:
                 tests.append((code, None))
         if temps:
-            unknown = ast.BoolOp(op=ast.Or(), values=[_is(_name(t), _c(None)) for t in temps]) \
-                if len(temps) > 1 else _is(_name(temps[0]), _c(None))
+            unknown = (
+                ast.BoolOp(op=ast.Or(), values=[_is(_name(t), _c(None)) for t in temps])
+                if len(temps) > 1
+                else _is(_name(temps[0]), _c(None))
+            )
             result: ast.expr = _if(unknown, _c(None), _c(not settle))
         else:
             result = _c(not settle)
-        for code, t in reversed(tests):
-            test = _is(code, _c(settle)) if t else (code if settle else ast.UnaryOp(op=ast.Not(), operand=code))
+        for code, temp in reversed(tests):
+            test = (
+                _is(code, _c(settle))
+                if temp
+                else (code if settle else ast.UnaryOp(op=ast.Not(), operand=code))
+            )
             result = _if(test, _c(settle), result)
         return result
 
@@ -173,7 +268,9 @@ class Generator:
         for side in (e.left, e.right):
             if isinstance(side, ir.Const):
                 scale = e.type.kind == "scale"
-                operands.append(_c(e.type.values.index(str(side.value))) if scale else self.data(side.value))
+                operands.append(
+                    _c(e.type.values.index(str(side.value))) if scale else self.data(side.value)
+                )
                 continue
             ref = self.value(side, env)
             if isinstance(side, ir.FactRef) or (isinstance(side, ir.FieldRef) and side.optional):
@@ -181,9 +278,13 @@ class Generator:
                 guards.append((t, ref, "absent" if isinstance(side, ir.FieldRef) else "unknown"))
                 ref = _name(t)
             if e.type.kind == "scale":
-                ref = ast.Subscript(value=_name(self.rank_table(e.type.values)), slice=ref, ctx=ast.Load())
+                ref = ast.Subscript(
+                    value=_name(self.rank_table(e.type.values)), slice=ref, ctx=ast.Load()
+                )
             operands.append(ref)
-        result: ast.expr = ast.Compare(left=operands[0], ops=[_OPS[e.op]()], comparators=[operands[1]])
+        result: ast.expr = ast.Compare(
+            left=operands[0], ops=[_OPS[e.op]()], comparators=[operands[1]]
+        )
         guards.sort(key=lambda g: g[2] != "absent")  # absent settles to false before unknown
         for t, code, kind in reversed(guards):
             walrus = ast.NamedExpr(target=_store(t), value=code)
@@ -196,15 +297,26 @@ class Generator:
     def quantified(self, e: ir.Quantified, env: dict[str, ast.expr]) -> ast.expr:
         items = self.fresh("_l")
         body = ast.Lambda(
-            args=ast.arguments(posonlyargs=[], args=[ast.arg(arg=f"_v{e.var}")], vararg=None,
-                               kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]),
-            body=self.value(e.body, env))
+            args=ast.arguments(
+                posonlyargs=[],
+                args=[ast.arg(arg=f"_v{e.var}")],
+                vararg=None,
+                kwonlyargs=[],
+                kw_defaults=[],
+                kwarg=None,
+                defaults=[],
+            ),
+            body=self.value(e.body, env),
+        )
         helper = "every" if e.quantifier == "every" else "some"
         run: ast.expr = _call(_attr("_rt", helper), _name(items), body)
         if e.quantifier == "no":
             q = self.fresh()
-            run = _if(_is(ast.NamedExpr(target=_store(q), value=run), _c(None)), _c(None),
-                      ast.UnaryOp(op=ast.Not(), operand=_name(q)))
+            run = _if(
+                _is(ast.NamedExpr(target=_store(q), value=run), _c(None)),
+                _c(None),
+                ast.UnaryOp(op=ast.Not(), operand=_name(q)),
+            )
         walrus = ast.NamedExpr(target=_store(items), value=self.value(e.collection, env))
         return _if(_is(walrus, _c(None)), _c(None), run)
 
@@ -220,12 +332,16 @@ class Generator:
             return self.nullable(e.item)
         if isinstance(e, ir.ElementRef):
             if e.key not in self._nullable:
-                self._nullable[e.key] = True  # assume so while looking (no cycles survive the checker)
+                self._nullable[e.key] = (
+                    True  # assume so while looking (no cycles survive the checker)
+                )
                 self._nullable[e.key] = self.nullable(self.elements[e.key].expr)
             return self._nullable[e.key]
         if isinstance(e, ir.DoctrineRef):
             d = next(d for d in self.program.doctrines if d.name == e.name)
             return self.nullable(d.expr)
+        if isinstance(e, ir.Chain):
+            return any(self.nullable(b.cond) or self.nullable(b.result) for b in e.branches)
         return False
 
     # -------------------------------------------------------------- missing facts
@@ -238,26 +354,54 @@ class Generator:
             out: list[ast.stmt] = []
             for side in (e.left, e.right):
                 if isinstance(side, ir.FactRef):
-                    out.append(ast.If(test=_is(self.value(side, {}), _c(None)),
-                                      body=[ast.Expr(_call(add, _c(side.name)))], orelse=[]))
+                    out.append(
+                        ast.If(
+                            test=_is(self.value(side, {}), _c(None)),
+                            body=[ast.Expr(_call(add, _c(side.name)))],
+                            orelse=[],
+                        )
+                    )
             return out
         if isinstance(e, (ir.And, ir.Or, ir.AtLeast)):
-            return [ast.If(test=_is(self.value(item, {}), _c(None)), body=self.missing(item), orelse=[])
-                    for item in e.items if self.nullable(item)]
+            return [
+                ast.If(test=_is(self.value(item, {}), _c(None)), body=self.missing(item), orelse=[])
+                for item in e.items
+                if self.nullable(item)
+            ]
         if isinstance(e, ir.Not):
             return self.missing(e.item)
         if isinstance(e, ir.ElementRef):
-            return [ast.Expr(_call(_name(f"_m{self.element_ids[e.key]}"), _name("f"), _name("acc")))]
+            return [
+                ast.Expr(_call(_name(f"_m{self.element_ids[e.key]}"), _name("f"), _name("acc")))
+            ]
         if isinstance(e, ir.DoctrineRef):
-            return [ast.Expr(_call(_name(f"_md{self.doctrine_ids[e.name]}"), _name("f"), _name("acc")))]
+            return [
+                ast.Expr(_call(_name(f"_md{self.doctrine_ids[e.name]}"), _name("f"), _name("acc")))
+            ]
+        if isinstance(e, ir.Chain):
+            return [ast.Expr(_call(_name(f"_mc{self.chain(e)}"), _name("f"), _name("acc")))]
         if isinstance(e, ir.Quantified):
             items = self.fresh("_l")
-            loop = ast.For(target=_store(f"_v{e.var}"), iter=_name(items), body=[
-                ast.If(test=_is(self.value(e.body, {}), _c(None)), body=self.missing(e.body) or [ast.Pass()],
-                       orelse=[])], orelse=[])
-            return [_assign(items, self.value(e.collection, {})),
-                    ast.If(test=_is(_name(items), _c(None)),
-                           body=[ast.Expr(_call(add, _c(e.collection.name)))], orelse=[loop])]
+            loop = ast.For(
+                target=_store(f"_v{e.var}"),
+                iter=_name(items),
+                body=[
+                    ast.If(
+                        test=_is(self.value(e.body, {}), _c(None)),
+                        body=self.missing(e.body) or [ast.Pass()],
+                        orelse=[],
+                    )
+                ],
+                orelse=[],
+            )
+            return [
+                _assign(items, self.value(e.collection, {})),
+                ast.If(
+                    test=_is(_name(items), _c(None)),
+                    body=[ast.Expr(_call(add, _c(e.collection.name)))],
+                    orelse=[loop],
+                ),
+            ]
         return []
 
     # -------------------------------------------------------------- the module
@@ -265,35 +409,72 @@ class Generator:
         def cite(c: ir.Citation | None) -> dict[str, str] | None:
             if c is None:
                 return None
-            return {"authority": c.authority, "citation": c.citation, "pinpoint": c.pinpoint,
-                    "purpose": c.purpose}
+            return {
+                "authority": c.authority,
+                "citation": c.citation,
+                "pinpoint": c.pinpoint,
+                "purpose": c.purpose,
+            }
 
         def element(el: ir.Element) -> dict[str, Any]:
-            return {"key": el.key, "name": el.name, "title": el.title, "requirement": el.text,
-                    "tree": tree(el.expr), "met": el.met, "unmet": el.unmet, "notes": el.notes,
-                    "cites": tuple(cite(c) for c in el.cites),
-                    "facts": tuple(sorted(_facts(el.expr))),
-                    "uses": tuple(r.key for r in _walk(el.expr) if isinstance(r, ir.ElementRef)),
-                    "line": el.pos.line}
+            return {
+                "key": el.key,
+                "name": el.name,
+                "title": el.title,
+                "requirement": el.text,
+                "tree": tree(el.expr),
+                "met": el.met,
+                "unmet": el.unmet,
+                "notes": el.notes,
+                "cites": tuple(cite(c) for c in el.cites),
+                "facts": tuple(sorted(_facts(el.expr))),
+                "uses": tuple(r.key for r in _walk(el.expr) if isinstance(r, ir.ElementRef)),
+                "line": el.pos.line,
+            }
 
         doctrines = {}
         for d in self.program.doctrines:
             doctrines[d.name] = {
-                "name": d.name, "title": d.title, "module": d.module, "extends": d.extends,
-                "court": d.court, "source": cite(d.source),
+                "name": d.name,
+                "title": d.title,
+                "module": d.module,
+                "extends": d.extends,
+                "court": d.court,
+                "source": cite(d.source),
                 "in_force_from": d.in_force_from.isoformat() if d.in_force_from else None,
                 "in_force_until": d.in_force_until.isoformat() if d.in_force_until else None,
-                "requirement": d.text, "tree": tree(d.expr),
+                "requirement": d.text,
+                "tree": tree(d.expr),
                 "elements": tuple({"label": label, "key": key} for label, key in d.slots),
-                "rejects": tuple({"name": r.name, "title": r.title, "on": r.on, "because": r.because,
-                                  "cites": tuple(cite(c) for c in r.cites)} for r in d.rejects),
-                "cites": tuple(cite(c) for c in d.cites), "notes": d.notes,
-                "facts_weighed": d.facts_weighed, "line": d.pos.line}
+                "rejects": tuple(
+                    {
+                        "name": r.name,
+                        "title": r.title,
+                        "on": r.on,
+                        "because": r.because,
+                        "cites": tuple(cite(c) for c in r.cites),
+                    }
+                    for r in d.rejects
+                ),
+                "cites": tuple(cite(c) for c in d.cites),
+                "notes": d.notes,
+                "facts_weighed": d.facts_weighed,
+                "line": d.pos.line,
+            }
         return {
-            "module": self.program.name, "title": self.program.title, "path": self.program.path,
+            "module": self.program.name,
+            "title": self.program.title,
+            "path": self.program.path,
             "main": self.program.main,
-            "facts": {f.name: {"kind": f.type.kind, "type": f.type.describe(),
-                               "values": f.type.values, "meaning": f.meaning} for f in self.program.facts},
+            "facts": {
+                f.name: {
+                    "kind": f.type.kind,
+                    "type": f.type.describe(),
+                    "values": f.type.values,
+                    "meaning": f.meaning,
+                }
+                for f in self.program.facts
+            },
             "elements": {el.key: element(el) for el in self.program.elements},
             "doctrines": doctrines,
         }
@@ -317,60 +498,155 @@ class Generator:
                 stmts.append(_assign(local, _call(_name(f"_e{self.element_ids[key]}"), _name("f"))))
                 env.setdefault(key, _name(local))
                 locals_.append(_name(local))
-            stmts.append(ast.Return(ast.Tuple(elts=[self.value(d.expr, env),
-                                                    ast.Tuple(elts=locals_, ctx=ast.Load())],
-                                              ctx=ast.Load())))
+            stmts.append(
+                ast.Return(
+                    ast.Tuple(
+                        elts=[self.value(d.expr, env), ast.Tuple(elts=locals_, ctx=ast.Load())],
+                        ctx=ast.Load(),
+                    )
+                )
+            )
             funcs.append(_def(f"_v{i}", ["f"], stmts))
             funcs.append(_def(f"_h{i}", ["f"], [ast.Return(self.value(d.expr, {}))]))
-            funcs.append(_def(f"_md{i}", ["f", "acc"],
-                              self.missing(d.expr) if self.nullable(d.expr) else []))
+            funcs.append(
+                _def(f"_md{i}", ["f", "acc"], self.missing(d.expr) if self.nullable(d.expr) else [])
+            )
         info = self.info()
-        cases = tuple({"name": c.name, "doctrine": c.doctrine, "title": c.title,
-                       "source": c.source.citation if c.source else None, "notes": c.notes,
-                       "given": dict(c.given), "expect": dict(c.expect), "line": c.pos.line}
-                      for c in p.cases)
+        cases = tuple(
+            {
+                "name": c.name,
+                "doctrine": c.doctrine,
+                "title": c.title,
+                "source": c.source.citation if c.source else None,
+                "notes": c.notes,
+                "given": dict(c.given),
+                "expect": dict(c.expect),
+                "line": c.pos.line,
+            }
+            for c in p.cases
+        )
         facts_spec = tuple((f.name, f.type.kind, f.type.spec()) for f in p.facts)
         info_ast = self.data(info)
         cases_ast = self.data(cases)
-        doc = (f"Evaluator compiled by doctrine {VERSION} from {p.path}. Do not edit: recompile.\n\n"
-               "Sources (SHA-256):\n" + "".join(f"    {name}  {digest}\n" for name, digest in p.sources))
+        doc = (
+            f"Evaluator compiled by doctrine {VERSION} from {p.path}. Do not edit: recompile.\n\n"
+            "Sources (SHA-256):\n"
+            + "".join(f"    {name}  {digest}\n" for name, digest in p.sources)
+        )
         body.append(ast.Expr(_c(doc)))
         body.append(ast.Import(names=[ast.alias(name="datetime", asname="_dt")]))
-        body.append(ast.ImportFrom(module="compiler", names=[ast.alias(name="runtime", asname="_rt")], level=0))
-        body.append(_assign("__all__", self.data(("DOCTRINE", "DOCTRINES", "CASES", "FACTS", "INFO",
-                                                   "evaluate", "holds"))))
+        body.append(
+            ast.ImportFrom(
+                module="compiler", names=[ast.alias(name="runtime", asname="_rt")], level=0
+            )
+        )
+        body.append(
+            _assign(
+                "__all__",
+                self.data(("DOCTRINE", "DOCTRINES", "CASES", "FACTS", "INFO", "evaluate", "holds")),
+            )
+        )
         body.append(_assign("SOURCES", self.data(p.sources)))
         for value, name in sorted(self.dates.items(), key=lambda kv: int(kv[1][2:])):
-            body.append(_assign(name, _call(_attr("_dt", "date"), _c(value.year), _c(value.month),
-                                             _c(value.day))))
+            body.append(
+                _assign(
+                    name,
+                    _call(_attr("_dt", "date"), _c(value.year), _c(value.month), _c(value.day)),
+                )
+            )
         for values, name in self.ranks.items():
-            body.append(_assign(name, ast.Dict(keys=[_c(v) for v in values],
-                                               values=[_c(i) for i in range(len(values))])))
+            body.append(
+                _assign(
+                    name,
+                    ast.Dict(
+                        keys=[_c(v) for v in values], values=[_c(i) for i in range(len(values))]
+                    ),
+                )
+            )
         body.append(_assign("FACTS", self.data(facts_spec)))
         body.append(_assign("_SCHEMA", _call(_attr("_rt", "Schema"), _name("FACTS"))))
         body.append(_assign("INFO", info_ast))
         body.append(_assign("CASES", cases_ast))
         body.extend(funcs)
+        body.extend(self.chain_funcs)
         entries = []
         for d in p.doctrines:
             i = self.doctrine_ids[d.name]
             labels = tuple(label for label, _ in d.slots)
-            entries.append((d.name, _call(
-                _attr("_rt", "Evaluator"), _c(d.name), self.data(labels), _name("_SCHEMA"),
-                _name(f"_v{i}"), _name(f"_h{i}"), _name(f"_md{i}"),
-                ast.Subscript(value=ast.Subscript(value=_name("INFO"), slice=_c("doctrines"), ctx=ast.Load()),
-                              slice=_c(d.name), ctx=ast.Load()))))
-        body.append(_assign("DOCTRINES", ast.Dict(keys=[_c(k) for k, _ in entries],
-                                                  values=[v for _, v in entries])))
+            entries.append(
+                (
+                    d.name,
+                    _call(
+                        _attr("_rt", "Evaluator"),
+                        _c(d.name),
+                        self.data(labels),
+                        _name("_SCHEMA"),
+                        _name(f"_v{i}"),
+                        _name(f"_h{i}"),
+                        _name(f"_md{i}"),
+                        ast.Subscript(
+                            value=ast.Subscript(
+                                value=_name("INFO"), slice=_c("doctrines"), ctx=ast.Load()
+                            ),
+                            slice=_c(d.name),
+                            ctx=ast.Load(),
+                        ),
+                    ),
+                )
+            )
+        body.append(
+            _assign(
+                "DOCTRINES",
+                ast.Dict(keys=[_c(k) for k, _ in entries], values=[v for _, v in entries]),
+            )
+        )
         body.append(_assign("DOCTRINE", _c(p.main)))
-        body.append(_def("evaluate", ["facts"], [ast.Return(_call(
-            ast.Attribute(value=ast.Subscript(value=_name("DOCTRINES"), slice=_name("DOCTRINE"),
-                                              ctx=ast.Load()), attr="evaluate", ctx=ast.Load()),
-            _name("facts")))], doc="Evaluate the module's doctrine on a mapping of facts."))
-        body.append(_def("holds", ["facts"], [ast.Return(_call(
-            ast.Attribute(value=ast.Subscript(value=_name("DOCTRINES"), slice=_name("DOCTRINE"),
-                                              ctx=ast.Load()), attr="holds", ctx=ast.Load()),
-            _name("facts")))], doc="Whether the module's doctrine holds: True, False or None."))
+        body.append(
+            _def(
+                "evaluate",
+                ["facts"],
+                [
+                    ast.Return(
+                        _call(
+                            ast.Attribute(
+                                value=ast.Subscript(
+                                    value=_name("DOCTRINES"),
+                                    slice=_name("DOCTRINE"),
+                                    ctx=ast.Load(),
+                                ),
+                                attr="evaluate",
+                                ctx=ast.Load(),
+                            ),
+                            _name("facts"),
+                        )
+                    )
+                ],
+                doc="Evaluate the module's doctrine on a mapping of facts.",
+            )
+        )
+        body.append(
+            _def(
+                "holds",
+                ["facts"],
+                [
+                    ast.Return(
+                        _call(
+                            ast.Attribute(
+                                value=ast.Subscript(
+                                    value=_name("DOCTRINES"),
+                                    slice=_name("DOCTRINE"),
+                                    ctx=ast.Load(),
+                                ),
+                                attr="holds",
+                                ctx=ast.Load(),
+                            ),
+                            _name("facts"),
+                        )
+                    )
+                ],
+                doc="Whether the module's doctrine holds: True, False or None.",
+            )
+        )
         return ast.Module(body=body, type_ignores=[])
 
 
@@ -385,6 +661,9 @@ def _walk(e: ir.Expr) -> list[ir.Expr]:
         out += _walk(e.left) + _walk(e.right)
     elif isinstance(e, ir.Quantified):
         out += [e.collection, *_walk(e.body)]
+    elif isinstance(e, ir.Chain):
+        for b in e.branches:
+            out += _walk(b.cond) + _walk(b.result)
     return out
 
 
@@ -412,7 +691,35 @@ def tree(e: ir.Expr) -> tuple[Any, ...]:
         return ("present" if e.present else "absent", tree(e.field))
     if isinstance(e, ir.Quantified):
         return (e.quantifier, e.var, e.collection.name, tree(e.body))
+    if isinstance(e, ir.Chain):
+        return (
+            "chain",
+            e.kind,
+            e.default,
+            e.because,
+            tuple(_cite(c) for c in e.cites),
+            tuple(
+                (
+                    b.label,
+                    tree(b.cond),
+                    b.outcome,
+                    tree(b.result),
+                    b.because,
+                    tuple(_cite(c) for c in b.cites),
+                )
+                for b in e.branches
+            ),
+        )
     raise AssertionError(f"unexpected {e!r}")
+
+
+def _cite(c: ir.Citation) -> dict[str, str]:
+    return {
+        "authority": c.authority,
+        "citation": c.citation,
+        "pinpoint": c.pinpoint,
+        "purpose": c.purpose,
+    }
 
 
 def _facts(e: ir.Expr) -> set[str]:

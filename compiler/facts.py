@@ -20,7 +20,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
     seen: set[Any] = set()
     for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+        key = loader.construct_object(key_node, deep=deep)
         if isinstance(key, (str, int, float, bool)) and key in seen:
             mark = key_node.start_mark
             raise FactsFileError(f"line {mark.line + 1}: `{key}` is given twice")
@@ -46,9 +46,11 @@ def parse_facts(text: str, name: str) -> dict[str, Any]:
         if name.endswith(".json"):
             data = json.loads(text, object_pairs_hook=_no_duplicates)
         else:
-            data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+            data = yaml.load(text, Loader=_UniqueKeyLoader)
     except json.JSONDecodeError as exc:
-        raise FactsFileError(f"line {exc.lineno}, column {exc.colno}: not valid JSON: {exc.msg}") from None
+        raise FactsFileError(
+            f"line {exc.lineno}, column {exc.colno}: not valid JSON: {exc.msg}"
+        ) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -60,7 +62,9 @@ def parse_facts(text: str, name: str) -> dict[str, Any]:
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise FactsFileError(f"expected a mapping of fact names to values, found a {type(data).__name__}")
+        raise FactsFileError(
+            f"expected a mapping of fact names to values, found a {type(data).__name__}"
+        )
     return data
 
 

@@ -10,10 +10,8 @@ import attrs
 from .errors import SourcePosition
 from .nodes import NOWHERE
 
-ir = attrs.frozen(kw_only=True)
 
-
-@ir
+@attrs.frozen(kw_only=True)
 class FactType:
     """bool, date, text, number, enum, scale (an ordered enum) or list (of a record)."""
 
@@ -37,11 +35,13 @@ class FactType:
         if self.kind in ("enum", "scale"):
             return self.values
         if self.kind == "list" and self.record is not None:
-            return tuple((f.name, f.type.kind, f.type.spec(), f.optional) for f in self.record.fields)
+            return tuple(
+                (f.name, f.type.kind, f.type.spec(), f.optional) for f in self.record.fields
+            )
         return None
 
 
-@ir
+@attrs.frozen(kw_only=True)
 class FieldType:
     name: str
     type: FactType
@@ -49,7 +49,7 @@ class FieldType:
     meaning: str = ""
 
 
-@ir
+@attrs.frozen(kw_only=True)
 class RecordType:
     name: str
     fields: tuple[FieldType, ...]
@@ -59,7 +59,7 @@ class RecordType:
         return next((f for f in self.fields if f.name == name), None)
 
 
-@ir
+@attrs.frozen(kw_only=True)
 class Fact:
     name: str
     type: FactType
@@ -70,13 +70,13 @@ class Fact:
 # ---------------------------------------------------------------- expressions
 
 
-@ir
+@attrs.frozen(kw_only=True)
 class FactRef:
     name: str
     type: FactType
 
 
-@ir
+@attrs.frozen(kw_only=True)
 class FieldRef:
     var: int
     field: str
@@ -84,44 +84,44 @@ class FieldRef:
     optional: bool
 
 
-@ir
+@attrs.frozen(kw_only=True)
 class Const:
     value: str | int | float | bool | datetime.date
     type: FactType
 
 
-@ir
+@attrs.frozen(kw_only=True)
 class ElementRef:
     key: str
 
 
-@ir
+@attrs.frozen(kw_only=True)
 class DoctrineRef:
     name: str
 
 
-@ir
+@attrs.frozen(kw_only=True)
 class And:
     items: tuple[Expr, ...]
 
 
-@ir
+@attrs.frozen(kw_only=True)
 class Or:
     items: tuple[Expr, ...]
 
 
-@ir
+@attrs.frozen(kw_only=True)
 class Not:
     item: Expr
 
 
-@ir
+@attrs.frozen(kw_only=True)
 class AtLeast:
     count: int
     items: tuple[Expr, ...]
 
 
-@ir
+@attrs.frozen(kw_only=True)
 class Compare:
     op: str
     left: Expr
@@ -129,13 +129,13 @@ class Compare:
     type: FactType
 
 
-@ir
+@attrs.frozen(kw_only=True)
 class Presence:
     field: FieldRef
     present: bool
 
 
-@ir
+@attrs.frozen(kw_only=True)
 class Quantified:
     quantifier: str
     var: int
@@ -143,13 +143,53 @@ class Quantified:
     body: Expr
 
 
-Expr = Union[FactRef, FieldRef, Const, ElementRef, DoctrineRef, And, Or, Not, AtLeast, Compare,
-             Presence, Quantified]
+@attrs.frozen(kw_only=True)
+class Branch:
+    """An exception, or a line of a first-match list: when `cond` holds, `result` decides."""
+
+    label: str
+    cond: Expr
+    result: Expr  # a Const outcome, or a Chain of the exception's own exceptions
+    outcome: bool
+    because: str = ""
+    cites: tuple[Citation, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class Chain:
+    """Branches tried in priority order; the first that applies decides, else the default.
+
+    Three-valued: a branch whose condition is unknown leaves the outcome unknown unless
+    every way it could go gives the same result.
+    """
+
+    kind: str  # "exceptions" or "first_match"
+    branches: tuple[Branch, ...]
+    default: bool
+    because: str = ""
+    cites: tuple[Citation, ...] = ()
+
+
+Expr = Union[
+    FactRef,
+    FieldRef,
+    Const,
+    ElementRef,
+    DoctrineRef,
+    And,
+    Or,
+    Not,
+    AtLeast,
+    Compare,
+    Presence,
+    Quantified,
+    Chain,
+]
 
 # ---------------------------------------------------------------- declarations
 
 
-@ir
+@attrs.frozen(kw_only=True)
 class Citation:
     authority: str
     citation: str
@@ -157,7 +197,7 @@ class Citation:
     purpose: str = ""
 
 
-@ir
+@attrs.frozen(kw_only=True)
 class Authority:
     name: str
     title: str
@@ -184,7 +224,7 @@ def _court_abbrev(court: str) -> str:
     return f"{court} Cir." if court[:1].isdigit() else court
 
 
-@ir
+@attrs.frozen(kw_only=True)
 class Element:
     key: str
     name: str
@@ -198,7 +238,7 @@ class Element:
     pos: SourcePosition = attrs.field(default=NOWHERE, eq=False)
 
 
-@ir
+@attrs.frozen(kw_only=True)
 class Rejected:
     name: str
     title: str
@@ -207,7 +247,7 @@ class Rejected:
     cites: tuple[Citation, ...]
 
 
-@ir
+@attrs.frozen(kw_only=True)
 class Doctrine:
     name: str
     title: str
@@ -227,7 +267,7 @@ class Doctrine:
     pos: SourcePosition = attrs.field(default=NOWHERE, eq=False)
 
 
-@ir
+@attrs.frozen(kw_only=True)
 class Case:
     name: str
     doctrine: str
@@ -239,7 +279,7 @@ class Case:
     pos: SourcePosition = attrs.field(default=NOWHERE, eq=False)
 
 
-@ir
+@attrs.frozen(kw_only=True)
 class Program:
     """Everything one compiled module needs, with nothing left to resolve."""
 

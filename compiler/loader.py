@@ -75,8 +75,11 @@ class Loader:
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
-            self.diagnostics.append(Diagnostic(
-                "D0402", f"{shown} is not UTF-8 text (bad byte at offset {exc.start})", at))
+            self.diagnostics.append(
+                Diagnostic(
+                    "D0402", f"{shown} is not UTF-8 text (bad byte at offset {exc.start})", at
+                )
+            )
             return None
         self.sources[shown] = text
         return text
@@ -100,17 +103,29 @@ class Loader:
             target = path.parent.joinpath(*imp.module.split(".")).with_suffix(SUFFIX)
             resolved = target.resolve()
             if resolved in self._active:
-                chain = self._active[self._active.index(resolved):] + [resolved]
+                chain = [*self._active[self._active.index(resolved) :], resolved]
                 names = " -> ".join(p.stem for p in chain)
-                self.diagnostics.append(Diagnostic(
-                    "D0403", f"import cycle: {names}", imp.pos, label="this import closes the cycle",
-                    help="move what both modules need into a third module that imports neither"))
+                self.diagnostics.append(
+                    Diagnostic(
+                        "D0403",
+                        f"import cycle: {names}",
+                        imp.pos,
+                        label="this import closes the cycle",
+                        help="move what both modules need into a third module that imports neither",
+                    )
+                )
                 continue
             if not target.is_file():
                 near = [p.stem for p in path.parent.glob(f"*{SUFFIX}")]
-                self.diagnostics.append(Diagnostic(
-                    "D0401", f"cannot import `{imp.module}`: no file {display_path(target)}", imp.pos,
-                    label="imported here", help=did_you_mean(imp.module, near)))
+                self.diagnostics.append(
+                    Diagnostic(
+                        "D0401",
+                        f"cannot import `{imp.module}`: no file {display_path(target)}",
+                        imp.pos,
+                        label="imported here",
+                        help=did_you_mean(imp.module, near),
+                    )
+                )
                 continue
             loaded = self.load(target, imp.pos)
             if loaded is not None:

@@ -17,21 +17,19 @@ NOWHERE = SourcePosition("<nowhere>", 0, 0, 0, 0)
 
 
 def _pos() -> SourcePosition:
-    return attrs.field(default=NOWHERE, eq=False, repr=False)  # type: ignore[no-any-return]
+    return attrs.field(default=NOWHERE, eq=False, repr=False)
 
-
-node = attrs.frozen(kw_only=True)
 
 # ---------------------------------------------------------------- types
 
 
-@node
+@attrs.frozen(kw_only=True)
 class SimpleType:
     kind: Literal["bool", "date", "text", "number"]
     pos: SourcePosition = _pos()
 
 
-@node
+@attrs.frozen(kw_only=True)
 class EnumType:
     values: tuple[str, ...]
     ordered: bool
@@ -39,7 +37,7 @@ class EnumType:
     pos: SourcePosition = _pos()
 
 
-@node
+@attrs.frozen(kw_only=True)
 class ListType:
     record: str
     pos: SourcePosition = _pos()
@@ -50,51 +48,51 @@ TypeExpr = Union[SimpleType, EnumType, ListType]
 # ---------------------------------------------------------------- expressions
 
 
-@node
+@attrs.frozen(kw_only=True)
 class Name:
     id: str
     pos: SourcePosition = _pos()
 
 
-@node
+@attrs.frozen(kw_only=True)
 class Field:
     var: str
     field: str
     pos: SourcePosition = _pos()
 
 
-@node
+@attrs.frozen(kw_only=True)
 class Literal_:
     value: str | int | float | bool | datetime.date
     pos: SourcePosition = _pos()
 
 
-@node
+@attrs.frozen(kw_only=True)
 class And:
     items: tuple[Expr, ...]
     pos: SourcePosition = _pos()
 
 
-@node
+@attrs.frozen(kw_only=True)
 class Or:
     items: tuple[Expr, ...]
     pos: SourcePosition = _pos()
 
 
-@node
+@attrs.frozen(kw_only=True)
 class Not:
     item: Expr
     pos: SourcePosition = _pos()
 
 
-@node
+@attrs.frozen(kw_only=True)
 class AtLeast:
     count: int
     items: tuple[Expr, ...]
     pos: SourcePosition = _pos()
 
 
-@node
+@attrs.frozen(kw_only=True)
 class Compare:
     op: str
     left: Expr
@@ -102,14 +100,14 @@ class Compare:
     pos: SourcePosition = _pos()
 
 
-@node
+@attrs.frozen(kw_only=True)
 class Presence:
     operand: Expr
     present: bool
     pos: SourcePosition = _pos()
 
 
-@node
+@attrs.frozen(kw_only=True)
 class Quantified:
     quantifier: Literal["some", "every", "no"]
     var: str
@@ -123,7 +121,7 @@ Expr = Union[Name, Field, Literal_, And, Or, Not, AtLeast, Compare, Presence, Qu
 # ---------------------------------------------------------------- values in cases
 
 
-@node
+@attrs.frozen(kw_only=True)
 class Value:
     """A literal in a case: a word, string, date, number, bool, unknown, list or mapping."""
 
@@ -132,7 +130,7 @@ class Value:
     pos: SourcePosition = _pos()
 
 
-@node
+@attrs.frozen(kw_only=True)
 class Pair:
     key: str
     value: Value
@@ -142,13 +140,13 @@ class Pair:
 # ---------------------------------------------------------------- declarations
 
 
-@node
+@attrs.frozen(kw_only=True)
 class Import:
     module: str
     pos: SourcePosition = _pos()
 
 
-@node
+@attrs.frozen(kw_only=True)
 class FactDecl:
     name: str
     type: TypeExpr
@@ -156,7 +154,7 @@ class FactDecl:
     pos: SourcePosition = _pos()
 
 
-@node
+@attrs.frozen(kw_only=True)
 class FieldDecl:
     name: str
     type: TypeExpr
@@ -165,14 +163,14 @@ class FieldDecl:
     pos: SourcePosition = _pos()
 
 
-@node
+@attrs.frozen(kw_only=True)
 class RecordDecl:
     name: str
     fields: tuple[FieldDecl, ...]
     pos: SourcePosition = _pos()
 
 
-@node
+@attrs.frozen(kw_only=True)
 class AuthorityDecl:
     name: str
     title: str = ""
@@ -186,7 +184,7 @@ class AuthorityDecl:
     pos: SourcePosition = _pos()
 
 
-@node
+@attrs.frozen(kw_only=True)
 class Cite:
     authority: str
     pinpoint: str = ""
@@ -194,18 +192,63 @@ class Cite:
     pos: SourcePosition = _pos()
 
 
-@node
+@attrs.frozen(kw_only=True)
 class Condition:
     unless: bool
     expr: Expr
     pos: SourcePosition = _pos()
 
 
-@node
+@attrs.frozen(kw_only=True)
+class GeneralRule:
+    """The outcome when no exception applies, with the authority for it."""
+
+    outcome: bool
+    because: str = ""
+    cites: tuple[Cite, ...] = ()
+    pos: SourcePosition = _pos()
+
+
+@attrs.frozen(kw_only=True)
+class Exception_:
+    """An exception to a general rule (or to another exception): when it applies, its outcome."""
+
+    label: str
+    condition: Expr
+    outcome: bool
+    because: str = ""
+    cites: tuple[Cite, ...] = ()
+    over: tuple[Name, ...] = ()
+    exceptions: tuple[Exception_, ...] = ()
+    pos: SourcePosition = _pos()
+
+
+@attrs.frozen(kw_only=True)
+class Branch:
+    """One line of a first-match list; the `otherwise` line has no condition."""
+
+    condition: Expr | None
+    outcome: bool
+    because: str = ""
+    cites: tuple[Cite, ...] = ()
+    pos: SourcePosition = _pos()
+
+
+@attrs.frozen(kw_only=True)
+class FirstMatch:
+    branches: tuple[Branch, ...]
+    otherwise: Branch
+    pos: SourcePosition = _pos()
+
+
+@attrs.frozen(kw_only=True)
 class ElementDecl:
     name: str
     title: str = ""
     condition: Condition | None = None
+    rule: GeneralRule | None = None
+    exceptions: tuple[Exception_, ...] = ()
+    first_match: FirstMatch | None = None
     cites: tuple[Cite, ...] = ()
     met: str = ""
     unmet: str = ""
@@ -213,7 +256,7 @@ class ElementDecl:
     pos: SourcePosition = _pos()
 
 
-@node
+@attrs.frozen(kw_only=True)
 class Slot:
     """An element of a doctrine, under the label the doctrine reports it by."""
 
@@ -223,7 +266,7 @@ class Slot:
     pos: SourcePosition = _pos()
 
 
-@node
+@attrs.frozen(kw_only=True)
 class Rejects:
     """A theory the doctrine answers as insufficient, with the facts it rests on."""
 
@@ -235,7 +278,7 @@ class Rejects:
     pos: SourcePosition = _pos()
 
 
-@node
+@attrs.frozen(kw_only=True)
 class DoctrineDecl:
     name: str
     extends: Name | None = None
@@ -246,6 +289,9 @@ class DoctrineDecl:
     in_force_until: datetime.date | None = None
     slots: tuple[Slot, ...] = ()
     condition: Condition | None = None
+    rule: GeneralRule | None = None
+    exceptions: tuple[Exception_, ...] = ()
+    first_match: FirstMatch | None = None
     rejects: tuple[Rejects, ...] = ()
     dropped: tuple[Name, ...] = ()
     cites: tuple[Cite, ...] = ()
@@ -253,7 +299,7 @@ class DoctrineDecl:
     pos: SourcePosition = _pos()
 
 
-@node
+@attrs.frozen(kw_only=True)
 class CaseDecl:
     name: str
     doctrine: Name
@@ -268,7 +314,7 @@ class CaseDecl:
 Declaration = Union[FactDecl, RecordDecl, AuthorityDecl, ElementDecl, DoctrineDecl, CaseDecl]
 
 
-@node
+@attrs.frozen(kw_only=True)
 class Module:
     """One parsed `.doctrine` file."""
 

@@ -65,16 +65,16 @@ _EXAMPLES: dict[str, list[str]] = {
     ],
     "a fact needs a type, such as `fact name: bool`": [
         "fact x\n",
-        "fact x means \"y\"",
+        'fact x means "y"',
     ],
     "the values of an enum are separated by `,` (unordered) or `<` (ordered)": [
         "fact x: enum (a b)",
         "fact x: enum (a; b)",
     ],
-    "a citation names a declared authority, with `at \"pinpoint\"`": [
+    'a citation names a declared authority, with `at "pinpoint"`': [
         'element e { cite "Pinder" }',
         'element e { cite pinder "1175" }',
-        'doctrine d { cite pinder 1175 }',
+        "doctrine d { cite pinder 1175 }",
     ],
     "a case names the doctrine it is decided under: `case NAME under DOCTRINE { ... }`": [
         "case c { }",
@@ -162,7 +162,8 @@ def _syntax_diagnostic(err: UnexpectedInput, text: str, path: str) -> Diagnostic
             line, column = len(lines), len(lines[-1]) + 1
     elif isinstance(err, UnexpectedCharacters):
         expected = set(err.allowed or ())
-        found = f"`{text[err.pos_in_stream]}`" if err.pos_in_stream < len(text) else found
+        at = err.pos_in_stream or 0
+        found = f"`{text[at]}`" if at < len(text) else found
     elif isinstance(err, UnexpectedEOF):
         expected = set(err.expected)
     pos = SourcePosition(path, line, column, line, column + width)
@@ -180,9 +181,12 @@ def _syntax_diagnostic(err: UnexpectedInput, text: str, path: str) -> Diagnostic
     hint = ""
     try:
         hint = err.match_examples(lark_parser().parse, _EXAMPLES, use_accepts=True) or ""
-    except Exception:  # noqa: BLE001 - a failed hint lookup must not hide the error itself
+    except Exception:
         hint = ""
-    if isinstance(err, UnexpectedCharacters) and text[err.pos_in_stream : err.pos_in_stream + 1] == "'":
+    if (
+        isinstance(err, UnexpectedCharacters)
+        and text[(err.pos_in_stream or 0) : (err.pos_in_stream or 0) + 1] == "'"
+    ):
         hint = 'strings are written in double quotes: "..."'
     return Diagnostic(
         "D0101",
@@ -240,8 +244,26 @@ def _tok_pos(path: str, tok: Token) -> SourcePosition:
     )
 
 
-_SINGLE = {"title", "met", "unmet", "court", "source", "name", "reporter", "year", "decided",
-           "abrogated", "because", "period", "holds", "on", "given", "expect"}
+_SINGLE = {
+    "title",
+    "met",
+    "unmet",
+    "court",
+    "source",
+    "name",
+    "reporter",
+    "year",
+    "decided",
+    "abrogated",
+    "because",
+    "period",
+    "holds",
+    "on",
+    "given",
+    "expect",
+    "rule",
+    "first",
+}
 
 
 @v_args(meta=True)
@@ -262,7 +284,9 @@ class ToNodes(Transformer[Token, n.Module]):
     def tpos(self, tok: Token) -> SourcePosition:
         return _tok_pos(self.path, tok)
 
-    def fail(self, code: str, message: str, pos: SourcePosition, label: str = "", help: str = "") -> None:
+    def fail(
+        self, code: str, message: str, pos: SourcePosition, label: str = "", help: str = ""
+    ) -> None:
         self.diagnostics.append(Diagnostic(code, message, pos, label=label, help=help))
 
     def string(self, meta: Any, children: list[Token]) -> n.Value:
@@ -272,26 +296,44 @@ class ToNodes(Transformer[Token, n.Module]):
         try:
             return decode_string(str(tok))
         except ValueError as exc:
-            self.fail("D0103", f"bad string: {exc}", self.tpos(tok),
-                      help='write a backslash as `\\\\`, a quote as `\\"`')
+            self.fail(
+                "D0103",
+                f"bad string: {exc}",
+                self.tpos(tok),
+                help='write a backslash as `\\\\`, a quote as `\\"`',
+            )
             return ""
 
     def _date(self, tok: Token) -> datetime.date | None:
         try:
             return datetime.date.fromisoformat(str(tok))
         except ValueError:
-            self.fail("D0104", f"`{tok}` is not a calendar date", self.tpos(tok),
-                      label="no such day", help="dates are written YYYY-MM-DD, as 1989-02-22")
+            self.fail(
+                "D0104",
+                f"`{tok}` is not a calendar date",
+                self.tpos(tok),
+                label="no such day",
+                help="dates are written YYYY-MM-DD, as 1989-02-22",
+            )
             return None
 
     def _items(self, kind: str, items: list[Any]) -> dict[str, Any]:
         """Gather (key, value, pos) items, reporting properties given twice."""
         out: dict[str, Any] = {}
-        for key, value, pos in items:
+        for item in items:
+            if isinstance(item, n.Exception_):
+                out.setdefault("exception", []).append(item)
+                continue
+            key, value, pos = item
             if key in _SINGLE:
                 if key in out:
-                    self.fail("D0105", f"`{key}` is given twice in this {kind}", pos,
-                              label="second one here", help=f"keep one `{key}`")
+                    self.fail(
+                        "D0105",
+                        f"`{key}` is given twice in this {kind}",
+                        pos,
+                        label="second one here",
+                        help=f"keep one `{key}`",
+                    )
                     continue
                 out[key] = value
             else:
@@ -310,8 +352,14 @@ class ToNodes(Transformer[Token, n.Module]):
                 imports.extend(child)
             else:
                 decls.append(child)
-        return n.Module(path=self.path, name=name, title=title, imports=tuple(imports),
-                        declarations=tuple(decls), pos=self.pos(meta))
+        return n.Module(
+            path=self.path,
+            name=name,
+            title=title,
+            imports=tuple(imports),
+            declarations=tuple(decls),
+            pos=self.pos(meta),
+        )
 
     def module_decl(self, meta: Any, children: list[Any]) -> tuple[str, str, str]:
         title = self._str(children[1]) if len(children) > 1 else ""
@@ -336,8 +384,12 @@ class ToNodes(Transformer[Token, n.Module]):
         return n.SimpleType(kind=str(children[0]), pos=self.pos(meta))  # type: ignore[arg-type]
 
     def _enum(self, meta: Any, children: list[Token], ordered: bool) -> n.EnumType:
-        return n.EnumType(values=tuple(str(c) for c in children), ordered=ordered,
-                          value_positions=tuple(self.tpos(c) for c in children), pos=self.pos(meta))
+        return n.EnumType(
+            values=tuple(str(c) for c in children),
+            ordered=ordered,
+            value_positions=tuple(self.tpos(c) for c in children),
+            pos=self.pos(meta),
+        )
 
     def enum_type(self, meta: Any, children: list[Token]) -> n.EnumType:
         return self._enum(meta, children, False)
@@ -349,8 +401,9 @@ class ToNodes(Transformer[Token, n.Module]):
         return n.ListType(record=str(children[0]), pos=self.tpos(children[0]))
 
     def record_decl(self, meta: Any, children: list[Any]) -> n.RecordDecl:
-        return n.RecordDecl(name=str(children[0]), fields=tuple(children[1:]),
-                            pos=self.tpos(children[0]))
+        return n.RecordDecl(
+            name=str(children[0]), fields=tuple(children[1:]), pos=self.tpos(children[0])
+        )
 
     def field_decl(self, meta: Any, children: list[Any]) -> n.FieldDecl:
         name = children[0]
@@ -360,8 +413,9 @@ class ToNodes(Transformer[Token, n.Module]):
             optional = True
             rest = rest[1:]
         meaning = rest[1] if len(rest) > 1 else ""
-        return n.FieldDecl(name=str(name), type=rest[0], optional=optional, meaning=meaning,
-                           pos=self.tpos(name))
+        return n.FieldDecl(
+            name=str(name), type=rest[0], optional=optional, meaning=meaning, pos=self.tpos(name)
+        )
 
     # authorities -----------------------------------------------------
     def authority_decl(self, meta: Any, children: list[Any]) -> n.AuthorityDecl:
@@ -369,10 +423,17 @@ class ToNodes(Transformer[Token, n.Module]):
         props = self._items("authority", children[1:])
         abrogated = props.get("abrogated") or (None, None)
         return n.AuthorityDecl(
-            name=str(name), title=props.get("name", ""), reporter=props.get("reporter", ""),
-            court=props.get("court", ""), year=props.get("year"), decided=props.get("decided"),
-            abrogated=abrogated[0], abrogated_by=abrogated[1],
-            notes=tuple(props.get("note", [])), pos=self.tpos(name))
+            name=str(name),
+            title=props.get("name", ""),
+            reporter=props.get("reporter", ""),
+            court=props.get("court", ""),
+            year=props.get("year"),
+            decided=props.get("decided"),
+            abrogated=abrogated[0],
+            abrogated_by=abrogated[1],
+            notes=tuple(props.get("note", [])),
+            pos=self.tpos(name),
+        )
 
     def name_item(self, meta: Any, c: list[Any]) -> tuple[str, str, SourcePosition]:
         return ("name", self._str(c[0]), self.pos(meta))
@@ -421,8 +482,12 @@ class ToNodes(Transformer[Token, n.Module]):
 
     def _cite(self, meta: Any, c: list[Any]) -> n.Cite:
         parts = dict(c[1:])
-        return n.Cite(authority=str(c[0]), pinpoint=parts.get("pinpoint", ""),
-                      purpose=parts.get("purpose", ""), pos=self.tpos(c[0]))
+        return n.Cite(
+            authority=str(c[0]),
+            pinpoint=parts.get("pinpoint", ""),
+            purpose=parts.get("purpose", ""),
+            pos=self.tpos(c[0]),
+        )
 
     def cite_item(self, meta: Any, c: list[Any]) -> tuple[str, n.Cite, SourcePosition]:
         return ("cite", self._cite(meta, c), self.pos(meta))
@@ -430,13 +495,90 @@ class ToNodes(Transformer[Token, n.Module]):
     def source_item(self, meta: Any, c: list[Any]) -> tuple[str, n.Cite, SourcePosition]:
         return ("source", self._cite(meta, c), self.pos(meta))
 
+    # general rules and exceptions ------------------------------------
+    def outcome(self, meta: Any, c: list[Token]) -> bool:
+        return str(c[0]) == "true"
+
+    def over_item(
+        self, meta: Any, c: list[Token]
+    ) -> tuple[str, tuple[n.Name, ...], SourcePosition]:
+        return ("over", tuple(n.Name(id=str(t), pos=self.tpos(t)) for t in c), self.pos(meta))
+
+    def rule_item(self, meta: Any, c: list[Any]) -> tuple[str, n.GeneralRule, SourcePosition]:
+        props = self._items("general rule", c[1:])
+        self._no_over(props, "a general rule")
+        rule = n.GeneralRule(
+            outcome=c[0],
+            because=props.get("because", ""),
+            cites=tuple(props.get("cite", [])),
+            pos=self.pos(meta),
+        )
+        return ("rule", rule, self.pos(meta))
+
+    def _no_over(self, props: dict[str, Any], what: str) -> None:
+        for names in props.get("over", []):
+            self.fail(
+                "D0105",
+                f"`over` ranks exceptions; {what} has none to rank",
+                names[0].pos,
+                help="put `over OTHER` inside the exception that prevails",
+            )
+
+    def exception_item(self, meta: Any, c: list[Any]) -> n.Exception_:
+        props = self._items("exception", c[3:])
+        over = tuple(name for names in props.get("over", []) for name in names)
+        return n.Exception_(
+            label=str(c[0]),
+            condition=_normalise_operands(c[1]),
+            outcome=c[2],
+            because=props.get("because", ""),
+            cites=tuple(props.get("cite", [])),
+            over=over,
+            exceptions=tuple(props.get("exception", [])),
+            pos=self.tpos(c[0]),
+        )
+
+    def branch_item(self, meta: Any, c: list[Any]) -> n.Branch:
+        props = self._items("line", c[2:])
+        self._no_over(props, "a first-match line")
+        return n.Branch(
+            condition=_normalise_operands(c[0]),
+            outcome=c[1],
+            because=props.get("because", ""),
+            cites=tuple(props.get("cite", [])),
+            pos=self.pos(meta),
+        )
+
+    def otherwise_item(self, meta: Any, c: list[Any]) -> n.Branch:
+        props = self._items("line", c[1:])
+        self._no_over(props, "`otherwise`")
+        return n.Branch(
+            condition=None,
+            outcome=c[0],
+            because=props.get("because", ""),
+            cites=tuple(props.get("cite", [])),
+            pos=self.pos(meta),
+        )
+
+    def first_match_item(self, meta: Any, c: list[Any]) -> tuple[str, n.FirstMatch, SourcePosition]:
+        first = n.FirstMatch(branches=tuple(c[:-1]), otherwise=c[-1], pos=self.pos(meta))
+        return ("first", first, self.pos(meta))
+
     def _element(self, name: Token, items: list[Any]) -> n.ElementDecl:
         props = self._items("element", items)
         return n.ElementDecl(
-            name=str(name), title=props.get("title", ""), condition=props.get("holds"),
-            cites=tuple(props.get("cite", [])), met=props.get("met", ""),
-            unmet=props.get("unmet", ""), notes=tuple(props.get("note", [])),
-            pos=self.tpos(name))
+            name=str(name),
+            title=props.get("title", ""),
+            condition=props.get("holds"),
+            rule=props.get("rule"),
+            exceptions=tuple(props.get("exception", [])),
+            first_match=props.get("first"),
+            cites=tuple(props.get("cite", [])),
+            met=props.get("met", ""),
+            unmet=props.get("unmet", ""),
+            notes=tuple(props.get("note", [])),
+            pos=self.tpos(name),
+        )
 
     def element_decl(self, meta: Any, c: list[Any]) -> n.ElementDecl:
         return self._element(c[0], c[1:])
@@ -461,16 +603,25 @@ class ToNodes(Transformer[Token, n.Module]):
 
     def slot_inline(self, meta: Any, c: list[Any]) -> tuple[str, n.Slot, SourcePosition]:
         element = self._element(c[0], c[1:])
-        return ("slot", n.Slot(label=str(c[0]), element=element, pos=self.tpos(c[0])), self.pos(meta))
+        return (
+            "slot",
+            n.Slot(label=str(c[0]), element=element, pos=self.tpos(c[0])),
+            self.pos(meta),
+        )
 
     def on_item(self, meta: Any, c: list[Token]) -> tuple[str, tuple[n.Name, ...], SourcePosition]:
         return ("on", tuple(n.Name(id=str(t), pos=self.tpos(t)) for t in c), self.pos(meta))
 
     def rejects_item(self, meta: Any, c: list[Any]) -> tuple[str, n.Rejects, SourcePosition]:
         props = self._items("theory", c[1:])
-        rejects = n.Rejects(name=str(c[0]), title=props.get("title", ""), on=props.get("on", ()),
-                            because=props.get("because", ""), cites=tuple(props.get("cite", [])),
-                            pos=self.tpos(c[0]))
+        rejects = n.Rejects(
+            name=str(c[0]),
+            title=props.get("title", ""),
+            on=props.get("on", ()),
+            because=props.get("because", ""),
+            cites=tuple(props.get("cite", [])),
+            pos=self.tpos(c[0]),
+        )
         return ("rejects", rejects, self.pos(meta))
 
     def drop_item(self, meta: Any, c: list[Token]) -> tuple[str, n.Name, SourcePosition]:
@@ -486,21 +637,38 @@ class ToNodes(Transformer[Token, n.Module]):
         props = self._items("doctrine", rest)
         period = props.get("period", {})
         return n.DoctrineDecl(
-            name=str(name), extends=extends, title=props.get("title", ""),
-            source=props.get("source"), court=props.get("court", ""),
-            in_force_from=period.get("from"), in_force_until=period.get("until"),
-            slots=tuple(props.get("slot", [])), condition=props.get("holds"),
-            rejects=tuple(props.get("rejects", [])), dropped=tuple(props.get("drop", [])), cites=tuple(props.get("cite", [])),
-            notes=tuple(props.get("note", [])), pos=self.tpos(name))
+            name=str(name),
+            extends=extends,
+            title=props.get("title", ""),
+            source=props.get("source"),
+            court=props.get("court", ""),
+            in_force_from=period.get("from"),
+            in_force_until=period.get("until"),
+            slots=tuple(props.get("slot", [])),
+            condition=props.get("holds"),
+            rule=props.get("rule"),
+            exceptions=tuple(props.get("exception", [])),
+            first_match=props.get("first"),
+            rejects=tuple(props.get("rejects", [])),
+            dropped=tuple(props.get("drop", [])),
+            cites=tuple(props.get("cite", [])),
+            notes=tuple(props.get("note", [])),
+            pos=self.tpos(name),
+        )
 
     # cases ---------------------------------------------------------
     def case_decl(self, meta: Any, c: list[Any]) -> n.CaseDecl:
         props = self._items("case", c[2:])
         return n.CaseDecl(
-            name=str(c[0]), doctrine=n.Name(id=str(c[1]), pos=self.tpos(c[1])),
-            title=props.get("title", ""), source=props.get("source"),
-            notes=tuple(props.get("note", [])), given=props.get("given", n.Value(kind="mapping", value=())).value,
-            expect=props.get("expect", n.Value(kind="mapping", value=())).value, pos=self.tpos(c[0]))
+            name=str(c[0]),
+            doctrine=n.Name(id=str(c[1]), pos=self.tpos(c[1])),
+            title=props.get("title", ""),
+            source=props.get("source"),
+            notes=tuple(props.get("note", [])),
+            given=props.get("given", n.Value(kind="mapping", value=())).value,
+            expect=props.get("expect", n.Value(kind="mapping", value=())).value,
+            pos=self.tpos(c[0]),
+        )
 
     def given_item(self, meta: Any, c: list[Any]) -> tuple[str, n.Value, SourcePosition]:
         return ("given", c[0], self.pos(meta))
@@ -512,8 +680,13 @@ class ToNodes(Transformer[Token, n.Module]):
         seen: set[str] = set()
         for pair in c:
             if pair.key in seen:
-                self.fail("D0105", f"`{pair.key}` is given twice", pair.pos,
-                          label="second one here", help=f"keep one `{pair.key}`")
+                self.fail(
+                    "D0105",
+                    f"`{pair.key}` is given twice",
+                    pair.pos,
+                    label="second one here",
+                    help=f"keep one `{pair.key}`",
+                )
             seen.add(pair.key)
         return n.Value(kind="mapping", value=tuple(c), pos=self.pos(meta))
 
@@ -554,7 +727,7 @@ class ToNodes(Transformer[Token, n.Module]):
     def _flatten(self, cls: type, c: list[Any]) -> list[Any]:
         out: list[Any] = []
         for item in c:
-            out.extend(item.items if isinstance(item, cls) else [item])
+            out.extend(getattr(item, "items", ()) if isinstance(item, cls) else [item])
         return out
 
     def or_(self, meta: Any, c: list[Any]) -> n.Or:
@@ -576,7 +749,9 @@ class ToNodes(Transformer[Token, n.Module]):
         return n.AtLeast(count=int(c[0]), items=tuple(c[1:]), pos=self.pos(meta))
 
     def compare(self, meta: Any, c: list[Any]) -> n.Compare:
-        return n.Compare(op=str(c[1]), left=_operand(c[0]), right=_operand(c[2]), pos=self.pos(meta))
+        return n.Compare(
+            op=str(c[1]), left=_operand(c[0]), right=_operand(c[2]), pos=self.pos(meta)
+        )
 
     def is_(self, meta: Any, c: list[Any]) -> n.Compare:
         return n.Compare(op="==", left=_operand(c[0]), right=_operand(c[1]), pos=self.pos(meta))
@@ -585,13 +760,18 @@ class ToNodes(Transformer[Token, n.Module]):
         return n.Compare(op="!=", left=_operand(c[0]), right=_operand(c[1]), pos=self.pos(meta))
 
     def presence(self, meta: Any, c: list[Any]) -> n.Presence:
-        return n.Presence(operand=_operand(c[0]), present=str(c[1]) == "present", pos=self.pos(meta))
+        return n.Presence(
+            operand=_operand(c[0]), present=str(c[1]) == "present", pos=self.pos(meta)
+        )
 
     def quantified(self, meta: Any, c: list[Any]) -> n.Quantified:
         return n.Quantified(
             quantifier=str(c[0]),  # type: ignore[arg-type]
-            var=str(c[1]), collection=n.Name(id=str(c[2]), pos=self.tpos(c[2])),
-            body=_operand(c[3]), pos=self.pos(meta))
+            var=str(c[1]),
+            collection=n.Name(id=str(c[2]), pos=self.tpos(c[2])),
+            body=_operand(c[3]),
+            pos=self.pos(meta),
+        )
 
 
 def _operand(item: Any) -> Any:
@@ -607,13 +787,19 @@ def _normalise_operands(expr: Any) -> Any:
     if isinstance(expr, (n.And, n.Or)):
         return type(expr)(items=tuple(_normalise_operands(i) for i in expr.items), pos=expr.pos)
     if isinstance(expr, n.AtLeast):
-        return n.AtLeast(count=expr.count, items=tuple(_normalise_operands(i) for i in expr.items),
-                         pos=expr.pos)
+        return n.AtLeast(
+            count=expr.count, items=tuple(_normalise_operands(i) for i in expr.items), pos=expr.pos
+        )
     if isinstance(expr, n.Not):
         return n.Not(item=_normalise_operands(expr.item), pos=expr.pos)
     if isinstance(expr, n.Quantified):
-        return n.Quantified(quantifier=expr.quantifier, var=expr.var, collection=expr.collection,
-                            body=_normalise_operands(expr.body), pos=expr.pos)
+        return n.Quantified(
+            quantifier=expr.quantifier,
+            var=expr.var,
+            collection=expr.collection,
+            body=_normalise_operands(expr.body),
+            pos=expr.pos,
+        )
     return expr
 
 
@@ -647,7 +833,9 @@ def _fix_conditions(module: n.Module) -> n.Module:
         if isinstance(d, n.ElementDecl):
             d = element(d)
         elif isinstance(d, n.DoctrineDecl):
-            slots = tuple(attrs.evolve(s, element=element(s.element)) if s.element else s for s in d.slots)
+            slots = tuple(
+                attrs.evolve(s, element=element(s.element)) if s.element else s for s in d.slots
+            )
             d = attrs.evolve(d, slots=slots, condition=cond(d.condition))
         decls.append(d)
     return attrs.evolve(module, declarations=tuple(decls))

@@ -12,8 +12,19 @@ from collections.abc import Callable, Iterable, Mapping
 from difflib import get_close_matches
 from typing import Any
 
-__all__ = ["ABSENT", "Evaluator", "FactsError", "Result", "Schema", "at_least", "every", "some",
-           "value_problem"]
+__all__ = [
+    "ABSENT",
+    "OPEN",
+    "Evaluator",
+    "FactsError",
+    "Result",
+    "Schema",
+    "at_least",
+    "every",
+    "merge",
+    "some",
+    "value_problem",
+]
 
 Truth = bool | None
 
@@ -42,8 +53,12 @@ class FactsError(ValueError):
 
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_KIND_WORDS = {"bool": "true or false", "date": "a date (YYYY-MM-DD)", "text": "text",
-               "number": "a number"}
+_KIND_WORDS = {
+    "bool": "true or false",
+    "date": "a date (YYYY-MM-DD)",
+    "text": "text",
+    "number": "a number",
+}
 
 
 def _show(value: object) -> str:
@@ -70,7 +85,11 @@ def _close(word: object, options: Iterable[str]) -> str:
 def _convert(kind: str, spec: Any, value: Any) -> tuple[Any, str | None]:
     """The value in the runtime's form, or a problem saying what was expected."""
     if kind == "bool":
-        return (value, None) if isinstance(value, bool) else (None, f"expected true or false, got {_show(value)}")
+        return (
+            (value, None)
+            if isinstance(value, bool)
+            else (None, f"expected true or false, got {_show(value)}")
+        )
     if kind in ("enum", "scale"):
         if isinstance(value, str) and value in spec:
             return value, None
@@ -87,7 +106,11 @@ def _convert(kind: str, spec: Any, value: Any) -> tuple[Any, str | None]:
                 return None, f"{value!r} is not a calendar date"
         return None, f"expected a date (YYYY-MM-DD), got {_show(value)}"
     if kind == "text":
-        return (value, None) if isinstance(value, str) else (None, f"expected text, got {_show(value)}")
+        return (
+            (value, None)
+            if isinstance(value, str)
+            else (None, f"expected text, got {_show(value)}")
+        )
     if kind == "number":
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             if isinstance(value, float) and not math.isfinite(value):
@@ -113,7 +136,10 @@ def _record(fields: tuple[tuple[str, str, Any, bool], ...], item: Any) -> tuple[
     names = [f[0] for f in fields]
     for key in item:
         if key not in names:
-            return None, f"unknown field {_show(key)}{_close(key, names)}; fields are {', '.join(names)}"
+            return (
+                None,
+                f"unknown field {_show(key)}{_close(key, names)}; fields are {', '.join(names)}",
+            )
     out: dict[str, Any] = {}
     for name, kind, spec, optional in fields:
         if name not in item or item[name] is None:
@@ -136,7 +162,7 @@ def value_problem(kind: str, spec: Any, value: Any) -> str | None:
 class Schema:
     """A doctrine's vocabulary: (name, kind, spec) for each fact it accepts."""
 
-    __slots__ = ("facts", "names", "_blank")
+    __slots__ = ("_blank", "facts", "names")
 
     def __init__(self, facts: tuple[tuple[str, str, Any], ...]):
         self.facts = {name: (kind, spec) for name, kind, spec in facts}
@@ -146,13 +172,17 @@ class Schema:
     def validate(self, facts: Mapping[str, Any]) -> dict[str, Any]:
         """The facts as the evaluator reads them, every name present, None where unknown."""
         if not isinstance(facts, Mapping):
-            raise FactsError([f"facts: expected a mapping of fact names to values, got {_show(facts)}"])
+            raise FactsError(
+                [f"facts: expected a mapping of fact names to values, got {_show(facts)}"]
+            )
         out = self._blank.copy()
         problems = []
         for name, value in facts.items():
             entry = self.facts.get(name) if isinstance(name, str) else None
             if entry is None:
-                problems.append(f"fact {_show(name)}: not in the vocabulary{_close(name, self.names)}")
+                problems.append(
+                    f"fact {_show(name)}: not in the vocabulary{_close(name, self.names)}"
+                )
                 continue
             if value is None:
                 continue
@@ -202,6 +232,25 @@ def at_least(count: int, values: tuple[Truth, ...]) -> Truth:
     return None if true + unknown >= count else False
 
 
+class _Open:
+    """No branch of a rule has possibly applied yet."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "OPEN"
+
+
+OPEN = _Open()
+
+
+def merge(pending: Any, value: Truth) -> Truth:
+    """Join the outcomes a rule may have: the same value if every way agrees, else unknown."""
+    if pending is OPEN:
+        return value
+    return pending if pending is value else None
+
+
 # ---------------------------------------------------------------- results
 
 
@@ -210,8 +259,14 @@ class Result:
 
     __slots__ = ("doctrine", "elements", "evaluator", "facts", "holds", "missing")
 
-    def __init__(self, evaluator: Evaluator, holds: Truth, elements: dict[str, Truth],
-                 missing: tuple[str, ...], facts: dict[str, Any]):
+    def __init__(
+        self,
+        evaluator: Evaluator,
+        holds: Truth,
+        elements: dict[str, Truth],
+        missing: tuple[str, ...],
+        facts: dict[str, Any],
+    ):
         self.evaluator = evaluator
         self.doctrine = evaluator.name
         self.holds = holds
@@ -221,8 +276,12 @@ class Result:
 
     def as_dict(self) -> dict[str, Any]:
         """The result as the contract's JSON object."""
-        return {"doctrine": self.doctrine, "holds": self.holds, "elements": dict(self.elements),
-                "missing": list(self.missing)}
+        return {
+            "doctrine": self.doctrine,
+            "holds": self.holds,
+            "elements": dict(self.elements),
+            "missing": list(self.missing),
+        }
 
     def __repr__(self) -> str:
         return f"<Result {self.doctrine} holds={self.holds} missing={list(self.missing)}>"
@@ -233,10 +292,16 @@ class Evaluator:
 
     __slots__ = ("_holds", "_missing", "_values", "info", "labels", "name", "schema")
 
-    def __init__(self, name: str, labels: tuple[str, ...], schema: Schema,
-                 values: Callable[[dict[str, Any]], tuple[Truth, tuple[Truth, ...]]],
-                 holds: Callable[[dict[str, Any]], Truth],
-                 missing: Callable[[dict[str, Any], set[str]], None], info: Mapping[str, Any]):
+    def __init__(
+        self,
+        name: str,
+        labels: tuple[str, ...],
+        schema: Schema,
+        values: Callable[[dict[str, Any]], tuple[Truth, tuple[Truth, ...]]],
+        holds: Callable[[dict[str, Any]], Truth],
+        missing: Callable[[dict[str, Any], set[str]], None],
+        info: Mapping[str, Any],
+    ):
         self.name = name
         self.labels = labels
         self.schema = schema

@@ -11,7 +11,9 @@ _PRECEDENCE = {n.Quantified: 0, n.Or: 1, n.And: 2, n.Not: 3}
 
 def quote(text: str) -> str:
     """A string literal for `text`, escaped as the grammar reads it back."""
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
+    escaped = (
+        text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
+    )
     return f'"{escaped}"'
 
 
