@@ -931,6 +931,7 @@ class Checker:
             "until": None,
             "cites": (),
             "notes": (),
+            "closed": False,
         }
         if d.extends is not None:
             parent = self.scopes[entry.module].get(d.extends.id)
@@ -989,6 +990,7 @@ class Checker:
                 base[key] = (value, entry.module) if key == "source" else value
         base["cites"] = tuple((c, entry.module) for c in d.cites)
         base["notes"] = d.notes
+        base["closed"] = base["closed"] or d.closed_world
         return base
 
     def doctrine(self, entry: Entry) -> ir.Doctrine | None:
@@ -1118,6 +1120,7 @@ class Checker:
             cites=cites,
             notes=eff["notes"],
             facts_weighed=(),
+            closed_world=eff["closed"],
             pos=d.pos,
         )
         doctrine = attrs.evolve(doctrine, facts_weighed=tuple(sorted(self.facts_of(doctrine.expr))))

@@ -459,6 +459,7 @@ class Generator:
                 "cites": tuple(cite(c) for c in d.cites),
                 "notes": d.notes,
                 "facts_weighed": d.facts_weighed,
+                "closed_world": d.closed_world,
                 "line": d.pos.line,
             }
         return {
@@ -590,6 +591,11 @@ class Generator:
                             ),
                             slice=_c(d.name),
                             ctx=ast.Load(),
+                        ),
+                        self.data(
+                            tuple(f.name for f in p.facts if f.type.kind == "bool")
+                            if d.closed_world
+                            else ()
                         ),
                     ),
                 )

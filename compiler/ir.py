@@ -264,6 +264,7 @@ class Doctrine:
     cites: tuple[Citation, ...]
     notes: tuple[str, ...]
     facts_weighed: tuple[str, ...]
+    closed_world: bool = False
     pos: SourcePosition = attrs.field(default=NOWHERE, eq=False)
 
 

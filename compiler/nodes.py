@@ -294,6 +294,7 @@ class DoctrineDecl:
     first_match: FirstMatch | None = None
     rejects: tuple[Rejects, ...] = ()
     dropped: tuple[Name, ...] = ()
+    closed_world: bool = False
     cites: tuple[Cite, ...] = ()
     notes: tuple[str, ...] = ()
     pos: SourcePosition = _pos()

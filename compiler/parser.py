@@ -263,6 +263,7 @@ _SINGLE = {
     "expect",
     "rule",
     "first",
+    "closed",
 }
 
 
@@ -624,6 +625,9 @@ class ToNodes(Transformer[Token, n.Module]):
         )
         return ("rejects", rejects, self.pos(meta))
 
+    def closed_item(self, meta: Any, c: list[Token]) -> tuple[str, bool, SourcePosition]:
+        return ("closed", True, self.pos(meta))
+
     def drop_item(self, meta: Any, c: list[Token]) -> tuple[str, n.Name, SourcePosition]:
         return ("drop", n.Name(id=str(c[0]), pos=self.tpos(c[0])), self.pos(meta))
 
@@ -651,6 +655,7 @@ class ToNodes(Transformer[Token, n.Module]):
             first_match=props.get("first"),
             rejects=tuple(props.get("rejects", [])),
             dropped=tuple(props.get("drop", [])),
+            closed_world=props.get("closed", False),
             cites=tuple(props.get("cite", [])),
             notes=tuple(props.get("note", [])),
             pos=self.tpos(name),

@@ -290,7 +290,7 @@ class Result:
 class Evaluator:
     """One compiled doctrine: its schema, its element labels and its generated functions."""
 
-    __slots__ = ("_holds", "_missing", "_values", "info", "labels", "name", "schema")
+    __slots__ = ("_holds", "_missing", "_values", "closed", "info", "labels", "name", "schema")
 
     def __init__(
         self,
@@ -301,8 +301,10 @@ class Evaluator:
         holds: Callable[[dict[str, Any]], Truth],
         missing: Callable[[dict[str, Any], set[str]], None],
         info: Mapping[str, Any],
+        closed: tuple[str, ...] = (),
     ):
         self.name = name
+        self.closed = closed
         self.labels = labels
         self.schema = schema
         self._values = values
@@ -310,9 +312,17 @@ class Evaluator:
         self._missing = missing
         self.info = info
 
+    def prepare(self, facts: Mapping[str, Any]) -> dict[str, Any]:
+        """The facts checked and in runtime form; under a closed world, absent bools are false."""
+        f = self.schema.validate(facts)
+        for name in self.closed:
+            if f[name] is None:
+                f[name] = False
+        return f
+
     def evaluate(self, facts: Mapping[str, Any]) -> Result:
         """Check the facts and evaluate every element and the doctrine."""
-        f = self.schema.validate(facts)
+        f = self.prepare(facts)
         holds, values = self._values(f)
         missing: tuple[str, ...] = ()
         if holds is None:
@@ -324,4 +334,4 @@ class Evaluator:
     def holds(self, facts: Mapping[str, Any], *, validate: bool = True) -> Truth:
         """The outcome alone. With validate=False the facts must already be in runtime form
         (every fact present, None when unknown, dates as `date`): the fast path for batches."""
-        return self._holds(self.schema.validate(facts) if validate else facts)  # type: ignore[arg-type]
+        return self._holds(self.prepare(facts) if validate else facts)  # type: ignore[arg-type]
