@@ -1293,6 +1293,8 @@ class Checker:
                         name=entry.decl.name,
                         type=self.fact(entry),
                         meaning=entry.decl.meaning,
+                        favours=entry.decl.favours,
+                        known_as=entry.decl.known_as,
                         pos=entry.decl.pos,
                     )
         return out

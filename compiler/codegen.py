@@ -473,6 +473,8 @@ class Generator:
                     "type": f.type.describe(),
                     "values": f.type.values,
                     "meaning": f.meaning,
+                    "favours": f.favours,
+                    "known_as": f.known_as,
                 }
                 for f in self.program.facts
             },

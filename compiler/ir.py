@@ -64,6 +64,8 @@ class Fact:
     name: str
     type: FactType
     meaning: str = ""
+    favours: str = ""
+    known_as: tuple[str, ...] = ()
     pos: SourcePosition = attrs.field(default=NOWHERE, eq=False)
 
 

@@ -151,6 +151,8 @@ class FactDecl:
     name: str
     type: TypeExpr
     meaning: str = ""
+    favours: str = ""  # the side the fact favours, where the doctrine says so
+    known_as: tuple[str, ...] = ()  # other names for it, such as a CATO factor number
     pos: SourcePosition = _pos()
 
 

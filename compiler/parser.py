@@ -375,8 +375,28 @@ class ToNodes(Transformer[Token, n.Module]):
     # facts ---------------------------------------------------------
     def fact_decl(self, meta: Any, children: list[Any]) -> n.FactDecl:
         name, typ = children[0], children[1]
-        meaning = children[2] if len(children) > 2 else ""
-        return n.FactDecl(name=str(name), type=typ, meaning=meaning, pos=self.tpos(name))
+        meaning = next((c for c in children[2:] if isinstance(c, str)), "")
+        tags = [c for c in children[2:] if isinstance(c, tuple)]
+        favours = [value for key, value in tags if key == "favours"]
+        if len(favours) > 1:
+            self.fail("D0105", f"`favours` is given twice for `{name}`", self.tpos(name))
+        return n.FactDecl(
+            name=str(name),
+            type=typ,
+            meaning=meaning,
+            favours=favours[0] if favours else "",
+            known_as=tuple(value for key, value in tags if key == "known_as"),
+            pos=self.tpos(name),
+        )
+
+    def favours_tag(self, meta: Any, c: list[Token]) -> tuple[str, str]:
+        return ("favours", str(c[0]))
+
+    def known_as_tag(self, meta: Any, c: list[Token]) -> tuple[str, str]:
+        return ("known_as", self._str(c[0]))
+
+    def fact_meaning(self, meta: Any, children: list[Any]) -> str:
+        return self._str(children[0])
 
     def meaning(self, meta: Any, children: list[Any]) -> str:
         return self._str(children[0])
