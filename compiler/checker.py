@@ -89,6 +89,7 @@ class Checker:
         self._var_counter = 0
         self._module_names: dict[Path, str] = {}
         self._checking_doctrines: list[str] = []
+        self._doctrine_cycles: set[str] = set()
         self._pending_checks: list[tuple[str, ir.Chain, Any, dict[str, set[str]], Any, Path]] = []
         self._texts: dict[int, list[str]] = {}
         self._pending: set[str] = set()
@@ -344,7 +345,9 @@ class Checker:
             if not 1 <= e.count <= len(e.items):
                 self.fail(
                     "D0305",
-                    f"`at least {e.count} of` {len(e.items)} conditions can "
+                    f"`at least {e.count} of` {len(e.items)} condition"
+                    + ("s" if len(e.items) != 1 else "")
+                    + " can "
                     + ("never hold" if e.count > len(e.items) else "never fail"),
                     e.pos,
                     help=f"use a number from 1 to {len(e.items)}",
@@ -420,17 +423,30 @@ class Checker:
         self.fail("D0301", f"`{e.id}` is {_KIND_WORDS[entry.kind]}, not a condition", e.pos)
         return ir.Const(value=False, type=BOOL)
 
-    def unknown_name(self, e: n.Name, scope: Scope, what: str = "name") -> None:
-        facts = [k for k, v in scope.names.items() if v.kind == "fact"]
-        label = "not declared in this module or its imports"
-        if e.id in facts:
-            label = ""
+    def unknown_name(self, e: n.Name, scope: Scope, what: str = "") -> None:
+        if e.id == scope.exclude:
+            self.fail(
+                "D0206",
+                f"element `{e.id}` refers to itself",
+                e.pos,
+                label="used in its own definition",
+                help="an element is defined by other facts and elements, not by itself",
+            )
+            return
+        suggestion = did_you_mean(e.id, scope.visible())
+        if not what:
+            # Name the kind the user most likely meant: that of the closest declared name.
+            close = suggestion.split("`")[1] if suggestion else ""
+            entry = scope.names.get(close)
+            what = entry.kind if entry is not None and entry.kind in ("fact", "element") else "name"
+            if close in scope.slots:
+                what = "element"
         self.fail(
             "D0201",
             f"unknown {what} `{e.id}`",
             e.pos,
-            label=label,
-            help=did_you_mean(e.id, scope.visible()),
+            label="not declared in this module or its imports",
+            help=suggestion,
         )
 
     def field(self, e: n.Field, scope: Scope) -> tuple[ir.FieldRef | None, ir.FactType]:
@@ -914,10 +930,14 @@ class Checker:
         """A doctrine's declarations with those it inherits, each with its defining module."""
         d: n.DoctrineDecl = entry.decl
         if d.name in chain:
+            path = " -> ".join((*chain[chain.index(d.name) :], d.name))
             self.fail(
                 "D0206",
-                f"doctrine `{d.name}` extends itself through " + " -> ".join((*chain, d.name)),
-                d.pos,
+                f"doctrine `{d.name}` extends itself"
+                + (f" through {path}" if len(chain) - chain.index(d.name) > 1 else ""),
+                d.extends.pos if d.extends is not None else d.pos,
+                label="a variant extends another doctrine",
+                help="extend the rule this variant departs from, or remove `extends`",
             )
             return None
         base: dict[str, Any] = {
@@ -998,11 +1018,14 @@ class Checker:
         if d.name in self.doctrines:
             return self.doctrines[d.name]
         if d.name in self._checking_doctrines:
+            chain = self._checking_doctrines[self._checking_doctrines.index(d.name) :]
+            self._doctrine_cycles.update(chain)
             self.fail(
                 "D0206",
-                f"doctrine `{d.name}` depends on itself",
+                "circular definition: " + " -> ".join((*chain, d.name)),
                 d.pos,
-                notes=(" -> ".join((*self._checking_doctrines, d.name)),),
+                label="defined in terms of itself",
+                help="a doctrine cannot hold because it holds: break the chain",
             )
             return None
         if d.name in self.doctrine_modules and self.doctrine_modules[d.name] != entry.module:
@@ -1039,8 +1062,8 @@ class Checker:
                 self.fail(
                     "D0201",
                     what,
-                    slot.pos,
-                    label="bound here",
+                    slot.target_pos,
+                    label=f"bound to `{label}` here",
                     help=did_you_mean(slot.target, self._names(module, "element"))
                     or "declare it with `element NAME { ... }` or import its module",
                 )
@@ -1061,7 +1084,7 @@ class Checker:
             decision, module = eff["decision"]
             scope = Scope(module=module, names=self.scopes[module], slots=slot_keys)
             expr, text = self.decide(decision, scope, f"doctrine `{d.name}`")
-        if not slot_keys:
+        if not eff["slots"]:
             self.fail(
                 "D0208",
                 f"doctrine `{d.name}` has no elements",
@@ -1158,7 +1181,9 @@ class Checker:
         if target is None or target.kind != "doctrine":
             self.fail(
                 "D0201",
-                f"unknown doctrine `{c.doctrine.id}`",
+                f"`{c.doctrine.id}` is {_KIND_WORDS[target.kind]}, not a doctrine"
+                if target is not None
+                else f"unknown doctrine `{c.doctrine.id}`",
                 c.doctrine.pos,
                 label="the case is decided under it",
                 help=did_you_mean(c.doctrine.id, self._names(entry.module, "doctrine")),
@@ -1187,7 +1212,13 @@ class Checker:
                 close = ""
                 if fact.type.kind in ("enum", "scale") and isinstance(value, str):
                     close = did_you_mean(value, fact.type.values)
-                self.fail("D0502", f"`{pair.key}`: {problem}", pair.value.pos, help=close)
+                self.fail(
+                    "D0502",
+                    f"`{pair.key}`: {problem.split('; did you mean')[0]}",
+                    pair.value.pos,
+                    label=f"not {fact.type.describe()}",
+                    help=close,
+                )
                 continue
             given.append((pair.key, value))
         labels = [label for label, _ in doctrine.slots]
@@ -1266,6 +1297,8 @@ class Checker:
                 for c in (self.case(e, facts) for e in self.own_cases[path].values())
                 if c is not None
             ]
+        if any(d.severity == "error" for d in self.diagnostics):
+            return  # an unused element is often the echo of an error above: say nothing
         for path in self.loaded.order:
             if not self.own_cases[path] and not any(
                 e.kind == "doctrine" for e in self.own[path].values()
@@ -1314,20 +1347,26 @@ class Checker:
             for nxt in graph.get(node, ()):
                 if state.get(nxt) == 1:
                     cycle = [*stack[stack.index(nxt) :], nxt]
-                    if nxt not in reported:
+                    if nxt not in reported and not any(
+                        x[2:] in self._doctrine_cycles for x in cycle if x.startswith("d:")
+                    ):
                         reported.add(nxt)
                         where = (
                             self.elements[nxt[2:]].pos
                             if nxt.startswith("e:")
                             else self.doctrines[nxt[2:]].pos
                         )
-                        names = " -> ".join(x[2:] for x in cycle)
+                        # Show the names as written, not the module-qualified keys.
+                        names = " -> ".join(
+                            self.elements[x[2:]].name if x.startswith("e:") else x[2:]
+                            for x in cycle
+                        )
                         self.fail(
                             "D0206",
                             f"circular definition: {names}",
                             where,
                             label="defined in terms of itself",
-                            help="an element cannot depend on itself, directly or not",
+                            help="nothing can be defined by itself, directly or through others",
                         )
                 elif nxt not in state:
                     visit(nxt, stack)

@@ -14,6 +14,9 @@ from typing import Any
 from . import ir
 
 VERSION = "0.1.0"
+# An element whose expression, with the small elements it uses, has at most this many nodes
+# is computed in place wherever it is used (see Generator.inlined): no call per element.
+INLINE_SIZE = 24
 _OPS: dict[str, type[ast.cmpop]] = {
     "==": ast.Eq,
     "!=": ast.NotEq,
@@ -119,6 +122,7 @@ class Generator:
         self._nullable: dict[str, bool] = {}
         self.chains: dict[ir.Chain, int] = {}
         self.chain_funcs: list[ast.stmt] = []
+        self._sizes: dict[str, int] = {}
 
     # -------------------------------------------------------------- values
     def fresh(self, prefix: str = "_t") -> str:
@@ -139,7 +143,11 @@ class Generator:
         if isinstance(e, ir.FieldRef):
             return ast.Subscript(value=_name(f"_v{e.var}"), slice=_c(e.field), ctx=ast.Load())
         if isinstance(e, ir.ElementRef):
-            return env.get(e.key) or _call(_name(f"_e{self.element_ids[e.key]}"), _name("f"))
+            if e.key in env:
+                return env[e.key]
+            if self.inlined(e.key):  # a small element is computed in place: no call
+                return self.value(self.elements[e.key].expr, env)
+            return _call(_name(f"_e{self.element_ids[e.key]}"), _name("f"))
         if isinstance(e, ir.DoctrineRef):
             return _call(_name(f"_h{self.doctrine_ids[e.name]}"), _name("f"))
         if isinstance(e, (ir.And, ir.Or)):
@@ -230,13 +238,17 @@ class Generator:
         # Kleene logic: a settling value (False for `and`, True for `or`) wins at once;
         # otherwise any unknown item makes the whole unknown.
         settle = isinstance(e, ir.Or)
-        if not e.items:
+        items = self.flatten(e, env)
+        if not items:
             return _c(not settle)
         temps: list[str] = []
         tests: list[tuple[ast.expr, str | None]] = []
-        for item in e.items:
+        for item in items:
             code = self.value(item, env)
-            if self.nullable(item):
+            if self.nullable(item) and isinstance(code, ast.Name):  # a local already: test it
+                temps.append(code.id)
+                tests.append((code, code.id))
+            elif self.nullable(item):
                 t = self.fresh()
                 temps.append(t)
                 tests.append((ast.NamedExpr(target=_store(t), value=code), t))
@@ -260,9 +272,48 @@ class Generator:
             result = _if(test, _c(settle), result)
         return result
 
+    def inlined(self, key: str) -> bool:
+        """Whether references to an element compute its expression in place, not by a call."""
+        return self.size(self.elements[key].expr) <= INLINE_SIZE
+
+    def size(self, e: ir.Expr) -> int:
+        """The number of nodes `e` expands to, counting inlined elements (bounded by design)."""
+        if isinstance(e, ir.ElementRef):
+            if e.key not in self._sizes:
+                self._sizes[e.key] = INLINE_SIZE + 1  # while looking (no cycles survive checks)
+                self._sizes[e.key] = self.size(self.elements[e.key].expr)
+            n = self._sizes[e.key]
+            return n if n <= INLINE_SIZE else 1
+        if isinstance(e, (ir.And, ir.Or, ir.AtLeast)):
+            return 1 + sum(self.size(i) for i in e.items)
+        if isinstance(e, ir.Not):
+            return 1 + self.size(e.item)
+        if isinstance(e, ir.Compare):
+            return 1 + self.size(e.left) + self.size(e.right)
+        if isinstance(e, (ir.Quantified, ir.Chain)):
+            return INLINE_SIZE + 1  # never inlined: big, and lambdas or functions of their own
+        return 1
+
+    def flatten(self, e: ir.And | ir.Or, env: dict[str, ast.expr]) -> list[ir.Expr]:
+        """The items of a junction, with those of nested junctions of the same kind (written so
+        or in an inlined element) spliced in: Kleene `and` and `or` are associative."""
+        out: list[ir.Expr] = []
+        for item in e.items:
+            inner = item
+            if isinstance(item, ir.ElementRef) and item.key not in env and self.inlined(item.key):
+                inner = self.elements[item.key].expr
+            if type(inner) is type(e):
+                out.extend(self.flatten(inner, env))  # type: ignore[arg-type]
+            else:
+                out.append(item)
+        return out
+
     def compare(self, e: ir.Compare, env: dict[str, ast.expr]) -> ast.expr:
         # Each operand that may be unknown (a fact) or absent (an optional field) is bound
         # once and tested: absent makes the comparison false, unknown makes it unknown.
+        scaled = self.scale_test(e, env)
+        if scaled is not None:
+            return scaled
         guards: list[tuple[str, ast.expr, str]] = []
         operands: list[ast.expr] = []
         for side in (e.left, e.right):
@@ -293,6 +344,45 @@ class Generator:
             else:
                 result = _if(_is(walrus, _attr("_rt", "ABSENT")), _c(False), result)
         return result
+
+    def scale_test(self, e: ir.Compare, env: dict[str, ast.expr]) -> ast.expr | None:
+        """An ordered enum compared with a constant, as membership in the set of the values
+        that satisfy it (`x in {'a', 'b'}`, a constant frozenset): no rank lookup at run time."""
+        if e.type.kind != "scale" or e.op not in ("<", "<=", ">", ">="):
+            return None
+        if isinstance(e.right, ir.Const) and not isinstance(e.left, ir.Const):
+            side, const, op = e.left, e.right, e.op
+        elif isinstance(e.left, ir.Const) and not isinstance(e.right, ir.Const):
+            flipped = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
+            side, const, op = e.right, e.left, flipped[e.op]
+        else:
+            return None
+        if not isinstance(side, (ir.FactRef, ir.FieldRef)):
+            return None
+        values = e.type.values
+        rank = values.index(str(const.value))
+        keep = {
+            "<": lambda r: r < rank,
+            "<=": lambda r: r <= rank,
+            ">": lambda r: r > rank,
+            ">=": lambda r: r >= rank,
+        }[op]
+        chosen = ast.Set(elts=[_c(v) for r, v in enumerate(values) if keep(r)])
+        ref = self.value(side, env)
+        if isinstance(side, ir.FieldRef) and not side.optional:
+            if not chosen.elts:
+                return _c(False)
+            return ast.Compare(left=ref, ops=[ast.In()], comparators=[chosen])
+        t = self.fresh()
+        test: ast.expr = (
+            ast.Compare(left=_name(t), ops=[ast.In()], comparators=[chosen])
+            if chosen.elts
+            else _c(False)
+        )
+        walrus = ast.NamedExpr(target=_store(t), value=ref)
+        if isinstance(side, ir.FieldRef):
+            return _if(_is(walrus, _attr("_rt", "ABSENT")), _c(False), test)
+        return _if(_is(walrus, _c(None)), _c(None), test)
 
     def quantified(self, e: ir.Quantified, env: dict[str, ast.expr]) -> ast.expr:
         items = self.fresh("_l")
@@ -498,16 +588,12 @@ class Generator:
             locals_: list[ast.expr] = []
             for n_, (_, key) in enumerate(d.slots):
                 local = f"_s{n_}"
-                stmts.append(_assign(local, _call(_name(f"_e{self.element_ids[key]}"), _name("f"))))
+                stmts.append(_assign(local, self.value(ir.ElementRef(key=key), env)))
                 env.setdefault(key, _name(local))
                 locals_.append(_name(local))
+            elements = ast.Dict(keys=[_c(label) for label, _ in d.slots], values=locals_)
             stmts.append(
-                ast.Return(
-                    ast.Tuple(
-                        elts=[self.value(d.expr, env), ast.Tuple(elts=locals_, ctx=ast.Load())],
-                        ctx=ast.Load(),
-                    )
-                )
+                ast.Return(ast.Tuple(elts=[self.value(d.expr, env), elements], ctx=ast.Load()))
             )
             funcs.append(_def(f"_v{i}", ["f"], stmts))
             funcs.append(_def(f"_h{i}", ["f"], [ast.Return(self.value(d.expr, {}))]))

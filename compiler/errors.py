@@ -44,9 +44,11 @@ class Diagnostic:
             lines = [head]
         else:
             lines = [head, *_snippet(self.pos, self.label, sources or {})]
-        lines.extend(f"   = note: {n}" for n in self.notes)
+        # `=` lines sit under the gutter's `|`, as rustc aligns them.
+        pad = " " * (len(str(self.pos.line)) + 1 if self.pos is not None else 3)
+        lines.extend(f"{pad}= note: {n}" for n in self.notes)
         if self.help:
-            lines.append(f"   = help: {self.help}")
+            lines.append(f"{pad}= help: {self.help}")
         return "\n".join(lines)
 
 

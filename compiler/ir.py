@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime
-from typing import Union
+from typing import Any, Union
 
 import attrs
 
@@ -210,6 +210,9 @@ class Authority:
     abrogated: datetime.date | None
     abrogated_by: str | None
     notes: tuple[str, ...]
+    applied: str | None = None
+    held: bool | None = None
+    facts: tuple[tuple[str, object], ...] = ()
 
     def citation(self, pinpoint: str = "") -> str:
         """A Bluebook-style citation: name, reporter, pinpoint, (court year)."""
@@ -267,6 +270,9 @@ class Doctrine:
     notes: tuple[str, ...]
     facts_weighed: tuple[str, ...]
     closed_world: bool = False
+    # When a case gives no list for `precedents[0]`, these decided cases fill it: each a
+    # plain mapping (name, court, decided, held, abrogated, facts, relied: favoured facts).
+    precedents: tuple[str, tuple[dict[str, Any], ...]] | None = None
     pos: SourcePosition = attrs.field(default=NOWHERE, eq=False)
 
 

@@ -183,6 +183,9 @@ class AuthorityDecl:
     abrogated: datetime.date | None = None
     abrogated_by: str | None = None
     notes: tuple[str, ...] = ()
+    applied: Name | None = None  # the doctrine a decided case applied
+    held: bool | None = None  # whether it found the right violated
+    facts: tuple[Pair, ...] = ()  # its facts, in the vocabulary
     pos: SourcePosition = _pos()
 
 
@@ -266,6 +269,7 @@ class Slot:
     target: str | None = None
     element: ElementDecl | None = None
     pos: SourcePosition = _pos()
+    target_pos: SourcePosition = _pos()
 
 
 @attrs.frozen(kw_only=True)
@@ -297,6 +301,7 @@ class DoctrineDecl:
     rejects: tuple[Rejects, ...] = ()
     dropped: tuple[Name, ...] = ()
     closed_world: bool = False
+    precedents: tuple[Name, Name] | None = None  # (list fact, doctrine applied)
     cites: tuple[Cite, ...] = ()
     notes: tuple[str, ...] = ()
     pos: SourcePosition = _pos()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import re
 import textwrap
 from functools import lru_cache
 from typing import Any
 
+import attrs
 import lark
 from lark import Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
@@ -52,44 +54,40 @@ _TERMINAL_NAMES = {
     "$END": "the end of the file",
 }
 
-# Typical mistakes, recognised by the parser state they leave it in (Lark's match_examples).
-_EXAMPLES: dict[str, list[str]] = {
-    "`holds` is followed by `when` or `unless`": [
-        "element e { holds a }",
-        "element e { holds if a }",
-        "doctrine d { holds a }",
-    ],
-    "`=` binds an element to a slot; comparisons use `==`": [
-        "element e { holds when a = b }",
-        "element e { holds when a.b = c }",
-    ],
-    "a fact needs a type, such as `fact name: bool`": [
-        "fact x\n",
-        'fact x means "y"',
-    ],
-    "the values of an enum are separated by `,` (unordered) or `<` (ordered)": [
-        "fact x: enum (a b)",
-        "fact x: enum (a; b)",
-    ],
-    'a citation names a declared authority, with `at "pinpoint"`': [
-        'element e { cite "Pinder" }',
-        'element e { cite pinder "1175" }',
-        "doctrine d { cite pinder 1175 }",
-    ],
-    "a case names the doctrine it is decided under: `case NAME under DOCTRINE { ... }`": [
-        "case c { }",
-        "case c special_relationship { }",
-    ],
-    "a quantifier inside `and` or `or` goes in parentheses: `a and (some x in xs where ...)`": [
-        "element e { holds when a and some x in y where b }",
-        "element e { holds when a or every x in y where b }",
-    ],
-    "a value in `given` or `expect` is written `name: value`": [
-        "case c under d { given { a = true } }",
-        "case c under d { given { a true } }",
-        "case c under d { expect { holds = false } }",
-    ],
-}
+_TOP_LEVEL = {"MODULE", "IMPORT", "FACT", "RECORD", "AUTHORITY", "ELEMENT", "DOCTRINE", "CASE"}
+_QUANTIFIERS = {"some", "every", "no"}
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|==|!=|<=|>=|\S")
+
+
+def _previous_word(text: str, offset: int) -> str:
+    """The word or symbol just before `offset`, skipping comments and strings roughly."""
+    before = re.sub(r"#[^\n]*", " ", text[:offset])
+    words = _WORD.findall(before)
+    return words[-1] if words else ""
+
+
+def _hint(found: str, found_type: str, prev: str, accepts: set[str], context: str) -> str:
+    """Help for the slips people make most, judged from the tokens around the error."""
+    if "COLON" in accepts and context in ("given", "expect", "facts"):
+        return "a value in `given` or `expect` is written `name: value`"
+    if found == "=" and ("COMPARATOR" in accepts or "IS" in accepts):
+        return "comparisons use `==` (or `is`); a single `=` binds an element to a label"
+    if prev == "holds" and found_type not in ("WHEN", "UNLESS"):
+        return "`holds` is followed by `when` or `unless`, as in `holds when custody is not none`"
+    if prev in _QUANTIFIERS and found_type == "NAME":
+        return (
+            f"after `not`, `and` or `or`, put the quantifier in parentheses: "
+            f"`not ({prev} x in LIST where ...)`"
+        )
+    if found_type == "STRING" and prev in ("cite", "source"):
+        return 'cite a declared authority by its name, as in `cite pinder_v_johnson at "1175"`'
+    if "COLON" in accepts and len(accepts) <= 2 and context == "fact":
+        return "a fact needs a type, as in `fact promise_of_protection: bool`"
+    if accepts >= {"COMMA", "LESSTHAN"} and found_type == "NAME":
+        return "separate the values of an enum with `,` (unordered) or `<` (ordered, lowest first)"
+    if accepts == {"UNDER"}:
+        return "a case names the doctrine it is decided under: `case NAME under DOCTRINE { ... }`"
+    return ""
 
 
 def _describe(terminals: set[str]) -> str:
@@ -145,52 +143,73 @@ def _unclosed_brace(text: str) -> tuple[int, int] | None:
 def _syntax_diagnostic(err: UnexpectedInput, text: str, path: str) -> Diagnostic:
     line = getattr(err, "line", -1)
     column = getattr(err, "column", -1)
+    lines = text.splitlines() or [""]
     if line is None or line < 1:
-        lines = text.splitlines() or [""]
         line, column = len(lines), len(lines[-1]) + 1
     width = 1
-    found = "the end of the file"
+    found, found_type = "the end of the file", "$END"
     expected: set[str] = set()
+    offset = len(text)
     if isinstance(err, UnexpectedToken):
         token = err.token
         expected = set(err.expected)
+        interactive = getattr(err, "interactive_parser", None)
+        if interactive is not None:
+            # A narrower list is a nicety, never a reason to fail while reporting.
+            with contextlib.suppress(Exception):
+                expected = set(interactive.accepts()) or expected
         if token.type != "$END":
-            width = max(len(str(token)), 1)
-            found = f"`{token}`"
+            width = max(len(str(token).splitlines()[0] if str(token) else ""), 1)
+            found, found_type = str(token), token.type
+            offset = token.start_pos or 0
         else:
-            lines = text.splitlines() or [""]
             line, column = len(lines), len(lines[-1]) + 1
     elif isinstance(err, UnexpectedCharacters):
         expected = set(err.allowed or ())
-        at = err.pos_in_stream or 0
-        found = f"`{text[at]}`" if at < len(text) else found
+        offset = err.pos_in_stream or 0
+        if offset < len(text):
+            found, found_type = text[offset], "CHAR"
     elif isinstance(err, UnexpectedEOF):
         expected = set(err.expected)
     pos = SourcePosition(path, line, column, line, column + width)
 
-    if found == "the end of the file" and "RBRACE" in expected:
-        opened = _unclosed_brace(text)
+    # A block left open shows up at the end of the file, or where the next declaration starts.
+    if "RBRACE" in expected and (found_type == "$END" or found_type in _TOP_LEVEL):
+        opened = _unclosed_brace(text[:offset])
         if opened is not None:
+            where = (
+                "at the end of the block"
+                if found_type == "$END"
+                else f"before `{found}` on line {line}"
+            )
             return Diagnostic(
                 "D0102",
                 "unclosed block: this `{` is never closed",
                 SourcePosition(path, opened[0], opened[1], opened[0], opened[1] + 1),
                 label="opened here",
-                help="add the matching `}` at the end of the block",
+                help=f"add the matching `}}` {where}",
             )
-    hint = ""
-    try:
-        hint = err.match_examples(lark_parser().parse, _EXAMPLES, use_accepts=True) or ""
-    except Exception:
-        hint = ""
-    if (
-        isinstance(err, UnexpectedCharacters)
-        and text[(err.pos_in_stream or 0) : (err.pos_in_stream or 0) + 1] == "'"
-    ):
+    if found_type == "CHAR" and found == '"':
+        rest = text[offset:].split("\n", 1)[0]
+        return Diagnostic(
+            "D0103",
+            "unterminated string",
+            SourcePosition(path, line, column, line, column + len(rest)),
+            label="this string has no closing quote on its line",
+            help='close it with `"`; for text over several lines use triple quotes: """..."""',
+        )
+    if found_type == "CHAR" and found == "'":
         hint = 'strings are written in double quotes: "..."'
+    else:
+        keywords = re.findall(
+            r"\b(fact|given|expect|facts)\b", re.sub(r"#[^\n]*", "", text[:offset])
+        )
+        context = keywords[-1] if keywords else ""
+        hint = _hint(found, found_type, _previous_word(text, offset), expected, context)
+    shown = "the end of the file" if found_type == "$END" else f"`{found}`"
     return Diagnostic(
         "D0101",
-        f"unexpected {found}",
+        f"unexpected {shown}",
         pos,
         label=f"expected {_describe(expected)}",
         help=hint,
@@ -200,6 +219,14 @@ def _syntax_diagnostic(err: UnexpectedInput, text: str, path: str) -> Diagnostic
 # ---------------------------------------------------------------- strings
 
 _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
+
+
+class BadEscape(ValueError):
+    """A backslash followed by something the language does not know, at `offset` in the token."""
+
+    def __init__(self, message: str, offset: int, width: int):
+        super().__init__(message)
+        self.offset, self.width = offset, width
 
 
 def decode_string(raw: str) -> str:
@@ -222,7 +249,7 @@ def decode_string(raw: str) -> str:
             out.append(chr(int(body[i + 2 : i + 6], 16)))
             i += 6
         else:
-            raise ValueError(f"unknown escape `\\{nxt}`")
+            raise BadEscape(f"unknown escape `\\{nxt}`", i + (3 if long else 1), len(nxt) + 1)
     text = "".join(out)
     if long:
         # Prose in triple quotes: paragraphs apart by blank lines, lines joined by spaces.
@@ -264,6 +291,10 @@ _SINGLE = {
     "rule",
     "first",
     "closed",
+    "applied",
+    "held",
+    "facts",
+    "precedents",
 }
 
 
@@ -296,12 +327,20 @@ class ToNodes(Transformer[Token, n.Module]):
     def _str(self, tok: Token) -> str:
         try:
             return decode_string(str(tok))
-        except ValueError as exc:
+        except BadEscape as exc:
+            before = str(tok)[: exc.offset]
+            line = (tok.line or 0) + before.count("\n")
+            column = (
+                (len(before) - before.rfind("\n"))
+                if "\n" in before
+                else (tok.column or 0) + len(before)
+            )
             self.fail(
                 "D0103",
                 f"bad string: {exc}",
-                self.tpos(tok),
-                help='write a backslash as `\\\\`, a quote as `\\"`',
+                SourcePosition(self.path, line, column, line, column + exc.width),
+                label="unknown escape",
+                help='the escapes are \\" \\\\ \\n \\t and \\uXXXX; write a backslash as `\\\\`',
             )
             return ""
 
@@ -453,8 +492,27 @@ class ToNodes(Transformer[Token, n.Module]):
             abrogated=abrogated[0],
             abrogated_by=abrogated[1],
             notes=tuple(props.get("note", [])),
+            applied=props.get("applied"),
+            held=props.get("held"),
+            facts=props["facts"].value if "facts" in props else (),
             pos=self.tpos(name),
         )
+
+    def applied_item(self, meta: Any, c: list[Token]) -> tuple[str, n.Name, SourcePosition]:
+        return ("applied", n.Name(id=str(c[0]), pos=self.tpos(c[0])), self.pos(meta))
+
+    def held_item(self, meta: Any, c: list[Token]) -> tuple[str, bool, SourcePosition]:
+        return ("held", not c, self.pos(meta))
+
+    def facts_item(self, meta: Any, c: list[Any]) -> tuple[str, n.Value, SourcePosition]:
+        return ("facts", c[0], self.pos(meta))
+
+    def precedents_item(self, meta: Any, c: list[Token]) -> tuple[str, Any, SourcePosition]:
+        names = (
+            n.Name(id=str(c[0]), pos=self.tpos(c[0])),
+            n.Name(id=str(c[1]), pos=self.tpos(c[1])),
+        )
+        return ("precedents", names, self.pos(meta))
 
     def name_item(self, meta: Any, c: list[Any]) -> tuple[str, str, SourcePosition]:
         return ("name", self._str(c[0]), self.pos(meta))
@@ -615,11 +673,15 @@ class ToNodes(Transformer[Token, n.Module]):
         return ("period", dict(c), self.pos(meta))
 
     def slot_bare(self, meta: Any, c: list[Token]) -> tuple[str, n.Slot, SourcePosition]:
-        slot = n.Slot(label=str(c[0]), target=str(c[0]), pos=self.tpos(c[0]))
+        slot = n.Slot(
+            label=str(c[0]), target=str(c[0]), pos=self.tpos(c[0]), target_pos=self.tpos(c[0])
+        )
         return ("slot", slot, self.pos(meta))
 
     def slot_alias(self, meta: Any, c: list[Token]) -> tuple[str, n.Slot, SourcePosition]:
-        slot = n.Slot(label=str(c[0]), target=str(c[1]), pos=self.tpos(c[0]))
+        slot = n.Slot(
+            label=str(c[0]), target=str(c[1]), pos=self.tpos(c[0]), target_pos=self.tpos(c[1])
+        )
         return ("slot", slot, self.pos(meta))
 
     def slot_inline(self, meta: Any, c: list[Any]) -> tuple[str, n.Slot, SourcePosition]:
@@ -676,6 +738,7 @@ class ToNodes(Transformer[Token, n.Module]):
             rejects=tuple(props.get("rejects", [])),
             dropped=tuple(props.get("drop", [])),
             closed_world=props.get("closed", False),
+            precedents=props.get("precedents"),
             cites=tuple(props.get("cite", [])),
             notes=tuple(props.get("note", [])),
             pos=self.tpos(name),
@@ -818,13 +881,13 @@ def _normalise_operands(expr: Any) -> Any:
     if isinstance(expr, n.Not):
         return n.Not(item=_normalise_operands(expr.item), pos=expr.pos)
     if isinstance(expr, n.Quantified):
-        return n.Quantified(
-            quantifier=expr.quantifier,
-            var=expr.var,
-            collection=expr.collection,
-            body=_normalise_operands(expr.body),
-            pos=expr.pos,
+        return attrs.evolve(expr, body=_normalise_operands(expr.body))
+    if isinstance(expr, n.Compare):
+        return attrs.evolve(
+            expr, left=_normalise_operands(expr.left), right=_normalise_operands(expr.right)
         )
+    if isinstance(expr, n.Presence):
+        return attrs.evolve(expr, operand=_normalise_operands(expr.operand))
     return expr
 
 
@@ -845,8 +908,6 @@ def parse(text: str, path: str) -> n.Module:
 
 
 def _fix_conditions(module: n.Module) -> n.Module:
-    import attrs
-
     def cond(c: n.Condition | None) -> n.Condition | None:
         return None if c is None else attrs.evolve(c, expr=_normalise_operands(c.expr))
 

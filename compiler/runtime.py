@@ -6,6 +6,7 @@ It needs nothing but the standard library, so a compiled module runs wherever th
 from __future__ import annotations
 
 import datetime
+import itertools
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -42,6 +43,8 @@ class _Absent:
 
 
 ABSENT = _Absent()
+# Markers of fact kinds for the quick path of Schema.validate (_OTHER: always the full check).
+_BOOL, _TEXT, _DATE, _OTHER = object(), object(), object(), object()
 
 
 class FactsError(ValueError):
@@ -52,6 +55,8 @@ class FactsError(ValueError):
         super().__init__("\n".join(self.problems))
 
 
+# Beyond this many completions, `missing` keeps the facts on the unknown paths as they are.
+_ENUMERATION_LIMIT = 4096
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _KIND_WORDS = {
     "bool": "true or false",
@@ -162,19 +167,53 @@ def value_problem(kind: str, spec: Any, value: Any) -> str | None:
 class Schema:
     """A doctrine's vocabulary: (name, kind, spec) for each fact it accepts."""
 
-    __slots__ = ("_blank", "facts", "names")
+    __slots__ = ("_blank", "_quick", "facts", "names")
 
     def __init__(self, facts: tuple[tuple[str, str, Any], ...]):
         self.facts = {name: (kind, spec) for name, kind, spec in facts}
         self.names = tuple(self.facts)
         self._blank = dict.fromkeys(self.names)
+        # For the quick path of `validate`: what each fact takes as it is, without conversion.
+        self._quick: dict[str, Any] = {}
+        for name, (kind, spec) in self.facts.items():
+            if kind == "bool":
+                self._quick[name] = _BOOL
+            elif kind in ("enum", "scale"):
+                self._quick[name] = frozenset(spec)
+            else:
+                self._quick[name] = {"text": _TEXT, "date": _DATE}.get(kind, _OTHER)
 
     def validate(self, facts: Mapping[str, Any]) -> dict[str, Any]:
         """The facts as the evaluator reads them, every name present, None where unknown."""
-        if not isinstance(facts, Mapping):
+        if facts.__class__ is not dict and not isinstance(facts, Mapping):
             raise FactsError(
                 [f"facts: expected a mapping of fact names to values, got {_show(facts)}"]
             )
+        # The quick path: bools, words of an enum, text and dates, all taken as they are. It
+        # accepts nothing the full check would not, and leaves anything else to it.
+        quick = self._quick
+        try:
+            for name, value in facts.items():
+                ok = quick[name]
+                if ok is _BOOL:
+                    if value is True or value is False or value is None:
+                        continue
+                elif ok.__class__ is frozenset:
+                    if value is None or (value.__class__ is str and value in ok):
+                        continue
+                elif value is None:
+                    continue
+                elif ok is _TEXT:
+                    if value.__class__ is str:
+                        continue
+                elif ok is _DATE and value.__class__ is datetime.date:
+                    continue
+                return self._validate(facts)
+        except (KeyError, TypeError):  # a name outside the vocabulary (or not even hashable)
+            return self._validate(facts)
+        return {**self._blank, **facts}
+
+    def _validate(self, facts: Mapping[str, Any]) -> dict[str, Any]:
         out = self._blank.copy()
         problems = []
         for name, value in facts.items():
@@ -290,14 +329,24 @@ class Result:
 class Evaluator:
     """One compiled doctrine: its schema, its element labels and its generated functions."""
 
-    __slots__ = ("_holds", "_missing", "_values", "closed", "info", "labels", "name", "schema")
+    __slots__ = (
+        "_check",
+        "_holds",
+        "_missing",
+        "_values",
+        "closed",
+        "info",
+        "labels",
+        "name",
+        "schema",
+    )
 
     def __init__(
         self,
         name: str,
         labels: tuple[str, ...],
         schema: Schema,
-        values: Callable[[dict[str, Any]], tuple[Truth, tuple[Truth, ...]]],
+        values: Callable[[dict[str, Any]], tuple[Truth, Any]],
         holds: Callable[[dict[str, Any]], Truth],
         missing: Callable[[dict[str, Any], set[str]], None],
         info: Mapping[str, Any],
@@ -311,6 +360,8 @@ class Evaluator:
         self._holds = holds
         self._missing = missing
         self.info = info
+        # The facts in runtime form: checked only, unless a closed world fills absent bools.
+        self._check = self.prepare if closed else schema.validate
 
     def prepare(self, facts: Mapping[str, Any]) -> dict[str, Any]:
         """The facts checked and in runtime form; under a closed world, absent bools are false."""
@@ -322,16 +373,56 @@ class Evaluator:
 
     def evaluate(self, facts: Mapping[str, Any]) -> Result:
         """Check the facts and evaluate every element and the doctrine."""
-        f = self.prepare(facts)
+        f = self._check(facts)
         holds, values = self._values(f)
         missing: tuple[str, ...] = ()
         if holds is None:
             found: set[str] = set()
             self._missing(f, found)
-            missing = tuple(sorted(found))
-        return Result(self, holds, dict(zip(self.labels, values)), missing, f)
+            missing = tuple(sorted(self._could_change(f, found)))
+        # Generated modules give the elements as a dict of labels; older ones as a tuple.
+        elements = values if values.__class__ is dict else dict(zip(self.labels, values))
+        return Result(self, holds, elements, missing, f)
+
+    def _could_change(self, f: dict[str, Any], candidates: set[str]) -> set[str]:
+        """Of the unknown facts found along the unknown paths, those that can change the outcome.
+
+        The paths over-approximate (in `(a and b) or (a and c)` with `b` true, `c` lies on an
+        unknown path yet cannot matter), so when the candidates are few bools and enums, every
+        completion is tried and a fact is kept only if changing it alone changes the outcome.
+        """
+        names = sorted(candidates)
+        domains: list[tuple[Any, ...]] = []
+        size = 1
+        for name in names:
+            kind, spec = self.schema.facts[name]
+            if kind == "bool":
+                domains.append((True, False))
+            elif kind in ("enum", "scale"):
+                domains.append(tuple(spec))
+            else:
+                return candidates  # a date, text, number or list cannot be enumerated
+            size *= len(domains[-1])
+            if size > _ENUMERATION_LIMIT:
+                return candidates
+        outcomes: dict[tuple[Any, ...], Truth] = {}
+        for combo in itertools.product(*domains):
+            g = dict(f)
+            g.update(zip(names, combo))
+            outcomes[combo] = self._holds(g)
+        relevant: set[str] = set()
+        for i, name in enumerate(names):
+            for combo, outcome in outcomes.items():
+                if any(
+                    outcomes[(*combo[:i], alt, *combo[i + 1 :])] != outcome
+                    for alt in domains[i]
+                    if alt != combo[i]
+                ):
+                    relevant.add(name)
+                    break
+        return relevant
 
     def holds(self, facts: Mapping[str, Any], *, validate: bool = True) -> Truth:
         """The outcome alone. With validate=False the facts must already be in runtime form
         (every fact present, None when unknown, dates as `date`): the fast path for batches."""
-        return self._holds(self.prepare(facts) if validate else facts)  # type: ignore[arg-type]
+        return self._holds(self._check(facts) if validate else facts)  # type: ignore[arg-type]

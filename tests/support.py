@@ -1,0 +1,179 @@
+"""What the test files share: paths, the contract's tables, and a runner for the real CLI."""
+
+from __future__ import annotations
+
+import datetime
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import types
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+LIBRARY = ROOT / "doctrine"
+EXAMPLES = ROOT / "examples"
+
+# The precedents live in the shared folder beside the checkout; a vendored copy stands in for
+# it where the checkout is used alone (test_precedents checks the two are the same file).
+SHARED_PRECEDENTS = ROOT.parent / "shared" / "precedents" / "precedents.yaml"
+VENDORED_PRECEDENTS = ROOT / "tests" / "data" / "precedents.yaml"
+
+# spec/contract.md, "Doctrines, their elements, and when each holds" (and "Added").
+CONTRACT_ELEMENTS: dict[str, tuple[str, ...]] = {
+    "special_relationship": ("custody",),
+    "special_relationship_jensen": ("custody", "promise", "knowledge"),
+    "state_created_danger": (
+        "specific_plaintiff",
+        "affirmative_conduct",
+        "causation",
+        "culpability",
+    ),
+    "state_created_danger_kennedy_majority": (
+        "specific_plaintiff",
+        "affirmative_conduct",
+        "causation",
+        "culpability",
+    ),
+    "qualified_immunity_special_relationship": ("violation", "clearly_established"),
+    "qualified_immunity_state_created_danger": ("violation", "clearly_established"),
+    "duty_to_protect": ("special_relationship", "state_created_danger"),
+}
+
+CULPABILITY = (
+    "none",
+    "negligence",
+    "gross_negligence",
+    "recklessness",
+    "deliberate_indifference",
+    "intent",
+)
+CUSTODY = (
+    "none",
+    "incarceration",
+    "institutionalization",
+    "involuntary_commitment",
+    "other_restraint",
+)
+
+# One valid value for every fact of the contract's vocabulary.
+EVERY_FACT: dict[str, Any] = {
+    "custody": "none",
+    "promise_of_protection": True,
+    "relied_on_promise": True,
+    "state_aware_of_danger": True,
+    "directed_at_plaintiff": True,
+    "affirmative_act": True,
+    "but_for_cause": True,
+    "increased_risk": False,
+    "harm_foreseeable": True,
+    "danger_known_or_obvious": True,
+    "culpability": "deliberate_indifference",
+    "event_date": datetime.date(1998, 9, 24),
+    "circuit": "9th",
+    "authorities": [
+        {
+            "name": "L.W. v. Grubbs, 974 F.2d 119 (9th Cir. 1992)",
+            "court": "9th",
+            "decided": datetime.date(1992, 8, 1),
+            "recognizes_right": True,
+            "materially_similar": True,
+        },
+        {
+            "name": "Jensen v. Conrad, 747 F.2d 185 (4th Cir. 1984)",
+            "court": "4th",
+            "decided": datetime.date(1984, 11, 1),
+            "recognizes_right": True,
+            "materially_similar": True,
+            "abrogated": datetime.date(1989, 2, 22),
+        },
+    ],
+}
+
+
+def doctrine_file(name: str) -> Path:
+    """The library file of a doctrine of the contract."""
+    return LIBRARY / f"{name}.doctrine"
+
+
+def precedents_path() -> Path:
+    """The shared precedents when the shared folder is there, the vendored copy otherwise."""
+    return SHARED_PRECEDENTS if SHARED_PRECEDENTS.is_file() else VENDORED_PRECEDENTS
+
+
+def load_precedents() -> list[dict[str, Any]]:
+    """The precedents, each a mapping with id, doctrine, facts and expect."""
+    with precedents_path().open(encoding="utf-8") as handle:
+        data = yaml.safe_load(handle)
+    assert isinstance(data, list) and data, f"{precedents_path()} holds no precedents"
+    return data
+
+
+def jsonable(value: Any) -> Any:
+    """Facts as JSON can carry them: dates become ISO strings."""
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return value
+
+
+def write_json(path: Path, facts: dict[str, Any]) -> Path:
+    path.write_text(json.dumps(jsonable(facts), indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def write_yaml(path: Path, facts: dict[str, Any]) -> Path:
+    """YAML with real dates: `date` objects are written as plain 1989-03-10 scalars."""
+    path.write_text(yaml.safe_dump(facts, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The environment for a child process, without settings that would change its imports."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "DOCTRINE_DEBUG")}
+    env.update(extra)
+    return env
+
+
+def run_cli(
+    *args: str | os.PathLike[str],
+    cwd: Path = ROOT,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run `doctrine ARGS` as a child process of this interpreter; never raises on failure."""
+    return subprocess.run(
+        [sys.executable, "-m", "compiler.cli", *map(str, args)],
+        cwd=cwd,
+        env=env or clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def eval_json(doctrine: Path, facts_file: Path, cwd: Path = ROOT) -> dict[str, Any]:
+    """`doctrine eval FILE --facts CASE --format json`, which must succeed with one JSON object."""
+    proc = run_cli("eval", doctrine, "--facts", facts_file, "--format", "json", cwd=cwd)
+    assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stderr}"
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 1, f"expected one line of JSON, got:\n{proc.stdout}"
+    result = json.loads(lines[0])
+    assert isinstance(result, dict)
+    return result
+
+
+def import_file(path: Path, name: str) -> types.ModuleType:
+    """Import a module written by `doctrine compile` from its file, as any Python file."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
