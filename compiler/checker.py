@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 
@@ -90,6 +90,7 @@ class Checker:
         self._module_names: dict[Path, str] = {}
         self._checking_doctrines: list[str] = []
         self._doctrine_cycles: set[str] = set()
+        self._doctrine_decls: dict[str, Entry] = {}
         self._pending_checks: list[tuple[str, ir.Chain, Any, dict[str, set[str]], Any, Path]] = []
         self._texts: dict[int, list[str]] = {}
         self._pending: set[str] = set()
@@ -129,6 +130,9 @@ class Checker:
             module = self.loaded.modules[path]
             own: dict[str, Entry] = {}
             cases: dict[str, Entry] = {}
+            for decl in module.declarations:
+                if isinstance(decl, n.DoctrineDecl):
+                    self._doctrine_decls.setdefault(decl.name, Entry("doctrine", decl, path))
             for decl in module.declarations:
                 kind = _kind_of(decl)
                 if kind == "case":
@@ -257,6 +261,24 @@ class Checker:
         key = (entry.module, entry.decl.name)
         if key not in self.authorities:
             d: n.AuthorityDecl = entry.decl
+            facts = self.given_facts(
+                d.facts, self.facts_visible(entry.module), f"authority `{d.name}`"
+            )
+            if d.facts and d.held is None:
+                self.fail(
+                    "D0504",
+                    f"authority `{d.name}` gives facts but not what it held",
+                    d.pos,
+                    label="a decided case as data",
+                    help="add `held violation` or `held no violation`",
+                )
+            if d.held is not None and d.applied is None:
+                self.fail(
+                    "D0504",
+                    f"authority `{d.name}` says what it held but not under which doctrine",
+                    d.pos,
+                    help="add `applied DOCTRINE`, naming the doctrine the court applied",
+                )
             self.authorities[key] = ir.Authority(
                 name=d.name,
                 title=d.title,
@@ -267,6 +289,9 @@ class Checker:
                 abrogated=d.abrogated,
                 abrogated_by=d.abrogated_by,
                 notes=d.notes,
+                applied=d.applied.id if d.applied is not None else None,
+                held=d.held,
+                facts=facts,
             )
             if d.abrogated_by is not None:
                 by = self.scopes[entry.module].get(d.abrogated_by)
@@ -952,6 +977,7 @@ class Checker:
             "cites": (),
             "notes": (),
             "closed": False,
+            "precedents": None,
         }
         if d.extends is not None:
             parent = self.scopes[entry.module].get(d.extends.id)
@@ -1011,6 +1037,8 @@ class Checker:
         base["cites"] = tuple((c, entry.module) for c in d.cites)
         base["notes"] = d.notes
         base["closed"] = base["closed"] or d.closed_world
+        if d.precedents is not None:
+            base["precedents"] = (d.precedents, entry.module)
         return base
 
     def doctrine(self, entry: Entry) -> ir.Doctrine | None:
@@ -1146,6 +1174,9 @@ class Checker:
             closed_world=eff["closed"],
             pos=d.pos,
         )
+        if eff["precedents"] is not None:
+            names, module = eff["precedents"]
+            doctrine = attrs.evolve(doctrine, precedents=self.precedents(names, module, d.name))
         doctrine = attrs.evolve(doctrine, facts_weighed=tuple(sorted(self.facts_of(doctrine.expr))))
         self.doctrines[d.name] = doctrine
         self.doctrine_modules[d.name] = entry.module
@@ -1175,30 +1206,17 @@ class Checker:
         return out
 
     # -------------------------------------------------------------- cases
-    def case(self, entry: Entry, facts: dict[str, ir.Fact]) -> ir.Case | None:
-        c: n.CaseDecl = entry.decl
-        target = self.scopes[entry.module].get(c.doctrine.id)
-        if target is None or target.kind != "doctrine":
-            self.fail(
-                "D0201",
-                f"`{c.doctrine.id}` is {_KIND_WORDS[target.kind]}, not a doctrine"
-                if target is not None
-                else f"unknown doctrine `{c.doctrine.id}`",
-                c.doctrine.pos,
-                label="the case is decided under it",
-                help=did_you_mean(c.doctrine.id, self._names(entry.module, "doctrine")),
-            )
-            return None
-        doctrine = self.doctrine(target)
-        if doctrine is None:
-            return None
+    def given_facts(
+        self, pairs: tuple[n.Pair, ...], facts: dict[str, ir.Fact], owner: str
+    ) -> tuple[tuple[str, object], ...]:
+        """The facts a case or a decided authority gives, checked against the vocabulary."""
         given = []
-        for pair in c.given:
+        for pair in pairs:
             fact = facts.get(pair.key)
             if fact is None:
                 self.fail(
                     "D0501",
-                    f"unknown fact `{pair.key}` in case `{c.name}`",
+                    f"unknown fact `{pair.key}` in {owner}",
                     pair.pos,
                     label="not in the vocabulary",
                     help=did_you_mean(pair.key, facts),
@@ -1221,6 +1239,142 @@ class Checker:
                 )
                 continue
             given.append((pair.key, value))
+        return tuple(given)
+
+    # -------------------------------------------------------------- decided cases as data
+    _PRECEDENT_FIELDS: ClassVar[dict[str, tuple[str, bool]]] = {
+        "name": ("text", False),
+        "court": ("text", False),
+        "decided": ("date", False),
+        "recognizes_right": ("bool", False),
+        "materially_similar": ("bool", False),
+        "abrogated": ("date", True),
+    }
+
+    def precedents(
+        self, names: tuple[n.Name, n.Name], module: Path, doctrine: str
+    ) -> tuple[str, tuple[dict[str, Any], ...]] | None:
+        """The library's decided cases under a doctrine, as records for a list fact."""
+        list_name, applied = names
+        entry = self.scopes[module].get(list_name.id)
+        if entry is None or entry.kind != "fact" or self.fact(entry).kind != "list":
+            self.fail(
+                "D0201",
+                f"`{list_name.id}` is not a list fact"
+                if entry
+                else f"unknown fact `{list_name.id}`",
+                list_name.pos,
+                help="`precedents for LIST from DOCTRINE` fills a fact declared `list of RECORD`",
+            )
+            return None
+        record = self.fact(entry).record
+        if record is None:
+            return None
+        for field_name, (kind, optional) in self._PRECEDENT_FIELDS.items():
+            field = record.field(field_name)
+            if field is None or field.type.kind != kind or field.optional != optional:
+                want = f"{'optional ' if optional else ''}{kind}"
+                self.fail(
+                    "D0313",
+                    f"record `{record.name}` needs a field `{field_name}: {want}` "
+                    "for the library's decided cases to fill it",
+                    list_name.pos,
+                    help="the library fills name, court, decided, recognizes_right, "
+                    "materially_similar and an optional abrogated",
+                )
+                return None
+        target = self.scopes[module].get(applied.id)
+        if target is None or target.kind != "doctrine":
+            self.fail(
+                "D0201",
+                f"unknown doctrine `{applied.id}`",
+                applied.pos,
+                help=did_you_mean(applied.id, self._names(module, "doctrine")),
+            )
+            return None
+        target_doctrine = self.doctrine(target)
+        family = self.family(applied.id)
+        vocabulary = self.facts_visible(module)
+        candidates = []
+        for _name, auth_entry in sorted(self.scopes[module].items()):
+            if auth_entry.kind != "authority":
+                continue
+            auth = self.authority(auth_entry)
+            if auth.held is None or auth.applied is None or self.family(auth.applied) != family:
+                continue
+            applied_d = self.doctrines.get(auth.applied)
+            weighed = set(applied_d.facts_weighed if applied_d else dict(auth.facts))
+            relied = tuple(
+                (
+                    fact,
+                    vocabulary[fact].type.kind,
+                    vocabulary[fact].favours,
+                    vocabulary[fact].type.values,
+                )
+                for fact, _ in auth.facts
+                if fact in weighed and fact in vocabulary and vocabulary[fact].favours
+            )
+            against = tuple(
+                (f.name, f.type.kind, f.type.values)
+                for f in vocabulary.values()
+                if f.favours == "defendant"
+                and target_doctrine is not None
+                and f.name in target_doctrine.facts_weighed
+            )
+            candidates.append(
+                {
+                    "key": auth.name,
+                    "name": auth.citation(),
+                    "court": auth.court,
+                    "decided": auth.decided,
+                    "year": auth.year,
+                    "held": auth.held,
+                    "applied": auth.applied,
+                    "abrogated": auth.abrogated,
+                    "facts": dict(auth.facts),
+                    "relied": relied,
+                    "against": against,
+                }
+            )
+        if not candidates:
+            self.warn(
+                "D0604",
+                f"no decided case in this module or its imports applied `{applied.id}`",
+                applied.pos,
+                label=f"`{doctrine}` will find no precedents here",
+                help="declare authorities with `applied`, `held` and `facts`, and import them",
+            )
+        return list_name.id, tuple(candidates)
+
+    def family(self, name: str) -> str:
+        """The rule a doctrine is a variant of, following `extends` to the root."""
+        seen = set()
+        while name not in seen:
+            seen.add(name)
+            entry = self._doctrine_decls.get(name)
+            if entry is None or entry.decl.extends is None:
+                return name
+            name = entry.decl.extends.id
+        return name
+
+    def case(self, entry: Entry, facts: dict[str, ir.Fact]) -> ir.Case | None:
+        c: n.CaseDecl = entry.decl
+        target = self.scopes[entry.module].get(c.doctrine.id)
+        if target is None or target.kind != "doctrine":
+            self.fail(
+                "D0201",
+                f"`{c.doctrine.id}` is {_KIND_WORDS[target.kind]}, not a doctrine"
+                if target is not None
+                else f"unknown doctrine `{c.doctrine.id}`",
+                c.doctrine.pos,
+                label="the case is decided under it",
+                help=did_you_mean(c.doctrine.id, self._names(entry.module, "doctrine")),
+            )
+            return None
+        doctrine = self.doctrine(target)
+        if doctrine is None:
+            return None
+        given = self.given_facts(c.given, facts, f"case `{c.name}`")
         labels = [label for label, _ in doctrine.slots]
         expect: list[tuple[str, object]] = []
         for pair in c.expect:

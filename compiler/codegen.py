@@ -411,9 +411,12 @@ class Generator:
         return _if(_is(walrus, _c(None)), _c(None), run)
 
     def nullable(self, e: ir.Expr) -> bool:
-        """Whether `e` can be unknown at all (a constant or a record field never is)."""
+        """Whether `e` can be unknown at all (a constant never is; of a record's fields, only a
+        bool the library fills, such as whether a decided case is materially similar)."""
         if isinstance(e, (ir.FactRef, ir.Quantified)):
             return True
+        if isinstance(e, ir.FieldRef):
+            return e.type.kind == "bool"
         if isinstance(e, ir.Compare):
             return any(isinstance(s, ir.FactRef) for s in (e.left, e.right))
         if isinstance(e, (ir.And, ir.Or, ir.AtLeast)):
@@ -440,6 +443,9 @@ class Generator:
         add = _attr("acc", "add")
         if isinstance(e, ir.FactRef):
             return [ast.Expr(_call(add, _c(e.name)))]
+        if isinstance(e, ir.FieldRef):
+            waiting = _call(_attr("_rt", "open_facts_of"), _name(f"_v{e.var}"))
+            return [ast.Expr(_call(_attr("acc", "update"), waiting))]
         if isinstance(e, ir.Compare):
             out: list[ast.stmt] = []
             for side in (e.left, e.right):
@@ -493,6 +499,19 @@ class Generator:
                 ),
             ]
         return []
+
+    def precedents(self, d: ir.Doctrine) -> tuple[Any, ...] | None:
+        """The library's decided cases for a doctrine, with the tests each must pass: the
+        bodies of the quantifiers over the list they fill, so a note can say which one fails."""
+        if d.precedents is None:
+            return None
+        list_fact, candidates = d.precedents
+        tests = []
+        for el in self.program.elements:
+            for node in _walk(el.expr):
+                if isinstance(node, ir.Quantified) and node.collection.name == list_fact:
+                    tests.append((node.var, tree(node.body)))
+        return (list_fact, candidates, tuple(tests))
 
     # -------------------------------------------------------------- the module
     def info(self) -> dict[str, Any]:
@@ -617,6 +636,8 @@ class Generator:
         facts_spec = tuple((f.name, f.type.kind, f.type.spec()) for f in p.facts)
         info_ast = self.data(info)
         cases_ast = self.data(cases)
+        # Built before the date constants are written, since it may add to them.
+        precedents_ast = {d.name: self.data(self.precedents(d)) for d in p.doctrines}
         doc = (
             f"Evaluator compiled by doctrine {VERSION} from {p.path}. Do not edit: recompile.\n\n"
             "Sources (SHA-256):\n"
@@ -685,6 +706,7 @@ class Generator:
                             if d.closed_world
                             else ()
                         ),
+                        precedents_ast[d.name],
                     ),
                 )
             )
@@ -780,7 +802,7 @@ def tree(e: ir.Expr) -> tuple[Any, ...]:
     if isinstance(e, ir.Not):
         return ("not", tree(e.item))
     if isinstance(e, ir.Compare):
-        return ("compare", e.op, tree(e.left), tree(e.right))
+        return ("compare", e.op, tree(e.left), tree(e.right), e.type.values)
     if isinstance(e, ir.Presence):
         return ("present" if e.present else "absent", tree(e.field))
     if isinstance(e, ir.Quantified):

@@ -290,13 +290,237 @@ def merge(pending: Any, value: Truth) -> Truth:
     return pending if pending is value else None
 
 
+# ---------------------------------------------------------------- decided cases as data
+
+
+def _show_value(value: Any) -> str:
+    return "true" if value is True else "false" if value is False else str(value)
+
+
+def open_facts_of(record: Mapping[str, Any]) -> tuple[str, ...]:
+    """The facts a library record's unknown field waits on (see `precedent_records`)."""
+    return tuple(record.get("#open", ()))
+
+
+def similar(
+    candidate: Mapping[str, Any], f: Mapping[str, Any]
+) -> tuple[Truth, str, tuple[str, ...]]:
+    """Whether a decided case controls these facts by precedential constraint, why, and the
+    facts still open when that cannot be told yet.
+
+    It does when this case is at least as strong for the plaintiff on every fact the
+    decision relied on (a fact favouring the plaintiff there is here too, as strongly; an
+    ordered value is at least as high) and adds nothing that favours the defendant. A fact
+    this case leaves unknown leaves the answer unknown, unless another fact already differs.
+    """
+    theirs_all = candidate["facts"]
+    open_facts: list[str] = []
+    for fact, kind, favours, values in candidate["relied"]:
+        theirs, ours = theirs_all[fact], f.get(fact)
+        if favours != "plaintiff":
+            continue
+        if kind == "bool":
+            if theirs is not True or ours is True:
+                continue
+        elif kind == "scale":
+            if ours is not None and values.index(ours) >= values.index(theirs):
+                continue
+        elif kind == "enum":
+            if theirs == values[0] or (ours is not None and ours != values[0]):
+                continue
+        else:
+            continue
+        if ours is None:
+            open_facts.append(fact)
+            continue
+        return (
+            False,
+            f"it differs on {fact}: {_show_value(theirs)} there, {_show_value(ours)} here",
+            (),
+        )
+    for fact, kind, values in candidate["against"]:
+        theirs, ours = theirs_all.get(fact), f.get(fact)
+        stronger = (kind == "bool" and ours is True and theirs is not True) or (
+            kind == "scale"
+            and ours is not None
+            and (theirs is None or values.index(ours) > values.index(theirs))
+        )
+        if stronger:
+            return (
+                False,
+                f"this case adds {fact} ({_show_value(ours)}), which favours the defendant",
+                (),
+            )
+        if ours is None and theirs is not True:
+            open_facts.append(fact)
+    if open_facts:
+        return (
+            None,
+            "it may be materially similar: this case leaves " + ", ".join(open_facts) + " open",
+            tuple(open_facts),
+        )
+    return (
+        True,
+        "this case is at least as strong for the plaintiff on every fact it relied on",
+        (),
+    )
+
+
+def precedent_records(
+    candidates: tuple[Mapping[str, Any], ...], f: Mapping[str, Any]
+) -> tuple[tuple[dict[str, Any], ...], tuple[dict[str, Any], ...]]:
+    """The library's decided cases as records of a list fact, and a note on each."""
+    records = []
+    notes = []
+    for c in candidates:
+        decided, approximate = c["decided"], False
+        if decided is None and c["year"] is not None:
+            # Only the year is known: assume its last day, so that a decision is never
+            # taken to have come earlier than it may have.
+            decided, approximate = datetime.date(c["year"], 12, 31), True
+        if decided is None:
+            notes.append(
+                {
+                    "authority": c["key"],
+                    "name": c["name"],
+                    "used": False,
+                    "materially_similar": None,
+                    "reason": "the library does not record the day it was decided",
+                }
+            )
+            continue
+        is_similar, reason, waiting = similar(c, f)
+        if approximate:
+            reason += f" (the library records only the year, {c['year']}, of the decision)"
+        records.append(
+            {
+                "name": c["name"],
+                "court": c["court"],
+                "decided": decided,
+                "recognizes_right": c["held"],
+                "materially_similar": is_similar,
+                "abrogated": ABSENT if c["abrogated"] is None else c["abrogated"],
+                "#open": waiting,
+            }
+        )
+        notes.append(
+            {
+                "authority": c["key"],
+                "name": c["name"],
+                "used": True,
+                "materially_similar": is_similar,
+                "reason": reason,
+            }
+        )
+    return tuple(records), tuple(notes)
+
+
+class _Opaque(Exception):
+    """A condition this small reader of condition trees does not follow."""
+
+
+def _tree_value(t: tuple[Any, ...], f: Mapping[str, Any], env: Mapping[int, Any]) -> Any:
+    kind = t[0]
+    if kind == "fact":
+        return f.get(t[1])
+    if kind == "field":
+        return env[t[1]][t[2]]
+    if kind == "const":
+        return t[1]
+    if kind in ("and", "or"):
+        values = [_tree_value(i, f, env) for i in t[1]]
+        settle = kind == "or"
+        if any(v is settle for v in values):
+            return settle
+        return None if any(v is None for v in values) else not settle
+    if kind == "not":
+        v = _tree_value(t[1], f, env)
+        return None if v is None else not v
+    if kind in ("present", "absent"):
+        return (_tree_value(t[1], f, env) is ABSENT) == (kind == "absent")
+    if kind == "compare":
+        left, right = _tree_value(t[2], f, env), _tree_value(t[3], f, env)
+        if left is ABSENT or right is ABSENT:
+            return False
+        if left is None or right is None:
+            return None
+        if t[4]:
+            left, right = t[4].index(left), t[4].index(right)
+        return {
+            "==": left == right,
+            "!=": left != right,
+            "<": left < right,
+            "<=": left <= right,
+            ">": left > right,
+            ">=": left >= right,
+        }[t[1]]
+    raise _Opaque(kind)
+
+
+def _tree_text(t: tuple[Any, ...], f: Mapping[str, Any], env: Mapping[int, Any]) -> str:
+    """A requirement written out with the values it read: `decided (2001-09-01) < event_date
+    (1998-09-24)`."""
+    kind = t[0]
+    if kind == "fact":
+        return (
+            f"{t[1]} ({_show_value(f.get(t[1], None)) if f.get(t[1]) is not None else 'unknown'})"
+        )
+    if kind == "field":
+        value = env[t[1]][t[2]]
+        return f"its {t[2]} ({'absent' if value is ABSENT else _show_value(value)})"
+    if kind == "const":
+        return f'"{t[1]}"' if isinstance(t[1], str) else _show_value(t[1])
+    if kind in ("and", "or"):
+        return f" {kind} ".join(_tree_text(i, f, env) for i in t[1])
+    if kind == "not":
+        return f"not ({_tree_text(t[1], f, env)})"
+    if kind in ("present", "absent"):
+        return f"{_tree_text(t[1], f, env)} is {kind}"
+    if kind == "compare":
+        return f"{_tree_text(t[2], f, env)} {t[1]} {_tree_text(t[3], f, env)}"
+    raise _Opaque(kind)
+
+
+def _why(
+    notes: tuple[dict[str, Any], ...],
+    records: tuple[dict[str, Any], ...],
+    tests: tuple[tuple[int, tuple[Any, ...]], ...],
+    f: Mapping[str, Any],
+) -> tuple[dict[str, Any], ...]:
+    """Say, for each decided case, the first requirement of the doctrine it fails, if any."""
+    by_name = {r["name"]: r for r in records}
+    out = []
+    for note in notes:
+        note = dict(note)
+        record = by_name.get(note["name"])
+        for var, body in tests if record is not None else ():
+            parts = body[1] if body[0] == "and" else (body,)
+            env = {var: record}
+            try:
+                failing = next((p for p in parts if _tree_value(p, f, env) is False), None)
+                if failing is None:
+                    note["controls"] = _tree_value(body, f, env)
+                    if note["controls"]:
+                        note["reason"] = "it meets every requirement: " + note["reason"]
+                elif failing != ("field", var, "materially_similar"):
+                    note["controls"] = False
+                    note["reason"] = "it fails " + _tree_text(failing, f, env)
+                else:
+                    note["controls"] = False
+            except (_Opaque, KeyError, ValueError, TypeError):
+                continue
+            break
+        out.append(note)
+    return tuple(out)
+
+
 # ---------------------------------------------------------------- results
 
 
 class Result:
     """The outcome of a doctrine on one set of facts, with each element and what is missing."""
 
-    __slots__ = ("doctrine", "elements", "evaluator", "facts", "holds", "missing")
+    __slots__ = ("doctrine", "elements", "evaluator", "facts", "holds", "missing", "precedents")
 
     def __init__(
         self,
@@ -312,6 +536,9 @@ class Result:
         self.elements = elements
         self.missing = missing
         self.facts = facts
+        # When the library's decided cases stood in for a list the case did not give: a note
+        # on each (its name, whether it is materially similar here, and why).
+        self.precedents: tuple[dict[str, Any], ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         """The result as the contract's JSON object."""
@@ -324,6 +551,16 @@ class Result:
 
     def __repr__(self) -> str:
         return f"<Result {self.doctrine} holds={self.holds} missing={list(self.missing)}>"
+
+    def explain(self, format: str = "markdown", templates: str | None = None) -> str:
+        """This result as an explanation document: "markdown", "html" or "text".
+
+        `templates` names a folder of one's own Jinja templates (run sandboxed; ours fill the
+        gaps). Needs jinja2, which the runtime itself does not: it is imported only here.
+        """
+        from .explain import render_explanation
+
+        return render_explanation(self, format=format, templates=templates)
 
 
 class Evaluator:
@@ -338,6 +575,7 @@ class Evaluator:
         "info",
         "labels",
         "name",
+        "precedents",
         "schema",
     )
 
@@ -351,9 +589,11 @@ class Evaluator:
         missing: Callable[[dict[str, Any], set[str]], None],
         info: Mapping[str, Any],
         closed: tuple[str, ...] = (),
+        precedents: tuple[str, tuple[Mapping[str, Any], ...], tuple[Any, ...]] | None = None,
     ):
         self.name = name
         self.closed = closed
+        self.precedents = precedents
         self.labels = labels
         self.schema = schema
         self._values = values
@@ -361,30 +601,53 @@ class Evaluator:
         self._missing = missing
         self.info = info
         # The facts in runtime form: checked only, unless a closed world fills absent bools.
-        self._check = self.prepare if closed else schema.validate
+        self._check = self.prepare if closed or precedents else schema.validate
 
     def prepare(self, facts: Mapping[str, Any]) -> dict[str, Any]:
         """The facts checked and in runtime form; under a closed world, absent bools are false."""
+        return self._prepare(facts)[0]
+
+    def _prepare(
+        self, facts: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], tuple[dict[str, Any], ...]]:
         f = self.schema.validate(facts)
         for name in self.closed:
             if f[name] is None:
                 f[name] = False
-        return f
+        notes: tuple[dict[str, Any], ...] = ()
+        if self.precedents is not None and f[self.precedents[0]] is None:
+            f[self.precedents[0]], notes = precedent_records(self.precedents[1], f)
+            notes = _why(notes, f[self.precedents[0]], self.precedents[2], f)
+        return f, notes
 
     def evaluate(self, facts: Mapping[str, Any]) -> Result:
         """Check the facts and evaluate every element and the doctrine."""
-        f = self._check(facts)
+        notes: tuple[dict[str, Any], ...] = ()
+        if self.precedents is None:
+            f = self._check(facts)
+        else:
+            f, notes = self._prepare(facts)
         holds, values = self._values(f)
         missing: tuple[str, ...] = ()
         if holds is None:
             found: set[str] = set()
             self._missing(f, found)
-            missing = tuple(sorted(self._could_change(f, found)))
+            refill = None
+            if notes and self.precedents is not None:
+                refill = (self.precedents[0], self.precedents[1])
+            missing = tuple(sorted(self._could_change(f, found, refill)))
         # Generated modules give the elements as a dict of labels; older ones as a tuple.
         elements = values if values.__class__ is dict else dict(zip(self.labels, values))
-        return Result(self, holds, elements, missing, f)
+        result = Result(self, holds, elements, missing, f)
+        result.precedents = notes
+        return result
 
-    def _could_change(self, f: dict[str, Any], candidates: set[str]) -> set[str]:
+    def _could_change(
+        self,
+        f: dict[str, Any],
+        candidates: set[str],
+        refill: tuple[str, tuple[Mapping[str, Any], ...]] | None = None,
+    ) -> set[str]:
         """Of the unknown facts found along the unknown paths, those that can change the outcome.
 
         The paths over-approximate (in `(a and b) or (a and c)` with `b` true, `c` lies on an
@@ -409,6 +672,8 @@ class Evaluator:
         for combo in itertools.product(*domains):
             g = dict(f)
             g.update(zip(names, combo))
+            if refill is not None:  # the library's records depend on the facts: recompute
+                g[refill[0]] = precedent_records(refill[1], g)[0]
             outcomes[combo] = self._holds(g)
         relevant: set[str] = set()
         for i, name in enumerate(names):
