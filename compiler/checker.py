@@ -1029,11 +1029,11 @@ class Checker:
             ("title", d.title),
             ("source", d.source),
             ("court", d.court),
-            ("from", d.in_force_from),
-            ("until", d.in_force_until),
         ):
             if value:
                 base[key] = (value, entry.module) if key == "source" else value
+        if d.in_force_from or d.in_force_until:  # a period is replaced whole, never half
+            base["from"], base["until"] = d.in_force_from, d.in_force_until
         base["cites"] = tuple((c, entry.module) for c in d.cites)
         base["notes"] = d.notes
         base["closed"] = base["closed"] or d.closed_world

@@ -1,8 +1,9 @@
-"""The `doctrine` command line: check, compile, eval and test."""
+"""The `doctrine` command line: check, compile, eval, test, explain, doc and diff."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -87,6 +88,10 @@ def _truth(value: bool | None) -> str:
     return {True: "met", False: "not met", None: "unknown"}[value]
 
 
+def _shown(value: object) -> str:
+    return "true" if value is True else "false" if value is False else str(value)
+
+
 def render_text(result: Any) -> str:
     """A compact tree of the doctrine's elements with met / not met / unknown."""
     info = result.evaluator.info
@@ -99,20 +104,47 @@ def render_text(result: Any) -> str:
         lines.append(f"    {label.ljust(width)}  {_truth(value)}")
     if result.missing:
         lines.append(f"  facts that could still change the outcome: {', '.join(result.missing)}")
+    if result.stage:
+        lines.append(f"  at {result.stage.replace('-', ' ')}:")
+        for note in result.record:
+            used = "unknown" if note["used"] is None else _shown(note["used"])
+            lines.append(f"    {note['fact']} = {used}: {note['why']}")
+    for note in result.precedents:
+        lines.append(f"  precedent {note['name']}: {note['reason']}")
     return "\n".join(lines)
+
+
+def cmd_eval_batch(args: argparse.Namespace) -> int:
+    """`eval --batch`: every case of a JSON Lines or CSV file (see compiler/batch.py)."""
+    from .batch import BatchError, load, run_batch
+
+    if args.jobs < 1:
+        raise UsageError(f"--jobs must be at least 1, not {args.jobs}")
+    try:
+        evaluator, worker = load(args.file, args.doctrine)
+        _, bad = run_batch(evaluator, args.batch, args.output, args.jobs, worker)
+    except BatchError as exc:
+        raise UsageError(str(exc)) from None
+    return EXIT_ERROR if bad else EXIT_OK
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from .runtime import FactsError
 
+    if args.batch is not None:
+        return cmd_eval_batch(args)
+    if args.jobs != 1 or args.output is not None:
+        raise UsageError("--jobs and -o go with --batch")
     evaluator = _load_one(args.file, args.doctrine)
     facts = _facts(args.facts)
     try:
-        result = evaluator.evaluate(facts)
+        result = evaluator.evaluate(facts, stage=args.stage)
     except FactsError as exc:
         for problem in exc.problems:
             print(f"error: {args.facts}: {problem}", file=sys.stderr)
         return EXIT_ERROR
+    for warning in period_warnings(result, Path(args.file)):
+        print(f"warning: {warning}", file=sys.stderr)
     if args.format == "json":
         print(json.dumps(result.as_dict()))
     else:
@@ -120,11 +152,39 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def period_warnings(result: Any, file: Path) -> list[str]:
+    """A warning when the facts' event_date falls outside the period the rule was in force,
+    naming the rule of the same library that governed then."""
+    import datetime
+
+    from .which import library_files, period_reason, standings
+
+    day = result.facts.get("event_date")
+    info = result.evaluator.info
+    if not isinstance(day, datetime.date):
+        return []
+    reason = period_reason(info, day)
+    if not reason:
+        return []
+    court = result.facts.get("circuit") or info.get("court") or ""
+    governing = ""
+    with contextlib.suppress(Exception):  # the warning stands without the library's answer
+        found = standings(result.doctrine, str(court), day, library_files(file.parent))
+        names = [s.doctrine for s in found if s.governed]
+        if names:
+            governing = f"; on that day {' or '.join(names)} governed"
+    state, _, detail = reason.partition(": ")
+    return [f"{result.doctrine} was {state} on {day.isoformat()} ({detail}){governing}"]
+
+
 def cmd_test(args: argparse.Namespace) -> int:
-    from .cases import run_cases
+    from .cases import CaseFileError, run_tests
 
     files = _paths(args.paths or ["doctrine"])
-    outcomes = run_cases(files)
+    try:
+        outcomes = run_tests(files)
+    except CaseFileError as exc:
+        raise UsageError(str(exc)) from None
     failed = 0
     for outcome in outcomes:
         if outcome.passed:
@@ -137,6 +197,179 @@ def cmd_test(args: argparse.Namespace) -> int:
                 print(f"    {line}")
     print(f"{len(outcomes) - failed} passed, {failed} failed")
     return EXIT_FAILED if failed else EXIT_OK
+
+
+# ---------------------------------------------------------------- explain, doc and diff
+
+
+def _emit(text: str, output: str | None) -> int:
+    """Write a document to OUT, or to standard output (as UTF-8, whatever the locale)."""
+    if output:
+        try:
+            Path(output).write_text(text, encoding="utf-8", newline="\n")
+        except OSError as exc:
+            raise UsageError(f"{output}: {exc.strerror or exc}") from None
+        print(f"wrote {output}", file=sys.stderr)
+    else:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(text.encode("utf-8"))
+        sys.stdout.buffer.flush()
+    return EXIT_OK
+
+
+def _evaluate(evaluator: Any, facts: dict[str, Any], path: str) -> Any:
+    from .runtime import FactsError
+
+    try:
+        return evaluator.evaluate(facts)
+    except FactsError as exc:
+        raise _FactsProblems([f"error: {path}: {problem}" for problem in exc.problems]) from None
+
+
+class _FactsProblems(Exception):
+    """The facts do not fit the doctrine: one line per problem, as `eval` reports them."""
+
+    def __init__(self, lines: list[str]):
+        self.lines = lines
+        super().__init__("\n".join(lines))
+
+
+def _document(args: argparse.Namespace, make: Any) -> int:
+    from .render import TemplateProblem
+
+    try:
+        text = make()
+    except _FactsProblems as exc:
+        for line in exc.lines:
+            print(line, file=sys.stderr)
+        return EXIT_ERROR
+    except TemplateProblem as exc:
+        raise UsageError(str(exc)) from None
+    return _emit(text, args.output)
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from .explain import render_explanation
+
+    evaluator = _load_one(args.file, args.doctrine)
+    facts = _facts(args.facts)
+    return _document(
+        args,
+        lambda: render_explanation(
+            _evaluate(evaluator, facts, args.facts),
+            args.format,
+            args.templates,
+            case=Path(args.facts).stem,
+        ),
+    )
+
+
+def cmd_doc(args: argparse.Namespace) -> int:
+    from .compile import load
+    from .explain import render_documentation, render_module_documentation
+
+    module = load(args.file)
+    name = args.doctrine or module.DOCTRINE
+    if name is not None:
+        if name not in module.DOCTRINES:
+            raise UsageError(
+                f"{args.file} has no doctrine `{name}`; it has {', '.join(module.DOCTRINES)}"
+            )
+        evaluator = module.DOCTRINES[name]
+        return _document(args, lambda: render_documentation(evaluator, args.format, args.templates))
+    # A file of elements or facts only: document what it declares.
+    schema = {name: (kind, spec) for name, kind, spec in module.FACTS}
+    return _document(
+        args,
+        lambda: render_module_documentation(module.INFO, schema, args.format, args.templates),
+    )
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from .explain import render_comparison
+
+    first = _load_one(args.first, None)
+    second = _load_one(args.second, None)
+    facts = _facts(args.facts)
+    return _document(
+        args,
+        lambda: render_comparison(
+            _evaluate(first, facts, args.facts),
+            _evaluate(second, facts, args.facts),
+            args.format,
+            args.templates,
+            case=Path(args.facts).stem,
+        ),
+    )
+
+
+def _add_document_commands(sub: Any) -> None:
+    formats = ("markdown", "html", "text")
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--format", choices=formats, default="markdown")
+        p.add_argument("-o", "--output", metavar="OUT", help="write the document to OUT")
+        p.add_argument(
+            "--templates",
+            metavar="DIR",
+            help="a folder of your own templates (run sandboxed; ours fill the gaps)",
+        )
+
+    p = sub.add_parser("explain", help="explain a doctrine's result on the facts of a case")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--facts", required=True, metavar="CASE", help="YAML or JSON file of facts")
+    p.add_argument("--doctrine", metavar="NAME", help="a doctrine of FILE other than its main one")
+    common(p)
+    p.set_defaults(run=cmd_explain)
+
+    p = sub.add_parser("doc", help="write a doctrine out as a readable document")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--doctrine", metavar="NAME", help="a doctrine of FILE other than its main one")
+    common(p)
+    p.set_defaults(run=cmd_doc)
+
+    p = sub.add_parser("diff", help="compare two doctrines on the same facts")
+    p.add_argument("first", metavar="A")
+    p.add_argument("second", metavar="B")
+    p.add_argument("--facts", required=True, metavar="CASE", help="YAML or JSON file of facts")
+    common(p)
+    p.set_defaults(run=cmd_diff)
+
+
+def cmd_which(args: argparse.Namespace) -> int:
+    import datetime
+
+    from .which import library_files, standings
+
+    try:
+        day = datetime.date.fromisoformat(args.date)
+    except ValueError:
+        raise UsageError(f"--date {args.date}: expected a date such as 1989-03-10") from None
+    files = library_files(Path(args.library))
+    if not files:
+        raise UsageError(f"no .doctrine files in {args.library}")
+    found = standings(args.question, args.court, day, files)
+    if not found:
+        raise UsageError(f"no doctrine in {args.library} answers `{args.question}`")
+    governed = [s for s in found if s.governed]
+    court = f"the {args.court} Circuit" if args.court[:1].isdigit() else args.court
+    if len(governed) == 1:
+        print(f"{governed[0].doctrine} governed in {court} on {day.isoformat()}:")
+    elif governed:
+        print(
+            f"{len(governed)} doctrines could govern in {court} on {day.isoformat()}; "
+            "the library does not rank them:"
+        )
+    else:
+        print(f"no doctrine of the library governed in {court} on {day.isoformat()}.")
+    for s in governed:
+        print(f"  {s.doctrine}: {s.title} ({s.reason})")
+    others = [s for s in found if not s.governed]
+    if others:
+        print("The others did not:")
+        for s in others:
+            print(f"  {s.doctrine}: {s.reason}")
+    return EXIT_OK if governed else EXIT_FAILED
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -159,15 +392,51 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("eval", help="evaluate a doctrine on the facts of a case")
     p.add_argument("file", metavar="FILE")
-    p.add_argument("--facts", required=True, metavar="CASE", help="YAML or JSON file of facts")
+    cases = p.add_mutually_exclusive_group(required=True)
+    cases.add_argument("--facts", metavar="CASE", help="YAML or JSON file of facts")
+    cases.add_argument(
+        "--batch",
+        metavar="CASES",
+        help="many cases: JSON Lines, or CSV (.csv) with a header row of fact names"
+        " ('-': standard input); one result per case, in order",
+    )
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--doctrine", metavar="NAME", help="a doctrine of FILE other than its main one")
+    p.add_argument(
+        "--jobs", type=int, default=1, metavar="N", help="with --batch: N worker processes"
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="OUT",
+        help="with --batch: write the results here (.csv: CSV; else JSON Lines)",
+    )
+    p.add_argument(
+        "--stage",
+        choices=("dismissal", "summary-judgment", "trial"),
+        help="the stage of the proceedings, for facts marked alleged or disputed",
+    )
     p.set_defaults(run=cmd_eval)
 
-    p = sub.add_parser("test", help="run the cases written in doctrine files")
-    p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (default: doctrine/)")
+    p = sub.add_parser(
+        "which", help="name the doctrine that governed a question for a court and day"
+    )
+    p.add_argument("question", metavar="QUESTION", help="a doctrine or the rule its variants share")
+    p.add_argument("--court", required=True, help="the court whose law binds, such as 4th or 9th")
+    p.add_argument("--date", required=True, help="the day the official acted (YYYY-MM-DD)")
+    p.add_argument("--library", default="doctrine", metavar="DIR", help="default: doctrine/")
+    p.set_defaults(run=cmd_which)
+
+    p = sub.add_parser("test", help="run the cases of doctrine files and of case files")
+    p.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="doctrine files, folders of them, or YAML/JSON case files (default: doctrine/)",
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="list passing cases too")
     p.set_defaults(run=cmd_test)
+    _add_document_commands(sub)
     return parser
 
 

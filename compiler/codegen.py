@@ -60,7 +60,11 @@ def _assign(target: str, value: ast.expr) -> ast.Assign:
 
 
 def _def(
-    name: str, params: list[str], body: list[ast.stmt], doc: str | None = None
+    name: str,
+    params: list[str],
+    body: list[ast.stmt],
+    doc: str | None = None,
+    defaults: list[ast.expr] | None = None,
 ) -> ast.FunctionDef:
     stmts: list[ast.stmt] = [ast.Expr(_c(doc))] if doc else []
     stmts.extend(body or [ast.Pass()])
@@ -73,7 +77,7 @@ def _def(
             kwonlyargs=[],
             kw_defaults=[],
             kwarg=None,
-            defaults=[],
+            defaults=defaults or [],
         ),
         body=stmts,
         decorator_list=[],
@@ -720,7 +724,7 @@ class Generator:
         body.append(
             _def(
                 "evaluate",
-                ["facts"],
+                ["facts", "stage"],
                 [
                     ast.Return(
                         _call(
@@ -734,10 +738,12 @@ class Generator:
                                 ctx=ast.Load(),
                             ),
                             _name("facts"),
+                            _name("stage"),
                         )
                     )
                 ],
-                doc="Evaluate the module's doctrine on a mapping of facts.",
+                doc="Evaluate the module's doctrine on a mapping of facts (at a stage, if marked).",
+                defaults=[_c(None)],
             )
         )
         body.append(

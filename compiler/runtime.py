@@ -514,13 +514,117 @@ def _why(
     return tuple(out)
 
 
+# ---------------------------------------------------------------- the record at a stage
+
+STAGES = ("dismissal", "summary-judgment", "trial")
+_MARKS = ("alleged", "disputed", "established")
+
+
+def _mark(value: Any) -> str | None:
+    if isinstance(value, Mapping) and len(value) == 1:
+        (key,) = value
+        return key if key in _MARKS else None
+    return None
+
+
+def _has_marks(facts: Any) -> bool:
+    return isinstance(facts, Mapping) and any(_mark(v) for v in facts.values())
+
+
+def read_record(
+    facts: Mapping[str, Any], stage: str | None
+) -> tuple[dict[str, Any], tuple[dict[str, Any], ...]]:
+    """The facts that count at a stage of the proceedings, and a note on each marked one.
+
+    A fact may be written `{alleged: V}`, `{established: V}`, or `{disputed: {plaintiff: V1,
+    defendant: V2, found: plaintiff|defendant}}` (`found` once a trial has settled it). On a
+    motion to dismiss the complaint's allegations are taken as true; at summary judgment the
+    evidence is taken in the light most favourable to the party asserting the injury, but a
+    bare allegation is not evidence; at trial only what is established or found counts.
+    """
+    if not isinstance(facts, Mapping):
+        return facts, ()  # the schema reports it
+    if stage is not None and stage not in STAGES:
+        raise FactsError([f"stage {stage!r}: expected one of {', '.join(STAGES)}"])
+    out: dict[str, Any] = {}
+    notes: list[dict[str, Any]] = []
+    problems: list[str] = []
+    for name, value in facts.items():
+        mark = _mark(value)
+        if mark is None:
+            out[name] = value
+            continue
+        if stage is None:
+            problems.append(
+                f"fact '{name}' is marked {mark}: say which version counts with a stage "
+                f"({', '.join(STAGES)})"
+            )
+            continue
+        inner = value[mark]
+        used, why = _version(mark, inner, stage)
+        if isinstance(used, _Problem):
+            problems.append(f"fact '{name}': {used.text}")
+            continue
+        if used is not None:
+            out[name] = used
+        notes.append({"fact": name, "mark": mark, "value": inner, "used": used, "why": why})
+    if problems:
+        raise FactsError(problems)
+    return out, tuple(notes)
+
+
+class _Problem:
+    __slots__ = ("text",)
+
+    def __init__(self, text: str):
+        self.text = text
+
+
+def _version(mark: str, inner: Any, stage: str) -> tuple[Any, str]:
+    if mark == "established":
+        return inner, "established"
+    if mark == "alleged":
+        if stage == "dismissal":
+            return inner, "alleged, and taken as true on a motion to dismiss"
+        if stage == "summary-judgment":
+            return None, "only alleged: an allegation is not evidence at summary judgment"
+        return None, "only alleged, never proven at trial"
+    if not isinstance(inner, Mapping) or set(inner) - {"plaintiff", "defendant", "found"}:
+        return _Problem("disputed: expected {plaintiff: ..., defendant: ..., found: ...}"), ""
+    if "plaintiff" not in inner or "defendant" not in inner:
+        return _Problem("disputed: give both the plaintiff's and the defendant's version"), ""
+    found = inner.get("found")
+    if found not in (None, "plaintiff", "defendant"):
+        return _Problem(f"disputed: found {found!r}: expected plaintiff or defendant"), ""
+    if stage == "dismissal":
+        return inner["plaintiff"], "the plaintiff's version, taken as true on a motion to dismiss"
+    if stage == "summary-judgment":
+        return inner["plaintiff"], (
+            "disputed: the plaintiff's version, the light most favourable to the party "
+            "asserting the injury"
+        )
+    if found is None:
+        return None, "disputed, and not found at trial"
+    return inner[found], f"disputed: the {found}'s version, as found at trial"
+
+
 # ---------------------------------------------------------------- results
 
 
 class Result:
     """The outcome of a doctrine on one set of facts, with each element and what is missing."""
 
-    __slots__ = ("doctrine", "elements", "evaluator", "facts", "holds", "missing", "precedents")
+    __slots__ = (
+        "doctrine",
+        "elements",
+        "evaluator",
+        "facts",
+        "holds",
+        "missing",
+        "precedents",
+        "record",
+        "stage",
+    )
 
     def __init__(
         self,
@@ -539,6 +643,9 @@ class Result:
         # When the library's decided cases stood in for a list the case did not give: a note
         # on each (its name, whether it is materially similar here, and why).
         self.precedents: tuple[dict[str, Any], ...] = ()
+        # The stage of the proceedings, and for each marked fact the version that counted.
+        self.stage: str | None = None
+        self.record: tuple[dict[str, Any], ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         """The result as the contract's JSON object."""
@@ -620,8 +727,15 @@ class Evaluator:
             notes = _why(notes, f[self.precedents[0]], self.precedents[2], f)
         return f, notes
 
-    def evaluate(self, facts: Mapping[str, Any]) -> Result:
-        """Check the facts and evaluate every element and the doctrine."""
+    def evaluate(self, facts: Mapping[str, Any], stage: str | None = None) -> Result:
+        """Check the facts and evaluate every element and the doctrine.
+
+        Facts may be marked alleged, disputed or established (see `read_record`); `stage`
+        says which version counts. Unmarked facts are established.
+        """
+        record: tuple[dict[str, Any], ...] = ()
+        if stage is not None or _has_marks(facts):
+            facts, record = read_record(facts, stage)
         notes: tuple[dict[str, Any], ...] = ()
         if self.precedents is None:
             f = self._check(facts)
@@ -640,6 +754,7 @@ class Evaluator:
         elements = values if values.__class__ is dict else dict(zip(self.labels, values))
         result = Result(self, holds, elements, missing, f)
         result.precedents = notes
+        result.stage, result.record = stage, record
         return result
 
     def _could_change(
