@@ -71,10 +71,16 @@ def load(path: str | os.PathLike[str]) -> types.ModuleType:
 
 
 def write_module(compiled: Compiled, out_dir: Path) -> Path:
-    """Write a compiled module atomically (temporary file, then rename) and return its path."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    target = out_dir / f"{compiled.program.name}.py"
-    fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=f".{target.name}.", suffix=".tmp")
+    """Write a compiled module atomically (temporary file, then rename) and return its path.
+
+    A dotted module name (`module trade_secrets.factors`) becomes a folder, so the result
+    imports as `trade_secrets.factors` from OUT_DIR.
+    """
+    *packages, leaf = compiled.program.name.split(".")
+    folder = out_dir.joinpath(*packages)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{leaf}.py"
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(compiled.source)
