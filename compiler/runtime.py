@@ -189,8 +189,13 @@ class Schema:
             raise FactsError(
                 [f"facts: expected a mapping of fact names to values, got {_show(facts)}"]
             )
-        # The quick path: bools, words of an enum, text and dates, all taken as they are. It
-        # accepts nothing the full check would not, and leaves anything else to it.
+        out = self.quick(facts)
+        return self._validate(facts) if out is None else out
+
+    def quick(self, facts: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The facts in runtime form if each is a bool, a word of its enum, text or a `date`
+        (or None) under a name of the vocabulary, as they mostly are; else None, and
+        `validate` checks and converts them one by one. Accepts nothing `validate` would not."""
         quick = self._quick
         try:
             for name, value in facts.items():
@@ -208,9 +213,9 @@ class Schema:
                         continue
                 elif ok is _DATE and value.__class__ is datetime.date:
                     continue
-                return self._validate(facts)
-        except (KeyError, TypeError):  # a name outside the vocabulary (or not even hashable)
-            return self._validate(facts)
+                return None
+        except (KeyError, TypeError, AttributeError):  # a name outside the vocabulary, etc.
+            return None
         return {**self._blank, **facts}
 
     def _validate(self, facts: Mapping[str, Any]) -> dict[str, Any]:
@@ -727,20 +732,36 @@ class Evaluator:
             notes = _why(notes, f[self.precedents[0]], self.precedents[2], f)
         return f, notes
 
-    def evaluate(self, facts: Mapping[str, Any], stage: str | None = None) -> Result:
+    def evaluate(
+        self, facts: Mapping[str, Any], stage: str | None = None, *, validate: bool = True
+    ) -> Result:
         """Check the facts and evaluate every element and the doctrine.
 
         Facts may be marked alleged, disputed or established (see `read_record`); `stage`
-        says which version counts. Unmarked facts are established.
+        says which version counts. Unmarked facts are established. With validate=False the
+        facts must already be as `prepare` gives them (no marks, no stage): the fast path for
+        batches of facts checked before (not for a doctrine the library's precedents fill).
         """
         record: tuple[dict[str, Any], ...] = ()
-        if stage is not None or _has_marks(facts):
-            facts, record = read_record(facts, stage)
         notes: tuple[dict[str, Any], ...] = ()
-        if self.precedents is None:
-            f = self._check(facts)
+        if not validate:
+            if stage is not None or self.precedents is not None:
+                raise ValueError(
+                    "a stage, or the library's precedents, need the facts as given:"
+                    " evaluate with validate=True"
+                )
+            f: dict[str, Any] = facts  # type: ignore[assignment]
         else:
-            f, notes = self._prepare(facts)
+            # Plain facts (bools, words, text, dates) carry no marks and need no conversion.
+            plain = self.schema.quick(facts) if stage is None else None
+            if plain is None and (stage is not None or _has_marks(facts)):
+                facts, record = read_record(facts, stage)
+            if self.precedents is not None:
+                f, notes = self._prepare(facts)
+            elif plain is not None and not self.closed:
+                f = plain
+            else:
+                f = self._check(facts)
         holds, values = self._values(f)
         missing: tuple[str, ...] = ()
         if holds is None:
@@ -753,8 +774,10 @@ class Evaluator:
         # Generated modules give the elements as a dict of labels; older ones as a tuple.
         elements = values if values.__class__ is dict else dict(zip(self.labels, values))
         result = Result(self, holds, elements, missing, f)
-        result.precedents = notes
-        result.stage, result.record = stage, record
+        if notes:
+            result.precedents = notes
+        if stage is not None or record:
+            result.stage, result.record = stage, record
         return result
 
     def _could_change(
@@ -784,8 +807,10 @@ class Evaluator:
             if size > _ENUMERATION_LIMIT:
                 return candidates
         outcomes: dict[tuple[Any, ...], Truth] = {}
+        g = dict(f)  # every completion sets every candidate: one copy serves them all
         for combo in itertools.product(*domains):
-            g = dict(f)
+            if refill is not None:
+                g = dict(f)
             g.update(zip(names, combo))
             if refill is not None:  # the library's records depend on the facts: recompute
                 g[refill[0]] = precedent_records(refill[1], g)[0]
