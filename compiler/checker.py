@@ -464,7 +464,7 @@ class Checker:
             close = suggestion.split("`")[1] if suggestion else ""
             entry = scope.names.get(close)
             what = entry.kind if entry is not None and entry.kind in ("fact", "element") else "name"
-            if close in scope.slots:
+            if close in scope.slots and close != scope.exclude:
                 what = "element"
         self.fail(
             "D0201",
