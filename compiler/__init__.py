@@ -9,10 +9,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["__version__", "compile_file", "compile_source", "load"]
+__all__ = ["__version__", "compile_file", "compile_source", "install", "load"]
 
 if TYPE_CHECKING:
     from .compile import compile_file, compile_source, load
+    from .importhook import install
 
 
 def __getattr__(name: str) -> Any:
@@ -20,4 +21,8 @@ def __getattr__(name: str) -> Any:
         from . import compile as _compile
 
         return getattr(_compile, name)
+    if name == "install":  # `import NAME` finds NAME.doctrine (compiler/importhook.py)
+        from .importhook import install
+
+        return install
     raise AttributeError(f"module 'compiler' has no attribute {name!r}")

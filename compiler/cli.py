@@ -199,6 +199,98 @@ def cmd_test(args: argparse.Namespace) -> int:
     return EXIT_FAILED if failed else EXIT_OK
 
 
+# ---------------------------------------------------------------- fmt, graph and lsp
+
+
+def cmd_fmt(args: argparse.Namespace) -> int:
+    import difflib
+
+    from .errors import DoctrineError
+    from .fmt import format_source
+
+    if args.files == ["-"]:
+        sys.stdout.write(format_source(sys.stdin.read(), "<stdin>"))
+        return EXIT_OK
+    changed = failed = 0
+    paths = _paths(args.files)
+    for path in paths:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            print(f"error: {path}: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
+            failed += 1
+            continue
+        try:
+            formatted = format_source(text, str(path))
+        except DoctrineError as err:
+            _print_diagnostics(err.diagnostics, err.sources)
+            failed += 1
+            continue
+        if formatted == text:
+            continue
+        changed += 1
+        if args.diff:
+            sys.stdout.writelines(
+                difflib.unified_diff(
+                    text.splitlines(True), formatted.splitlines(True), str(path), str(path)
+                )
+            )
+        if args.check:
+            print(f"would reformat {path}", file=sys.stderr)
+        elif not args.diff:
+            path.write_text(formatted, encoding="utf-8", newline="\n")
+            print(f"reformatted {path}", file=sys.stderr)
+    verb = "would be reformatted" if args.check or args.diff else "reformatted"
+    print(
+        f"{changed} file(s) {verb}, {len(paths) - changed - failed} unchanged"
+        + (f", {failed} not formatted" if failed else ""),
+        file=sys.stderr,
+    )
+    if failed:
+        return EXIT_ERROR
+    return EXIT_FAILED if changed and (args.check or args.diff) else EXIT_OK
+
+
+def cmd_graph(args: argparse.Namespace) -> int:
+    from .graph import build, render
+
+    graph = build(Path(args.file), args.doctrine, facts=not args.no_facts)
+    text = render(graph, args.format)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"wrote {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def cmd_lsp(args: argparse.Namespace) -> int:
+    from .lsp import serve
+
+    serve()
+    return EXIT_OK
+
+
+def _add_tool_commands(sub: Any) -> None:
+    p = sub.add_parser("fmt", help="format doctrine files in the canonical layout")
+    p.add_argument("files", nargs="+", metavar="FILE", help="files or folders; - for stdin")
+    p.add_argument("--check", action="store_true", help="change nothing; exit 1 if any would")
+    p.add_argument("--diff", action="store_true", help="print the changes as a diff instead")
+    p.set_defaults(run=cmd_fmt)
+
+    p = sub.add_parser("graph", help="draw the element tree of a doctrine, with its imports")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--format", choices=("dot", "mermaid"), default="dot")
+    p.add_argument("--doctrine", metavar="NAME", help="only this doctrine (default: the file's)")
+    p.add_argument("--no-facts", action="store_true", help="leave out the facts tested")
+    p.add_argument("-o", "--output", metavar="OUT", help="write to OUT, not standard output")
+    p.set_defaults(run=cmd_graph)
+
+    p = sub.add_parser("lsp", help="run the language server (stdio)")
+    p.add_argument("--stdio", action="store_true", help="speak over stdin/stdout (the default)")
+    p.set_defaults(run=cmd_lsp)
+
+
 # ---------------------------------------------------------------- explain, doc and diff
 
 
@@ -217,11 +309,11 @@ def _emit(text: str, output: str | None) -> int:
     return EXIT_OK
 
 
-def _evaluate(evaluator: Any, facts: dict[str, Any], path: str) -> Any:
+def _evaluate(evaluator: Any, facts: dict[str, Any], path: str, stage: str | None = None) -> Any:
     from .runtime import FactsError
 
     try:
-        return evaluator.evaluate(facts)
+        return evaluator.evaluate(facts, stage=stage) if stage else evaluator.evaluate(facts)
     except FactsError as exc:
         raise _FactsProblems([f"error: {path}: {problem}" for problem in exc.problems]) from None
 
@@ -256,7 +348,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return _document(
         args,
         lambda: render_explanation(
-            _evaluate(evaluator, facts, args.facts),
+            _evaluate(evaluator, facts, args.facts, args.stage),
             args.format,
             args.templates,
             case=Path(args.facts).stem,
@@ -294,8 +386,8 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return _document(
         args,
         lambda: render_comparison(
-            _evaluate(first, facts, args.facts),
-            _evaluate(second, facts, args.facts),
+            _evaluate(first, facts, args.facts, args.stage),
+            _evaluate(second, facts, args.facts, args.stage),
             args.format,
             args.templates,
             case=Path(args.facts).stem,
@@ -315,11 +407,19 @@ def _add_document_commands(sub: Any) -> None:
             help="a folder of your own templates (run sandboxed; ours fill the gaps)",
         )
 
+    def stage(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--stage",
+            choices=("dismissal", "summary-judgment", "trial"),
+            help="the stage of the proceedings, for facts marked alleged or disputed",
+        )
+
     p = sub.add_parser("explain", help="explain a doctrine's result on the facts of a case")
     p.add_argument("file", metavar="FILE")
     p.add_argument("--facts", required=True, metavar="CASE", help="YAML or JSON file of facts")
     p.add_argument("--doctrine", metavar="NAME", help="a doctrine of FILE other than its main one")
     common(p)
+    stage(p)
     p.set_defaults(run=cmd_explain)
 
     p = sub.add_parser("doc", help="write a doctrine out as a readable document")
@@ -333,6 +433,7 @@ def _add_document_commands(sub: Any) -> None:
     p.add_argument("second", metavar="B")
     p.add_argument("--facts", required=True, metavar="CASE", help="YAML or JSON file of facts")
     common(p)
+    stage(p)
     p.set_defaults(run=cmd_diff)
 
 
@@ -437,6 +538,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help="list passing cases too")
     p.set_defaults(run=cmd_test)
     _add_document_commands(sub)
+    _add_tool_commands(sub)
     return parser
 
 

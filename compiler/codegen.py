@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import ast
 import datetime
+import gc
+import operator
 import sys
 from typing import Any
 
-from . import ir
+from . import ir, pysource
+from .errors import Diagnostic, DoctrineError
 
 VERSION = "0.1.0"
 # An element whose expression, with the small elements it uses, has at most this many nodes
 # is computed in place wherever it is used (see Generator.inlined): no call per element.
-INLINE_SIZE = 24
+INLINE_SIZE = 8
 _OPS: dict[str, type[ast.cmpop]] = {
     "==": ast.Eq,
     "!=": ast.NotEq,
@@ -56,7 +59,7 @@ def _if(test: ast.expr, body: ast.expr, orelse: ast.expr) -> ast.IfExp:
 
 
 def _assign(target: str, value: ast.expr) -> ast.Assign:
-    return ast.Assign(targets=[_store(target)], value=value)
+    return ast.Assign(targets=[_store(target)], value=value, lineno=0)  # unparse reads it
 
 
 def _def(
@@ -82,10 +85,24 @@ def _def(
         body=stmts,
         decorator_list=[],
         returns=None,
+        lineno=0,  # the tree is unparsed, never compiled: unparse reads only this
     )
     if sys.version_info >= (3, 12):  # Python 3.12 added type parameters to functions
         setattr(func, "type_params", [])  # noqa: B010 - not a field before 3.12
     return func
+
+
+def _plain(value: Any) -> bool:
+    """Whether `value` is made only of exact dicts, tuples, str, int, bool and None: data whose
+    repr is exactly what `ast.unparse` writes for it (no dates, floats, lists or subclasses)."""
+    t = type(value)
+    if t is str or t is int or t is bool or value is None:
+        return True
+    if t is tuple:
+        return all(map(_plain, value))
+    if t is dict:
+        return all(map(_plain, value)) and all(map(_plain, value.values()))
+    return False
 
 
 class _Data:
@@ -95,6 +112,8 @@ class _Data:
         self.dates = dates
 
     def __call__(self, value: Any) -> ast.expr:
+        if _plain(value):  # unparsed as its repr, which is what the nodes would give, faster
+            return ast.Constant(value=value)
         if isinstance(value, dict):
             return ast.Dict(keys=[self(k) for k in value], values=[self(v) for v in value.values()])
         if isinstance(value, (tuple, list)):
@@ -127,6 +146,7 @@ class Generator:
         self.chains: dict[ir.Chain, int] = {}
         self.chain_funcs: list[ast.stmt] = []
         self._sizes: dict[str, int] = {}
+        self.inlining = False  # set while the hot functions (_v, _h) are generated
 
     # -------------------------------------------------------------- values
     def fresh(self, prefix: str = "_t") -> str:
@@ -149,7 +169,7 @@ class Generator:
         if isinstance(e, ir.ElementRef):
             if e.key in env:
                 return env[e.key]
-            if self.inlined(e.key):  # a small element is computed in place: no call
+            if self.inlining and self.inlined(e.key):  # computed in place: no call
                 return self.value(self.elements[e.key].expr, env)
             return _call(_name(f"_e{self.element_ids[e.key]}"), _name("f"))
         if isinstance(e, ir.DoctrineRef):
@@ -181,6 +201,7 @@ class Generator:
         if e in self.chains:
             return self.chains[e]
         i = self.chains[e] = len(self.chains)
+        inlining, self.inlining = self.inlining, False  # emitted once, wherever it is used
         # Branches in priority order: a branch that applies decides; one that may apply
         # leaves its result pending, and the outcome stays unknown if the others differ.
         body: list[ast.stmt] = [_assign("_p", _attr("_rt", "OPEN"))]
@@ -236,6 +257,7 @@ class Generator:
         body.append(ast.Return(_call(merge, _name("_p"), _c(e.default))))
         self.chain_funcs.append(_def(f"_c{i}", ["f"], body))
         self.chain_funcs.append(_def(f"_mc{i}", ["f", "acc"], miss))
+        self.inlining = inlining
         return i
 
     def junction(self, e: ir.And | ir.Or, env: dict[str, ast.expr]) -> ast.expr:
@@ -267,14 +289,16 @@ class Generator:
             result: ast.expr = _if(unknown, _c(None), _c(not settle))
         else:
             result = _c(not settle)
-        for code, temp in reversed(tests):
-            test = (
-                _is(code, _c(settle))
-                if temp
-                else (code if settle else ast.UnaryOp(op=ast.Not(), operand=code))
-            )
-            result = _if(test, _c(settle), result)
-        return result
+        # One flat `or` of the tests, not an `if` per item: a junction of thousands of items
+        # must not nest thousands deep, which neither ast.unparse nor Python's parser takes.
+        settles = [
+            _is(code, _c(settle))
+            if temp
+            else (code if settle else ast.UnaryOp(op=ast.Not(), operand=code))
+            for code, temp in tests
+        ]
+        test = ast.BoolOp(op=ast.Or(), values=settles) if len(settles) > 1 else settles[0]
+        return _if(test, _c(settle), result)
 
     def inlined(self, key: str) -> bool:
         """Whether references to an element compute its expression in place, not by a call."""
@@ -304,10 +328,15 @@ class Generator:
         out: list[ir.Expr] = []
         for item in e.items:
             inner = item
-            if isinstance(item, ir.ElementRef) and item.key not in env and self.inlined(item.key):
+            if (
+                isinstance(item, ir.ElementRef)
+                and self.inlining
+                and item.key not in env
+                and self.inlined(item.key)
+            ):
                 inner = self.elements[item.key].expr
-            if type(inner) is type(e):
-                out.extend(self.flatten(inner, env))  # type: ignore[arg-type]
+            if isinstance(inner, (ir.And, ir.Or)) and type(inner) is type(e):
+                out.extend(self.flatten(inner, env))
             else:
                 out.append(item)
         return out
@@ -365,13 +394,8 @@ class Generator:
             return None
         values = e.type.values
         rank = values.index(str(const.value))
-        keep = {
-            "<": lambda r: r < rank,
-            "<=": lambda r: r <= rank,
-            ">": lambda r: r > rank,
-            ">=": lambda r: r >= rank,
-        }[op]
-        chosen = ast.Set(elts=[_c(v) for r, v in enumerate(values) if keep(r)])
+        keep = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}[op]
+        chosen = ast.Set(elts=[_c(v) for r, v in enumerate(values) if keep(r, rank)])
         ref = self.value(side, env)
         if isinstance(side, ir.FieldRef) and not side.optional:
             if not chosen.elts:
@@ -483,6 +507,7 @@ class Generator:
         if isinstance(e, ir.Quantified):
             items = self.fresh("_l")
             loop = ast.For(
+                lineno=0,
                 target=_store(f"_v{e.var}"),
                 iter=_name(items),
                 body=[
@@ -609,6 +634,7 @@ class Generator:
             env: dict[str, ast.expr] = {}
             stmts: list[ast.stmt] = []
             locals_: list[ast.expr] = []
+            self.inlining = True
             for n_, (_, key) in enumerate(d.slots):
                 local = f"_s{n_}"
                 stmts.append(_assign(local, self.value(ir.ElementRef(key=key), env)))
@@ -620,6 +646,7 @@ class Generator:
             )
             funcs.append(_def(f"_v{i}", ["f"], stmts))
             funcs.append(_def(f"_h{i}", ["f"], [ast.Return(self.value(d.expr, {}))]))
+            self.inlining = False
             funcs.append(
                 _def(f"_md{i}", ["f", "acc"], self.missing(d.expr) if self.nullable(d.expr) else [])
             )
@@ -850,5 +877,28 @@ def _facts(e: ir.Expr) -> set[str]:
 
 def generate(program: ir.Program) -> str:
     """The Python source of the module for `program`: deterministic, byte for byte."""
-    tree = ast.fix_missing_locations(Generator(program).module())
-    return ast.unparse(tree) + "\n"
+    # The tree is only unparsed, never compiled, so it needs no line numbers. It is large and
+    # holds no cycles: collecting garbage while it is built only walks it again and again.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        source = pysource.unparse(Generator(program).module()) + "\n"
+        # Never hand out a module Python would refuse (a doctrine nested past what its parser
+        # takes): say so as a diagnostic instead.
+        compile(source, program.path, "exec", dont_inherit=True)
+    except (RecursionError, SyntaxError) as exc:
+        reason = exc.msg if isinstance(exc, SyntaxError) else "too deep to generate"
+        raise DoctrineError(
+            [
+                Diagnostic(
+                    "D0106",
+                    f"{program.path} is nested too deeply to compile to Python ({reason})",
+                    None,
+                    help="name the inner parts as elements of their own and use them by name",
+                )
+            ]
+        ) from None
+    finally:
+        if enabled:
+            gc.enable()
+    return source

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import os
+import stat
 from collections.abc import Iterable, Mapping, Sequence
 from difflib import get_close_matches
 from typing import Literal
@@ -52,25 +55,60 @@ class Diagnostic:
         return "\n".join(lines)
 
 
+# A line longer than twice this is shown around its span, not whole.
+_WINDOW = 120
+
+
+@functools.lru_cache(maxsize=4)
+def _lines_of(text: str) -> tuple[str, ...]:
+    """Lines as the parser counts them: split at newlines only, not at form feeds or U+2028.
+    Cached, since a file with many warnings has each of them rendered."""
+    return tuple(line.removesuffix("\r") for line in text.split("\n"))
+
+
+@functools.lru_cache(maxsize=4)
+def _read(path: str, mtime_ns: int, size: int) -> str | None:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.read()
+    except OSError:
+        return None
+
+
+def _file_text(path: str) -> str | None:
+    """A file's text, read once while it is unchanged; nothing but a regular file is read."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    return _read(path, st.st_mtime_ns, st.st_size)
+
+
 def _snippet(pos: SourcePosition, label: str, sources: Mapping[str, str]) -> list[str]:
     text = sources.get(pos.path)
     if text is None:
-        try:
-            with open(pos.path, encoding="utf-8", errors="replace") as handle:
-                text = handle.read()
-        except OSError:
-            text = None
+        text = _file_text(pos.path)
     gutter = " " * len(str(pos.line))
     out = [f"{gutter}--> {pos}"]
     if text is None:
         return out
-    source_lines = text.splitlines()
+    source_lines = _lines_of(text)
     if not 1 <= pos.line <= len(source_lines):
         return out
     line = source_lines[pos.line - 1].expandtabs(1)
     start = max(pos.column, 1)
     end = pos.end_column if pos.end_line == pos.line and pos.end_column > start else start + 1
     end = min(end, max(len(line) + 1, start + 1))
+    if len(line) > 2 * _WINDOW:  # a very long line: the part around the span
+        lo = max(start - 1 - _WINDOW // 2, 0)
+        hi = min(lo + 2 * _WINDOW, len(line))
+        head, tail = ("..." if lo else ""), ("..." if hi < len(line) else "")
+        shift = lo - len(head)
+        start, end = start - shift, min(end, hi + 1) - shift
+        end = max(end, start + 1)
+        line = head + line[lo:hi] + tail
     caret = " " * (start - 1) + "^" * (end - start)
     out += [f"{gutter} |", f"{pos.line} | {line}", f"{gutter} | {caret} {label}".rstrip()]
     return out

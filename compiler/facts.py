@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import stat
 from collections.abc import Hashable
 from pathlib import Path
 from typing import Any
@@ -53,8 +54,20 @@ def _construct_timestamp(loader: _UniqueKeyLoader, node: yaml.ScalarNode) -> Any
         return loader.construct_scalar(node)  # e.g. 1989-02-30: the fact check names it
 
 
+def _construct_int(loader: _UniqueKeyLoader, node: yaml.ScalarNode) -> Any:
+    try:
+        return yaml.SafeLoader.construct_yaml_int(loader, node)
+    except ValueError:  # more digits than Python converts (sys.get_int_max_str_digits)
+        raise FactsFileError(
+            f"line {node.start_mark.line + 1}: a whole number of {len(node.value)} digits"
+        ) from None
+
+
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 _UniqueKeyLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
+_UniqueKeyLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+# A facts file is one case: past this size it is refused rather than read for minutes.
+MAX_BYTES = 32 * 1024 * 1024
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -66,11 +79,17 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def _json_int(digits: str) -> int:
+    if len(digits.lstrip("-")) > 4000:  # Python converts at most 4300 digits
+        raise FactsFileError(f"a whole number of {len(digits.lstrip('-'))} digits")
+    return int(digits)
+
+
 def parse_facts(text: str, name: str) -> dict[str, Any]:
     """The mapping in `text` (JSON when `name` ends in .json, YAML otherwise)."""
     try:
         if name.endswith(".json"):
-            data = json.loads(text, object_pairs_hook=_no_duplicates)
+            data = json.loads(text, object_pairs_hook=_no_duplicates, parse_int=_json_int)
         else:
             data = yaml.load(text, Loader=_UniqueKeyLoader)
     except json.JSONDecodeError as exc:
@@ -85,6 +104,8 @@ def parse_facts(text: str, name: str) -> dict[str, Any]:
         raise FactsFileError(f"not valid YAML: {exc}") from None
     except RecursionError:
         raise FactsFileError("nested too deeply") from None
+    except ValueError as exc:  # JSON: a whole number of more digits than Python converts
+        raise FactsFileError(f"not a value a fact can have: {exc}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -97,7 +118,11 @@ def parse_facts(text: str, name: str) -> dict[str, Any]:
 def read_facts(path: Path) -> dict[str, Any]:
     """Read and parse a facts file."""
     try:
-        text = path.read_text(encoding="utf-8")
+        if not stat.S_ISREG(path.stat().st_mode):  # a FIFO or /dev/zero would never end
+            raise FactsFileError("not a regular file")
+        if path.stat().st_size > MAX_BYTES:
+            raise FactsFileError(f"larger than {MAX_BYTES // (1024 * 1024)} MB")
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark is allowed
     except FileNotFoundError:
         raise FactsFileError("no such file") from None
     except UnicodeDecodeError:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from pathlib import Path
 
 import attrs
@@ -65,6 +66,11 @@ class Loader:
     def read(self, path: Path, at: SourcePosition | None) -> str | None:
         shown = display_path(path)
         try:
+            if not stat.S_ISREG(path.stat().st_mode):  # a folder, a FIFO, /dev/zero: never read
+                self.diagnostics.append(
+                    Diagnostic("D0401", f"cannot read {shown}: not a regular file", at)
+                )
+                return None
             data = path.read_bytes()
         except FileNotFoundError:
             self.diagnostics.append(Diagnostic("D0401", f"no such file: {shown}", at))
@@ -84,8 +90,20 @@ class Loader:
         self.sources[shown] = text
         return text
 
-    def load(self, path: Path, at: SourcePosition | None = None) -> Path | None:
-        path = path.resolve()
+    def load(
+        self, path: Path, at: SourcePosition | None = None, root: Path | None = None
+    ) -> Path | None:
+        try:
+            path = path.resolve()
+        except (OSError, RuntimeError):  # RuntimeError: a loop of symbolic links (Python 3.11)
+            self.diagnostics.append(
+                Diagnostic(
+                    "D0401", f"cannot read {display_path(path)}: a loop of symbolic links", at
+                )
+            )
+            return None
+        # Imports stay in the folder of the file compiled, or below it, even through links.
+        root = path.parent if root is None else root
         if path in self.modules:
             return path
         text = self.read(path, at)
@@ -101,7 +119,19 @@ class Loader:
         deps: list[Path] = []
         for imp in module.imports:
             target = path.parent.joinpath(*imp.module.split(".")).with_suffix(SUFFIX)
-            resolved = target.resolve()
+            try:
+                resolved = target.resolve()
+            except (OSError, RuntimeError):
+                self.diagnostics.append(
+                    Diagnostic(
+                        "D0401",
+                        f"cannot import `{imp.module}`: {display_path(target)} is a loop of "
+                        "symbolic links",
+                        imp.pos,
+                        label="imported here",
+                    )
+                )
+                continue
             if resolved in self._active:
                 chain = [*self._active[self._active.index(resolved) :], resolved]
                 names = " -> ".join(p.stem for p in chain)
@@ -112,6 +142,29 @@ class Loader:
                         imp.pos,
                         label="this import closes the cycle",
                         help="move what both modules need into a third module that imports neither",
+                    )
+                )
+                continue
+            if not resolved.is_relative_to(root):
+                self.diagnostics.append(
+                    Diagnostic(
+                        "D0401",
+                        f"cannot import `{imp.module}`: {display_path(target)} links to a file "
+                        f"outside the folder compiled from ({display_path(root)})",
+                        imp.pos,
+                        label="imported here",
+                        help="an import reads a file in the importing file's folder or below it",
+                    )
+                )
+                continue
+            if target.exists() and not target.is_file():
+                self.diagnostics.append(
+                    Diagnostic(
+                        "D0401",
+                        f"cannot import `{imp.module}`: {display_path(target)} is not a regular "
+                        "file",
+                        imp.pos,
+                        label="imported here",
                     )
                 )
                 continue
@@ -127,7 +180,7 @@ class Loader:
                     )
                 )
                 continue
-            loaded = self.load(target, imp.pos)
+            loaded = self.load(target, imp.pos, root)
             if loaded is not None:
                 deps.append(loaded)
         self._active.pop()

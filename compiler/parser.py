@@ -236,11 +236,12 @@ def decode_string(raw: str) -> str:
     out: list[str] = []
     i = 0
     while i < len(body):
-        ch = body[i]
-        if ch != "\\":
-            out.append(ch)
-            i += 1
-            continue
+        j = body.find("\\", i)  # copy the run up to the next backslash at once
+        if j < 0:
+            out.append(body[i:])
+            break
+        out.append(body[i:j])
+        i = j
         nxt = body[i + 1 : i + 2]
         if nxt in _ESCAPES:
             out.append(_ESCAPES[nxt])
@@ -891,12 +892,60 @@ def _normalise_operands(expr: Any) -> Any:
     return expr
 
 
+# Deeper than this a file is refused: the compiler's passes recurse over the tree, and the
+# compiled module must stay within what Python's own parser takes (some 200 parentheses).
+MAX_NESTING = 48
+
+
+def _flatten_junctions(tree: lark.Tree[Token]) -> None:
+    """Splice `a or b or c`, which Lark builds one level per operator, into one node (in place,
+    without recursion), so that a long list of conditions is not taken for deep nesting."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if node.data in ("or_", "and_"):
+            flat: list[Any] = []
+            todo = list(reversed(node.children))
+            while todo:
+                child = todo.pop()
+                if isinstance(child, lark.Tree) and child.data == node.data:
+                    todo.extend(reversed(child.children))
+                else:
+                    flat.append(child)
+            node.children = flat
+        stack.extend(c for c in node.children if isinstance(c, lark.Tree))
+
+
+def _too_deep(tree: lark.Tree[Token], path: str) -> Diagnostic | None:
+    """A diagnostic at the first place nested more than MAX_NESTING deep, if there is one."""
+    stack: list[tuple[lark.Tree[Token], int, SourcePosition]] = [(tree, 1, n.NOWHERE)]
+    while stack:
+        node, depth, pos = stack.pop()
+        meta = node.meta
+        if not getattr(meta, "empty", True):
+            pos = SourcePosition(path, meta.line, meta.column, meta.line, meta.column + 1)
+        if depth > MAX_NESTING:
+            return Diagnostic(
+                "D0106",
+                f"nested more than {MAX_NESTING} deep",
+                pos if pos is not n.NOWHERE else None,
+                label="too deep here",
+                help="name the inner parts as elements of their own and use them by name",
+            )
+        stack.extend((c, depth + 1, pos) for c in node.children if isinstance(c, lark.Tree))
+    return None
+
+
 def parse(text: str, path: str) -> n.Module:
     """Parse one file's text into a Module; raises DoctrineError with every syntax problem."""
     try:
         tree = lark_parser().parse(text)
     except UnexpectedInput as err:
         raise DoctrineError([_syntax_diagnostic(err, text, path)], {path: text}) from None
+    _flatten_junctions(tree)
+    deep = _too_deep(tree, path)
+    if deep is not None:
+        raise DoctrineError([deep], {path: text})
     builder = ToNodes(path)
     try:
         module = builder.transform(tree)

@@ -57,6 +57,9 @@ class FactsError(ValueError):
 
 # Beyond this many completions, `missing` keeps the facts on the unknown paths as they are.
 _ENUMERATION_LIMIT = 4096
+# ... and beyond this many completions times the records of the case's lists: each completion
+# may read every record, and a case with a hundred thousand of them must still end soon.
+_ENUMERATION_WORK = 128 * _ENUMERATION_LIMIT
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _KIND_WORDS = {
     "bool": "true or false",
@@ -795,6 +798,7 @@ class Evaluator:
         names = sorted(candidates)
         domains: list[tuple[Any, ...]] = []
         size = 1
+        records = 1 + sum(len(v) for v in f.values() if v.__class__ is tuple)
         for name in names:
             kind, spec = self.schema.facts[name]
             if kind == "bool":
@@ -804,7 +808,7 @@ class Evaluator:
             else:
                 return candidates  # a date, text, number or list cannot be enumerated
             size *= len(domains[-1])
-            if size > _ENUMERATION_LIMIT:
+            if size > _ENUMERATION_LIMIT or size * records > _ENUMERATION_WORK:
                 return candidates
         outcomes: dict[tuple[Any, ...], Truth] = {}
         g = dict(f)  # every completion sets every candidate: one copy serves them all

@@ -14,11 +14,12 @@ import compiler
 
 
 def compile_to(out: Path, *files: Path | str, seed: str | None = None) -> dict[str, bytes]:
-    """Run `doctrine compile FILES -o OUT` from the checkout; the files written, by name."""
+    """Run `doctrine compile FILES -o OUT` from the checkout; the files written, by path."""
     env = clean_env(PYTHONHASHSEED=seed) if seed is not None else None
     proc = run_cli("compile", *files, "-o", out, env=env)
     assert proc.returncode == 0, proc.stderr
-    written = {p.name: p.read_bytes() for p in sorted(out.iterdir())}
+    # A dotted module name (trade_secrets.factors) is written into a package folder.
+    written = {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert written, "nothing was written"
     return written
 

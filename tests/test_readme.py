@@ -1,0 +1,171 @@
+"""The README's commands, run as written, so that they cannot go stale.
+
+- Its opening lines are the two commands, and `.ci/run` installs and tests as the second does.
+- Each ```console block is a shell session: each `$ COMMAND` runs in bash (with `doctrine` on
+  the PATH) in a copy of doctrine/ and examples/, and must print what follows it (standard
+  output and standard error together, in the order written). In the expected text, a line
+  `...` stands for any lines, and `...` within a line for any text.
+- The ```pycon blocks run as doctests, from the checkout.
+"""
+
+from __future__ import annotations
+
+import doctest
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from support import ROOT, clean_env
+
+README = ROOT / "README.md"
+TEXT = README.read_text(encoding="utf-8")
+FENCE = re.compile(r"^```(\w*)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
+BLOCKS = [
+    (m.group(1), m.group(2), TEXT.count("\n", 0, m.start()) + 2) for m in FENCE.finditer(TEXT)
+]
+
+SETUP = (
+    "python3 -m venv .venv && .venv/bin/pip install -e . && "
+    ".venv/bin/doctrine compile doctrine/state_created_danger.doctrine -o build/ && "
+    ".venv/bin/doctrine eval doctrine/state_created_danger.doctrine "
+    "--facts examples/kennedy-dissent.yaml"
+)
+TESTS = "python3 -m venv .venv && .venv/bin/pip install -e '.[dev]' && .venv/bin/pytest"
+
+
+def test_readme_opens_with_the_two_commands() -> None:
+    title, rest = TEXT.split("\n", 1)
+    assert title.startswith("# ")
+    match = FENCE.search(rest)
+    assert match is not None
+    assert rest[: match.start()].strip() == "", "the commands must come first"
+    assert match.group(2).splitlines() == [SETUP, TESTS]
+
+
+def test_ci_installs_and_tests_as_the_readme_says() -> None:
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert ci.startswith("#!/usr/bin/env bash\n")
+    assert "set -euo pipefail" in ci
+    assert re.search(r'"\$\w+/bin/pip" install -e \'\.\[dev\]\'', ci), "install as the README"
+    assert re.search(r'"\$\w+/bin/pytest"', ci), "test as the README"
+    for check in ('ruff" check compiler tests', 'ruff" format --check compiler tests', 'mypy"'):
+        assert check in ci
+
+
+def expected_pattern(expected: str) -> re.Pattern[str]:
+    parts = []
+    for line in expected.splitlines():
+        if line == "...":
+            parts.append(r"(?:[^\n]*\n)*?")
+        else:
+            parts.append(r"[^\n]*".join(re.escape(p) for p in line.split("...")) + r"\n")
+    return re.compile("".join(parts))
+
+
+def sessions() -> list[tuple[int, str, str]]:
+    """(line, command, expected output) for every `$ ` command of the console blocks."""
+    out = []
+    for lang, body, line in BLOCKS:
+        if lang != "console":
+            continue
+        current: list[str] | None = None
+        for i, text in enumerate(body.splitlines()):
+            if text.startswith("$ "):
+                current = [text[2:]]
+                out.append((line + i, current))
+            else:
+                assert current is not None, f"README.md:{line + i}: output before a command"
+                current.append(text)
+    return [(n, cmd[0], "".join(f"{x}\n" for x in cmd[1:])) for n, cmd in out]
+
+
+SESSIONS = sessions()
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    work = tmp_path_factory.mktemp("readme")
+    for folder in ("doctrine", "examples"):
+        shutil.copytree(ROOT / folder, work / folder)
+    bin_dir = tmp_path_factory.mktemp("bin")
+    shim = bin_dir / "doctrine"
+    shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m compiler.cli "$@"\n', encoding="utf-8")
+    shim.chmod(shim.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    env = clean_env(PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}", PYTHONUNBUFFERED="1")
+    return work, env
+
+
+def test_readme_has_sessions() -> None:
+    commands = [command for _, command, _ in SESSIONS]
+    assert any(c.startswith("doctrine eval") for c in commands)
+    assert any(c.startswith("doctrine check") for c in commands)
+
+
+@pytest.mark.parametrize(
+    ("line", "command", "expected"), SESSIONS, ids=[f"line{n}" for n, _, _ in SESSIONS]
+)
+def test_console_session(
+    workdir: tuple[Path, dict[str, str]], line: int, command: str, expected: str
+) -> None:
+    work, env = workdir
+    proc = subprocess.run(
+        ["bash", "-c", command],
+        cwd=work,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    output = proc.stdout
+    assert expected_pattern(expected).fullmatch(output), (
+        f"README.md:{line}: $ {command}\n--- expected\n{expected}--- got\n{output}"
+    )
+
+
+def test_tour_excerpts_are_from_the_library() -> None:
+    """Each line of a ```doctrine excerpt is a line of the library, save elisions (`...`)."""
+    library = {
+        line.strip()
+        for path in (ROOT / "doctrine").glob("*.doctrine")
+        for line in path.read_text(encoding="utf-8").splitlines()
+    }
+    excerpts = [(body, line) for lang, body, line in BLOCKS if lang == "doctrine"]
+    assert excerpts
+    for body, first in excerpts:
+        for i, text in enumerate(body.splitlines()):
+            if "..." in text or not text.strip():
+                continue
+            assert text.strip() in library, f"README.md:{first + i}: not in doctrine/: {text}"
+
+
+def test_python_examples(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    parser = doctest.DocTestParser()
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    globs: dict[str, object] = {}
+    found = 0
+    for lang, body, line in BLOCKS:
+        if lang != "pycon":
+            continue
+        test = parser.get_doctest(body, globs, f"README.md:{line}", str(README), line)
+        found += len(test.examples)
+        runner.run(test, out=lambda text: print(text, end=""))
+    assert found, "the README has no Python examples"
+    assert runner.failures == 0, "a Python example of the README fails (see the output)"
+
+
+def test_every_error_code_is_documented() -> None:
+    used = set()
+    for path in (ROOT / "compiler").glob("*.py"):
+        used |= set(re.findall(r'"(D\d{4})"', path.read_text(encoding="utf-8")))
+    documented = set(re.findall(r"^\| (D\d{4}) \|", TEXT, re.MULTILINE))
+    assert used, "no error codes found in compiler/"
+    assert sorted(used - documented) == [], "codes missing from the README's table"
+    assert sorted(documented - used) == [], "codes in the README's table that nothing raises"
