@@ -69,7 +69,7 @@ def test_compile_source_returns_python() -> None:
         "special",
     )
     compile(source, "special.py", "exec")  # valid Python
-    assert "def evaluate(facts)" in source
+    assert "def evaluate(facts, stage=None)" in source
 
 
 def test_compile_source_raises_every_error() -> None:
