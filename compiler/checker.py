@@ -1576,7 +1576,9 @@ class Checker:
         return ir.Program(
             name=module.name or path.stem,
             title=module.title,
-            path=display_path(path),
+            # The module's path within its library, not the machine's: the output must not
+            # depend on where the checkout is or where the compiler was run from.
+            path="/".join((module.name or path.stem).split(".")) + ".doctrine",
             main=main,
             facts=tuple(self.facts_visible(path).values()),
             elements=tuple(self.elements[k] for k in needed_e),

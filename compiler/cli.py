@@ -58,7 +58,10 @@ def cmd_compile(args: argparse.Namespace) -> int:
     out_dir = Path(args.output)
     for compiled in compile_files(_paths(args.files)):
         _print_diagnostics(compiled.warnings)
-        target = write_module(compiled, out_dir)
+        try:
+            target = write_module(compiled, out_dir)
+        except OSError as exc:
+            raise UsageError(f"cannot write into {out_dir}: {exc.strerror or exc}") from None
         print(f"wrote {target}", file=sys.stderr)
     return EXIT_OK
 
@@ -563,6 +566,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`doctrine ... | head`): stop quietly, as Unix tools do.
+        with contextlib.suppress(OSError):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silences the flush at exit
+        return 141
     except Exception as exc:
         if os.environ.get("DOCTRINE_DEBUG"):
             traceback.print_exc()

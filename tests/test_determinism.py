@@ -55,7 +55,7 @@ def test_header_names_the_sources_and_their_sha256(tmp_path: Path) -> None:
     text = compile_to(tmp_path, source.relative_to(ROOT))["state_created_danger.py"].decode()
     header = ast.get_docstring(ast.parse(text))
     assert header is not None, "the module has no docstring"
-    assert "doctrine/state_created_danger.doctrine" in header
+    assert "from state_created_danger.doctrine." in header
     digest = hashlib.sha256(source.read_bytes()).hexdigest()
     assert digest in header
     # Every file the module was compiled from is listed with its digest: the file itself and
@@ -65,3 +65,15 @@ def test_header_names_the_sources_and_their_sha256(tmp_path: Path) -> None:
     assert {"vocabulary.doctrine", "sources.doctrine"} <= set(listed)
     for name, listed_digest in listed.items():
         assert hashlib.sha256((LIBRARY / name).read_bytes()).hexdigest() == listed_digest, name
+
+
+def test_output_does_not_depend_on_where_the_compiler_runs(tmp_path: Path) -> None:
+    """The same file compiled by a relative path from the checkout and by an absolute path
+    from elsewhere gives the same bytes: no path of this machine reaches the output."""
+    here = compile_to(tmp_path / "here", Path("doctrine") / "custody.doctrine")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    proc = run_cli("compile", LIBRARY / "custody.doctrine", "-o", tmp_path / "there", cwd=elsewhere)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "there" / "custody.py").read_bytes() == here["custody.py"]
+    assert str(ROOT) not in here["custody.py"].decode()
