@@ -32,8 +32,8 @@ BLOCKS = [
 SETUP = (
     "python3 -m venv .venv && .venv/bin/pip install -e . && "
     ".venv/bin/doctrine compile doctrine/state_created_danger.doctrine -o build/ && "
-    ".venv/bin/doctrine eval doctrine/state_created_danger.doctrine "
-    "--facts examples/kennedy-dissent.yaml"
+    ".venv/bin/doctrine explain doctrine/state_created_danger.doctrine "
+    "--facts examples/kennedy-dissent.yaml --format text"
 )
 TESTS = "python3 -m venv .venv && .venv/bin/pip install -e '.[dev]' && .venv/bin/pytest"
 
