@@ -142,9 +142,11 @@ class _BoundedSandbox(SandboxedEnvironment):
             for seq, count in ((left, right), (right, left)):
                 sized = isinstance(seq, (str, list, tuple)) and isinstance(count, int)
                 if sized and len(seq) * count > _MAX_SIZE:
-                    raise jinja2.exceptions.SecurityError("`*` would build more than a template may")
-            if isinstance(left, int) and isinstance(right, int) and (
-                left.bit_length() + right.bit_length() > 4096
+                    raise jinja2.exceptions.SecurityError("`*` builds too much for a template")
+            if (
+                isinstance(left, int)
+                and isinstance(right, int)
+                and (left.bit_length() + right.bit_length() > 4096)
             ):
                 raise jinja2.exceptions.SecurityError("`*` result too large for a template")
         return super().call_binop(context, operator, left, right)
