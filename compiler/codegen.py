@@ -882,10 +882,15 @@ def generate(program: ir.Program) -> str:
     enabled = gc.isenabled()
     gc.disable()
     try:
-        source = pysource.unparse(Generator(program).module()) + "\n"
+        module = Generator(program).module()
+        source = pysource.unparse(module) + "\n"
         # Never hand out a module Python would refuse (a doctrine nested past what its parser
-        # takes): say so as a diagnostic instead.
-        compile(source, program.path, "exec", dont_inherit=True)
+        # takes): say so as a diagnostic instead. The functions are what can nest too deep;
+        # the data (INFO, CASES) is bounded by the parser's limit, and compiling it would
+        # cost more memory than all the rest. (unparse left the functions' text in the tree.)
+        functions: list[ast.stmt] = [s for s in module.body if isinstance(s, ast.FunctionDef)]
+        code = ast.unparse(ast.Module(body=functions, type_ignores=[]))
+        compile(code, program.path, "exec", dont_inherit=True)
     except (RecursionError, SyntaxError) as exc:
         reason = exc.msg if isinstance(exc, SyntaxError) else "too deep to generate"
         raise DoctrineError(

@@ -1,0 +1,254 @@
+#!/usr/bin/env python3
+"""The long fuzz run: the fast tests' strategies, for as long as asked.
+
+    .venv/bin/python scripts/fuzz_long.py --minutes 30 [--report fuzz-report.json]
+
+Rounds of five targets until the time is up:
+
+- generated doctrines: each compiles or is refused with diagnostics, and the compiled module
+  agrees with the reference interpreter (tests/reference.py) on random facts;
+- doctrines at the edges: nested up to and past the limit, thousands of conditions wide,
+  strings of any characters: each compiles or is refused;
+- mutations of the library's files (tokens deleted, swapped, duplicated, replaced; random
+  bytes, some not UTF-8): each compiles or is refused, never a traceback or a hang;
+- random text: the same;
+- hostile facts files (random JSON and YAML, and values of every wrong type) against the
+  library: each evaluates or is refused with a clear error, within a time limit.
+
+Every input that breaks the contract is a finding: the report lists each distinct one (by
+kind and where it was raised) with its first input, and the count of inputs run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+sys.setrecursionlimit(1000)  # the default: the run must not hide what a user would meet
+
+from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from reference import Reference, disagreements  # noqa: E402
+from strategies import (  # noqa: E402
+    LIBRARY,
+    Hang,
+    compile_or_refuse,
+    doctrine_sources,
+    extreme_sources,
+    fact_patterns,
+    library_mutations,
+    time_limit,
+)
+
+from compiler.compile import compile_files, module_from_source  # noqa: E402
+from compiler.facts import FactsFileError, parse_facts  # noqa: E402
+from compiler.runtime import FactsError  # noqa: E402
+
+ROUND = settings(
+    max_examples=200,
+    deadline=None,
+    database=None,
+    phases=[Phase.generate],
+    suppress_health_check=list(HealthCheck),
+)
+
+
+class Run:
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.library = folder / "library"
+        shutil.copytree(LIBRARY, self.library)
+        self.counts: collections.Counter[str] = collections.Counter()
+        self.findings: dict[str, dict[str, Any]] = {}
+        compiled = compile_files(sorted(self.library.rglob("*.doctrine")))
+        self.doctrines = []
+        for c in compiled:
+            module = module_from_source(c.source, c.program.name, str(c.path))
+            for name in module.DOCTRINES:
+                self.doctrines.append((module.DOCTRINES[name], c.program))
+
+    def finding(self, target: str, exc: BaseException | str, sample: Any) -> None:
+        if isinstance(exc, BaseException):
+            frames = traceback.extract_tb(exc.__traceback__)
+            where = f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else "?"
+            key = f"{target}: {type(exc).__name__} at {where}"
+            text = "".join(traceback.format_exception(exc))[-3000:]
+        else:
+            key, text = f"{target}: {exc.splitlines()[0][:120]}", exc
+        self.counts["findings"] += 1
+        if key not in self.findings:
+            self.findings[key] = {"count": 0, "input": repr(sample)[:4000], "detail": text}
+            print(f"FINDING {key}", flush=True)
+        self.findings[key]["count"] += 1
+
+    # ------------------------------------------------------------ targets
+    def generated(self) -> None:
+        @ROUND
+        @given(doctrine_sources(), st.data())
+        def run(source: str, data: st.DataObject) -> None:
+            self.counts["generated doctrines"] += 1
+            path = self.folder / "gen.doctrine"
+            path.write_text(source, encoding="utf-8")
+            try:
+                if compile_or_refuse(path) == "refused":
+                    return
+                compiled = compile_files([path])[0]
+                module = module_from_source(compiled.source, "gen", str(path))
+                reference = Reference(compiled.program)
+                for _ in range(5):
+                    facts = data.draw(fact_patterns(compiled.program))
+                    for name, evaluator in module.DOCTRINES.items():
+                        self.counts["differential fact patterns"] += 1
+                        problems = disagreements(evaluator, reference, name, facts)
+                        if problems:
+                            self.finding("differential", "\n".join(problems), (source, facts))
+            except Exception as exc:
+                self.finding("generated doctrine", exc, source)
+
+        run()
+
+    def extremes(self) -> None:
+        @ROUND
+        @given(extreme_sources())
+        def run(source: str) -> None:
+            self.counts["extreme doctrines"] += 1
+            path = self.folder / "extreme.doctrine"
+            path.write_text(source, encoding="utf-8", errors="surrogatepass")
+            try:
+                compile_or_refuse(path)
+            except Exception as exc:
+                self.finding("extreme doctrine", exc, source)
+
+        run()
+
+    def mutations(self) -> None:
+        @ROUND
+        @given(library_mutations())
+        def run(mutation: tuple[Path, bytes]) -> None:
+            self.counts["library mutations"] += 1
+            original, data = mutation
+            folder = self.library / original.relative_to(LIBRARY).parent
+            path = folder / "mutant.doctrine"
+            path.write_bytes(data)
+            try:
+                compile_or_refuse(path)
+            except Exception as exc:
+                self.finding("library mutation", exc, (original.name, data))
+
+        run()
+
+    def text(self) -> None:
+        @ROUND
+        @given(st.one_of(st.binary(max_size=300), st.text(max_size=300).map(str.encode)))
+        def run(data: bytes) -> None:
+            self.counts["random files"] += 1
+            path = self.folder / "random.doctrine"
+            path.write_bytes(data)
+            try:
+                compile_or_refuse(path)
+            except Exception as exc:
+                self.finding("random file", exc, data)
+
+        run()
+
+    def facts(self) -> None:
+        scalars = st.one_of(
+            st.none(),
+            st.booleans(),
+            st.integers(),
+            st.floats(),
+            st.text(max_size=12),
+            st.sampled_from(["1989-02-30", "0000-01-01", "9999-12-31", "2000-01-01"]),
+        )
+        values = st.recursive(
+            scalars,
+            lambda inner: st.one_of(
+                st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)
+            ),
+            max_leaves=20,
+        )
+
+        @ROUND
+        @given(
+            st.integers(0, len(self.doctrines) - 1),
+            st.data(),
+            st.dictionaries(st.text(max_size=12), values, max_size=5),
+            st.sampled_from(["json", "yaml"]),
+        )
+        def run(which: int, data: st.DataObject, noise: dict[str, Any], form: str) -> None:
+            self.counts["facts files"] += 1
+            evaluator, program = self.doctrines[which]
+            facts: dict[str, Any] = data.draw(fact_patterns(program))
+            facts.update(noise)
+            for name in list(facts)[: data.draw(st.integers(0, 2))]:
+                facts[name] = data.draw(values)
+            try:
+                text = _dump(facts, form)
+            except (TypeError, ValueError):
+                return
+            try:
+                with time_limit(20):
+                    try:
+                        parsed = parse_facts(text, f"case.{form}")
+                        evaluator.evaluate(parsed)
+                    except (FactsFileError, FactsError) as exc:
+                        if not str(exc).strip():
+                            self.finding("facts", "an error with no message", text)
+            except (Exception, Hang) as exc:
+                self.finding("facts file", exc, text)
+
+        run()
+
+
+def _dump(facts: dict[str, Any], form: str) -> str:
+    import yaml
+
+    if form == "json":
+        return json.dumps(facts, default=str)
+    return yaml.safe_dump(facts, allow_unicode=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--minutes", type=float, default=30)
+    parser.add_argument("--report", default="fuzz-report.json", help="where to write findings")
+    args = parser.parse_args()
+    began = time.monotonic()
+    end = began + args.minutes * 60
+    with tempfile.TemporaryDirectory() as tmp:
+        run = Run(Path(tmp))
+        rounds = 0
+        targets = (run.generated, run.extremes, run.mutations, run.text, run.facts)
+        while time.monotonic() < end:
+            targets[rounds % len(targets)]()
+            rounds += 1
+            if rounds % len(targets) == 0:
+                elapsed = (time.monotonic() - began) / 60
+                print(f"{elapsed:.1f} min: {dict(run.counts)}", flush=True)
+    inputs = sum(
+        v for k, v in run.counts.items() if k not in ("findings", "differential fact patterns")
+    )
+    report = {
+        "minutes": round((time.monotonic() - began) / 60, 1),
+        "inputs": inputs,
+        "counts": dict(run.counts),
+        "findings": run.findings,
+    }
+    Path(args.report).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps({k: v for k, v in report.items() if k != "findings"}, indent=2))
+    print(f"{len(run.findings)} distinct finding(s); report: {args.report}")
+    return 1 if run.findings else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,350 @@
+"""A reference interpreter: the checked program (ir.Program) evaluated directly, three-valued.
+
+It exists only to be compared with the compiled modules (tests/test_differential.py), so it is
+written for plainness, not speed, and shares no code with compiler/runtime.py or codegen.py
+beyond the IR it reads. It follows docs/language.md:
+
+- `and`, `or`, `not`: Kleene's three values; `at least N of`: true once N items are true, false
+  once too few can be; a comparison with an unknown value is unknown, with an absent optional
+  field false; `some` / `every` / `no` over an unknown list are unknown.
+- A general rule with exceptions, and a first-match list, read as nested three-valued
+  if-then-else: a branch whose condition is true decides; false passes to the next; unknown
+  gives the branch's result if the rest would give the same, and unknown otherwise.
+- `closed world` makes the bool facts a case leaves out false for the doctrine evaluated (not
+  for another doctrine it names, which reads the same facts).
+- `precedents for LIST from DOCTRINE` fills an unknown LIST with the library's decided cases,
+  one record each, `materially_similar` decided by precedential constraint (see `similar`).
+
+`missing` is the set of unknown facts that can still change the outcome. The compiled module
+computes it exactly when the unknown facts on the unknown paths are few bools and enums, and
+structurally otherwise. The reference computes it exactly by enumerating every completion of
+the unknown facts the doctrine reads, when those are all bools and enums and few (see
+`Reference.missing`); a fact is missing when changing it alone changes the outcome of some
+completion. Elsewhere it cannot be enumerated, and the tests compare only what is comparable:
+a settled result has nothing missing, and what is missing is unknown and read by the doctrine.
+"""
+
+from __future__ import annotations
+
+import datetime
+import itertools
+import math
+import operator
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from compiler import ir
+
+Truth = bool | None
+ENUMERATION_LIMIT = 4096
+
+
+class _Absent:
+    """An optional field left out of a record: known not to be there."""
+
+    def __repr__(self) -> str:
+        return "<absent>"
+
+
+ABSENT = _Absent()
+
+_OPS: dict[str, Callable[[Any, Any], bool]] = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+
+
+def kleene_and(values: list[Truth]) -> Truth:
+    if any(v is False for v in values):
+        return False
+    return None if any(v is None for v in values) else True
+
+
+def kleene_or(values: list[Truth]) -> Truth:
+    if any(v is True for v in values):
+        return True
+    return None if any(v is None for v in values) else False
+
+
+def kleene_not(value: Truth) -> Truth:
+    return None if value is None else not value
+
+
+def same_or_unknown(a: Truth, b: Truth) -> Truth:
+    """What a rule gives when it may go either of two ways."""
+    return a if a is not None and a == b else None
+
+
+class Reference:
+    """Evaluates the doctrines of one checked program."""
+
+    def __init__(self, program: ir.Program):
+        self.program = program
+        self.facts = {f.name: f for f in program.facts}
+        self.elements = {e.key: e for e in program.elements}
+        self.doctrines = {d.name: d for d in program.doctrines}
+
+    # ------------------------------------------------------------ facts
+    def prepare(self, doctrine: ir.Doctrine, given: Mapping[str, Any]) -> dict[str, Any]:
+        """Every fact of the vocabulary, None where unknown; records with ABSENT fields."""
+        f: dict[str, Any] = {}
+        for name, fact in self.facts.items():
+            value = given.get(name)
+            if value is not None and fact.type.kind == "list":
+                assert fact.type.record is not None
+                value = tuple(self._record(fact.type.record, item) for item in value)
+            f[name] = value
+        if doctrine.closed_world:
+            for name, fact in self.facts.items():
+                if fact.type.kind == "bool" and f[name] is None:
+                    f[name] = False
+        if doctrine.precedents is not None and f[doctrine.precedents[0]] is None:
+            f[doctrine.precedents[0]] = self.library_records(doctrine.precedents[1], f)
+        return f
+
+    @staticmethod
+    def _record(record: ir.RecordType, item: Mapping[str, Any]) -> dict[str, Any]:
+        out = {}
+        for field in record.fields:
+            value = item.get(field.name)
+            if value is None:
+                assert field.optional, f"required field {field.name} left out"
+                value = ABSENT
+            out[field.name] = value
+        return out
+
+    # ------------------------------------------------------------ decided cases as data
+    def library_records(
+        self, candidates: tuple[dict[str, Any], ...], f: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], ...]:
+        records = []
+        for c in candidates:
+            decided = c["decided"]
+            if decided is None and c["year"] is not None:
+                decided = datetime.date(c["year"], 12, 31)  # only the year: its last day
+            if decided is None:
+                continue
+            records.append(
+                {
+                    "name": c["name"],
+                    "court": c["court"],
+                    "decided": decided,
+                    "recognizes_right": c["held"],
+                    "materially_similar": self.similar(c, f),
+                    "abrogated": ABSENT if c["abrogated"] is None else c["abrogated"],
+                }
+            )
+        return tuple(records)
+
+    @staticmethod
+    def similar(candidate: Mapping[str, Any], f: Mapping[str, Any]) -> Truth:
+        """Precedential constraint: the case is at least as strong for the plaintiff on every
+        fact the decision relied on, and adds nothing that favours the defendant."""
+        differs = unknown = False
+        for fact, kind, favours, values in candidate["relied"]:
+            if favours != "plaintiff":
+                continue
+            theirs, ours = candidate["facts"][fact], f.get(fact)
+            if kind == "bool":
+                needed = theirs is True
+                met = ours is True
+            elif kind == "scale":
+                needed = True
+                met = ours is not None and values.index(ours) >= values.index(theirs)
+            elif kind == "enum":
+                needed = theirs != values[0]  # the first value is the neutral one
+                met = ours is not None and ours != values[0]
+            else:
+                needed = False
+                met = True
+            if not needed or met:
+                continue
+            if ours is None:
+                unknown = True
+            else:
+                differs = True
+        for fact, kind, values in candidate["against"]:
+            theirs, ours = candidate["facts"].get(fact), f.get(fact)
+            stronger = (kind == "bool" and ours is True and theirs is not True) or (
+                kind == "scale"
+                and ours is not None
+                and (theirs is None or values.index(ours) > values.index(theirs))
+            )
+            if stronger:
+                differs = True
+            elif ours is None and theirs is not True:
+                unknown = True
+        if differs:
+            return False
+        return None if unknown else True
+
+    # ------------------------------------------------------------ conditions
+    def value(self, e: ir.Expr, f: Mapping[str, Any], env: dict[int, Any]) -> Any:
+        if isinstance(e, ir.Const):
+            return e.value
+        if isinstance(e, ir.FactRef):
+            return f[e.name]
+        if isinstance(e, ir.FieldRef):
+            return env[e.var][e.field]
+        if isinstance(e, ir.ElementRef):
+            return self.value(self.elements[e.key].expr, f, env)
+        if isinstance(e, ir.DoctrineRef):
+            return self.value(self.doctrines[e.name].expr, f, env)
+        if isinstance(e, ir.And):
+            return kleene_and([self.value(i, f, env) for i in e.items])
+        if isinstance(e, ir.Or):
+            return kleene_or([self.value(i, f, env) for i in e.items])
+        if isinstance(e, ir.Not):
+            return kleene_not(self.value(e.item, f, env))
+        if isinstance(e, ir.AtLeast):
+            values = [self.value(i, f, env) for i in e.items]
+            true = values.count(True)
+            could = true + sum(1 for v in values if v is None)
+            return True if true >= e.count else None if could >= e.count else False
+        if isinstance(e, ir.Compare):
+            left = self.value(e.left, f, env)
+            right = self.value(e.right, f, env)
+            if left is ABSENT or right is ABSENT:
+                return False
+            if left is None or right is None:
+                return None
+            if e.type.kind == "scale":
+                left, right = e.type.values.index(left), e.type.values.index(right)
+            return _OPS[e.op](left, right)
+        if isinstance(e, ir.Presence):
+            absent = self.value(e.field, f, env) is ABSENT
+            return not absent if e.present else absent
+        if isinstance(e, ir.Quantified):
+            items = f[e.collection.name]
+            if items is None:
+                return None
+            tests = [self.value(e.body, f, {**env, e.var: item}) for item in items]
+            if e.quantifier == "every":
+                return kleene_and(tests)
+            found = kleene_or(tests)
+            return found if e.quantifier == "some" else kleene_not(found)
+        if isinstance(e, ir.Chain):
+            return self.chain(e, 0, f, env)
+        raise AssertionError(f"unexpected {e!r}")
+
+    def chain(self, e: ir.Chain, i: int, f: Mapping[str, Any], env: dict[int, Any]) -> Truth:
+        if i == len(e.branches):
+            return e.default
+        branch = e.branches[i]
+        applies = self.value(branch.cond, f, env)
+        if applies is True:
+            return self.value(branch.result, f, env)  # type: ignore[no-any-return]
+        rest = self.chain(e, i + 1, f, env)
+        if applies is False:
+            return rest
+        return same_or_unknown(self.value(branch.result, f, env), rest)
+
+    # ------------------------------------------------------------ doctrines
+    def evaluate(
+        self, name: str, given: Mapping[str, Any]
+    ) -> tuple[Truth, dict[str, Truth], tuple[str, ...] | None]:
+        """(holds, each element by label, missing); missing is None where it cannot be told
+        by enumeration (dates, text, numbers or lists unknown, or too many completions)."""
+        d = self.doctrines[name]
+        f = self.prepare(d, given)
+        holds = self.value(d.expr, f, {})
+        elements = {label: self.value(ir.ElementRef(key=key), f, {}) for label, key in d.slots}
+        return holds, elements, self.missing(d, given, holds)
+
+    def reads(self, d: ir.Doctrine) -> set[str]:
+        """Every fact the doctrine's outcome depends on, through elements and doctrines it
+        names, and the facts its library decisions are compared on."""
+        out: set[str] = set()
+        seen: set[str] = set()
+        todo: list[ir.Expr] = [d.expr]
+        while todo:
+            e = todo.pop()
+            if isinstance(e, ir.FactRef):
+                out.add(e.name)
+            elif isinstance(e, ir.ElementRef):
+                if e.key not in seen:
+                    seen.add(e.key)
+                    todo.append(self.elements[e.key].expr)
+            elif isinstance(e, ir.DoctrineRef):
+                if "doctrine " + e.name not in seen:
+                    seen.add("doctrine " + e.name)
+                    todo.append(self.doctrines[e.name].expr)
+            elif isinstance(e, (ir.And, ir.Or, ir.AtLeast)):
+                todo.extend(e.items)
+            elif isinstance(e, ir.Not):
+                todo.append(e.item)
+            elif isinstance(e, ir.Compare):
+                todo += [e.left, e.right]
+            elif isinstance(e, ir.Quantified):
+                todo += [e.collection, e.body]
+            elif isinstance(e, ir.Chain):
+                for b in e.branches:
+                    todo += [b.cond, b.result]
+        if d.precedents is not None and d.precedents[0] in out:
+            for c in d.precedents[1]:
+                out.update(fact for fact, *_ in c["relied"])
+                out.update(fact for fact, *_ in c["against"])
+        return out
+
+    def missing(
+        self, d: ir.Doctrine, given: Mapping[str, Any], holds: Truth
+    ) -> tuple[str, ...] | None:
+        if holds is not None:
+            return ()
+        f = self.prepare(d, given)
+        unknown = sorted(
+            name for name in self.reads(d) if f.get(name) is None and given.get(name) is None
+        )
+        domains = []
+        for name in unknown:
+            t = self.facts[name].type
+            if t.kind == "bool":
+                domains.append((True, False))
+            elif t.kind in ("enum", "scale"):
+                domains.append(t.values)
+            else:
+                return None
+        completions = math.prod(len(values) for values in domains)
+        # The compiled module enumerates only while the completions times the records of the
+        # case's lists stay small (compiler/runtime.py, _ENUMERATION_WORK).
+        records = 1 + sum(len(v) for v in f.values() if isinstance(v, tuple))
+        if completions > ENUMERATION_LIMIT or completions * records > 128 * 4096:
+            return None
+        outcomes: dict[tuple[Any, ...], Truth] = {}
+        for combo in itertools.product(*domains):
+            completed = {**given, **dict(zip(unknown, combo))}
+            g = self.prepare(d, completed)
+            outcomes[combo] = self.value(d.expr, g, {})
+        found = set()
+        for i, name in enumerate(unknown):
+            for combo, outcome in outcomes.items():
+                others = ((*combo[:i], alt, *combo[i + 1 :]) for alt in domains[i])
+                if any(outcomes[o] != outcome for o in others):
+                    found.add(name)
+                    break
+        return tuple(sorted(found))
+
+
+def disagreements(
+    evaluator: Any, reference: Reference, name: str, facts: Mapping[str, Any]
+) -> list[str]:
+    """Where the compiled doctrine and the reference differ on these facts (empty: agreed)."""
+    result = evaluator.evaluate(dict(facts))
+    holds, elements, missing = reference.evaluate(name, facts)
+    out = []
+    if result.holds is not holds:
+        out.append(f"holds: compiled {result.holds}, reference {holds}")
+    if dict(result.elements) != elements:
+        out.append(f"elements: compiled {dict(result.elements)}, reference {elements}")
+    got = tuple(result.missing)
+    if holds is not None and got:
+        out.append(f"missing: a settled result lists {got}")
+    elif missing is not None and got != missing:
+        out.append(f"missing: compiled {got}, reference {missing}")
+    elif missing is None and not set(got) <= reference.reads(reference.doctrines[name]):
+        out.append(f"missing: compiled {got} lists facts the doctrine does not read")
+    return out
