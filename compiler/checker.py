@@ -1186,7 +1186,7 @@ class Checker:
         """The facts an expression reads, through the elements and doctrines it names."""
         seen = set() if seen is None else seen
         out: set[str] = set()
-        for node in _walk(expr):
+        for node in ir.walk(expr):
             if isinstance(node, ir.FactRef):
                 out.add(node.name)
             elif (
@@ -1559,7 +1559,7 @@ class Checker:
             need_expr(self.elements[key].expr)
 
         def need_expr(expr: ir.Expr) -> None:
-            for node in _walk(expr):
+            for node in ir.walk(expr):
                 if isinstance(node, ir.ElementRef):
                     need_element(node.key)
                 elif isinstance(node, ir.DoctrineRef):
@@ -1654,28 +1654,9 @@ def _pos(e: Any) -> SourcePosition | None:
     return getattr(e, "pos", None)
 
 
-def _walk(expr: ir.Expr) -> Iterator[ir.Expr]:
-    yield expr
-    if isinstance(expr, (ir.And, ir.Or, ir.AtLeast)):
-        for item in expr.items:
-            yield from _walk(item)
-    elif isinstance(expr, ir.Not):
-        yield from _walk(expr.item)
-    elif isinstance(expr, ir.Compare):
-        yield from _walk(expr.left)
-        yield from _walk(expr.right)
-    elif isinstance(expr, ir.Quantified):
-        yield expr.collection
-        yield from _walk(expr.body)
-    elif isinstance(expr, ir.Chain):
-        for b in expr.branches:
-            yield from _walk(b.cond)
-            yield from _walk(b.result)
-
-
 def _refs(expr: ir.Expr) -> list[str]:
     out = []
-    for node in _walk(expr):
+    for node in ir.walk(expr):
         if isinstance(node, ir.ElementRef):
             out.append("e:" + node.key)
         elif isinstance(node, ir.DoctrineRef):

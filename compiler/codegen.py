@@ -537,7 +537,7 @@ class Generator:
         list_fact, candidates = d.precedents
         tests = []
         for el in self.program.elements:
-            for node in _walk(el.expr):
+            for node in ir.walk(el.expr):
                 if isinstance(node, ir.Quantified) and node.collection.name == list_fact:
                     tests.append((node.var, tree(node.body)))
         return (list_fact, candidates, tuple(tests))
@@ -566,7 +566,7 @@ class Generator:
                 "notes": el.notes,
                 "cites": tuple(cite(c) for c in el.cites),
                 "facts": tuple(sorted(_facts(el.expr))),
-                "uses": tuple(r.key for r in _walk(el.expr) if isinstance(r, ir.ElementRef)),
+                "uses": tuple(r.key for r in ir.walk(el.expr) if isinstance(r, ir.ElementRef)),
                 "line": el.pos.line,
             }
 
@@ -748,72 +748,35 @@ class Generator:
             )
         )
         body.append(_assign("DOCTRINE", _c(p.main)))
+
+        def delegate(
+            name: str, params: list[str], doc: str, defaults: list[ast.expr] | None = None
+        ) -> ast.FunctionDef:
+            # `def NAME(PARAMS): return DOCTRINES[DOCTRINE].NAME(PARAMS)`
+            method = ast.Attribute(
+                value=ast.Subscript(
+                    value=_name("DOCTRINES"), slice=_name("DOCTRINE"), ctx=ast.Load()
+                ),
+                attr=name,
+                ctx=ast.Load(),
+            )
+            call = _call(method, *(_name(p) for p in params))
+            return _def(name, params, [ast.Return(call)], doc=doc, defaults=defaults)
+
         body.append(
-            _def(
+            delegate(
                 "evaluate",
                 ["facts", "stage"],
-                [
-                    ast.Return(
-                        _call(
-                            ast.Attribute(
-                                value=ast.Subscript(
-                                    value=_name("DOCTRINES"),
-                                    slice=_name("DOCTRINE"),
-                                    ctx=ast.Load(),
-                                ),
-                                attr="evaluate",
-                                ctx=ast.Load(),
-                            ),
-                            _name("facts"),
-                            _name("stage"),
-                        )
-                    )
-                ],
-                doc="Evaluate the module's doctrine on a mapping of facts (at a stage, if marked).",
+                "Evaluate the module's doctrine on a mapping of facts (at a stage, if marked).",
                 defaults=[_c(None)],
             )
         )
         body.append(
-            _def(
-                "holds",
-                ["facts"],
-                [
-                    ast.Return(
-                        _call(
-                            ast.Attribute(
-                                value=ast.Subscript(
-                                    value=_name("DOCTRINES"),
-                                    slice=_name("DOCTRINE"),
-                                    ctx=ast.Load(),
-                                ),
-                                attr="holds",
-                                ctx=ast.Load(),
-                            ),
-                            _name("facts"),
-                        )
-                    )
-                ],
-                doc="Whether the module's doctrine holds: True, False or None.",
+            delegate(
+                "holds", ["facts"], "Whether the module's doctrine holds: True, False or None."
             )
         )
         return ast.Module(body=body, type_ignores=[])
-
-
-def _walk(e: ir.Expr) -> list[ir.Expr]:
-    out = [e]
-    if isinstance(e, (ir.And, ir.Or, ir.AtLeast)):
-        for i in e.items:
-            out += _walk(i)
-    elif isinstance(e, ir.Not):
-        out += _walk(e.item)
-    elif isinstance(e, ir.Compare):
-        out += _walk(e.left) + _walk(e.right)
-    elif isinstance(e, ir.Quantified):
-        out += [e.collection, *_walk(e.body)]
-    elif isinstance(e, ir.Chain):
-        for b in e.branches:
-            out += _walk(b.cond) + _walk(b.result)
-    return out
 
 
 def tree(e: ir.Expr) -> tuple[Any, ...]:
@@ -872,7 +835,7 @@ def _cite(c: ir.Citation) -> dict[str, str]:
 
 
 def _facts(e: ir.Expr) -> set[str]:
-    return {x.name for x in _walk(e) if isinstance(x, ir.FactRef)}
+    return {x.name for x in ir.walk(e) if isinstance(x, ir.FactRef)}
 
 
 def generate(program: ir.Program) -> str:

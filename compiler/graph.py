@@ -10,7 +10,6 @@ boxes' own nodes are the imports. Written as Graphviz dot or as a Mermaid flowch
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import attrs
@@ -46,29 +45,10 @@ class Graph:
     edges: tuple[Edge, ...]
 
 
-def _walk(expr: ir.Expr) -> Iterator[ir.Expr]:
-    yield expr
-    if isinstance(expr, (ir.And, ir.Or, ir.AtLeast)):
-        for item in expr.items:
-            yield from _walk(item)
-    elif isinstance(expr, ir.Not):
-        yield from _walk(expr.item)
-    elif isinstance(expr, ir.Compare):
-        yield from _walk(expr.left)
-        yield from _walk(expr.right)
-    elif isinstance(expr, ir.Quantified):
-        yield expr.collection
-        yield from _walk(expr.body)
-    elif isinstance(expr, ir.Chain):
-        for branch in expr.branches:
-            yield from _walk(branch.cond)
-            yield from _walk(branch.result)
-
-
 def _uses(expr: ir.Expr) -> list[tuple[str, str]]:
     """The (kind, name) of every element, doctrine and fact a requirement names, once each."""
     out: list[tuple[str, str]] = []
-    for node in _walk(expr):
+    for node in ir.walk(expr):
         if isinstance(node, ir.ElementRef):
             ref = ("element", node.key)
         elif isinstance(node, ir.DoctrineRef):

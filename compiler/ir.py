@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterator
 from typing import Any, Union
 
 import attrs
@@ -301,3 +302,23 @@ class Program:
     doctrines: tuple[Doctrine, ...]
     cases: tuple[Case, ...]
     sources: tuple[tuple[str, str], ...]  # (file name, sha256) of the file and its imports
+
+
+def walk(expr: Expr) -> Iterator[Expr]:
+    """Every node of an expression, the expression first (not through element references)."""
+    yield expr
+    if isinstance(expr, (And, Or, AtLeast)):
+        for item in expr.items:
+            yield from walk(item)
+    elif isinstance(expr, Not):
+        yield from walk(expr.item)
+    elif isinstance(expr, Compare):
+        yield from walk(expr.left)
+        yield from walk(expr.right)
+    elif isinstance(expr, Quantified):
+        yield expr.collection
+        yield from walk(expr.body)
+    elif isinstance(expr, Chain):
+        for branch in expr.branches:
+            yield from walk(branch.cond)
+            yield from walk(branch.result)
