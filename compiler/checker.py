@@ -292,6 +292,9 @@ class Checker:
                 applied=d.applied.id if d.applied is not None else None,
                 held=d.held,
                 facts=facts,
+                en_banc=d.en_banc,
+                opinion=d.opinion,
+                history=d.history,
             )
             if d.abrogated_by is not None:
                 by = self.scopes[entry.module].get(d.abrogated_by)
@@ -327,6 +330,7 @@ class Checker:
             citation=auth.citation(c.pinpoint),
             pinpoint=c.pinpoint,
             purpose=c.purpose,
+            opinion=auth.opinion,
         )
 
     def cites(self, path: Path, cites: tuple[n.Cite, ...]) -> tuple[ir.Citation, ...]:
@@ -979,6 +983,16 @@ class Checker:
             "closed": False,
             "precedents": None,
         }
+        if d.answers is not None and not chain:
+            other = self.scopes[entry.module].get(d.answers.id)
+            if other is None or other.kind != "doctrine":
+                self.fail(
+                    "D0201",
+                    f"unknown doctrine `{d.answers.id}`",
+                    d.answers.pos,
+                    label="the question it answers",
+                    help=did_you_mean(d.answers.id, self._names(entry.module, "doctrine")),
+                )
         if d.extends is not None:
             parent = self.scopes[entry.module].get(d.extends.id)
             if parent is None or parent.kind != "doctrine":
@@ -1172,6 +1186,7 @@ class Checker:
             notes=eff["notes"],
             facts_weighed=(),
             closed_world=eff["closed"],
+            opinion=source.opinion if source is not None else "",
             pos=d.pos,
         )
         if eff["precedents"] is not None:
@@ -1347,14 +1362,16 @@ class Checker:
         return list_name.id, tuple(candidates)
 
     def family(self, name: str) -> str:
-        """The rule a doctrine is a variant of, following `extends` to the root."""
+        """The question a doctrine answers: the rule it is a variant of, or whose question it
+        `answers`, followed to the root."""
         seen = set()
         while name not in seen:
             seen.add(name)
             entry = self._doctrine_decls.get(name)
-            if entry is None or entry.decl.extends is None:
+            parent = None if entry is None else entry.decl.extends or entry.decl.answers
+            if parent is None:
                 return name
-            name = entry.decl.extends.id
+            name = parent.id
         return name
 
     def case(self, entry: Entry, facts: dict[str, ir.Fact]) -> ir.Case | None:

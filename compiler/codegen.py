@@ -578,6 +578,7 @@ class Generator:
                 "module": d.module,
                 "extends": d.extends,
                 "court": d.court,
+                "opinion": d.opinion,
                 "source": cite(d.source),
                 "in_force_from": d.in_force_from.isoformat() if d.in_force_from else None,
                 "in_force_until": d.in_force_until.isoformat() if d.in_force_until else None,

@@ -81,6 +81,11 @@ KEYWORDS = (
     "violation",
     "facts",
     "precedents",
+    "en",
+    "banc",
+    "opinion",
+    "history",
+    "answers",
 )
 OPERATOR_WORDS = (
     "and",

@@ -198,6 +198,7 @@ class Citation:
     citation: str
     pinpoint: str = ""
     purpose: str = ""
+    opinion: str = ""  # the cited authority's separate opinion, if it is one
 
 
 @attrs.frozen(kw_only=True)
@@ -214,16 +215,27 @@ class Authority:
     applied: str | None = None
     held: bool | None = None
     facts: tuple[tuple[str, object], ...] = ()
+    en_banc: bool = False
+    opinion: str = ""
+    history: str = ""
 
     def citation(self, pinpoint: str = "") -> str:
-        """A Bluebook-style citation: name, reporter, pinpoint, (court year)."""
+        """A Bluebook-style citation: name, reporter, pinpoint, (court year), then (en banc),
+        the separate opinion cited, and the subsequent history."""
         head = ", ".join(p for p in (self.title or self.name, self.reporter) if p)
         if pinpoint:
             head += f", {pinpoint}"
         court = "" if self.court in ("", "SCOTUS") else _court_abbrev(self.court)
         year = str(self.year or (self.decided.year if self.decided else ""))
         paren = " ".join(p for p in (court, year) if p)
-        return f"{head} ({paren})" if paren else head
+        out = f"{head} ({paren})" if paren else head
+        if self.en_banc:
+            out += " (en banc)"
+        if self.opinion:
+            out += f" ({self.opinion})"
+        if self.history:
+            out += f", {self.history}"
+        return out
 
 
 def _court_abbrev(court: str) -> str:
@@ -271,6 +283,9 @@ class Doctrine:
     notes: tuple[str, ...]
     facts_weighed: tuple[str, ...]
     closed_world: bool = False
+    # The separate opinion the rule is taken from (its source's `opinion`), or "" for a
+    # court's own rule; such a rule never governs (`doctrine which`).
+    opinion: str = ""
     # When a case gives no list for `precedents[0]`, these decided cases fill it: each a
     # plain mapping (name, court, decided, held, abrogated, facts, relied: favoured facts).
     precedents: tuple[str, tuple[dict[str, Any], ...]] | None = None

@@ -186,6 +186,9 @@ class AuthorityDecl:
     applied: Name | None = None  # the doctrine a decided case applied
     held: bool | None = None  # whether it found the right violated
     facts: tuple[Pair, ...] = ()  # its facts, in the vocabulary
+    en_banc: bool = False
+    opinion: str = ""  # a separate opinion cited in place of the court's
+    history: str = ""  # subsequent history, after the citation
     pos: SourcePosition = _pos()
 
 
@@ -302,6 +305,7 @@ class DoctrineDecl:
     dropped: tuple[Name, ...] = ()
     closed_world: bool = False
     precedents: tuple[Name, Name] | None = None  # (list fact, doctrine applied)
+    answers: Name | None = None  # the doctrine whose question this one also answers
     cites: tuple[Cite, ...] = ()
     notes: tuple[str, ...] = ()
     pos: SourcePosition = _pos()

@@ -296,6 +296,10 @@ _SINGLE = {
     "held",
     "facts",
     "precedents",
+    "en_banc",
+    "opinion",
+    "history",
+    "answers",
 }
 
 
@@ -496,6 +500,9 @@ class ToNodes(Transformer[Token, n.Module]):
             applied=props.get("applied"),
             held=props.get("held"),
             facts=props["facts"].value if "facts" in props else (),
+            en_banc=props.get("en_banc", False),
+            opinion=props.get("opinion", ""),
+            history=props.get("history", ""),
             pos=self.tpos(name),
         )
 
@@ -514,6 +521,15 @@ class ToNodes(Transformer[Token, n.Module]):
             n.Name(id=str(c[1]), pos=self.tpos(c[1])),
         )
         return ("precedents", names, self.pos(meta))
+
+    def en_banc_item(self, meta: Any, c: list[Any]) -> tuple[str, bool, SourcePosition]:
+        return ("en_banc", True, self.pos(meta))
+
+    def opinion_item(self, meta: Any, c: list[Any]) -> tuple[str, str, SourcePosition]:
+        return ("opinion", self._str(c[0]), self.pos(meta))
+
+    def history_item(self, meta: Any, c: list[Any]) -> tuple[str, str, SourcePosition]:
+        return ("history", self._str(c[0]), self.pos(meta))
 
     def name_item(self, meta: Any, c: list[Any]) -> tuple[str, str, SourcePosition]:
         return ("name", self._str(c[0]), self.pos(meta))
@@ -740,10 +756,14 @@ class ToNodes(Transformer[Token, n.Module]):
             dropped=tuple(props.get("drop", [])),
             closed_world=props.get("closed", False),
             precedents=props.get("precedents"),
+            answers=props.get("answers"),
             cites=tuple(props.get("cite", [])),
             notes=tuple(props.get("note", [])),
             pos=self.tpos(name),
         )
+
+    def answers_item(self, meta: Any, c: list[Token]) -> tuple[str, n.Name, SourcePosition]:
+        return ("answers", n.Name(id=str(c[0]), pos=self.tpos(c[0])), self.pos(meta))
 
     # cases ---------------------------------------------------------
     def case_decl(self, meta: Any, c: list[Any]) -> n.CaseDecl:

@@ -313,28 +313,33 @@ def open_facts_of(record: Mapping[str, Any]) -> tuple[str, ...]:
 def similar(
     candidate: Mapping[str, Any], f: Mapping[str, Any]
 ) -> tuple[Truth, str, tuple[str, ...]]:
-    """Whether a decided case controls these facts by precedential constraint, why, and the
-    facts still open when that cannot be told yet.
+    """Whether a decided case may be materially similar to these facts, why, and the facts
+    still open.
 
-    It does when this case is at least as strong for the plaintiff on every fact the
-    decision relied on (a fact favouring the plaintiff there is here too, as strongly; an
-    ordered value is at least as high) and adds nothing that favours the defendant. A fact
-    this case leaves unknown leaves the answer unknown, unless another fact already differs.
+    Material similarity is a judgment about the specific facts of the two cases, which the
+    element-level facts of the vocabulary cannot settle: so this never answers `True`. It
+    answers `False` when the decision relied on a fact favouring the plaintiff that this case
+    lacks (or this case adds one favouring the defendant), and otherwise `None`, saying which
+    facts agree: a candidate for the user's judgment, not a finding.
     """
     theirs_all = candidate["facts"]
     open_facts: list[str] = []
+    agreeing: list[str] = []
     for fact, kind, favours, values in candidate["relied"]:
         theirs, ours = theirs_all[fact], f.get(fact)
         if favours != "plaintiff":
             continue
         if kind == "bool":
             if theirs is not True or ours is True:
+                agreeing.extend([fact] if theirs is True else [])
                 continue
         elif kind == "scale":
             if ours is not None and values.index(ours) >= values.index(theirs):
+                agreeing.append(fact)
                 continue
         elif kind == "enum":
             if theirs == values[0] or (ours is not None and ours != values[0]):
+                agreeing.extend([] if theirs == values[0] else [fact])
                 continue
         else:
             continue
@@ -364,12 +369,15 @@ def similar(
     if open_facts:
         return (
             None,
-            "it may be materially similar: this case leaves " + ", ".join(open_facts) + " open",
+            "a candidate: this case leaves " + ", ".join(open_facts) + " open",
             tuple(open_facts),
         )
     return (
-        True,
-        "this case is at least as strong for the plaintiff on every fact it relied on",
+        None,
+        "a candidate: the facts it relied on agree here"
+        + (f" ({', '.join(agreeing)})" if agreeing else "")
+        + "; whether its facts are materially similar to these is a judgment on the specific"
+        " facts that the library does not make",
         (),
     )
 
@@ -508,8 +516,15 @@ def _why(
                 failing = next((p for p in parts if _tree_value(p, f, env) is False), None)
                 if failing is None:
                     note["controls"] = _tree_value(body, f, env)
-                    if note["controls"]:
-                        note["reason"] = "it meets every requirement: " + note["reason"]
+                    similar_only = [
+                        p for p in parts if _tree_value(p, f, env) is None
+                    ] == [("field", var, "materially_similar")]
+                    if note["controls"] is None and similar_only:
+                        note["reason"] = (
+                            "it meets every other requirement (it binds here, came before the"
+                            " conduct, was not overruled, and held conduct of its kind unlawful);"
+                            " " + note["reason"]
+                        )
                 elif failing != ("field", var, "materially_similar"):
                     note["controls"] = False
                     note["reason"] = "it fails " + _tree_text(failing, f, env)
@@ -731,8 +746,11 @@ class Evaluator:
                 f[name] = False
         notes: tuple[dict[str, Any], ...] = ()
         if self.precedents is not None and f[self.precedents[0]] is None:
-            f[self.precedents[0]], notes = precedent_records(self.precedents[1], f)
-            notes = _why(notes, f[self.precedents[0]], self.precedents[2], f)
+            # A screening aid only: each decided case is reported with what agrees and what it
+            # fails, but none fills the list, since none can be found materially similar from
+            # element-level facts; the list stays as the case (and any burden) leaves it.
+            records, notes = precedent_records(self.precedents[1], f)
+            notes = _why(notes, records, self.precedents[2], f)
         return f, notes
 
     def evaluate(
@@ -770,10 +788,7 @@ class Evaluator:
         if holds is None:
             found: set[str] = set()
             self._missing(f, found)
-            refill = None
-            if notes and self.precedents is not None:
-                refill = (self.precedents[0], self.precedents[1])
-            missing = tuple(sorted(self._could_change(f, found, refill)))
+            missing = tuple(sorted(self._could_change(f, found)))
         # Generated modules give the elements as a dict of labels; older ones as a tuple.
         elements = values if values.__class__ is dict else dict(zip(self.labels, values))
         result = Result(self, holds, elements, missing, f)
@@ -787,7 +802,6 @@ class Evaluator:
         self,
         f: dict[str, Any],
         candidates: set[str],
-        refill: tuple[str, tuple[Mapping[str, Any], ...]] | None = None,
     ) -> set[str]:
         """Of the unknown facts found along the unknown paths, those that can change the outcome.
 
@@ -813,11 +827,7 @@ class Evaluator:
         outcomes: dict[tuple[Any, ...], Truth] = {}
         g = dict(f)  # every completion sets every candidate: one copy serves them all
         for combo in itertools.product(*domains):
-            if refill is not None:
-                g = dict(f)
             g.update(zip(names, combo))
-            if refill is not None:  # the library's records depend on the facts: recompute
-                g[refill[0]] = precedent_records(refill[1], g)[0]
             outcomes[combo] = self._holds(g)
         relevant: set[str] = set()
         for i, name in enumerate(names):

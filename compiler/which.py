@@ -56,6 +56,17 @@ def standings(question: str, court: str, day: datetime.date, paths: list[Path]) 
         d = checker.doctrines[name]
         if checker.family(name) != family:
             continue
+        if d.opinion:
+            # A dissent or concurrence states no court's law, whatever court it sat on.
+            out.append(
+                Standing(
+                    name,
+                    d.title,
+                    governed=False,
+                    reason=f"a separate opinion's rule ({d.opinion}): the law of no court",
+                )
+            )
+            continue
         if not binds(d.court, court):
             reason = f"{_court_name(d.court)}'s rule does not bind {_court_name(court)}"
         else:
