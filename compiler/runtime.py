@@ -516,9 +516,9 @@ def _why(
                 failing = next((p for p in parts if _tree_value(p, f, env) is False), None)
                 if failing is None:
                     note["controls"] = _tree_value(body, f, env)
-                    similar_only = [
-                        p for p in parts if _tree_value(p, f, env) is None
-                    ] == [("field", var, "materially_similar")]
+                    similar_only = [p for p in parts if _tree_value(p, f, env) is None] == [
+                        ("field", var, "materially_similar")
+                    ]
                     if note["controls"] is None and similar_only:
                         note["reason"] = (
                             "it meets every other requirement (it binds here, came before the"

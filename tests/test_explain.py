@@ -157,7 +157,7 @@ def test_pinder_answers_promise_reliance_and_knowledge(modules: dict[str, Any]) 
     assert list(rejects) == ["promise", "reliance", "knowledge"]
     assert all(r["raised"] for r in rejects.values())
     promise = [c["citation"] for c in rejects["promise"]["cites"]]
-    assert "Pinder v. Johnson, 54 F.3d 1169, 1175 (4th Cir. 1995)" in promise
+    assert "Pinder v. Johnson, 54 F.3d 1169, 1175 (4th Cir. 1995) (en banc)" in promise
     assert any(c.startswith("DeShaney v. Winnebago County") for c in promise)
     assert rejects["promise"]["cites"][0]["purpose"] == (
         "Promises do not create a special relationship — custody does"
@@ -241,8 +241,8 @@ def test_a_variant_says_how_it_differs(modules: dict[str, Any]) -> None:
         "**Accepts a theory `special_relationship` rejects:** A promise of protection." in section
     )
     assert (
-        "**In force:** under `special_relationship`, from 1989-02-22; here, until 1989-02-22."
-        in section
+        "**In force:** under `special_relationship`, from 1976-11-30; here, from 1984-10-05 until "
+        "1989-02-22." in section
     )
 
 
@@ -305,7 +305,8 @@ def test_doc_renders_for_every_file_of_the_library(modules: dict[str, Any], fmt:
         assert text.endswith("\n") and len(text) > 200, name
         if module.DOCTRINE is not None:
             title = module.INFO["doctrines"][module.DOCTRINE]["title"]
-            assert title.split(":")[0].replace("'", "&#39;") in text, name
+            head = title.split(":")[0]
+            assert head in text or head.replace("'", "&#39;") in text, name
 
 
 @pytest.mark.parametrize(
