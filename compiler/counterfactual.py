@@ -34,7 +34,7 @@ __all__ = [
     "OneOf",
     "Range",
     "apply_changes",
-    "filled_list",
+    "screened_list",
     "input_facts",
     "search",
 ]
@@ -659,8 +659,11 @@ class Counterfactual:
         )
 
 
-def filled_list(result: Result) -> str | None:
-    """The list fact the library filled from its decided cases for this result, if any."""
+def screened_list(result: Result) -> str | None:
+    """The list fact for which the library's decided cases were screened as candidates, if any.
+
+    The candidates never fill the list (none can be found materially similar from the
+    element-level facts), so counterfactuals treat the list as the case left it."""
     spec = getattr(result.evaluator, "precedents", None)
     if spec and getattr(result, "precedents", ()):
         return str(spec[0])
@@ -1016,10 +1019,7 @@ def search(
     sorted by size and then by the names of the facts changed.
     """
     doctrine = info["doctrines"][result.doctrine]
-    filled = filled_list(result)
-    model = Model(
-        info, result.evaluator.schema.facts, result.facts, () if filled is None else (filled,)
-    )
+    model = Model(info, result.evaluator.schema.facts, result.facts)
     finder = _Search(model, cap)
     checker = _Checker(result, model)
     cache: dict[str, list[Any]] = {}

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from os import PathLike
 from typing import Any
 
-from .counterfactual import Counterfactual, Model, filled_list, search
+from .counterfactual import Counterfactual, Model, screened_list, search
 from .runtime import ABSENT, Evaluator, Result
 
 __all__ = [
@@ -775,7 +775,7 @@ def explanation(result: Result, *, case: str | None = None, limit: int = 8) -> D
     schema = evaluator.schema.facts
     d = info["doctrines"][result.doctrine]
     model = Model(info, schema, result.facts)
-    quote = _Facts(info, schema, result.facts, filled_list(result))
+    quote = _Facts(info, schema, result.facts)
     labels = {slot["key"]: slot["label"] for slot in d["elements"]}
     words_ = _Words(info, schema, labels)
     elements = [
@@ -819,7 +819,7 @@ def explanation(result: Result, *, case: str | None = None, limit: int = 8) -> D
         }
         for note in getattr(result, "record", ()) or ()
     ]
-    filled = filled_list(result)
+    filled = screened_list(result)
     supplied = [
         {"name": str(note.get("name", "")), "reason": str(note.get("reason", ""))}
         for note in getattr(result, "precedents", ()) or ()
