@@ -163,7 +163,7 @@ def test_python_examples(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_every_error_code_is_documented() -> None:
     used = set()
-    for path in (ROOT / "compiler").glob("*.py"):
+    for path in (ROOT / "compiler").rglob("*.py"):
         used |= set(re.findall(r'"(D\d{4})"', path.read_text(encoding="utf-8")))
     documented = set(re.findall(r"^\| (D\d{4}) \|", TEXT, re.MULTILINE))
     assert used, "no error codes found in compiler/"
