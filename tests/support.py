@@ -42,6 +42,10 @@ CONTRACT_ELEMENTS: dict[str, tuple[str, ...]] = {
     "qualified_immunity_special_relationship": ("violation", "clearly_established"),
     "qualified_immunity_state_created_danger": ("violation", "clearly_established"),
     "duty_to_protect": ("special_relationship", "state_created_danger"),
+    # The contract's last section: each circuit's test, and the custodial duty apart from breach.
+    "state_created_danger_ninth_circuit": ("affirmative_conduct", "causation", "culpability"),
+    "state_created_danger_fourth_circuit": ("affirmative_conduct", "causation", "culpability"),
+    "custodial_failure_to_protect": ("duty", "breach", "causation"),
 }
 
 CULPABILITY = (

@@ -306,7 +306,8 @@ def test_doc_renders_for_every_file_of_the_library(modules: dict[str, Any], fmt:
         if module.DOCTRINE is not None:
             title = module.INFO["doctrines"][module.DOCTRINE]["title"]
             head = title.split(":")[0]
-            assert head in text or head.replace("'", "&#39;") in text, name
+            flat = " ".join(text.split())  # the text format wraps long titles
+            assert head in flat or head.replace("'", "&#39;") in flat, name
 
 
 @pytest.mark.parametrize(

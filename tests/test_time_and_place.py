@@ -19,8 +19,9 @@ from tests.support import EXAMPLES, doctrine_file, eval_json, run_cli, write_jso
 @pytest.mark.parametrize(
     ("day", "governing", "other", "why"),
     [
-        ("1984-11-01", "special_relationship_jensen", "special_relationship", "not yet in force"),
-        ("1989-02-21", "special_relationship_jensen", "special_relationship", "not yet in force"),
+        ("1980-01-01", "special_relationship", "special_relationship_jensen", "not yet in force"),
+        ("1984-11-01", "special_relationship_jensen", "special_relationship", "the Supreme Court"),
+        ("1989-02-21", "special_relationship_jensen", "special_relationship", "the Supreme Court"),
         ("1989-02-22", "special_relationship", "special_relationship_jensen", "no longer in force"),
         ("1989-03-10", "special_relationship", "special_relationship_jensen", "no longer in force"),
     ],
@@ -41,9 +42,41 @@ def test_which_names_the_question_by_any_of_its_variants() -> None:
 
 
 def test_another_circuits_rule_does_not_govern() -> None:
-    proc = run_cli("which", "special_relationship", "--court", "9th", "--date", "1989-03-10")
-    assert proc.returncode == 1
+    proc = run_cli("which", "special_relationship", "--court", "9th", "--date", "1985-03-10")
+    assert proc.returncode == 0
+    assert proc.stdout.startswith("special_relationship governed in the 9th Circuit")
     assert "the 4th Circuit's rule does not bind the 9th Circuit" in proc.stdout
+
+
+def test_the_custodial_duty_binds_every_circuit_from_estelle() -> None:
+    for court in ("1st", "9th", "11th"):
+        proc = run_cli("which", "special_relationship", "--court", court, "--date", "1976-11-30")
+        assert proc.stdout.splitlines()[0].startswith("special_relationship governed"), court
+    early = run_cli("which", "special_relationship", "--court", "9th", "--date", "1976-11-29")
+    assert early.returncode == 1
+    assert "not yet in force: it governs from 1976-11-30" in early.stdout
+
+
+@pytest.mark.parametrize("day", ["1995-01-01", "2005-07-01", "2024-06-01"])
+def test_the_ninth_circuit_rule_governs_never_the_dissent(day: str) -> None:
+    proc = run_cli("which", "state_created_danger", "--court", "9th", "--date", day)
+    lines = proc.stdout.splitlines()
+    assert any(
+        line.startswith("  state_created_danger_ninth_circuit: State-created danger in the Ninth")
+        for line in lines[: lines.index("The others did not:")]
+    ), proc.stdout
+    assert (
+        "  state_created_danger: a separate opinion's rule (Bybee, J., concurring in part and "
+        "dissenting in part): the law of no court"
+    ) in lines
+
+
+def test_the_fourth_circuit_has_its_own_test() -> None:
+    proc = run_cli("which", "state_created_danger", "--court", "4th", "--date", "2020-01-01")
+    assert proc.stdout.splitlines()[0] == (
+        "state_created_danger_fourth_circuit governed in the 4th Circuit on 2020-01-01:"
+    )
+    assert "state_created_danger_ninth_circuit: the 9th Circuit's rule does not bind" in proc.stdout
 
 
 def test_which_rejects_a_bad_date() -> None:
@@ -108,6 +141,7 @@ GRUBBS_I = {
     "danger_known_or_obvious": True,
     "culpability": "deliberate_indifference",
     "promise_of_protection": True,
+    "time_to_deliberate": True,
     "event_date": "1998-09-24",
     "circuit": "9th",
 }
@@ -115,22 +149,18 @@ GRUBBS_I = {
 
 def test_pinder_decided_from_the_library() -> None:
     result, notes = _notes("qualified_immunity_special_relationship", PINDER)
-    assert (result.holds, result.elements) == (
-        True,
-        {"violation": False, "clearly_established": False},
-    )
+    # No custody, so no duty and no violation: immune, whatever the law was.
+    assert (result.holds, result.elements["violation"]) == (True, False)
     assert "abrogated (1989-02-22)" in notes["jensen_v_conrad"]["reason"]
     assert "recognizes_right (false)" in notes["deshaney_v_winnebago"]["reason"]
-    assert notes["youngberg_v_romeo"]["reason"].startswith(
-        "it differs on custody: involuntary_commitment there, none here"
-    )
+    assert "recognizes_right (false)" in notes["youngberg_v_romeo"]["reason"]
     assert "decided (1995-12-31) < event_date (1989-03-10)" in notes["pinder_v_johnson"]["reason"]
     assert not any(n.get("controls") for n in notes.values())
 
 
 def test_kennedy_dissent_decided_from_the_library() -> None:
     result, notes = _notes("qualified_immunity_state_created_danger", KENNEDY_DISSENT)
-    assert (result.holds, result.elements["clearly_established"]) == (True, False)
+    assert (result.holds, result.elements["violation"]) == (True, False)
     assert notes["grubbs_i"]["reason"] == "it differs on but_for_cause: true there, false here"
     assert (
         "decided (2001-09-01) < event_date (1998-09-24)"
@@ -140,22 +170,18 @@ def test_kennedy_dissent_decided_from_the_library() -> None:
     assert "recognizes_right (false)" in notes["grubbs_ii"]["reason"]
 
 
-def test_grubbs_i_controls_its_own_facts_in_1998() -> None:
+def test_the_library_never_finds_material_similarity() -> None:
+    # Grubbs I's own facts in 1998: it binds, came before, and held such conduct unlawful, and
+    # every fact it relied on agrees; still only a candidate.
     result, notes = _notes("qualified_immunity_state_created_danger", GRUBBS_I)
-    assert (result.holds, result.elements) == (
-        False,
-        {"violation": True, "clearly_established": True},
-    )
-    assert notes["grubbs_i"]["controls"] is True
-    assert notes["grubbs_i"]["reason"].startswith("it meets every requirement")
-
-
-def test_a_precedent_that_may_control_leaves_the_answer_open() -> None:
-    facts = {k: v for k, v in GRUBBS_I.items() if k != "danger_known_or_obvious"}
-    result, notes = _notes("qualified_immunity_state_created_danger", facts)
-    assert result.holds is None
-    assert result.missing == ("danger_known_or_obvious",)
-    assert notes["grubbs_i"]["materially_similar"] is None
+    assert result.elements["violation"] is True
+    assert result.facts["authorities"] is None
+    note = notes["grubbs_i"]
+    assert note["materially_similar"] is None and note["controls"] is None
+    assert note["reason"].startswith("it meets every other requirement")
+    assert "a judgment on the specific facts that the library does not make" in note["reason"]
+    assert not any(n.get("controls") for n in notes.values())
+    assert not any(n.get("materially_similar") for n in notes.values())
 
 
 def test_authorities_given_by_the_case_take_precedence(tmp_path: Path) -> None:
@@ -172,7 +198,7 @@ def test_no_facts_leave_immunity_open(tmp_path: Path) -> None:
     ):
         result = eval_json(doctrine_file(name), write_json(tmp_path / "none.json", {}))
         assert result["holds"] is None, name
-        assert {"event_date", "circuit"} <= set(result["missing"])
+        assert {"authorities", "circuit"} <= set(result["missing"]), name
 
 
 # ---------------------------------------------------------------- the record at a stage

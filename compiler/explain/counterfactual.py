@@ -34,8 +34,8 @@ __all__ = [
     "OneOf",
     "Range",
     "apply_changes",
-    "screened_list",
     "input_facts",
+    "screened_list",
     "search",
 ]
 

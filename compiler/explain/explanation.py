@@ -542,6 +542,68 @@ def _summary(
     }
 
 
+def _governing(info: Mapping[str, Any], name: str, facts: Mapping[str, Any]) -> Data:
+    """Which court's law the memo states, as of which day, and the rule's standing there."""
+    d = info["doctrines"][name]
+    rule_court = str(d.get("court") or "")
+    circuit = facts.get("circuit")
+    circuit = circuit if isinstance(circuit, str) and circuit else None
+    event = facts.get("event_date")
+    day = event.isoformat() if isinstance(event, datetime.date) else None
+    opinion = str(d.get("opinion") or "")
+    period = _period(d, facts)
+    if opinion:
+        standing = "a separate opinion's rule, the law of no court"
+    elif rule_court.upper() == "SCOTUS":
+        standing = "Supreme Court law, binding in every circuit"
+    elif not rule_court:
+        standing = "a rule of no one court"
+    elif circuit is None:
+        standing = f"the {court_words(rule_court)}'s rule; the case names no circuit"
+    elif circuit == rule_court:
+        standing = f"the {court_words(rule_court)}'s own rule"
+    else:
+        standing = (
+            f"the {court_words(rule_court)}'s rule, which does not bind the {court_words(circuit)}"
+        )
+    binds = None
+    if not opinion and circuit is not None:
+        binds = rule_court.upper() == "SCOTUS" or not rule_court or rule_court == circuit
+    source = d.get("source") or {}
+    cautions = []
+    if binds is False:
+        cautions.append(
+            f"This rule does not bind the {court_words(circuit)}; it is stated for comparison only."
+        )
+    if period["applies"] is False:
+        cautions.append(
+            "The conduct falls outside this rule's period: another rule governed on that day"
+            " (`doctrine which` names it)."
+        )
+    # Plain sentences (the templates escape them for their format), so that text from the case
+    # (a circuit, say) never reaches a memo unescaped.
+    return {
+        "separate": (
+            f"This test is the rule of a separate opinion, {source.get('citation') or opinion}."
+            " A separate opinion is the law of no court: the memo states what that opinion would"
+            " require, for comparison with the rule that governs, and its answer is not the law's."
+        )
+        if opinion
+        else "",
+        "whose": f"The law binding in the {court_words(circuit)} (the case gives circuit"
+        f" {circuit})."
+        if circuit
+        else "No circuit given: the memo states the rule without asking whether it binds the"
+        " court that would hear the case.",
+        "as_of": f"{day}, the date of the conduct (event_date)."
+        if day
+        else "No date of the conduct given: the rule as the library states it now.",
+        "rule": f"{name}: {standing}"
+        + (f", in force {period['text']}." if period["text"] else "."),
+        "caution": " ".join(cautions),
+    }
+
+
 # ---------------------------------------------------------------- explanations
 
 
@@ -830,6 +892,7 @@ def explanation(result: Result, *, case: str | None = None, limit: int = 8) -> D
         "kind": "explain",
         "case": case or "",
         "doctrine": _summary(info, result.doctrine, result.facts, schema),
+        "governing": _governing(info, result.doctrine, result.facts),
         "holds": result.holds,
         "outcome": OUTCOME[result.holds],
         "conclusion": {

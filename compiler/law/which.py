@@ -90,6 +90,22 @@ def standings(question: str, court: str, day: datetime.date, paths: list[Path]) 
                 reason=reason,
             )
         )
+    # A court's own rule in force states its law; a Supreme Court rule binding it too is the
+    # floor that rule must keep (one that did not would have been abrogated, ending its
+    # period), so the court's own rule is the one that governed.
+    own = [s.doctrine for s in out if s.governed and checker.doctrines[s.doctrine].court == court]
+    if own:
+        out = [
+            attrs.evolve(
+                s,
+                governed=False,
+                reason=f"{s.reason}; binding here too, but {_court_name(court)}'s own rule"
+                f" in force then ({', '.join(own)}) is the one applied",
+            )
+            if s.governed and s.doctrine not in own
+            else s
+            for s in out
+        ]
     return out
 
 
