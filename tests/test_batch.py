@@ -181,14 +181,8 @@ def test_a_header_naming_no_fact_stops_before_any_case(tmp_path: Path) -> None:
 
 def test_standard_input_and_usage_errors(tmp_path: Path) -> None:
     rows = cases(3)
-    proc = subprocess.run(
-        [sys.executable, "-m", "compiler", "eval", str(DANGER), "--batch", "-"],
-        input="".join(json.dumps(r) + "\n" for r in rows),
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=clean_env(),
-        check=False,
+    proc = run_cli(
+        "eval", DANGER, "--batch", "-", input="".join(json.dumps(r) + "\n" for r in rows)
     )
     assert proc.returncode == 0, proc.stderr
     assert [json.loads(x) for x in proc.stdout.splitlines()] == [expected(r) for r in rows]
