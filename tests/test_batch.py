@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import fcntl
+import functools
 import io
 import json
 import os
@@ -46,10 +47,16 @@ def cases(count: int) -> list[dict[str, Any]]:
     return out
 
 
-def expected(facts: dict[str, Any]) -> dict[str, Any]:
+@functools.cache
+def danger() -> Any:
+    """The doctrine the batches run, compiled once for the whole file."""
     import compiler
 
-    return dict(compiler.load(DANGER).evaluate(facts).as_dict())
+    return compiler.load(DANGER)
+
+
+def expected(facts: dict[str, Any]) -> dict[str, Any]:
+    return dict(danger().evaluate(facts).as_dict())
 
 
 def write_jsonl(path: Path, rows: list[Any], extra: str = "") -> Path:
