@@ -16,7 +16,7 @@ import re
 import shutil
 import subprocess
 import types
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -1055,36 +1055,46 @@ def doctrine_fragment(path: Path, doctrine: str | None = None, site: str = "") -
     otherwise they are plain code.
     """
     lib = gather(path)
-    program = lib.programs[0]
-    name = doctrine or program.main
-    if name is None or name not in lib.doctrines:
-        known = ", ".join(d.name for d in program.doctrines) or "none"
-        raise SiteError(f"{display_path(path)} has no doctrine `{name}`; its doctrines: {known}")
+    name = _main_doctrine(lib, path, doctrine)
     built = Site(lib, _library_title(path, lib), graphviz=False)
     from ..render import environment
 
     env = environment().overlay()
-    links: Any = built.links if site else _PlainLinks(built.links)
-    env.globals.update(
-        site_title=built.title, link=links, court_words=court_words, show=show, prefix=site
-    )
-    data = built._doctrine(name)
-    return _tidy(env.get_template("site/fragment.html.j2").render(**data))
+    env.globals.update(site_title=built.title, link=built.links, court_words=court_words, show=show)
+    fragment = _tidy(env.get_template("site/fragment.html.j2").render(**built._doctrine(name)))
+    if not site:
+        # No site to link to: the names stay, as code, without their links.
+        fragment = re.sub(
+            r'<a href="(?![a-z][a-z0-9+.-]*:|#)[^"]*"[^>]*>(.*?)</a>', r"\1", fragment, flags=re.S
+        )
+    else:
+        prefix = site if site.endswith("/") else site + "/"
+        # Relative addresses of the site's pages become addresses under `site`.
+        fragment = re.sub(
+            r'((?:xlink:)?href=")(?![a-z][a-z0-9+.-]*:|#|/)',
+            lambda m: m.group(1) + html.escape(prefix),
+            fragment,
+        )
+    return fragment
 
 
-class _PlainLinks:
-    """Links as plain code: for a fragment embedded where the site's pages are not."""
+def doctrine_text(path: Path, doctrine: str | None = None) -> str:
+    """One doctrine's document as plain text, as `doctrine doc --format text` writes it."""
+    from ..explain import render_documentation
 
-    def __init__(self, links: Links):
-        self._links = links
+    lib = gather(path)
+    name = _main_doctrine(lib, path, doctrine)
+    for module in lib.modules.values():
+        if name in module.DOCTRINES:
+            return render_documentation(module.DOCTRINES[name], "text")
+    raise SiteError(f"cannot find the compiled module of doctrine `{name}`")
 
-    def __getattr__(self, name: str) -> Callable[..., Any]:
-        attr = getattr(self._links, name)
-        if not name.endswith("_file") and name in ("doctrine", "element", "fact", "source", "a"):
 
-            def plain(*args: Any, **kwargs: Any) -> markupsafe.Markup:
-                text = str(attr(*args, **kwargs))
-                return markupsafe.Markup(re.sub(r"<a [^>]*>|</a>", "", text))
-
-            return plain
-        return attr  # type: ignore[no-any-return]
+def _main_doctrine(lib: Library, path: Path, doctrine: str | None) -> str:
+    program = lib.programs[0]
+    name = doctrine or program.main
+    if name is None or name not in lib.doctrines:
+        known = ", ".join(d.name for d in program.doctrines) or "none"
+        shown = f"`{name}`" if name else "doctrine of its own"
+        raise SiteError(f"{display_path(path)} has no {shown}; its doctrines: {known}")
+    return name
