@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from sessions import expected_pattern, run, sessions, shell_env
+from sessions import blocks, expected_pattern, run, sessions, shell_env
 from support import ROOT
 
 DOCS = ROOT / "docs"
@@ -120,3 +120,23 @@ def test_optional_pages_enter_the_table_of_contents_only_when_they_exist() -> No
     # A page the index does not name still gets into the table of contents.
     more = ext.other_pages("```{toctree}\nlisted\n```\n", ["index", "listed", "new-page"])  # type: ignore[attr-defined]
     assert more.endswith("```{toctree}\n:caption: More\n:maxdepth: 1\n\nnew-page\n```\n")
+
+
+def test_doctrine_excerpts_of_the_guides_are_from_the_library() -> None:
+    """Each line of a ```doctrine excerpt is a line of the library, save elisions (`...`)."""
+    library = {
+        line.strip()
+        for path in (ROOT / "doctrine").rglob("*.doctrine")
+        for line in path.read_text(encoding="utf-8").splitlines()
+    }
+    checked = 0
+    for page in sorted(PAGES):
+        for lang, body, first in blocks((DOCS / page).read_text(encoding="utf-8")):
+            if lang != "doctrine":
+                continue
+            for i, text in enumerate(body.splitlines()):
+                if "..." in text or not text.strip():
+                    continue
+                checked += 1
+                assert text.strip() in library, f"docs/{page}:{first + i}: not in doctrine/: {text}"
+    assert checked > 50
