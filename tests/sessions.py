@@ -59,7 +59,7 @@ def shell_env(bin_dir: Path) -> dict[str, str]:
     """An environment whose `doctrine` and `python3` are this interpreter and this checkout."""
     bin_dir.mkdir(parents=True, exist_ok=True)
     shims = {
-        "doctrine": f'#!/bin/sh\nexec "{sys.executable}" -m compiler.cli "$@"\n',
+        "doctrine": f'#!/bin/sh\nexec "{sys.executable}" -m compiler "$@"\n',
         "python3": f'#!/bin/sh\nexec "{sys.executable}" "$@"\n',
     }
     for name, body in shims.items():

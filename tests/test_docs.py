@@ -79,7 +79,7 @@ def test_every_page_with_sessions_is_run() -> None:
 
 
 def test_the_tutorial_file_passes_its_own_cases() -> None:
-    from compiler.cases import run_cases
+    from compiler.tools.cases import run_cases
 
     outcomes = run_cases([DOCS / "tutorial" / "uhlrig.doctrine"])
     assert [o.name for o in outcomes if not o.passed] == []
@@ -96,7 +96,7 @@ def _docs_extension() -> object:
 
 
 def test_the_cli_reference_has_every_command() -> None:
-    from compiler.cli import build_parser
+    from compiler.tools.cli import build_parser
 
     ext = _docs_extension()
     text = ext.cli_markdown()  # type: ignore[attr-defined]

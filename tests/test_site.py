@@ -1,6 +1,6 @@
 """`doctrine site`: the library as a static website, built through the real command line.
 
-The site is built once (in-process, through `compiler.cli.main`) and its pages read back:
+The site is built once (in-process, through `compiler.tools.cli.main`) and its pages read back:
 every internal link resolves, the output is the same byte for byte when built again, and each
 kind of page shows what the issue asks of it.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from support import LIBRARY
 
-from compiler.cli import main
+from compiler.tools.cli import main
 from compiler.tools.site import broken_links
 
 

@@ -1,1 +1,1 @@
-"""The command line and the tools around the compiler (the site, and more as they move here)."""
+"""The front ends: command line, formatter, graph, highlighter, import hook, LSP, plugins."""

@@ -24,11 +24,11 @@ from typing import Any
 import attrs
 import markupsafe
 
-from .. import ir
-from ..cases import judge, show
-from ..compile import check_files, module_from_source
-from ..explain import court_words, documentation, render_explanation
-from ..loader import display_path
+from ..checking import ir
+from ..codegen.compile import check_files, module_from_source
+from ..explain.explanation import court_words, documentation, render_explanation
+from ..syntax.loader import display_path
+from .cases import judge, show
 
 Data = dict[str, Any]
 
@@ -86,7 +86,7 @@ def _module_of(path: str, by_path: Mapping[Path, str]) -> str:
 
 def gather(root: Path) -> Library:
     """Check and compile every `.doctrine` file under `root` (raises DoctrineError)."""
-    from ..codegen import generate
+    from ..codegen.generator import generate
 
     paths = sorted(root.rglob("*.doctrine")) if root.is_dir() else [root]
     if not paths:
@@ -431,7 +431,7 @@ class Site:
     # -- pages
     def pages(self) -> dict[str, str]:
         """Every page of the site: file name -> text."""
-        from ..render import environment
+        from ..explain.render import environment
 
         env = environment().overlay()
         env.globals.update(
@@ -904,7 +904,7 @@ def _highlight(source: str) -> markupsafe.Markup:
     from pygments import highlight
     from pygments.formatters import HtmlFormatter
 
-    from ..highlight import DoctrineLexer
+    from .highlight import DoctrineLexer
 
     formatter = HtmlFormatter(cssclass="doctrine-source", linenos="inline", lineanchors="L")
     return markupsafe.Markup(highlight(source, DoctrineLexer(), formatter))
@@ -916,8 +916,8 @@ def _tidy(text: str) -> str:
 
 
 def _stylesheet() -> str:
-    from ..highlight import stylesheet
-    from ..resources import data_dir
+    from ..syntax.resources import data_dir
+    from .highlight import stylesheet
 
     ours = (data_dir("templates") / "site" / "site.css").read_text(encoding="utf-8")
     return ours + "\n/* Source highlighting (Pygments) */\n" + stylesheet()
@@ -1057,7 +1057,7 @@ def doctrine_fragment(path: Path, doctrine: str | None = None, site: str = "") -
     lib = gather(path)
     name = _main_doctrine(lib, path, doctrine)
     built = Site(lib, _library_title(path, lib), graphviz=False)
-    from ..render import environment
+    from ..explain.render import environment
 
     env = environment().overlay()
     env.globals.update(site_title=built.title, link=built.links, court_words=court_words, show=show)
@@ -1080,7 +1080,7 @@ def doctrine_fragment(path: Path, doctrine: str | None = None, site: str = "") -
 
 def doctrine_text(path: Path, doctrine: str | None = None) -> str:
     """One doctrine's document as plain text, as `doctrine doc --format text` writes it."""
-    from ..explain import render_documentation
+    from ..explain.explanation import render_documentation
 
     lib = gather(path)
     name = _main_doctrine(lib, path, doctrine)

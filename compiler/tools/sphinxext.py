@@ -75,7 +75,7 @@ def _only_not_html(node: nodes.Node) -> nodes.Node:
 def _write_css(app: Sphinx, exception: Exception | None) -> None:
     if exception is not None or app.builder.format != "html":
         return
-    from ..resources import data_dir
+    from ..syntax.resources import data_dir
 
     css = (data_dir("templates") / "site" / "fragment.css").read_text(encoding="utf-8")
     static = Path(app.outdir) / "_static"

@@ -18,10 +18,8 @@ GENERATED = DOCS / "_generated"
 
 
 def _parser() -> argparse.ArgumentParser:
-    try:
-        from compiler.tools.cli import build_parser
-    except ImportError:
-        from compiler.cli import build_parser  # type: ignore[no-redef]
+    from compiler.tools.cli import build_parser
+
     return build_parser()
 
 
