@@ -1,6 +1,7 @@
 """The parts of doctrine's documentation written at build time, from the code itself.
 
 - `_generated/cli.md`: the command-line reference, from the argparse parser's own help.
+- `library/` in the output: the library's own site, as `doctrine site doctrine` writes it.
 - The guides other parts of the project add (docs/interview.md, batch.md, editors.md ...) go
   into the table of contents when they exist: the index names them in an `optional-pages`
   block, and the build leaves out those that are absent rather than failing.
@@ -111,7 +112,21 @@ def _source_read(app: Any, docname: str, source: list[str]) -> None:
         source[0] = other_pages(text, pages)
 
 
+def _library_site(app: Any, exception: Exception | None) -> None:
+    """The library's own site (`doctrine site doctrine`), beside the pages, under library/."""
+    if exception is not None or app.builder.format != "html":
+        return
+    from compiler.tools.site import broken_links, build_site
+
+    out = Path(app.outdir) / "library"
+    build_site(DOCS.parent / "doctrine", out, title="The doctrine library")
+    broken = broken_links(out)
+    if broken:
+        raise RuntimeError("the library's site has broken links: " + "; ".join(broken[:5]))
+
+
 def setup(app: Any) -> dict[str, Any]:
     app.connect("builder-inited", _generate)
+    app.connect("build-finished", _library_site)
     app.connect("source-read", _source_read)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
