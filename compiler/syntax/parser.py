@@ -8,7 +8,6 @@ import hashlib
 import os
 import re
 import sys
-import tempfile
 import textwrap
 from functools import lru_cache
 from pathlib import Path
@@ -47,8 +46,9 @@ def build_lark(**options: Any) -> lark.Lark:
     """An LALR parser for the grammar; its tables come from the user's cache when saved before.
 
     Building the tables takes most of a second; loading them a few milliseconds. The cache file
-    is named by the grammar's content, these options, and the lark and Python versions, so an
-    edited grammar or another lark never loads stale tables; it is written whole or not at all.
+    is named by the grammar's content, these options, and the lark and Python versions, and lark
+    checks the same inside it, so an edited grammar or another lark never loads stale tables. It
+    is read and written under a lock, so no process sees it half-written.
     """
     grammar = grammar_path().read_text(encoding="utf-8")
     options = {"parser": "lalr", **options}
@@ -67,18 +67,18 @@ def build_lark(**options: Any) -> lark.Lark:
         ).encode("utf-8")
     ).hexdigest()[:32]
     target = folder / f"grammar-{key}.lark"
-    if target.is_file():
-        return lark.Lark(grammar, cache=str(target), **options)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(fd)
     try:
-        parser = lark.Lark(grammar, cache=tmp, **options)
-        if os.path.getsize(tmp):  # lark writes nothing where it could not
-            os.replace(tmp, target)
+        lock = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        return lark.Lark(grammar, **options)
+    try:
+        with contextlib.suppress(ImportError, OSError):
+            import fcntl  # not on Windows, where the cache goes unlocked
+
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        return lark.Lark(grammar, cache=str(target), **options)
     finally:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-    return parser
+        os.close(lock)  # which releases the lock
 
 
 @lru_cache(maxsize=1)
