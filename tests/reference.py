@@ -12,8 +12,8 @@ beyond the IR it reads. It follows docs/language.md:
   gives the branch's result if the rest would give the same, and unknown otherwise.
 - `closed world` makes the bool facts a case leaves out false for the doctrine evaluated (not
   for another doctrine it names, which reads the same facts).
-- `precedents for LIST from DOCTRINE` fills an unknown LIST with the library's decided cases,
-  one record each, `materially_similar` decided by precedential constraint (see `similar`).
+- `precedents for LIST from DOCTRINE` changes nothing in the evaluation: the library's decided
+  cases are screened as candidates for the memo, but never fill the list.
 
 `missing` is the set of unknown facts that can still change the outcome. The compiled module
 computes it exactly when the unknown facts on the unknown paths are few bools and enums, and
@@ -26,7 +26,6 @@ a settled result has nothing missing, and what is missing is unknown and read by
 
 from __future__ import annotations
 
-import datetime
 import itertools
 import math
 import operator
@@ -102,8 +101,6 @@ class Reference:
             for name, fact in self.facts.items():
                 if fact.type.kind == "bool" and f[name] is None:
                     f[name] = False
-        if doctrine.precedents is not None and f[doctrine.precedents[0]] is None:
-            f[doctrine.precedents[0]] = self.library_records(doctrine.precedents[1], f)
         return f
 
     @staticmethod
@@ -117,72 +114,6 @@ class Reference:
             out[field.name] = value
         return out
 
-    # ------------------------------------------------------------ decided cases as data
-    def library_records(
-        self, candidates: tuple[dict[str, Any], ...], f: Mapping[str, Any]
-    ) -> tuple[dict[str, Any], ...]:
-        records = []
-        for c in candidates:
-            decided = c["decided"]
-            if decided is None and c["year"] is not None:
-                decided = datetime.date(c["year"], 12, 31)  # only the year: its last day
-            if decided is None:
-                continue
-            records.append(
-                {
-                    "name": c["name"],
-                    "court": c["court"],
-                    "decided": decided,
-                    "recognizes_right": c["held"],
-                    "materially_similar": self.similar(c, f),
-                    "abrogated": ABSENT if c["abrogated"] is None else c["abrogated"],
-                }
-            )
-        return tuple(records)
-
-    @staticmethod
-    def similar(candidate: Mapping[str, Any], f: Mapping[str, Any]) -> Truth:
-        """Precedential constraint: the case is at least as strong for the plaintiff on every
-        fact the decision relied on, and adds nothing that favours the defendant."""
-        differs = unknown = False
-        for fact, kind, favours, values in candidate["relied"]:
-            if favours != "plaintiff":
-                continue
-            theirs, ours = candidate["facts"][fact], f.get(fact)
-            if kind == "bool":
-                needed = theirs is True
-                met = ours is True
-            elif kind == "scale":
-                needed = True
-                met = ours is not None and values.index(ours) >= values.index(theirs)
-            elif kind == "enum":
-                needed = theirs != values[0]  # the first value is the neutral one
-                met = ours is not None and ours != values[0]
-            else:
-                needed = False
-                met = True
-            if not needed or met:
-                continue
-            if ours is None:
-                unknown = True
-            else:
-                differs = True
-        for fact, kind, values in candidate["against"]:
-            theirs, ours = candidate["facts"].get(fact), f.get(fact)
-            stronger = (kind == "bool" and ours is True and theirs is not True) or (
-                kind == "scale"
-                and ours is not None
-                and (theirs is None or values.index(ours) > values.index(theirs))
-            )
-            if stronger:
-                differs = True
-            elif ours is None and theirs is not True:
-                unknown = True
-        if differs:
-            return False
-        return None if unknown else True
-
-    # ------------------------------------------------------------ conditions
     def value(self, e: ir.Expr, f: Mapping[str, Any], env: dict[int, Any]) -> Any:
         if isinstance(e, ir.Const):
             return e.value
@@ -284,10 +215,6 @@ class Reference:
             elif isinstance(e, ir.Chain):
                 for b in e.branches:
                     todo += [b.cond, b.result]
-        if d.precedents is not None and d.precedents[0] in out:
-            for c in d.precedents[1]:
-                out.update(fact for fact, *_ in c["relied"])
-                out.update(fact for fact, *_ in c["against"])
         return out
 
     def missing(
