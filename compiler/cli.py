@@ -78,13 +78,30 @@ def _load_one(file: str, doctrine: str | None) -> Any:
     return module.DOCTRINES[name]
 
 
-def _facts(path: str) -> dict[str, Any]:
+def _facts(path: str, *evaluators: Any) -> dict[str, Any]:
+    """The facts of a case file, less its `title` (see `_case_title`) when no doctrine
+    among `evaluators` has a fact of that name."""
     from .facts import FactsFileError, read_facts
 
     try:
-        return read_facts(Path(path))
+        facts = read_facts(Path(path))
     except FactsFileError as exc:
         raise UsageError(f"{path}: {exc}") from None
+    if evaluators and not any("title" in e.schema.facts for e in evaluators):
+        facts.pop("title", None)
+    return facts
+
+
+def _case_title(path: str) -> str:
+    """The name a memo gives the case: the facts file's `title` when it has one (`title:
+    Pinder v. Johnson`), else the file's name."""
+    from .facts import FactsFileError, read_facts
+
+    with contextlib.suppress(FactsFileError):
+        title = read_facts(Path(path)).get("title")
+        if isinstance(title, str) and title.strip():
+            return " ".join(title.split())
+    return Path(path).name
 
 
 def _truth(value: bool | None) -> str:
@@ -139,7 +156,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.jobs != 1 or args.output is not None:
         raise UsageError("--jobs and -o go with --batch")
     evaluator = _load_one(args.file, args.doctrine)
-    facts = _facts(args.facts)
+    facts = _facts(args.facts, evaluator)
     try:
         result = evaluator.evaluate(facts, stage=args.stage)
     except FactsError as exc:
@@ -347,16 +364,28 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from .explain import render_explanation
 
     evaluator = _load_one(args.file, args.doctrine)
-    facts = _facts(args.facts)
+    facts = _facts(args.facts, evaluator)
     return _document(
         args,
         lambda: render_explanation(
             _evaluate(evaluator, facts, args.facts, args.stage),
             args.format,
             args.templates,
-            case=Path(args.facts).stem,
+            case=_case_title(args.facts),
+            memo=_memo_heading(args),
         ),
     )
+
+
+def _memo_heading(args: argparse.Namespace) -> dict[str, str] | None:
+    from .explain import heading
+
+    date = args.memo_date
+    if date == "today":
+        import datetime
+
+        date = datetime.date.today().isoformat()
+    return heading(args.to, args.memo_from, date, args.re)
 
 
 def cmd_doc(args: argparse.Namespace) -> int:
@@ -385,7 +414,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
     first = _load_one(args.first, None)
     second = _load_one(args.second, None)
-    facts = _facts(args.facts)
+    facts = _facts(args.facts, first, second)
     return _document(
         args,
         lambda: render_comparison(
@@ -393,7 +422,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
             _evaluate(second, facts, args.facts, args.stage),
             args.format,
             args.templates,
-            case=Path(args.facts).stem,
+            case=_case_title(args.facts),
         ),
     )
 
@@ -423,6 +452,18 @@ def _add_document_commands(sub: Any) -> None:
     p.add_argument("--doctrine", metavar="NAME", help="a doctrine of FILE other than its main one")
     common(p)
     stage(p)
+    memo = p.add_argument_group(
+        "memorandum heading", "a To / From / Date / Re block at the top (each line optional)"
+    )
+    memo.add_argument("--to", metavar="WHOM", help="whom the memo is for")
+    memo.add_argument("--from", dest="memo_from", metavar="WHOM", help="who wrote it")
+    memo.add_argument(
+        "--date",
+        dest="memo_date",
+        metavar="DATE",
+        help="its date: YYYY-MM-DD (written out), 'today', or any text",
+    )
+    memo.add_argument("--re", metavar="SUBJECT", help="what it is about")
     p.set_defaults(run=cmd_explain)
 
     p = sub.add_parser("doc", help="write a doctrine out as a readable document")
