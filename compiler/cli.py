@@ -30,7 +30,8 @@ def _paths(names: Sequence[str]) -> list[Path]:
         else:
             paths.append(p)
     if not paths:
-        raise UsageError("no .doctrine files given")
+        looked = ", ".join(f"{n}/" for n in names)
+        raise UsageError(f"no .doctrine files in {looked}" if names else "no .doctrine files given")
     return paths
 
 
@@ -168,7 +169,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(result.as_dict()))
     else:
-        print(render_text(result))
+        from .sanitize import safe_text
+
+        print(safe_text(render_text(result)))
     return EXIT_OK
 
 
@@ -197,10 +200,27 @@ def period_warnings(result: Any, file: Path) -> list[str]:
     return [f"{result.doctrine} was {state} on {day.isoformat()} ({detail}){governing}"]
 
 
+def _default_library() -> Path:
+    """The library a command uses when none is named: `doctrine/` in the working folder when
+    it is there, else the installed library."""
+    from .loader import library_dir
+
+    here = Path("doctrine")
+    if here.is_dir():
+        return here
+    installed = library_dir()
+    if installed is None:
+        raise UsageError(
+            "no library: there is no doctrine/ folder here, and the installed library is "
+            "missing (reinstall doctrine, or name the files or folder to use)"
+        )
+    return installed
+
+
 def cmd_test(args: argparse.Namespace) -> int:
     from .cases import CaseFileError, run_tests
 
-    files = _paths(args.paths or ["doctrine"])
+    files = _paths(args.paths or [str(_default_library())])
     try:
         outcomes = run_tests(files)
     except CaseFileError as exc:
@@ -299,8 +319,13 @@ def _add_tool_commands(sub: Any) -> None:
     p.set_defaults(run=cmd_fmt)
 
     p = sub.add_parser("graph", help="draw the element tree of a doctrine, with its imports")
-    p.add_argument("file", metavar="FILE")
-    p.add_argument("--format", choices=("dot", "mermaid"), default="dot")
+    p.add_argument("file", metavar="FILE", help="the doctrine file")
+    p.add_argument(
+        "--format",
+        choices=("dot", "mermaid"),
+        default="dot",
+        help="Graphviz dot (the default) or Mermaid",
+    )
     p.add_argument("--doctrine", metavar="NAME", help="only this doctrine (default: the file's)")
     p.add_argument("--no-facts", action="store_true", help="leave out the facts tested")
     p.add_argument("-o", "--output", metavar="OUT", help="write to OUT, not standard output")
@@ -315,7 +340,11 @@ def _add_tool_commands(sub: Any) -> None:
 
 
 def _emit(text: str, output: str | None) -> int:
-    """Write a document to OUT, or to standard output (as UTF-8, whatever the locale)."""
+    """Write a document to OUT, or to standard output (as UTF-8, whatever the locale), with
+    any terminal escape or lone surrogate from a case or a doctrine shown, not obeyed."""
+    from .sanitize import safe_text
+
+    text = safe_text(text)
     if output:
         try:
             Path(output).write_text(text, encoding="utf-8", newline="\n")
@@ -365,6 +394,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
     evaluator = _load_one(args.file, args.doctrine)
     facts = _facts(args.facts, evaluator)
+    if args.format == "docx":
+        return _explain_docx(args, evaluator, facts)
     return _document(
         args,
         lambda: render_explanation(
@@ -375,6 +406,39 @@ def cmd_explain(args: argparse.Namespace) -> int:
             memo=_memo_heading(args),
         ),
     )
+
+
+def _explain_docx(args: argparse.Namespace, evaluator: Any, facts: dict[str, Any]) -> int:
+    """`explain --format docx`: a Word file, to -o or to standard output when it is no terminal."""
+    from .docx_memo import DocxUnavailable, explanation_docx
+    from .explain import explanation
+
+    if args.templates:
+        raise UsageError("--templates does not apply to --format docx")
+    if not args.output and sys.stdout.isatty():
+        raise UsageError("--format docx writes a binary file: give -o FILE.docx")
+    try:
+        result = _evaluate(evaluator, facts, args.facts, args.stage)
+    except _FactsProblems as exc:
+        for line in exc.lines:
+            print(line, file=sys.stderr)
+        return EXIT_ERROR
+    data = explanation(result, case=_case_title(args.facts), memo=_memo_heading(args))
+    try:
+        content = explanation_docx(data)
+    except DocxUnavailable as exc:
+        raise UsageError(str(exc)) from None
+    if args.output:
+        try:
+            Path(args.output).write_bytes(content)
+        except OSError as exc:
+            raise UsageError(f"{args.output}: {exc.strerror or exc}") from None
+        print(f"wrote {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(content)
+        sys.stdout.buffer.flush()
+    return EXIT_OK
 
 
 def _memo_heading(args: argparse.Namespace) -> dict[str, str] | None:
@@ -430,8 +494,14 @@ def cmd_diff(args: argparse.Namespace) -> int:
 def _add_document_commands(sub: Any) -> None:
     formats = ("markdown", "html", "text")
 
-    def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--format", choices=formats, default="markdown")
+    def common(p: argparse.ArgumentParser, docx: bool = False) -> None:
+        p.add_argument(
+            "--format",
+            choices=(*formats, "docx") if docx else formats,
+            default="markdown",
+            help="the document's format (default: markdown)"
+            + ("; docx needs python-docx and -o" if docx else ""),
+        )
         p.add_argument("-o", "--output", metavar="OUT", help="write the document to OUT")
         p.add_argument(
             "--templates",
@@ -447,10 +517,10 @@ def _add_document_commands(sub: Any) -> None:
         )
 
     p = sub.add_parser("explain", help="explain a doctrine's result on the facts of a case")
-    p.add_argument("file", metavar="FILE")
+    p.add_argument("file", metavar="FILE", help="the doctrine file")
     p.add_argument("--facts", required=True, metavar="CASE", help="YAML or JSON file of facts")
     p.add_argument("--doctrine", metavar="NAME", help="a doctrine of FILE other than its main one")
-    common(p)
+    common(p, docx=True)
     stage(p)
     memo = p.add_argument_group(
         "memorandum heading", "a To / From / Date / Re block at the top (each line optional)"
@@ -467,14 +537,14 @@ def _add_document_commands(sub: Any) -> None:
     p.set_defaults(run=cmd_explain)
 
     p = sub.add_parser("doc", help="write a doctrine out as a readable document")
-    p.add_argument("file", metavar="FILE")
+    p.add_argument("file", metavar="FILE", help="the doctrine file")
     p.add_argument("--doctrine", metavar="NAME", help="a doctrine of FILE other than its main one")
     common(p)
     p.set_defaults(run=cmd_doc)
 
     p = sub.add_parser("diff", help="compare two doctrines on the same facts")
-    p.add_argument("first", metavar="A")
-    p.add_argument("second", metavar="B")
+    p.add_argument("first", metavar="A", help="the first doctrine file")
+    p.add_argument("second", metavar="B", help="the second doctrine file")
     p.add_argument("--facts", required=True, metavar="CASE", help="YAML or JSON file of facts")
     common(p)
     stage(p)
@@ -490,9 +560,13 @@ def cmd_which(args: argparse.Namespace) -> int:
         day = datetime.date.fromisoformat(args.date)
     except ValueError:
         raise UsageError(f"--date {args.date}: expected a date such as 1989-03-10") from None
-    files = library_files(Path(args.library))
+    library = Path(args.library) if args.library else _default_library()
+    if not library.is_dir():
+        raise UsageError(f"--library {args.library}: no such folder")
+    files = library_files(library)
     if not files:
-        raise UsageError(f"no .doctrine files in {args.library}")
+        raise UsageError(f"no .doctrine files in {library}")
+    args.library = str(library)
     found = standings(args.question, args.court, day, files)
     if not found:
         raise UsageError(f"no doctrine in {args.library} answers `{args.question}`")
@@ -517,6 +591,19 @@ def cmd_which(args: argparse.Namespace) -> int:
     return EXIT_OK if governed else EXIT_FAILED
 
 
+def cmd_completion(args: argparse.Namespace) -> int:
+    from .completion import script
+
+    sys.stdout.write(script(build_parser(), args.shell))
+    return EXIT_OK
+
+
+def _add_completion_command(sub: Any) -> None:
+    p = sub.add_parser("completion", help="print a shell completion script (bash or zsh)")
+    p.add_argument("shell", choices=("bash", "zsh"), help="the shell to complete for")
+    p.set_defaults(run=cmd_completion)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the `doctrine` command."""
     parser = argparse.ArgumentParser(
@@ -527,16 +614,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("check", help="parse and check doctrine files")
-    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("files", nargs="+", metavar="FILE", help="doctrine files, or folders of them")
     p.set_defaults(run=cmd_check)
 
     p = sub.add_parser("compile", help="write each doctrine file as a Python module")
-    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("files", nargs="+", metavar="FILE", help="doctrine files, or folders of them")
     p.add_argument("-o", "--output", default=".", metavar="DIR", help="folder for the modules")
     p.set_defaults(run=cmd_compile)
 
     p = sub.add_parser("eval", help="evaluate a doctrine on the facts of a case")
-    p.add_argument("file", metavar="FILE")
+    p.add_argument("file", metavar="FILE", help="the doctrine file")
     cases = p.add_mutually_exclusive_group(required=True)
     cases.add_argument("--facts", metavar="CASE", help="YAML or JSON file of facts")
     cases.add_argument(
@@ -545,7 +632,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="many cases: JSON Lines, or CSV (.csv) with a header row of fact names"
         " ('-': standard input); one result per case, in order",
     )
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text for people (the default), or the contract's JSON",
+    )
     p.add_argument("--doctrine", metavar="NAME", help="a doctrine of FILE other than its main one")
     p.add_argument(
         "--jobs", type=int, default=1, metavar="N", help="with --batch: N worker processes"
@@ -569,7 +661,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("question", metavar="QUESTION", help="a doctrine or the rule its variants share")
     p.add_argument("--court", required=True, help="the court whose law binds, such as 4th or 9th")
     p.add_argument("--date", required=True, help="the day the official acted (YYYY-MM-DD)")
-    p.add_argument("--library", default="doctrine", metavar="DIR", help="default: doctrine/")
+    p.add_argument(
+        "--library",
+        metavar="DIR",
+        help="the library's folder (default: doctrine/ here if there is one, else the installed "
+        "library)",
+    )
     p.set_defaults(run=cmd_which)
 
     p = sub.add_parser("test", help="run the cases of doctrine files and of case files")
@@ -577,21 +674,62 @@ def build_parser() -> argparse.ArgumentParser:
         "paths",
         nargs="*",
         metavar="PATH",
-        help="doctrine files, folders of them, or YAML/JSON case files (default: doctrine/)",
+        help="doctrine files, folders of them, or YAML/JSON case files (default: doctrine/ "
+        "here if there is one, else the installed library)",
     )
     p.add_argument("-v", "--verbose", action="store_true", help="list passing cases too")
     p.set_defaults(run=cmd_test)
     _add_document_commands(sub)
     _add_tool_commands(sub)
+    _add_completion_command(sub)
+    for name, command in sub.choices.items():
+        if name not in ("fmt", "completion"):
+            command.add_argument(
+                "--path",
+                action="append",
+                metavar="DIR",
+                help="a folder to look in for imports, before DOCTRINE_PATH and the installed "
+                "library (may be given more than once)",
+            )
+    from .cli_help import apply_help
+
+    apply_help(parser)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return its exit status."""
-    from .errors import DoctrineError
+    from .sanitize import SafeStream
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    # Messages (and whatever a command prints to a terminal) show escape sequences from the
+    # input as text; the language server's stdout is its protocol and stays as it is.
+    saved = sys.stdout, sys.stderr
+    if args.command != "lsp":
+        sys.stderr = SafeStream(sys.stderr)
+        if sys.stdout.isatty():
+            sys.stdout = SafeStream(sys.stdout)
+    library_path = os.environ.get("DOCTRINE_PATH")
+    if getattr(args, "path", None):
+        # --path goes before DOCTRINE_PATH, for this run and the worker processes it starts.
+        os.environ["DOCTRINE_PATH"] = os.pathsep.join([*args.path, *filter(None, [library_path])])
+    try:
+        return _run(args)
+    finally:
+        if library_path is None:
+            os.environ.pop("DOCTRINE_PATH", None)
+        else:
+            os.environ["DOCTRINE_PATH"] = library_path
+        if sys.stdout is not saved[0] and isinstance(sys.stdout, SafeStream):
+            sys.stdout = saved[0]
+        if isinstance(sys.stderr, SafeStream):
+            sys.stderr = saved[1]
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .errors import DoctrineError
+
     try:
         return int(args.run(args))
     except DoctrineError as err:

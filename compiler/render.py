@@ -18,9 +18,9 @@ from typing import Any
 
 import jinja2
 import markupsafe
-from jinja2.sandbox import SandboxedEnvironment
 
 from .resources import data_dir
+from .template_bounds import BoundedSandbox, render_bounded
 
 __all__ = ["FORMATS", "TemplateProblem", "environment", "render"]
 
@@ -198,36 +198,11 @@ FILTERS: dict[str, Callable[..., Any]] = {
 
 
 def _configure(env: jinja2.Environment) -> jinja2.Environment:
-    env.filters.update(FILTERS)
+    if isinstance(env, BoundedSandbox):
+        env.add_filters(FILTERS)
+    else:
+        env.filters.update(FILTERS)
     return env
-
-
-# The largest string, list or number a user's template may build with `*` or `**`.
-_MAX_SIZE = 1_000_000
-
-
-class _BoundedSandbox(SandboxedEnvironment):
-    """Jinja's sandbox, which guards attributes but not arithmetic, with `*` and `**` bounded
-    so that `{{ 'a' * 10**10 }}` is refused instead of exhausting memory."""
-
-    intercepted_binops = frozenset({"*", "**"})
-
-    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        numbers = isinstance(left, (int, float)) and isinstance(right, (int, float))
-        if operator == "**" and numbers and abs(right) > 64 and abs(left) > 1:
-            raise jinja2.exceptions.SecurityError("`**` result too large for a template")
-        if operator == "*":
-            for seq, count in ((left, right), (right, left)):
-                sized = isinstance(seq, (str, list, tuple)) and isinstance(count, int)
-                if sized and len(seq) * count > _MAX_SIZE:
-                    raise jinja2.exceptions.SecurityError("`*` builds too much for a template")
-            if (
-                isinstance(left, int)
-                and isinstance(right, int)
-                and (left.bit_length() + right.bit_length() > 4096)
-            ):
-                raise jinja2.exceptions.SecurityError("`*` result too large for a template")
-        return super().call_binop(context, operator, left, right)
 
 
 @functools.lru_cache(maxsize=8)
@@ -243,7 +218,7 @@ def _environment(user: str | None) -> jinja2.Environment:
     if user is None:
         return _configure(jinja2.Environment(loader=ours, **options))
     loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(user), ours])
-    return _configure(_BoundedSandbox(loader=loader, **options))
+    return _configure(BoundedSandbox(loader=loader, **options))
 
 
 def environment(templates: str | PathLike[str] | None = None) -> jinja2.Environment:
@@ -275,7 +250,9 @@ def render(
     env = environment(templates)
     try:
         template = env.get_template(name)
-        return _tidy(template.render(**data))
+        if templates is None:
+            return _tidy(template.render(**data))
+        return _tidy(render_bounded(template, data))
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateProblem(
             f"template {exc.filename or exc.name or name}, line {exc.lineno}: {exc.message}"
