@@ -1,7 +1,7 @@
-"""`python -m compiler`: the `doctrine` command, for when its script is not on the PATH."""
+"""`python -m compiler` runs the doctrine command line."""
 
 import sys
 
-from .cli import main
+from .tools.cli import main
 
 sys.exit(main())

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from compiler.cli import build_parser, main
+from compiler.tools.cli import build_parser, main
 from tests.support import ROOT
 
 

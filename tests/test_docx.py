@@ -9,7 +9,7 @@ from pathlib import Path
 import docx
 import pytest
 
-from compiler.cli import main
+from compiler.tools.cli import main
 from tests.support import ROOT, doctrine_file
 
 FACTS = ROOT / "tests" / "golden" / "facts"
@@ -114,7 +114,7 @@ def test_without_python_docx_it_says_what_to_install(tmp_path: Path) -> None:
     # import fail): the command must name the package, not fail with a traceback.
     code = (
         "import sys; sys.modules['docx'] = None\n"
-        "from compiler.cli import main\n"
+        "from compiler.tools.cli import main\n"
         f"sys.exit(main(['explain', {str(doctrine_file('special_relationship'))!r},"
         f" '--facts', {str(FACTS / 'pinder.yaml')!r}, '--format', 'docx',"
         f" '-o', {str(tmp_path / 'x.docx')!r}]))"

@@ -27,9 +27,9 @@ from support import LIBRARY, clean_env, run_cli
 
 import compiler
 from compiler import runtime
-from compiler.compile import compile_files, module_from_source, write_module
+from compiler.codegen.compile import compile_files, module_from_source, write_module
 from compiler.errors import DoctrineError
-from compiler.parser import MAX_NESTING
+from compiler.syntax.parser import MAX_NESTING
 
 # ---------------------------------------------------------------- what a module may contain
 
@@ -477,7 +477,7 @@ def test_a_killed_compile_leaves_no_half_module(tmp_path: Path) -> None:
     out = tmp_path / "out"
     for delay in (1.5, 2.5):
         proc = subprocess.Popen(
-            [sys.executable, "-m", "compiler.cli", "compile", "doctrine/", "-o", str(out)],
+            [sys.executable, "-m", "compiler", "compile", "doctrine/", "-o", str(out)],
             cwd=LIBRARY.parent,
             env=clean_env(),
             stdout=subprocess.DEVNULL,
@@ -665,7 +665,7 @@ def test_a_user_template_cannot_exhaust_cpu_or_memory(
     template: str,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from compiler.cli import main
+    from compiler.tools.cli import main
 
     doctrine, facts = markup_case
     folder = tmp_path / "templates"
@@ -682,7 +682,7 @@ def test_a_user_template_cannot_exhaust_cpu_or_memory(
 def test_a_bounded_user_template_still_renders(
     markup_case: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from compiler.cli import main
+    from compiler.tools.cli import main
 
     doctrine, facts = markup_case
     folder = tmp_path / "templates"
@@ -724,7 +724,7 @@ _ESC_DOCTRINE = (
 def test_no_terminal_escape_reaches_the_output(
     tmp_path: Path, command: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from compiler.cli import main
+    from compiler.tools.cli import main
 
     doctrine = tmp_path / "d.doctrine"
     doctrine.write_text(_ESC_DOCTRINE, encoding="utf-8")
@@ -775,7 +775,7 @@ _SURROGATE_CASES = {
 def test_a_lone_surrogate_is_reported(
     tmp_path: Path, case: str, command: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from compiler.cli import main
+    from compiler.tools.cli import main
 
     source, facts_file = _SURROGATE_CASES[case]
     doctrine = tmp_path / "d.doctrine"

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from .. import __version__
 
 EXIT_OK, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
 
@@ -41,7 +41,7 @@ def _print_diagnostics(diagnostics: Sequence[Any], sources: dict[str, str] | Non
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from .compile import check_files
+    from ..codegen.compile import check_files
 
     _, warnings = check_files(_paths(args.files))
     _print_diagnostics(warnings)
@@ -54,7 +54,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
-    from .compile import compile_files, write_module
+    from ..codegen.compile import compile_files, write_module
 
     out_dir = Path(args.output)
     for compiled in compile_files(_paths(args.files)):
@@ -68,7 +68,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
 
 def _load_one(file: str, doctrine: str | None) -> Any:
-    from .compile import load
+    from ..codegen.compile import load
 
     module = load(file)
     name = doctrine or module.DOCTRINE
@@ -136,7 +136,7 @@ def render_text(result: Any) -> str:
 
 
 def cmd_eval_batch(args: argparse.Namespace) -> int:
-    """`eval --batch`: every case of a JSON Lines or CSV file (see compiler/batch.py)."""
+    """`eval --batch`: every case of a JSON Lines or CSV file (see compiler/tools/batch.py)."""
     from .batch import BatchError, load, run_batch
 
     if args.jobs < 1:
@@ -150,7 +150,7 @@ def cmd_eval_batch(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .runtime import FactsError
+    from ..runtime import FactsError
 
     if args.batch is not None:
         return cmd_eval_batch(args)
@@ -180,7 +180,7 @@ def period_warnings(result: Any, file: Path) -> list[str]:
     naming the rule of the same library that governed then."""
     import datetime
 
-    from .which import library_files, period_reason, standings
+    from ..law.which import library_files, period_reason, standings
 
     day = result.facts.get("event_date")
     info = result.evaluator.info
@@ -203,7 +203,7 @@ def period_warnings(result: Any, file: Path) -> list[str]:
 def _default_library() -> Path:
     """The library a command uses when none is named: `doctrine/` in the working folder when
     it is there, else the installed library."""
-    from .loader import library_dir
+    from ..syntax.loader import library_dir
 
     here = Path("doctrine")
     if here.is_dir():
@@ -245,7 +245,7 @@ def cmd_test(args: argparse.Namespace) -> int:
 def cmd_fmt(args: argparse.Namespace) -> int:
     import difflib
 
-    from .errors import DoctrineError
+    from ..errors import DoctrineError
     from .fmt import format_source
 
     if args.files == ["-"]:
@@ -359,7 +359,7 @@ def _emit(text: str, output: str | None) -> int:
 
 
 def _evaluate(evaluator: Any, facts: dict[str, Any], path: str, stage: str | None = None) -> Any:
-    from .runtime import FactsError
+    from ..runtime import FactsError
 
     try:
         return evaluator.evaluate(facts, stage=stage) if stage else evaluator.evaluate(facts)
@@ -376,7 +376,7 @@ class _FactsProblems(Exception):
 
 
 def _document(args: argparse.Namespace, make: Any) -> int:
-    from .render import TemplateProblem
+    from ..explain.render import TemplateProblem
 
     try:
         text = make()
@@ -390,7 +390,7 @@ def _document(args: argparse.Namespace, make: Any) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from .explain import render_explanation
+    from ..explain.explanation import render_explanation
 
     evaluator = _load_one(args.file, args.doctrine)
     facts = _facts(args.facts, evaluator)
@@ -410,8 +410,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 def _explain_docx(args: argparse.Namespace, evaluator: Any, facts: dict[str, Any]) -> int:
     """`explain --format docx`: a Word file, to -o or to standard output when it is no terminal."""
-    from .docx_memo import DocxUnavailable, explanation_docx
-    from .explain import explanation
+    from ..explain.docx_memo import DocxUnavailable, explanation_docx
+    from ..explain.explanation import explanation
 
     if args.templates:
         raise UsageError("--templates does not apply to --format docx")
@@ -442,7 +442,7 @@ def _explain_docx(args: argparse.Namespace, evaluator: Any, facts: dict[str, Any
 
 
 def _memo_heading(args: argparse.Namespace) -> dict[str, str] | None:
-    from .explain import heading
+    from ..explain.explanation import heading
 
     date = args.memo_date
     if date == "today":
@@ -453,8 +453,8 @@ def _memo_heading(args: argparse.Namespace) -> dict[str, str] | None:
 
 
 def cmd_doc(args: argparse.Namespace) -> int:
-    from .compile import load
-    from .explain import render_documentation, render_module_documentation
+    from ..codegen.compile import load
+    from ..explain.explanation import render_documentation, render_module_documentation
 
     module = load(args.file)
     name = args.doctrine or module.DOCTRINE
@@ -474,7 +474,7 @@ def cmd_doc(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from .explain import render_comparison
+    from ..explain.explanation import render_comparison
 
     first = _load_one(args.first, None)
     second = _load_one(args.second, None)
@@ -554,7 +554,7 @@ def _add_document_commands(sub: Any) -> None:
 def cmd_which(args: argparse.Namespace) -> int:
     import datetime
 
-    from .which import library_files, standings
+    from ..law.which import library_files, standings
 
     try:
         day = datetime.date.fromisoformat(args.date)
@@ -728,7 +728,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .errors import DoctrineError
+    from ..errors import DoctrineError
 
     try:
         return int(args.run(args))

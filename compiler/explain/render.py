@@ -19,8 +19,8 @@ from typing import Any
 import jinja2
 import markupsafe
 
-from .resources import data_dir
-from .template_bounds import BoundedSandbox, render_bounded
+from ..syntax.resources import data_dir
+from .sandbox import BoundedSandbox, render_bounded
 
 __all__ = ["FORMATS", "TemplateProblem", "environment", "render"]
 

@@ -45,7 +45,7 @@ def script(parser: argparse.ArgumentParser, shell: str) -> str:
         elif action.dest == "output":
             action.complete = shtab.FILE  # type: ignore[attr-defined]
     preamble = {"bash": "shopt -s extglob\n" + "\n".join(functions), "zsh": ""}
-    return str(shtab.complete(parser, shell=shell, preamble=preamble))
+    return str(shtab.complete(parser, shell=shell, preamble=preamble[shell]))
 
 
 def _actions(parser: argparse.ArgumentParser) -> list[argparse.Action]:
