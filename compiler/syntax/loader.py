@@ -151,13 +151,21 @@ class Loader:
     def not_found(self, imp: n.Import, folder: Path) -> Diagnostic:
         """The error for an import found nowhere, naming every place that was looked in."""
         places = self._candidates(imp.module, folder, folder)
-        shown = [display_path(target) for target, _ in places]
+        library = library_dir()
+        where = []
+        for _target, within in places:
+            if library is not None and within == library.resolve():
+                where.append("in the installed library")
+            elif within != folder:
+                where.append(f"in {display_path(within)}{os.sep}")
         if not places:
             message = f"cannot import `{imp.module}`: the installed library is missing"
         else:
-            message = f"cannot import `{imp.module}`: no file {shown[0]}"
-            if len(shown) > 1:
-                message += f" (nor {', '.join(shown[1:])})"
+            message = f"cannot import `{imp.module}`: no file {display_path(places[0][0])}"
+            if imp.module.split(".")[0] == LIBRARY_PREFIX:
+                message = f"cannot import `{imp.module}`: the installed library has no such module"
+            elif where:
+                message += f", nor {', nor '.join(where)}"
         near = sorted(
             {
                 p.stem
