@@ -34,6 +34,9 @@ class SafeStream:
 
     def __init__(self, stream: TextIO):
         self._stream = stream
+        self.raw = stream
+        """The stream itself, for output of our own that needs control characters (the
+        progress bar's carriage returns)."""
 
     def write(self, text: str) -> int:
         self._stream.write(safe_text(text))
