@@ -1147,13 +1147,27 @@ def documentation(
     elements = [_element_doc(info, words_, s["label"], s["key"], seen) for s in d["elements"]]
     labels = {s["key"]: s["label"] for s in d["elements"]}
     model = Model(info, schema, dict.fromkeys(schema))
+    summary = _summary(info, name, None, schema)
+    rejects = _rejects(d, None)
+
+    def element_cites(items: list[Data]) -> list[Data]:
+        return [c for e in items for c in (*e["cites"], *element_cites(e["parts"]))]
+
+    citation_forms(
+        [
+            *([summary["source"]] if summary["source"] else []),
+            *summary["cites"],
+            *element_cites(elements),
+            *(c for r in rejects for c in r["cites"]),
+        ]
+    )
     return {
         "kind": "doc",
-        "doctrine": _summary(info, name, None, schema),
+        "doctrine": summary,
         "elements": elements,
         "facts": _fact_docs(info, d.get("facts_weighed") or ()),
         "rules": _rules(model, d["tree"], _Words(info, schema, labels), False),
-        "rejects": _rejects(d, None),
+        "rejects": rejects,
         "variant": _variant(info, d, words_),
     }
 

@@ -54,10 +54,22 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
-    from ..codegen.compile import compile_files, write_module
+    from ..codegen.compile import (
+        compile_files,
+        standalone_runtime_name,
+        write_module,
+        write_runtime,
+    )
 
     out_dir = Path(args.output)
-    for compiled in compile_files(_paths(args.files)):
+    runtime = standalone_runtime_name() if args.standalone else None
+    if runtime is not None:
+        try:
+            written = write_runtime(out_dir)
+        except OSError as exc:
+            raise UsageError(f"cannot write into {out_dir}: {exc.strerror or exc}") from None
+        print(f"wrote {written}{os.sep} (the runtime, for the standalone modules)", file=sys.stderr)
+    for compiled in compile_files(_paths(args.files), runtime):
         _print_diagnostics(compiled.warnings)
         try:
             target = write_module(compiled, out_dir)
@@ -620,6 +632,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("compile", help="write each doctrine file as a Python module")
     p.add_argument("files", nargs="+", metavar="FILE", help="doctrine files, or folders of them")
     p.add_argument("-o", "--output", default=".", metavar="DIR", help="folder for the modules")
+    p.add_argument(
+        "--standalone",
+        action="store_true",
+        help="write the runtime beside the modules (as _doctrine_runtime_VERSION), so they run "
+        "on the standard library alone",
+    )
     p.set_defaults(run=cmd_compile)
 
     p = sub.add_parser("eval", help="evaluate a doctrine on the facts of a case")
