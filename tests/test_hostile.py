@@ -794,3 +794,24 @@ def test_a_lone_surrogate_is_reported(
     err = capsys.readouterr().err
     assert "surrogate" in err, err
     assert "internal error" not in err
+
+
+def test_a_lone_surrogate_in_a_case_file_is_shown_not_a_crash(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from compiler.tools.cli import main
+
+    doctrine = tmp_path / "d.doctrine"
+    doctrine.write_text(
+        'fact t: text means "t"\nelement e { holds when t == "x" }\ndoctrine d { element e }\n',
+        encoding="utf-8",
+    )
+    cases = tmp_path / "cases.yaml"
+    cases.write_text(
+        '- id: "half \\ud800"\n  doctrine: d.doctrine\n  facts: {t: "y"}\n'
+        "  expect: {holds: true}\n",
+        encoding="utf-8",
+    )
+    assert main(["test", str(cases)]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL half \\ud800 (" in out

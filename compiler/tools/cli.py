@@ -722,12 +722,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     # Messages (and whatever a command prints to a terminal) show escape sequences from the
-    # input as text; the language server's stdout is its protocol and stays as it is.
+    # input as text; output to a file or pipe is left as it is, but for lone surrogates,
+    # which no UTF-8 output can hold. The language server's stdout is its protocol.
     saved = sys.stdout, sys.stderr
     if args.command != "lsp":
         sys.stderr = SafeStream(sys.stderr)
-        if sys.stdout.isatty():
-            sys.stdout = SafeStream(sys.stdout)
+        sys.stdout = SafeStream(sys.stdout, everything=sys.stdout.isatty())
     library_path = os.environ.get("DOCTRINE_PATH")
     if getattr(args, "path", None):
         # --path goes before DOCTRINE_PATH, for this run and the worker processes it starts.

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any, TextIO
 
-__all__ = ["SafeStream", "safe_text"]
+__all__ = ["SafeStream", "no_surrogates", "safe_text"]
 
 # C0 controls but tab and newline, DEL, C1 controls (CSI is \x9b), the bidirectional
 # embeddings, overrides and isolates, and surrogates (which can only be lone in a str).
@@ -29,17 +29,28 @@ def safe_text(text: str) -> str:
     return UNSAFE.sub(_shown, text)
 
 
-class SafeStream:
-    """A text stream whose writes pass through `safe_text` (for standard error and a terminal)."""
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
-    def __init__(self, stream: TextIO):
+
+def no_surrogates(text: str) -> str:
+    """`text` with each lone surrogate (which UTF-8 cannot encode) shown as an escape."""
+    return _SURROGATE.sub(_shown, text)
+
+
+class SafeStream:
+    """A text stream whose writes pass through `safe_text` (for standard error and a
+    terminal), or with `everything=False` only through `no_surrogates` (standard output sent
+    to a file or a pipe, whose data is left as it is but must still be writable)."""
+
+    def __init__(self, stream: TextIO, everything: bool = True):
         self._stream = stream
+        self._clean = safe_text if everything else no_surrogates
         self.raw = stream
         """The stream itself, for output of our own that needs control characters (the
         progress bar's carriage returns)."""
 
     def write(self, text: str) -> int:
-        self._stream.write(safe_text(text))
+        self._stream.write(self._clean(text))
         return len(text)
 
     def __getattr__(self, name: str) -> Any:
