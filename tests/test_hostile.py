@@ -770,8 +770,15 @@ _SURROGATE_CASES = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(_SURROGATE_CASES))
-@pytest.mark.parametrize("command", ["eval", "explain", "doc", "graph"])
+@pytest.mark.parametrize(
+    ("case", "command"),
+    [
+        (case, command)
+        for case in sorted(_SURROGATE_CASES)
+        for command in ("eval", "explain", "doc", "graph")
+        if command in ("eval", "explain") or _SURROGATE_CASES[case][1] is None  # doc reads no facts
+    ],
+)
 def test_a_lone_surrogate_is_reported(
     tmp_path: Path, case: str, command: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -782,8 +789,6 @@ def test_a_lone_surrogate_is_reported(
     doctrine.write_text(source, encoding="utf-8")
     facts = tmp_path / (facts_file[0] if facts_file else "case.yaml")
     facts.write_text(facts_file[1] if facts_file else "t: x\n", encoding="utf-8")
-    if facts_file and command in ("doc", "graph"):
-        pytest.skip("doc and graph read no facts")
     args = {
         "eval": ["eval", str(doctrine), "--facts", str(facts)],
         "explain": ["explain", str(doctrine), "--facts", str(facts)],
