@@ -96,6 +96,16 @@ COMMANDS: dict[str, tuple[str, tuple[str, ...], dict[int, str]]] = {
         ("doctrine lsp",),
         {},
     ),
+    "site": (
+        "Write a library as a static website: a page per doctrine, element, authority, fact, "
+        "worked case and module, each case's memo, an index by court and period, and an "
+        "offline search page.",
+        (
+            "doctrine site -o public/",
+            "doctrine site my_library/ -o public/ --title 'Our tests' --check-links",
+        ),
+        {},
+    ),
     "completion": (
         "Print a shell completion script for doctrine's commands and options.",
         (
@@ -141,7 +151,10 @@ def apply_help(parser: argparse.ArgumentParser) -> None:
         if isinstance(action, argparse._SubParsersAction):
             for name, sub in action.choices.items():
                 sub.formatter_class = argparse.RawDescriptionHelpFormatter
-                if name in COMMANDS and not sub.description:
-                    sub.description = textwrap.fill(COMMANDS[name][0], 78)
+                text = sub.description or (COMMANDS[name][0] if name in COMMANDS else "")
+                # Paragraphs filled to 78 columns (the raw formatter keeps the examples' lines).
+                sub.description = "\n\n".join(
+                    textwrap.fill(" ".join(para.split()), 78) for para in text.split("\n\n")
+                )
                 if not sub.epilog:
                     sub.epilog = _epilog(name)
