@@ -141,7 +141,7 @@ class BoundedSandbox(SandboxedEnvironment):
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.globals["range"] = self._range
-        lipsum = self.globals["lipsum"]
+        lipsum: Callable[..., Any] = self.globals["lipsum"]  # type: ignore[assignment]
 
         def bounded_lipsum(n: int = 5, html: bool = True, min: int = 20, max: int = 100) -> Any:
             # Up to n * max words of about seven characters each.
