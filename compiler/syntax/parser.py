@@ -281,9 +281,9 @@ _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
 class BadEscape(ValueError):
     """A backslash followed by something the language does not know, at `offset` in the token."""
 
-    def __init__(self, message: str, offset: int, width: int):
+    def __init__(self, message: str, offset: int, width: int, label: str = "unknown escape"):
         super().__init__(message)
-        self.offset, self.width = offset, width
+        self.offset, self.width, self.label = offset, width, label
 
 
 def decode_string(raw: str) -> str:
@@ -304,7 +304,21 @@ def decode_string(raw: str) -> str:
             out.append(_ESCAPES[nxt])
             i += 2
         elif nxt == "u" and re.fullmatch(r"[0-9a-fA-F]{4}", body[i + 2 : i + 6]):
-            out.append(chr(int(body[i + 2 : i + 6], 16)))
+            code = int(body[i + 2 : i + 6], 16)
+            low = body[i + 6 : i + 12]
+            if 0xD800 <= code < 0xDC00 and re.fullmatch(r"\\u[dD][c-fC-F][0-9a-fA-F]{2}", low):
+                # A pair of escapes, as JSON writes a character beyond U+FFFF: one character.
+                out.append(chr(0x10000 + ((code - 0xD800) << 10) + (int(low[2:], 16) - 0xDC00)))
+                i += 12
+                continue
+            if 0xD800 <= code < 0xE000:
+                raise BadEscape(
+                    f"`\\u{body[i + 2 : i + 6]}` is half of a surrogate pair, not a character",
+                    i + (3 if long else 1),
+                    6,
+                    "lone surrogate",
+                )
+            out.append(chr(code))
             i += 6
         else:
             raise BadEscape(f"unknown escape `\\{nxt}`", i + (3 if long else 1), len(nxt) + 1)
@@ -397,7 +411,7 @@ class ToNodes(Transformer[Token, n.Module]):
                 "D0103",
                 f"bad string: {exc}",
                 SourcePosition(self.path, line, column, line, column + exc.width),
-                label="unknown escape",
+                label=exc.label,
                 help='the escapes are \\" \\\\ \\n \\t and \\uXXXX; write a backslash as `\\\\`',
             )
             return ""
