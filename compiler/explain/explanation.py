@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from os import PathLike
 from typing import Any
@@ -22,6 +23,7 @@ __all__ = [
     "comparison",
     "describe",
     "documentation",
+    "explain_result",
     "explanation",
     "module_documentation",
     "module_info",
@@ -1261,6 +1263,46 @@ def render_explanation(
     from .render import render
 
     return render("explain", format, explanation(result, case=case, memo=memo), templates)
+
+
+def explain_result(result: Any, format: str = "markdown", templates: str | None = None) -> str:
+    """`Result.explain()`: the runtime's one entry point into this layer.
+
+    A result of a module compiled with --standalone comes from a copy of the runtime, not
+    `compiler.runtime`: the module's own source is loaded again over the compiler's runtime
+    and the case evaluated there, so the explanation is the compiler's own, exactly.
+    """
+    if isinstance(result, Result):
+        return render_explanation(result, format=format, templates=templates)
+    from ..codegen.compile import module_from_source
+
+    own_runtime = sys.modules[type(result).__module__]
+    namespace = getattr(result.evaluator._values, "__globals__", {})
+    path = namespace.get("__file__")
+    if not path:
+        raise ImportError("Result.explain(): cannot find the source of this compiled module")
+    with open(path, encoding="utf-8") as handle:
+        source = handle.read()
+    ours = f"import {own_runtime.__name__} as _rt\n"
+    if ours not in source:
+        raise ImportError(f"Result.explain(): {path} does not import this runtime")
+    source = source.replace(ours, "from compiler import runtime as _rt\n", 1)
+    module = module_from_source(source, str(namespace.get("__name__", "doctrine")), path)
+    absent = own_runtime.ABSENT
+
+    def given(value: Any) -> Any:  # the facts as a case would give them: absent fields left out
+        if isinstance(value, (list, tuple)):
+            return [
+                {k: v for k, v in item.items() if v is not absent}
+                if isinstance(item, dict)
+                else item
+                for item in value
+            ]
+        return value
+
+    facts = {name: given(value) for name, value in result.facts.items() if value is not None}
+    again = module.DOCTRINES[result.doctrine].evaluate(facts)
+    return render_explanation(again, format=format, templates=templates)
 
 
 def render_documentation(

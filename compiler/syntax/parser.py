@@ -81,6 +81,11 @@ def build_lark(**options: Any) -> lark.Lark:
         os.close(lock)  # which releases the lock
 
 
+# The longest number a doctrine may write: far past any count, sum or limit in law, and well
+# inside what Python reads and compiles (4,300 digits) and what a float holds (308 digits).
+MAX_NUMBER_DIGITS = 300
+
+
 @lru_cache(maxsize=1)
 def lark_parser() -> lark.Lark:
     """The LALR parser, built once per process (or loaded from the cache) from the grammar."""
@@ -596,7 +601,18 @@ class ToNodes(Transformer[Token, n.Module]):
         return ("decided", self._date(c[0]), self.pos(meta))
 
     def year_item(self, meta: Any, c: list[Token]) -> tuple[str, int, SourcePosition]:
-        return ("year", int(c[0]), self.pos(meta))
+        text = str(c[0])
+        # Checked on the text: a 5,000-digit year must not reach int() (Python refuses it).
+        if len(text) > 4 or not datetime.MINYEAR <= int(text) <= datetime.MAXYEAR:
+            self.fail(
+                "D0104",
+                f"`{text[:20]}{'...' if len(text) > 20 else ''}` is not a year of the calendar",
+                self.tpos(c[0]),
+                label="no such year",
+                help=f"years run from {datetime.MINYEAR} to {datetime.MAXYEAR}",
+            )
+            return ("year", datetime.MAXYEAR, self.pos(meta))
+        return ("year", int(text), self.pos(meta))
 
     def abrogated_item(self, meta: Any, c: list[Token]) -> tuple[str, Any, SourcePosition]:
         by = str(c[1]) if len(c) > 1 else None
@@ -859,6 +875,17 @@ class ToNodes(Transformer[Token, n.Module]):
 
     def number(self, meta: Any, c: list[Token]) -> n.Value:
         text = str(c[0])
+        if len(text) > MAX_NUMBER_DIGITS:
+            # Python refuses to read (or to compile) a whole number this long, and a decimal
+            # this long is not one a float can hold.
+            self.fail(
+                "D0107",
+                f"a number of {len(text):,} digits is longer than doctrine reads",
+                self.tpos(c[0]),
+                label="too long",
+                help=f"numbers have at most {MAX_NUMBER_DIGITS} digits",
+            )
+            return n.Value(kind="number", value=0, pos=self.tpos(c[0]))
         value: int | float = float(text) if "." in text else int(text)
         return n.Value(kind="number", value=value, pos=self.tpos(c[0]))
 
