@@ -75,10 +75,10 @@ def test_the_word_memo_reads_back(tmp_path: Path) -> None:
     assert [r.text for r in facts.runs if r.italic] == ["Pinder v. Johnson"]
     # Citations: in full first, then short, then Id.; case names (and Id.) in italics.
     cites = [p for p in document.paragraphs if p.style.name == "List Bullet"]
-    short = next(p for p in cites if p.text.startswith("Pinder, 54 F.3d at 1174"))
-    assert [r.text for r in short.runs if r.italic] == ["Pinder"]
+    short = next(p for p in cites if p.text.startswith("DeShaney, 489 U.S. at 199-200"))
+    assert [r.text for r in short.runs if r.italic] == ["DeShaney"]
     after = cites[cites.index(short) + 1]
-    assert after.text.startswith("Id. at 1175")
+    assert after.text.startswith("Id. at 200")
     assert [r.text for r in after.runs if r.italic] == ["Id."]
     # The element's note is there, and the footer numbers the pages with Word's fields.
     assert any(t.startswith("Note: The duty comes from the restraint") for t in texts)
