@@ -33,7 +33,7 @@ def test_dot_draws_the_doctrine_its_elements_and_its_facts() -> None:
     assert ("e:duty_to_protect.special_relationship_exception", "d:special_relationship") in pairs
     assert ("e:custody.custodial_relationship", "f:custody") in pairs
     # imports, dashed, between the modules
-    assert "style=dashed" in pairs[("m:duty_to_protect", "m:state_created_danger")]
+    assert "style=dashed" in pairs[("m:duty_to_protect", "m:state_created_danger_ninth_circuit")]
     assert 'subgraph "cluster_duty_to_protect"' in text
     assert '"d:duty_to_protect" [label="doctrine duty_to_protect"' in text
 
