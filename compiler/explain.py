@@ -225,7 +225,18 @@ class _Words:
             return f"the {words(node[1])} test is met"
         if tag == "chain":
             return self.chain(node)
+        if tag == "open":
+            return f"the law leaves it open ({lower_first(str(node[1])).rstrip('.')})"
+        if tag == "switch":
+            return self.switch(node)
         return str(node)
+
+    def switch(self, node: Node) -> str:
+        _, fact, arms, otherwise = node
+        lines = [
+            f"where {words(fact)} is {literal(value)}, {self(result)}" for value, result in arms
+        ]
+        return "; ".join([*lines, f"otherwise, {self(otherwise)}"])
 
     def _slots(self, node: Node) -> list[str] | None:
         """The element labels of an `and`/`or` (or its negation) made only of slots."""
@@ -309,13 +320,22 @@ class _Words:
     def chain(self, node: Node) -> str:
         _, kind, default, _because, _cites, branches = node
         lines = [
-            f"{'met' if outcome else 'not met'} when {self(cond)}"
-            for _label, cond, outcome, _result, _why, _c in branches
+            f"{_outcome_words(outcome, result)} when {self(cond)}"
+            for _label, cond, outcome, result, _why, _c in branches
         ]
-        otherwise = "met" if default else "not met"
+        otherwise = _outcome_words(default, default)
         if kind == "first_match":
             return "; ".join([*lines, f"otherwise {otherwise}"])
         return f"{otherwise} as a general rule, except that it is " + "; and it is ".join(lines)
+
+
+def _outcome_words(outcome: Any, result: Any) -> str:
+    """A rule's outcome in words: met, not met, or open (and why)."""
+    if isinstance(outcome, bool):
+        return "met" if outcome else "not met"
+    if isinstance(result, tuple) and result and result[0] == "open":
+        return f"open ({lower_first(str(result[1])).rstrip('.')})"
+    return "open"
 
 
 def describe(
@@ -397,6 +417,16 @@ def support(
         else:
             table = "elements" if tag == "element" else "doctrines"
             add(support(model, model.info[table][node[1]]["tree"], stop=stop))
+    elif tag == "switch":
+        rule = model.switch_arm(node)
+        if rule is None:  # the fact unknown: it, and the alternatives that leave it open
+            add([("fact", node[1])])
+            for _value, result in node[2]:
+                if model.value(result) is value or value is None:
+                    add(support(model, result, stop=stop))
+        else:
+            add([("fact", node[1])])
+            add(support(model, rule, stop=stop))
     elif tag == "chain":
         decided = model.chain_branch(node)
         branches = node[5]
@@ -670,7 +700,9 @@ def _rules(model: Model, tree: Node, words_: _Words, with_status: bool) -> Data 
                 "label": label,
                 "words": words(label),
                 "condition": condition,
-                "outcome": OUTCOME[bool(outcome)],
+                "outcome": _outcome_words(outcome, _result)
+                if outcome is None
+                else OUTCOME[bool(outcome)],
                 "because": why,
                 "cites": _cites(bcites),
                 "status": {True: "applies", False: "does not apply", None: "undetermined"}[applies],
@@ -681,7 +713,9 @@ def _rules(model: Model, tree: Node, words_: _Words, with_status: bool) -> Data 
         "kind": kind,
         "first_match": kind == "first_match",
         "default": {
-            "outcome": OUTCOME[bool(default)],
+            "outcome": OUTCOME[default]
+            if isinstance(default, bool)
+            else _outcome_words(default, default),
             "because": because,
             "cites": _cites(cites),
             "decides": decided == -1,
@@ -712,6 +746,10 @@ def _referenced(info: Mapping[str, Any], tree: Node) -> list[str]:
             for branch in node[5]:
                 walk(branch[1])
                 walk(branch[3])
+        elif tag == "switch":
+            for _value, result in node[2]:
+                walk(result)
+            walk(node[3])
         elif tag == "element" and node[1] not in seen:
             seen.add(node[1])
             walk(info["elements"][node[1]]["tree"])
@@ -789,6 +827,10 @@ def explanation(result: Result, *, case: str | None = None, limit: int = 8) -> D
         )
         for s in d["elements"]
     ]
+    not_reached = set(getattr(result, "not_reached", ()) or ())
+    for e in elements:
+        if e["label"] in not_reached:  # a threshold failed: the court never reached it
+            e["status"], e["prose"], e["facts"], e["parts"] = "not reached", "", [], []
     by_key = {s["key"]: e for s, e in zip(d["elements"], elements, strict=True)}
     decisive: list[Data] = []
     for leaf in support(model, d["tree"], stop=True):
@@ -862,6 +904,22 @@ def explanation(result: Result, *, case: str | None = None, limit: int = 8) -> D
         if stage
         else None,
         "supplied": {"list": filled, "words": words(filled), "cases": supplied} if filled else None,
+        # Why the outcome is open whatever the facts, one line each (`open "..."`).
+        "open": list(getattr(result, "open", ()) or ()),
+        # The facts the case did not give that a burden made count one way, and why.
+        "presumed": [
+            {
+                "fact": str(note["fact"]),
+                "words": words(str(note["fact"])),
+                "value": literal(note["value"]) if note["value"] != () else "none",
+                "when": str(note.get("when") or ""),
+                "because": str(note.get("because") or ""),
+                "cites": _cites(note.get("cites")),
+            }
+            for note in getattr(result, "presumed", ()) or ()
+        ],
+        "thresholds": [words(t) for t in d.get("thresholds") or ()],
+        "not_reached": [words(label) for label in result.elements if label in not_reached],
     }
 
 
