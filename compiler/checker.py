@@ -1263,7 +1263,9 @@ class Checker:
             self.elements[key] = self.build_element(key, slot.element, scope)
         # Thresholds first: the court answers them before the elements.
         thresholds = [
-            label for label, (slot, _) in eff["slots"].items() if slot.threshold and label in slot_keys
+            label
+            for label, (slot, _) in eff["slots"].items()
+            if slot.threshold and label in slot_keys
         ]
         slot_keys = {
             **{label: slot_keys[label] for label in thresholds},
@@ -1277,9 +1279,7 @@ class Checker:
             scope = Scope(module=module, names=self.scopes[module], slots=slot_keys)
             expr, text = self.decide(decision, scope, f"doctrine `{d.name}`")
             if thresholds:
-                expr = ir.And(
-                    items=(*(ir.ElementRef(key=slot_keys[t]) for t in thresholds), expr)
-                )
+                expr = ir.And(items=(*(ir.ElementRef(key=slot_keys[t]) for t in thresholds), expr))
                 text = "all of (" + ", ".join(thresholds) + f") and then {text}"
         presumptions: list[ir.Presumption] = []
         for b, module in eff["burdens"]:

@@ -236,12 +236,17 @@ class Generator:
         unknown.append(ast.Return(None))
         miss.append(ast.If(test=_is(_name("_k"), _c(None)), body=unknown, orelse=[]))
         for arm in e.arms:
-            test = ast.Compare(left=_name("_k"), ops=[ast.Eq()], comparators=[self.data(arm.value.value)])
+            test = ast.Compare(
+                left=_name("_k"), ops=[ast.Eq()], comparators=[self.data(arm.value.value)]
+            )
             body.append(ast.If(test=test, body=[ast.Return(self.value(arm.result, {}))], orelse=[]))
             miss.append(
                 ast.If(
                     test=test,
-                    body=[*(self.missing(arm.result) if self.nullable(arm.result) else []), ast.Return(None)],
+                    body=[
+                        *(self.missing(arm.result) if self.nullable(arm.result) else []),
+                        ast.Return(None),
+                    ],
                     orelse=[],
                 )
             )
@@ -525,9 +530,7 @@ class Generator:
             return isinstance(e.default, ir.Open) or any(
                 self.nullable(b.cond) or self.nullable(b.result) for b in e.branches
             )
-        if isinstance(e, (ir.Switch, ir.Open)):
-            return True
-        return False
+        return isinstance(e, (ir.Switch, ir.Open))
 
     # -------------------------------------------------------------- missing facts
     def missing(self, e: ir.Expr) -> list[ast.stmt]:
@@ -726,7 +729,8 @@ class Generator:
                     unreached = ast.Dict(
                         keys=[_c(lb) for lb, _ in d.slots],
                         values=[
-                            _name(f"_s{j}") if lb in d.thresholds[: d.thresholds.index(label) + 1]
+                            _name(f"_s{j}")
+                            if lb in d.thresholds[: d.thresholds.index(label) + 1]
                             else _c(None)
                             for j, (lb, _) in enumerate(d.slots)
                         ],
@@ -734,7 +738,9 @@ class Generator:
                     stmts.append(
                         ast.If(
                             test=_is(_name(local), _c(False)),
-                            body=[ast.Return(ast.Tuple(elts=[_c(False), unreached], ctx=ast.Load()))],
+                            body=[
+                                ast.Return(ast.Tuple(elts=[_c(False), unreached], ctx=ast.Load()))
+                            ],
                             orelse=[],
                         )
                     )
@@ -764,9 +770,7 @@ class Generator:
                         )
                     cond = _name(conds[pr.cond])
                 presumed.append(
-                    ast.Tuple(
-                        elts=[_c(pr.fact), self.data(pr.value), cond, _c(k)], ctx=ast.Load()
-                    )
+                    ast.Tuple(elts=[_c(pr.fact), self.data(pr.value), cond, _c(k)], ctx=ast.Load())
                 )
             if d.closed_world:
                 presumed.extend(
@@ -857,7 +861,7 @@ class Generator:
                             slice=_c(d.name),
                             ctx=ast.Load(),
                         ),
-                                presume_ast[d.name],
+                        presume_ast[d.name],
                         precedents_ast[d.name],
                     ),
                 )

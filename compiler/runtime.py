@@ -17,8 +17,8 @@ __all__ = [
     "ABSENT",
     "OPEN",
     "Evaluator",
-    "Reason",
     "FactsError",
+    "Reason",
     "Result",
     "Schema",
     "at_least",
@@ -714,10 +714,10 @@ class Evaluator:
         "_values",
         "closed",
         "info",
-        "presume",
         "labels",
         "name",
         "precedents",
+        "presume",
         "schema",
     )
 

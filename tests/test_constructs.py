@@ -67,6 +67,7 @@ doctrine ruled {
       otherwise false
     }
   }
+  holds when by_rule or by_lines
 }
 """
 
@@ -178,7 +179,12 @@ def explain(
         ({"a": True, "b": False}, None, ["circuit"], None),
         ({"a": True}, None, ["b", "circuit"], None),
         # A circuit the library has no test for: open, whatever the facts.
-        ({"circuit": "10th", "a": True, "b": True}, None, [], ["The library has no test of this circuit."]),
+        (
+            {"circuit": "10th", "a": True, "b": True},
+            None,
+            [],
+            ["The library has no test of this circuit."],
+        ),
     ],
 )
 def test_switch_chooses_the_rule_of_the_fact(
@@ -213,14 +219,17 @@ def test_switch_explained(capsys: pytest.CaptureFixture[str], tmp_path: Path) ->
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ('holds by circuit { 4 then a otherwise false }', "expected text, got 4"),
-        ('holds by level { low then a mid then b }', "has no `otherwise`"),
-        ('holds by level { low then a low then b otherwise false }', "two arms for"),
-        ('holds by level { lo then a otherwise false }', "expected one of low, mid, high"),
+        ("holds by circuit { 4 then a otherwise false }", "expected text, got 4"),
+        ("holds by level { low then a mid then b }", "has no `otherwise`"),
+        ("holds by level { low then a low then b otherwise false }", "two arms for"),
+        ("holds by level { lo then a otherwise false }", "expected one of low, mid, high"),
         ('holds by nowhere { "x" then a otherwise false }', "unknown fact `nowhere`"),
         ('holds by fourth { "x" then a otherwise false }', "is an element, not a fact"),
         ('holds by cases { "x" then a otherwise false }', "a list cannot choose a rule"),
-        ('holds when a\n    holds by circuit { "4th" then a otherwise b }', "states its outcome twice"),
+        (
+            'holds when a\n    holds by circuit { "4th" then a otherwise b }',
+            "states its outcome twice",
+        ),
     ],
 )
 def test_switch_errors(
@@ -236,7 +245,7 @@ def test_switch_errors(
 def test_switch_on_every_value_needs_no_otherwise(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    body = "doctrine d { element e { holds by a { true then b false then open \"why\" } } }\n"
+    body = 'doctrine d { element e { holds by a { true then b false then open "why" } } }\n'
     path = write(tmp_path, body)
     assert evaluate(capsys, tmp_path, path, "d", {"a": True, "b": True})["holds"] is True
     result = evaluate(capsys, tmp_path, path, "d", {"a": False})
@@ -255,6 +264,7 @@ def test_switch_on_every_value_needs_no_otherwise(
         ({"a": True, "b": False}, True, True, None),
         ({"a": False, "b": True}, False, None, ["Neither reading has been adopted."]),
         ({"a": False, "b": False}, None, False, ["The circuit has not decided the question."]),
+        # Whatever b is, one of the two stays open: b is not missing, both reasons are open.
         (
             {"a": False},
             None,
@@ -276,6 +286,7 @@ def test_open_outcomes(
     result = evaluate(capsys, tmp_path, path, "ruled", facts)
     assert result["elements"] == {"by_rule": by_rule, "by_lines": by_lines}
     assert result.get("open") == open_
+    assert result["holds"] is (True if True in (by_rule, by_lines) else None if open_ else False)
     if open_ is not None:
         assert result["holds"] is None
         assert result["missing"] == []  # no fact can settle an open question
