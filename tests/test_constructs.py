@@ -220,9 +220,9 @@ def test_switch_explained(capsys: pytest.CaptureFixture[str], tmp_path: Path) ->
     ("body", "message"),
     [
         ("holds by circuit { 4 then a otherwise false }", "expected text, got 4"),
-        ("holds by level { low then a mid then b }", "has no `otherwise`"),
-        ("holds by level { low then a low then b otherwise false }", "two arms for"),
-        ("holds by level { lo then a otherwise false }", "expected one of low, mid, high"),
+        ('holds by level { "low" then a "mid" then b }', "has no `otherwise`"),
+        ('holds by level { "low" then a "low" then b otherwise false }', "two arms for"),
+        ('holds by level { "lo" then a otherwise false }', "expected one of low, mid, high"),
         ('holds by nowhere { "x" then a otherwise false }', "unknown fact `nowhere`"),
         ('holds by fourth { "x" then a otherwise false }', "is an element, not a fact"),
         ('holds by cases { "x" then a otherwise false }', "a list cannot choose a rule"),
