@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from os import PathLike
 from typing import Any
 
@@ -467,10 +467,13 @@ class _Facts:
         schema: Mapping[str, tuple[str, Any]],
         facts: Mapping[str, Any],
         supplied: str | None = None,
+        presumed: Iterable[str] = (),
     ):
         self.info = info
         self.schema = schema
         self.facts = facts
+        self.presumed = frozenset(presumed)
+        """Facts the case did not give that a burden of proof made count one way."""
         self.supplied = supplied
         """A list the library filled from its decided cases, which the case did not give."""
 
@@ -497,11 +500,13 @@ class _Facts:
         return {
             "name": name,
             "kind": kind,
-            "given": value is not None and name != self.supplied,
+            "given": value is not None and name != self.supplied and name not in self.presumed,
             "value": "not given"
             if value is None
             else f"{literal(value)} supplied by the library"
             if name == self.supplied
+            else f"{literal(value)}, as the burden of proof counts it (not given)"
+            if name in self.presumed
             else literal(value),
             "answer": answer(value, kind)
             if kind != "list"
@@ -813,7 +818,8 @@ def explanation(result: Result, *, case: str | None = None, limit: int = 8) -> D
     schema = evaluator.schema.facts
     d = info["doctrines"][result.doctrine]
     model = Model(info, schema, result.facts)
-    quote = _Facts(info, schema, result.facts, filled_list(result))
+    presumed_facts = {str(note["fact"]) for note in getattr(result, "presumed", ()) or ()}
+    quote = _Facts(info, schema, result.facts, filled_list(result), presumed_facts)
     labels = {slot["key"]: slot["label"] for slot in d["elements"]}
     words_ = _Words(info, schema, labels)
     elements = [
@@ -848,7 +854,7 @@ def explanation(result: Result, *, case: str | None = None, limit: int = 8) -> D
                 rejects.append(r)
     unweighed = []
     for name in schema:
-        if result.facts.get(name) is not None and name not in weighed:
+        if result.facts.get(name) is not None and name not in weighed | presumed_facts:
             q = quote.quote(name)
             q["answered_by"] = [r["title"] for r in rejects if name in [o["name"] for o in r["on"]]]
             unweighed.append(q)
@@ -899,7 +905,11 @@ def explanation(result: Result, *, case: str | None = None, limit: int = 8) -> D
             "all": cfs,
             "searched": limit > 0,
         },
-        "given": [quote.quote(name) for name in schema if result.facts.get(name) is not None],
+        "given": [
+            quote.quote(name)
+            for name in schema
+            if result.facts.get(name) is not None and name not in presumed_facts
+        ],
         "stage": {"name": stage, "words": stage.replace("-", " "), "record": record}
         if stage
         else None,
