@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from compiler.cli import main
-from compiler.fmt import format_source
+from compiler.tools.cli import main
+from compiler.tools.fmt import format_source
 from tests.support import import_file
 
 VOCABULARY = """
