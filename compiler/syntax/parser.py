@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import hashlib
+import os
 import re
+import sys
 import textwrap
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -14,20 +18,78 @@ import lark
 from lark import Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-from ..errors import Diagnostic, DoctrineError, SourcePosition
+from ..errors import Diagnostic, DoctrineError, SourcePosition, did_you_mean
 from . import nodes as n
 from .resources import grammar_path
 
 
+def _cache_folder() -> Path | None:
+    """The user's cache folder for doctrine, made private; None where it cannot be used.
+
+    A cached parser is a pickle, and loading a pickle runs code: so only a folder of this
+    user's own that no one else can write to is trusted.
+    """
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = Path(base) / "doctrine"
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = folder.stat()
+    except OSError:
+        return None
+    getuid = getattr(os, "getuid", None)
+    if getuid is not None and (info.st_uid != getuid() or info.st_mode & 0o022):
+        return None
+    return folder
+
+
+def build_lark(**options: Any) -> lark.Lark:
+    """An LALR parser for the grammar; its tables come from the user's cache when saved before.
+
+    Building the tables takes most of a second; loading them a few milliseconds. The cache file
+    is named by the grammar's content, these options, and the lark and Python versions, and lark
+    checks the same inside it, so an edited grammar or another lark never loads stale tables. It
+    is read and written under a lock, so no process sees it half-written.
+    """
+    grammar = grammar_path().read_text(encoding="utf-8")
+    options = {"parser": "lalr", **options}
+    folder = _cache_folder()
+    if folder is None:
+        return lark.Lark(grammar, **options)
+    key = hashlib.sha256(
+        "\0".join(
+            [
+                grammar,
+                repr(sorted((k, repr(v)) for k, v in options.items() if k != "lexer_callbacks")),
+                repr(sorted(options.get("lexer_callbacks", {}))),
+                lark.__version__,
+                sys.version,
+            ]
+        ).encode("utf-8")
+    ).hexdigest()[:32]
+    target = folder / f"grammar-{key}.lark"
+    try:
+        lock = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        return lark.Lark(grammar, **options)
+    try:
+        with contextlib.suppress(ImportError, OSError):
+            import fcntl  # not on Windows, where the cache goes unlocked
+
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        return lark.Lark(grammar, cache=str(target), **options)
+    finally:
+        os.close(lock)  # which releases the lock
+
+
+# The longest number a doctrine may write: far past any count, sum or limit in law, and well
+# inside what Python reads and compiles (4,300 digits) and what a float holds (308 digits).
+MAX_NUMBER_DIGITS = 300
+
+
 @lru_cache(maxsize=1)
 def lark_parser() -> lark.Lark:
-    """The LALR parser, built once per process from the grammar file."""
-    return lark.Lark(
-        grammar_path().read_text(encoding="utf-8"),
-        parser="lalr",
-        propagate_positions=True,
-        maybe_placeholders=False,
-    )
+    """The LALR parser, built once per process (or loaded from the cache) from the grammar."""
+    return build_lark(propagate_positions=True, maybe_placeholders=False)
 
 
 # ---------------------------------------------------------------- syntax errors
@@ -140,6 +202,49 @@ def _unclosed_brace(text: str) -> tuple[int, int] | None:
     return stack[-1] if stack else None
 
 
+# The type keywords, and the terminals that show a type may stand where the error is.
+_TYPES = ("bool", "date", "text", "number", "enum", "list")
+_TYPE_TERMINALS = frozenset({"BOOL", "DATE_TYPE", "TEXT", "NUMBER_TYPE"})
+
+
+def _type_typo(
+    text: str,
+    offset: int,
+    found: str,
+    found_type: str,
+    expected: set[str],
+    path: str,
+    line: int,
+    column: int,
+) -> Diagnostic | None:
+    """`fact x: boolean` or `fact x: boolen`: an unknown type, with the type it is close to.
+
+    The lexer reads `boolean` as the keyword `bool` and then `ean`, so the word is taken whole
+    from the text around the error.
+    """
+    if not found or not (found[0].isalpha() or found[0] == "_"):
+        return None
+    start = offset
+    while start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_"):
+        start -= 1
+    end = offset
+    while end < len(text) and (text[end].isalnum() or text[end] == "_"):
+        end += 1
+    word = text[start:end]
+    glued_to_a_type = start < offset and text[start:offset] in _TYPES
+    if not (glued_to_a_type or (found_type == "NAME" and expected & _TYPE_TERMINALS)):
+        return None
+    first = column - (offset - start)
+    return Diagnostic(
+        "D0101",
+        f"unknown type `{word}`",
+        SourcePosition(path, line, first, line, first + len(word)),
+        label="not a type",
+        help=did_you_mean(word, _TYPES)
+        or "the types are bool, date, text, number, enum (A, B) or enum (LOW < HIGH), list of R",
+    )
+
+
 def _syntax_diagnostic(err: UnexpectedInput, text: str, path: str) -> Diagnostic:
     line = getattr(err, "line", -1)
     column = getattr(err, "column", -1)
@@ -198,6 +303,18 @@ def _syntax_diagnostic(err: UnexpectedInput, text: str, path: str) -> Diagnostic
             label="this string has no closing quote on its line",
             help='close it with `"`; for text over several lines use triple quotes: """..."""',
         )
+    typo = _type_typo(text, offset, found, found_type, expected, path, line, column)
+    if typo is not None:
+        return typo
+    if found in ("favours", "known") and "MEANS" in expected:
+        return Diagnostic(
+            "D0101",
+            f"`{found}` before `means`",
+            pos,
+            label="a fact's meaning comes first",
+            help="write the meaning, then the tags: "
+            f'`fact NAME: TYPE means "..." {"known as" if found == "known" else found} ...`',
+        )
     if found_type == "CHAR" and found == "'":
         hint = 'strings are written in double quotes: "..."'
     else:
@@ -224,9 +341,9 @@ _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
 class BadEscape(ValueError):
     """A backslash followed by something the language does not know, at `offset` in the token."""
 
-    def __init__(self, message: str, offset: int, width: int):
+    def __init__(self, message: str, offset: int, width: int, label: str = "unknown escape"):
         super().__init__(message)
-        self.offset, self.width = offset, width
+        self.offset, self.width, self.label = offset, width, label
 
 
 def decode_string(raw: str) -> str:
@@ -247,7 +364,21 @@ def decode_string(raw: str) -> str:
             out.append(_ESCAPES[nxt])
             i += 2
         elif nxt == "u" and re.fullmatch(r"[0-9a-fA-F]{4}", body[i + 2 : i + 6]):
-            out.append(chr(int(body[i + 2 : i + 6], 16)))
+            code = int(body[i + 2 : i + 6], 16)
+            low = body[i + 6 : i + 12]
+            if 0xD800 <= code < 0xDC00 and re.fullmatch(r"\\u[dD][c-fC-F][0-9a-fA-F]{2}", low):
+                # A pair of escapes, as JSON writes a character beyond U+FFFF: one character.
+                out.append(chr(0x10000 + ((code - 0xD800) << 10) + (int(low[2:], 16) - 0xDC00)))
+                i += 12
+                continue
+            if 0xD800 <= code < 0xE000:
+                raise BadEscape(
+                    f"`\\u{body[i + 2 : i + 6]}` is half of a surrogate pair, not a character",
+                    i + (3 if long else 1),
+                    6,
+                    "lone surrogate",
+                )
+            out.append(chr(code))
             i += 6
         else:
             raise BadEscape(f"unknown escape `\\{nxt}`", i + (3 if long else 1), len(nxt) + 1)
@@ -341,7 +472,7 @@ class ToNodes(Transformer[Token, n.Module]):
                 "D0103",
                 f"bad string: {exc}",
                 SourcePosition(self.path, line, column, line, column + exc.width),
-                label="unknown escape",
+                label=exc.label,
                 help='the escapes are \\" \\\\ \\n \\t and \\uXXXX; write a backslash as `\\\\`',
             )
             return ""
@@ -526,7 +657,18 @@ class ToNodes(Transformer[Token, n.Module]):
         return ("decided", self._date(c[0]), self.pos(meta))
 
     def year_item(self, meta: Any, c: list[Token]) -> tuple[str, int, SourcePosition]:
-        return ("year", int(c[0]), self.pos(meta))
+        text = str(c[0])
+        # Checked on the text: a 5,000-digit year must not reach int() (Python refuses it).
+        if len(text) > 4 or not datetime.MINYEAR <= int(text) <= datetime.MAXYEAR:
+            self.fail(
+                "D0104",
+                f"`{text[:20]}{'...' if len(text) > 20 else ''}` is not a year of the calendar",
+                self.tpos(c[0]),
+                label="no such year",
+                help=f"years run from {datetime.MINYEAR} to {datetime.MAXYEAR}",
+            )
+            return ("year", datetime.MAXYEAR, self.pos(meta))
+        return ("year", int(text), self.pos(meta))
 
     def abrogated_item(self, meta: Any, c: list[Token]) -> tuple[str, Any, SourcePosition]:
         by = str(c[1]) if len(c) > 1 else None
@@ -857,6 +999,17 @@ class ToNodes(Transformer[Token, n.Module]):
 
     def number(self, meta: Any, c: list[Token]) -> n.Value:
         text = str(c[0])
+        if len(text) > MAX_NUMBER_DIGITS:
+            # Python refuses to read (or to compile) a whole number this long, and a decimal
+            # this long is not one a float can hold.
+            self.fail(
+                "D0107",
+                f"a number of {len(text):,} digits is longer than doctrine reads",
+                self.tpos(c[0]),
+                label="too long",
+                help=f"numbers have at most {MAX_NUMBER_DIGITS} digits",
+            )
+            return n.Value(kind="number", value=0, pos=self.tpos(c[0]))
         value: int | float = float(text) if "." in text else int(text)
         return n.Value(kind="number", value=value, pos=self.tpos(c[0]))
 
@@ -1005,8 +1158,17 @@ def _too_deep(tree: lark.Tree[Token], path: str) -> Diagnostic | None:
     return None
 
 
+def strip_bom(text: str) -> str:
+    """The text without the byte order mark some editors put at the start of a UTF-8 file.
+
+    Editors do not count the mark as a column, so positions stay as the user sees them.
+    """
+    return text[1:] if text.startswith("\ufeff") else text
+
+
 def parse(text: str, path: str) -> n.Module:
     """Parse one file's text into a Module; raises DoctrineError with every syntax problem."""
+    text = strip_bom(text)
     try:
         tree = lark_parser().parse(text)
     except UnexpectedInput as err:

@@ -29,8 +29,7 @@ from lark import Token, Tree
 from lark.exceptions import UnexpectedInput
 
 from ..errors import DoctrineError
-from ..syntax.parser import _syntax_diagnostic, parse
-from ..syntax.resources import grammar_path
+from ..syntax.parser import _syntax_diagnostic, build_lark, parse, strip_bom
 
 WIDTH = 100
 INDENT = 2
@@ -341,9 +340,7 @@ _comments: list[Token] = []
 
 @lru_cache(maxsize=1)
 def _cst_parser() -> lark.Lark:
-    return lark.Lark(
-        grammar_path().read_text(encoding="utf-8"),
-        parser="lalr",
+    return build_lark(
         propagate_positions=True,
         maybe_placeholders=False,
         keep_all_tokens=True,
@@ -771,7 +768,8 @@ class FormatError(Exception):
 
 def format_source(text: str, path: str = "<string>", width: int = WIDTH) -> str:
     """The canonical layout of doctrine source; raises DoctrineError on a syntax error."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    # A byte order mark is dropped: the formatted file is plain UTF-8.
+    text = strip_bom(text).replace("\r\n", "\n").replace("\r", "\n")
     tree, comments = parse_with_comments(text, path)
     layout = _Layout(text, tree, comments)
     out = render(layout.doc(tree), width)
