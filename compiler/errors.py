@@ -342,6 +342,22 @@ CODES: Mapping[str, Code] = {
             + "doctrine d {\n  element e\n  precedents for rs from d\n}\n",
         ),
         Code(
+            "D0314",
+            "switch that does not fit its fact",
+            "A `holds by FACT` switch (or a burden) whose value does not fit its fact, two arms "
+            "for one value, a list fact to switch on, or no `otherwise` where the arms do not "
+            "name every value.",
+            'fact c: enum (low, high) means "c"\n'
+            'element e {\n  holds by c {\n    "low" then true\n    "hihg" then false\n  }\n}\n',
+        ),
+        Code(
+            "D0315",
+            "burden without a reason",
+            "A burden (`absent FACT counts as ...`) that does not say why, or a second one on a "
+            "fact that can never apply.",
+            _A + _B + "element e {\n  absent a counts as false { }\n  holds when a or b\n}\n",
+        ),
+        Code(
             "D0401",
             "file not found",
             "A file or an imported module that cannot be found or read.",
