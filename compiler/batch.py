@@ -22,6 +22,7 @@ import csv
 import io
 import json
 import os
+import re
 import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -32,6 +33,8 @@ from .runtime import Evaluator, FactsError
 
 CHUNK = 1000  # CSV rows sent to a worker at once
 CHUNK_BYTES = 1 << 18  # JSON Lines sent to a worker at once: whole lines, about 256 KiB
+MAX_CELL = 32 * 1024 * 1024  # as large as a facts file may be
+_SURROGATE = re.compile("[\udc80-\udcff]")  # a byte that was not UTF-8, kept as a surrogate
 AHEAD = 4  # chunks in flight per worker: enough to keep workers busy, few enough to be small
 
 # A unit of work: (format, header for CSV, items). CSV items are (line number, row); JSON
@@ -99,6 +102,42 @@ def _csv_facts(evaluator: Evaluator, header: Sequence[str], row: Sequence[str]) 
     return facts
 
 
+class _Twice(ValueError):
+    """A key given twice in one object of a line."""
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _Twice(key)
+            seen.add(key)
+    return out
+
+
+def read_json_line(raw: bytes | str) -> Any:
+    """One line of JSON Lines as Python values; a FactsError says why it cannot be read.
+
+    A key given twice is refused, as `--facts` refuses it, rather than letting the last one win;
+    so are a number of more digits than Python converts and nesting deeper than it can follow:
+    each is one bad line, never the end of the batch.
+    """
+    try:
+        return json.loads(raw, object_pairs_hook=_no_duplicates)
+    except json.JSONDecodeError as exc:
+        raise FactsError([f"not JSON: {exc.msg} (column {exc.colno})"]) from None
+    except UnicodeDecodeError:
+        raise FactsError(["not UTF-8 text"]) from None
+    except _Twice as exc:
+        raise FactsError([f"`{exc.args[0]}` is given twice"]) from None
+    except RecursionError:
+        raise FactsError(["nested too deeply"]) from None
+    except ValueError as exc:  # a whole number of more digits than Python converts
+        raise FactsError([f"not a value a fact can have: {exc}"]) from None
+
+
 def _truth(value: bool | None) -> str:
     return "unknown" if value is None else "true" if value else "false"
 
@@ -127,15 +166,11 @@ def process(chunk: Chunk) -> Done:
         try:
             if kind == "csv":
                 assert header is not None
+                if isinstance(raw, str):  # a row the CSV reader could not read
+                    raise FactsError([raw])
                 facts = _csv_facts(evaluator, header, raw)
             else:
-                try:
-                    facts = json.loads(raw)
-                except json.JSONDecodeError as exc:
-                    problem = f"not JSON: {exc.msg} (column {exc.colno})"
-                    raise FactsError([problem]) from None
-                except UnicodeDecodeError:
-                    raise FactsError(["not UTF-8 text"]) from None
+                facts = read_json_line(raw)
             result = evaluate(facts)
         except FactsError as exc:
             bad.extend((line, problem) for problem in exc.problems)
@@ -175,14 +210,21 @@ class _Input:
         self.header: list[str] | None = None
         self.read = 0
         if kind == "csv":
-            self.text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
+            # Bytes that are not UTF-8 make that row an error, not the end of the batch.
+            self.text = io.TextIOWrapper(
+                handle, encoding="utf-8-sig", errors="surrogateescape", newline=""
+            )
+            # A cell may be as large as a facts file; a larger one is an error in its row.
+            csv.field_size_limit(MAX_CELL)
             self.rows = csv.reader(self.text)
             try:
                 self.header = [h.strip() for h in next(self.rows)]
             except StopIteration:
                 raise BatchError(f"{name}: no header row naming the facts") from None
-            except (UnicodeDecodeError, csv.Error) as exc:
+            except csv.Error as exc:
                 raise BatchError(f"{name}: cannot read the header row: {exc}") from None
+            if any(_SURROGATE.search(h) for h in self.header):
+                raise BatchError(f"{name}: line 1: the header row is not UTF-8 text")
             self._check_header(evaluator)
 
     def _check_header(self, evaluator: Evaluator) -> None:
@@ -209,9 +251,13 @@ class _Input:
                     row = next(rows)
                 except StopIteration:
                     break
-                except (UnicodeDecodeError, csv.Error) as exc:
-                    raise BatchError(f"{self.name}: line {rows.line_num}: {exc}") from None
+                except csv.Error as exc:  # a cell over the limit: this row only
+                    items.append((rows.line_num, f"cannot read the row: {exc}"))
+                    continue
                 if not row:
+                    continue
+                if any(_SURROGATE.search(cell) for cell in row):
+                    items.append((rows.line_num, "not UTF-8 text"))
                     continue
                 items.append((rows.line_num, row))
                 if len(items) >= size:
@@ -295,6 +341,13 @@ def _progress(total: int | None, enabled: bool) -> Any:
     )
 
 
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # the output does not exist yet
+        return False
+
+
 def load(file: str, doctrine: str | None) -> tuple[Evaluator, tuple[str, str, str, str]]:
     """Compile FILE and pick its doctrine: the evaluator, and how a worker rebuilds it."""
     from .compile import compile_files, module_from_source
@@ -337,6 +390,8 @@ def run_batch(
         except OSError:
             total = None
     try:
+        if output and cases != "-" and _same_file(cases, output):
+            raise BatchError(f"{output}: this is the input file; write the results elsewhere")
         source = _Input(handle, kind, evaluator, name)
         if progress is None:
             progress = sys.stderr.isatty()
