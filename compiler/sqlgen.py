@@ -24,6 +24,7 @@ with the Python runtime (see docs/batch.md).
 from __future__ import annotations
 
 import datetime
+import operator
 from collections.abc import Sequence
 from typing import Any
 
@@ -61,31 +62,31 @@ def _col(name: str, table: str | None = None) -> exp.Column:
     return exp.Column(this=_id(name), table=exp.to_identifier(table) if table else None)
 
 
-def _true() -> exp.Expression:
+def _true() -> exp.Expr:
     return exp.true()
 
 
-def _false() -> exp.Expression:
+def _false() -> exp.Expr:
     return exp.false()
 
 
-def _coalesce(e: exp.Expression, default: bool) -> exp.Expression:
+def _coalesce(e: exp.Expr, default: bool) -> exp.Expr:
     return exp.Coalesce(this=e, expressions=[_true() if default else _false()])
 
 
-def _and(*items: exp.Expression) -> exp.Expression:
+def _and(*items: exp.Expr) -> exp.Expr:
     return exp.and_(*items, wrap=True) if len(items) > 1 else exp.Paren(this=items[0])
 
 
-def _or(*items: exp.Expression) -> exp.Expression:
+def _or(*items: exp.Expr) -> exp.Expr:
     return exp.or_(*items, wrap=True) if len(items) > 1 else exp.Paren(this=items[0])
 
 
-def _not(e: exp.Expression) -> exp.Expression:
+def _not(e: exp.Expr) -> exp.Expr:
     return exp.Not(this=exp.Paren(this=e))
 
 
-def _case(*whens: tuple[exp.Expression, exp.Expression]) -> exp.Case:
+def _case(*whens: tuple[exp.Expr, exp.Expr]) -> exp.Case:
     """A searched CASE with no ELSE: NULL, of the branches' type, when no condition holds."""
     case = exp.Case()
     for cond, value in whens:
@@ -93,7 +94,7 @@ def _case(*whens: tuple[exp.Expression, exp.Expression]) -> exp.Case:
     return case
 
 
-def _int(n: int) -> exp.Literal:
+def _int(n: int) -> exp.Expr:
     return exp.Literal.number(n)
 
 
@@ -101,10 +102,10 @@ class _Layers:
     """Helper columns computed once per row, each in the first layer after what it reads."""
 
     def __init__(self) -> None:
-        self.columns: list[tuple[str, exp.Expression, int]] = []
+        self.columns: list[tuple[str, exp.Expr, int]] = []
         self.count = 0
 
-    def add(self, e: exp.Expression, depth: int) -> tuple[exp.Expression, int]:
+    def add(self, e: exp.Expr, depth: int) -> tuple[exp.Expr, int]:
         self.count += 1
         name = f"{_PREFIX}{self.count}"
         self.columns.append((name, e, depth + 1))
@@ -127,16 +128,19 @@ class SqlCompiler:
         self.elements = {e.key: e for e in program.elements}
         self.facts = {f.name: f for f in program.facts}
         self.layers = _Layers()
-        self.done: dict[str, tuple[exp.Expression, int]] = {}
+        self.done: dict[str, tuple[exp.Expr, int]] = {}
         self.reads: dict[str, ir.Fact] = {}
 
     # ------------------------------------------------------------ facts and values
 
-    def fact(self, name: str) -> tuple[exp.Expression, int]:
+    def fact(self, name: str) -> tuple[exp.Expr, int]:
         self.reads[name] = self.facts[name]
         return _col(name), 0
 
-    def const(self, value: object, kind: str) -> exp.Expression:
+    def fact_ref(self, name: str) -> ir.FactRef:
+        return ir.FactRef(name=name, type=self.facts[name].type)
+
+    def const(self, value: object, kind: str) -> exp.Expr:
         if isinstance(value, bool):
             return _true() if value else _false()
         if isinstance(value, datetime.date):
@@ -148,7 +152,7 @@ class SqlCompiler:
             return exp.Literal.number(repr(value) if isinstance(value, float) else value)
         return exp.Literal.string(str(value))
 
-    def value(self, e: ir.Expr, env: dict[int, str]) -> tuple[exp.Expression, int]:
+    def value(self, e: ir.Expr, env: dict[int, str]) -> tuple[exp.Expr, int]:
         """A non-truth operand of a comparison: a fact, a field or a constant."""
         if isinstance(e, ir.FactRef):
             return self.fact(e.name)
@@ -158,7 +162,7 @@ class SqlCompiler:
             return self.const(e.value, e.type.kind), 0
         return self.truth(e, env)
 
-    def field(self, e: ir.FieldRef, env: dict[int, str]) -> exp.Expression:
+    def field(self, e: ir.FieldRef, env: dict[int, str]) -> exp.Expr:
         var = env[e.var]
         if self.dialect == "sqlite":
             return exp.Anonymous(
@@ -169,7 +173,7 @@ class SqlCompiler:
 
     # ------------------------------------------------------------ truth values
 
-    def truth(self, e: ir.Expr, env: dict[int, str]) -> tuple[exp.Expression, int]:
+    def truth(self, e: ir.Expr, env: dict[int, str]) -> tuple[exp.Expr, int]:
         """A three-valued condition: TRUE, FALSE or NULL (unknown)."""
         if isinstance(e, ir.FactRef):
             return self.fact(e.name)
@@ -192,8 +196,8 @@ class SqlCompiler:
             parts = [self.truth(i, env) for i in e.items]
             depth = max(p[1] for p in parts)
             # Sums of 0 or 1 per item: the items certainly true, and those possibly true.
-            true_sum: exp.Expression = _int(0)
-            could_sum: exp.Expression = _int(0)
+            true_sum: exp.Expr = _int(0)
+            could_sum: exp.Expr = _int(0)
             for p, _ in parts:
                 one = exp.Case().when(_coalesce(p, False), _int(1)).else_(_int(0))
                 maybe = exp.Case().when(_coalesce(p.copy(), True), _int(1)).else_(_int(0))
@@ -211,7 +215,7 @@ class SqlCompiler:
             return self.compare(e, env)
         if isinstance(e, ir.Presence):
             ref = self.field(e.field, env)
-            test: exp.Expression = exp.Is(this=ref, expression=exp.Null())
+            test: exp.Expr = exp.Is(this=ref, expression=exp.Null())
             return (_not(test) if e.present else exp.Paren(this=test)), 0
         if isinstance(e, ir.Quantified):
             return self.quantified(e, env)
@@ -219,7 +223,7 @@ class SqlCompiler:
             return self.chain(e, env)
         raise SqlError(f"cannot write {type(e).__name__} in SQL")
 
-    def compare(self, e: ir.Compare, env: dict[int, str]) -> tuple[exp.Expression, int]:
+    def compare(self, e: ir.Compare, env: dict[int, str]) -> tuple[exp.Expr, int]:
         ops = {
             "==": exp.EQ,
             "!=": exp.NEQ,
@@ -233,7 +237,7 @@ class SqlCompiler:
             return quick, 0
         sides = []
         depth = 0
-        absent: list[exp.Expression] = []
+        absent: list[exp.Expr] = []
         for side in (e.left, e.right):
             ref, d = self.value(side, env)
             depth = max(depth, d)
@@ -242,13 +246,13 @@ class SqlCompiler:
             if e.type.kind == "scale":
                 ref = self.rank(side, ref, e.type.values)
             sides.append(ref)
-        result: exp.Expression = ops[e.op](this=sides[0], expression=sides[1])
+        result: exp.Expr = ops[e.op](this=sides[0], expression=sides[1])
         if absent:  # an absent optional field makes the comparison false, even beside an unknown
             gone = _or(*(exp.Is(this=a.copy(), expression=exp.Null()) for a in absent))
             result = _case((gone, _false()), (_not(gone), result))
         return exp.Paren(this=result), depth
 
-    def scale_test(self, e: ir.Compare, env: dict[int, str]) -> exp.Expression | None:
+    def scale_test(self, e: ir.Compare, env: dict[int, str]) -> exp.Expr | None:
         """An ordered enum against a constant, as membership in the values that satisfy it
         (the list holds no NULL, so IN gives NULL exactly when the value is unknown)."""
         if e.type.kind != "scale" or e.op not in ("<", "<=", ">", ">="):
@@ -262,24 +266,19 @@ class SqlCompiler:
             return None
         values = e.type.values
         rank = values.index(str(const.value))
-        keep = {
-            "<": lambda r: r < rank,
-            "<=": lambda r: r <= rank,
-            ">": lambda r: r > rank,
-            ">=": lambda r: r >= rank,
-        }[op]
-        chosen = [exp.Literal.string(v) for r, v in enumerate(values) if keep(r)]
+        keep = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}[op]
+        chosen = [exp.Literal.string(v) for r, v in enumerate(values) if keep(r, rank)]
         ref, _ = self.value(side, env)
         known = _not(exp.Is(this=ref.copy(), expression=exp.Null()))
         if not chosen or len(chosen) == len(values):
-            test: exp.Expression = _case((known, _true() if chosen else _false()))
+            test: exp.Expr = _case((known, _true() if chosen else _false()))
         else:
             test = exp.Paren(this=exp.In(this=ref, expressions=chosen))
         if isinstance(side, ir.FieldRef) and side.optional:  # absent: false
             test = _case((_not(known.copy()), _false()), (known.copy(), test))
         return test
 
-    def rank(self, side: ir.Expr, ref: exp.Expression, values: Sequence[str]) -> exp.Expression:
+    def rank(self, side: ir.Expr, ref: exp.Expr, values: Sequence[str]) -> exp.Expr:
         if isinstance(side, ir.Const):
             return _int(values.index(str(side.value)))
         return _case(
@@ -289,7 +288,7 @@ class SqlCompiler:
             ]
         )
 
-    def quantified(self, e: ir.Quantified, env: dict[int, str]) -> tuple[exp.Expression, int]:
+    def quantified(self, e: ir.Quantified, env: dict[int, str]) -> tuple[exp.Expr, int]:
         how = _LISTS[self.dialect]
         if how is None:
             raise SqlError(
@@ -299,7 +298,8 @@ class SqlCompiler:
         items, depth = self.list_fact(e.collection.name)
         var = f"{_PREFIX}v{e.var}"
         inner = {**env, e.var: var}
-        body, _ = self.truth(e.body, inner)
+        body, body_depth = self.truth(e.body, inner)  # it may read elements' columns
+        depth = max(depth, body_depth)
         cast_type = "INTEGER" if self.dialect != "spark" else "INT"
         # 2 for true, 1 for unknown, 0 for false
         mapped = exp.Coalesce(
@@ -309,50 +309,38 @@ class SqlCompiler:
             ),
             expressions=[_int(1)],
         )
-        reduce: type[exp.Func] = exp.ArrayMin if e.quantifier == "every" else exp.ArrayMax
+        reduce: type[exp.Expr] = exp.ArrayMin if e.quantifier == "every" else exp.ArrayMax
         if how == "array":
             lam = exp.Lambda(this=mapped, expressions=[exp.to_identifier(var)])
-            reduced: exp.Expression = reduce(this=exp.Transform(this=items, expression=lam))
+            reduced: exp.Expr = reduce(this=exp.Transform(this=items, expression=lam))
         else:  # sqlite: JSON text, one row per item
             agg = exp.Min if e.quantifier == "every" else exp.Max
+            # The item's key in the aggregate, so that SQLite counts it the subquery's own
+            # even when the body reads only the case's facts.
+            mapped = _case(
+                (_not(exp.Is(this=_col("key", var), expression=exp.Null())), mapped)
+            )
             table = exp.Table(
                 this=exp.Anonymous(this="json_each", expressions=[items]),
                 alias=exp.TableAlias(this=exp.to_identifier(var)),
             )
             reduced = exp.Subquery(this=exp.select(agg(this=mapped)).from_(table))
+        # The reduction once: an empty list gives `every` true and `some` false, an unknown
+        # list gives NULL; then a simple CASE over constants (never over NULL).
+        empty = _int(2 if e.quantifier == "every" else 0)
         known = _not(exp.Is(this=items.copy(), expression=exp.Null()))
-        if e.quantifier == "every":
-            result = _case(
-                (exp.EQ(this=reduced, expression=_int(0)), _false()),
-                (
-                    _and(
-                        exp.EQ(
-                            this=exp.Coalesce(this=reduced.copy(), expressions=[_int(2)]),
-                            expression=_int(2),
-                        ),
-                        known,
-                    ),
-                    _true(),
-                ),
-            )
-        else:
-            hit, miss = (_true(), _false()) if e.quantifier == "some" else (_false(), _true())
-            result = _case(
-                (exp.EQ(this=reduced, expression=_int(2)), hit),
-                (
-                    _and(
-                        exp.EQ(
-                            this=exp.Coalesce(this=reduced.copy(), expressions=[_int(0)]),
-                            expression=_int(0),
-                        ),
-                        known,
-                    ),
-                    miss,
-                ),
-            )
+        settled = exp.Coalesce(this=reduced, expressions=[_case((known, empty))])
+        yes, no = (_false(), _true()) if e.quantifier == "no" else (_true(), _false())
+        result = exp.Case(
+            this=settled,
+            ifs=[
+                exp.If(this=_int(2), true=yes),
+                exp.If(this=_int(0), true=no),
+            ],
+        )
         return result, depth
 
-    def list_fact(self, name: str) -> tuple[exp.Expression, int]:
+    def list_fact(self, name: str) -> tuple[exp.Expr, int]:
         """A list fact; one the library's decided cases fill when the case gives none."""
         d = self.doctrine
         if d.precedents is None or d.precedents[0] != name:
@@ -368,7 +356,7 @@ class SqlCompiler:
             self.done[key] = self.layers.add(filled, 0)
         return self.done[key]
 
-    def library_records(self, candidates: Sequence[dict[str, Any]]) -> exp.Expression:
+    def library_records(self, candidates: Sequence[dict[str, Any]]) -> exp.Expr:
         """The library's decided cases as an array of records (runtime.precedent_records)."""
         records = []
         for c in candidates:
@@ -377,7 +365,7 @@ class SqlCompiler:
                 decided = datetime.date(c["year"], 12, 31)
             if decided is None:
                 continue
-            fields: list[tuple[str, exp.Expression]] = [
+            fields: list[tuple[str, exp.Expr]] = [
                 ("name", exp.Literal.string(c["name"])),
                 ("court", exp.Literal.string(c["court"])),
                 ("decided", self.const(decided, "date")),
@@ -399,9 +387,7 @@ class SqlCompiler:
             ]
             return exp.Anonymous(this="json_array", expressions=objects)
         structs = [
-            exp.Struct(
-                expressions=[exp.PropertyEQ(this=_id(k), expression=v) for k, v in fields]
-            )
+            exp.Struct(expressions=[exp.PropertyEQ(this=_id(k), expression=v) for k, v in fields])
             for fields in records
         ]
         return exp.Array(expressions=structs)
@@ -409,10 +395,10 @@ class SqlCompiler:
     def _date_type(self) -> exp.DataType:
         return exp.DataType.build("TEXT" if self.dialect == "sqlite" else "DATE")
 
-    def similar(self, c: dict[str, Any]) -> exp.Expression:
+    def similar(self, c: dict[str, Any]) -> exp.Expr:
         """Precedential constraint (runtime.similar) as a three-valued SQL condition."""
-        differs: list[exp.Expression] = []  # each: TRUE when this fact differs
-        unknown: list[exp.Expression] = []  # each: TRUE when this fact is unknown and matters
+        differs: list[exp.Expr] = []  # each: TRUE when this fact differs
+        unknown: list[exp.Expr] = []  # each: TRUE when this fact is unknown and matters
         for fact, kind, favours, values in c["relied"]:
             if favours != "plaintiff":
                 continue
@@ -421,11 +407,13 @@ class SqlCompiler:
             if kind == "bool":
                 if theirs is not True:
                     continue
-                met: exp.Expression = _coalesce(ours, False)
+                met: exp.Expr = _coalesce(ours, False)
             elif kind == "scale":
                 met = _coalesce(
                     exp.GTE(
-                        this=self.rank(ir.FactRef(name=fact, type=self.facts[fact].type), ours, values),
+                        this=self.rank(
+                            ir.FactRef(name=fact, type=self.facts[fact].type), ours, values
+                        ),
                         expression=_int(values.index(theirs)),
                     ),
                     False,
@@ -447,7 +435,7 @@ class SqlCompiler:
                 if theirs is not True:
                     differs.append(_coalesce(ours, False))
             elif kind == "scale":
-                rank = self.rank(ir.FactRef(name=fact, type=self.facts[fact].type), ours, values)
+                rank = self.rank(self.fact_ref(fact), ours, values)
                 if theirs is None:
                     differs.append(_not(is_null.copy()))
                 else:
@@ -460,7 +448,7 @@ class SqlCompiler:
         any_unknown = _or(*unknown) if unknown else _false()
         return _case((any_differs, _false()), (_not(any_unknown), _true()))
 
-    def chain(self, e: ir.Chain, env: dict[int, str]) -> tuple[exp.Expression, int]:
+    def chain(self, e: ir.Chain, env: dict[int, str]) -> tuple[exp.Expr, int]:
         """First branch that applies decides; a branch whose condition is unknown leaves the
         outcome unknown unless every way it could go gives the same result.
 
@@ -479,8 +467,8 @@ class SqlCompiler:
                 res, dr = self.materialize(res, dr)
             depth = max(depth, dc, dr)
             parts.append((cond, res))
-        all_true: exp.Expression = _true() if e.default else _false()
-        all_false: exp.Expression = _false() if e.default else _true()
+        all_true: exp.Expr = _true() if e.default else _false()
+        all_false: exp.Expr = _false() if e.default else _true()
         for cond, res in reversed(parts):
             all_true = _and(
                 _or(_not(_coalesce(cond.copy(), True)), _coalesce(res.copy(), False)),
@@ -490,20 +478,24 @@ class SqlCompiler:
                 _or(_not(_coalesce(cond.copy(), True)), _not(_coalesce(res.copy(), True))),
                 _or(_coalesce(cond.copy(), False), all_false),
             )
+            if not env:  # a column per step keeps the nesting shallow (SQLite's parser)
+                all_true, d1 = self.materialize(all_true, depth)
+                all_false, d2 = self.materialize(all_false, depth)
+                depth = max(d1, d2)
         return _case((all_true, _true()), (all_false, _false())), depth
 
-    def materialize(self, e: exp.Expression, depth: int) -> tuple[exp.Expression, int]:
+    def materialize(self, e: exp.Expr, depth: int) -> tuple[exp.Expr, int]:
         if isinstance(e, (exp.Column, exp.Boolean)):
             return e, depth
         return self.layers.add(e, depth)
 
-    def element(self, key: str) -> tuple[exp.Expression, int]:
+    def element(self, key: str) -> tuple[exp.Expr, int]:
         if key not in self.done:
             expr, depth = self.truth(self.elements[key].expr, {})
             self.done[key] = self.layers.add(expr, depth)
         return self.done[key]
 
-    def named_doctrine(self, name: str) -> tuple[exp.Expression, int]:
+    def named_doctrine(self, name: str) -> tuple[exp.Expr, int]:
         key = f"doctrine {name}"
         if key not in self.done:
             expr, depth = self.truth(self.doctrines[name].expr, {})
@@ -512,7 +504,7 @@ class SqlCompiler:
 
     # ------------------------------------------------------------ the query
 
-    def query(self, table: str = "cases", keep: Sequence[str] = ()) -> exp.Expression:
+    def query(self, table: str = "cases", keep: Sequence[str] = ()) -> exp.Expr:
         """The whole query over `table`: kept columns, holds, each element, missing."""
         d = self.doctrine
         labels = [label for label, _ in d.slots]
@@ -529,7 +521,7 @@ class SqlCompiler:
         # The first layer: the kept columns and the facts, as the doctrine reads them.
         base = exp.select(*(exp.alias_(_col(k), _id(k)) for k in keep if k not in self.reads))
         for name, fact in sorted(self.reads.items()):
-            value: exp.Expression = _col(name)
+            value: exp.Expr = _col(name)
             if d.closed_world and fact.type.kind == "bool":
                 value = _coalesce(value, False)
             base = base.select(exp.alias_(value, _id(name)))
@@ -569,7 +561,9 @@ class SqlCompiler:
                 unsupported_level=sqlglot.ErrorLevel.RAISE,
             )
         except sqlglot.errors.UnsupportedError as exc:
-            raise SqlError(f"the {self.dialect} dialect lacks what this doctrine needs: {exc}") from None
+            raise SqlError(
+                f"the {self.dialect} dialect lacks what this doctrine needs: {exc}"
+            ) from None
 
 
 def columns(program: ir.Program, doctrine: str) -> dict[str, ir.FactType]:
