@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import fcntl
+import functools
 import io
 import json
 import os
@@ -17,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from compiler import batch
+from compiler.tools import batch
 from tests.support import ROOT, clean_env, doctrine_file, run_cli
 
 DANGER = doctrine_file("state_created_danger")
@@ -46,10 +47,16 @@ def cases(count: int) -> list[dict[str, Any]]:
     return out
 
 
-def expected(facts: dict[str, Any]) -> dict[str, Any]:
+@functools.cache
+def danger() -> Any:
+    """The doctrine the batches run, compiled once for the whole file."""
     import compiler
 
-    return dict(compiler.load(DANGER).evaluate(facts).as_dict())
+    return compiler.load(DANGER)
+
+
+def expected(facts: dict[str, Any]) -> dict[str, Any]:
+    return dict(danger().evaluate(facts).as_dict())
 
 
 def write_jsonl(path: Path, rows: list[Any], extra: str = "") -> Path:
@@ -181,14 +188,8 @@ def test_a_header_naming_no_fact_stops_before_any_case(tmp_path: Path) -> None:
 
 def test_standard_input_and_usage_errors(tmp_path: Path) -> None:
     rows = cases(3)
-    proc = subprocess.run(
-        [sys.executable, "-m", "compiler.cli", "eval", str(DANGER), "--batch", "-"],
-        input="".join(json.dumps(r) + "\n" for r in rows),
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=clean_env(),
-        check=False,
+    proc = run_cli(
+        "eval", DANGER, "--batch", "-", input="".join(json.dumps(r) + "\n" for r in rows)
     )
     assert proc.returncode == 0, proc.stderr
     assert [json.loads(x) for x in proc.stdout.splitlines()] == [expected(r) for r in rows]
@@ -236,7 +237,7 @@ def test_a_progress_bar_on_a_terminal_only(tmp_path: Path, size: tuple[int, int]
     source = tmp_path / "cases.jsonl"
     source.write_text(text, encoding="utf-8")
     out = tmp_path / "out.jsonl"
-    argv = [sys.executable, "-m", "compiler.cli", "eval", str(DANGER), "--batch", str(source)]
+    argv = [sys.executable, "-m", "compiler", "eval", str(DANGER), "--batch", str(source)]
     code, seen = _on_a_terminal([*argv, "-o", str(out)], size)
     assert code == 2
     assert b"evaluating" in seen and b"cases=" in seen

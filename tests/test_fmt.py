@@ -10,8 +10,8 @@ import pytest
 from support import LIBRARY, ROOT, run_cli
 
 from compiler.errors import DoctrineError
-from compiler.fmt import _tokens, format_source, parse_with_comments
-from compiler.parser import parse
+from compiler.syntax.parser import parse
+from compiler.tools.fmt import _tokens, format_source, parse_with_comments
 
 FIXTURES = ROOT / "tests" / "fixtures" / "fmt"
 ALL_LIBRARY = sorted(LIBRARY.rglob("*.doctrine"))
@@ -173,17 +173,7 @@ def test_fmt_diff_and_stdin(tmp_path: Path) -> None:
     assert "-fact x:bool\n+fact x: bool\n" in proc.stdout
     assert target.read_text(encoding="utf-8") == "fact x:bool\n"
 
-    import subprocess
-    import sys
-
-    piped = subprocess.run(
-        [sys.executable, "-m", "compiler.cli", "fmt", "-"],
-        input="fact   x :bool  # c\n",
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    piped = run_cli("fmt", "-", input="fact   x :bool  # c\n")
     assert piped.returncode == 0, piped.stderr
     assert piped.stdout == "fact x: bool # c\n"
 

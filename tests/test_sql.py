@@ -18,15 +18,15 @@ from hypothesis import strategies as st
 from strategies import LIBRARY, LIBRARY_FILES, doctrine_sources, fact_patterns
 from support import doctrine_file, run_cli
 
-from compiler import ir
-from compiler.compile import Compiled, compile_files, module_from_source
+from compiler.checking import ir
+from compiler.codegen.compile import Compiled, compile_files, module_from_source
 from compiler.errors import DoctrineError
 
 duckdb = pytest.importorskip("duckdb")
 sqlglot = pytest.importorskip("sqlglot")
 
-from compiler.sqlbatch import duckdb_type  # noqa: E402
-from compiler.sqlgen import DIALECTS, SqlCompiler, SqlError, doctrine_sql  # noqa: E402
+from compiler.codegen.sql import DIALECTS, SqlCompiler, SqlError, doctrine_sql  # noqa: E402
+from compiler.tools.sqlbatch import duckdb_type  # noqa: E402
 
 FAST = settings(
     max_examples=3,
@@ -197,7 +197,9 @@ def test_generated_doctrines_on_duckdb_and_sqlite_agree_with_python(
     if program is None:
         return
     module = module_from_source(
-        __import__("compiler.compile", fromlist=["compile_source"]).compile_source(source, "gen"),
+        __import__("compiler.codegen.compile", fromlist=["compile_source"]).compile_source(
+            source, "gen"
+        ),
         "gen",
         "gen.doctrine",
     )
@@ -232,7 +234,9 @@ def _one(source: str, facts: dict[str, Any]) -> tuple[Any, Any, Any]:
     program = _program(source)
     assert program is not None
     module = module_from_source(
-        __import__("compiler.compile", fromlist=["compile_source"]).compile_source(source, "t"),
+        __import__("compiler.codegen.compile", fromlist=["compile_source"]).compile_source(
+            source, "t"
+        ),
         "t",
         "t.doctrine",
     )

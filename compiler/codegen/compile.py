@@ -1,0 +1,137 @@
+"""The pipeline in one place: load -> check -> generate, and importing the result."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import types
+from pathlib import Path
+
+import attrs
+
+from ..checking import ir
+from ..checking.checker import Checker, check
+from ..errors import Diagnostic
+from ..syntax.loader import load as load_files
+from .generator import generate
+
+
+@attrs.frozen
+class Compiled:
+    """One compiled file: its program, its Python source, and the warnings met."""
+
+    path: Path
+    program: ir.Program
+    source: str
+    warnings: tuple[Diagnostic, ...]
+
+
+def check_files(paths: list[Path]) -> tuple[Checker, list[Diagnostic]]:
+    """Parse and check files and their imports; raise DoctrineError on any error."""
+    return check(load_files(paths))
+
+
+def compile_files(paths: list[Path], runtime: str | None = None) -> list[Compiled]:
+    """Compile each file to Python source; raise DoctrineError on any error.
+
+    With `runtime`, the modules import the runtime by that name (see `write_runtime`).
+    """
+    checker, warnings = check_files(paths)
+    out = []
+    for path in paths:
+        program = checker.program(path.resolve())
+        mine = tuple(w for w in warnings if w.pos and Path(w.pos.path).resolve() == path.resolve())
+        out.append(Compiled(path, program, generate(program, runtime), mine))
+    return out
+
+
+def standalone_runtime_name() -> str:
+    """The private name of the runtime's copy that standalone modules import: it names this
+    version, so modules of two versions in one folder each find their own, and it can shadow
+    no package (`_doctrine_runtime_0_1_0`)."""
+    from .. import __version__
+
+    return "_doctrine_runtime_" + "".join(c if c.isalnum() else "_" for c in __version__)
+
+
+def write_runtime(out_dir: Path) -> Path:
+    """Write a copy of the runtime package into OUT_DIR under its standalone name; return it.
+
+    The runtime needs only the standard library, so modules compiled with `--standalone`
+    run wherever Python does, with no `compiler` package installed.
+    """
+    from .. import runtime
+
+    source = Path(runtime.__file__).parent
+    target = out_dir / standalone_runtime_name()
+    target.mkdir(parents=True, exist_ok=True)
+    for module in sorted(source.glob("*.py")):
+        _write_atomically(target / module.name, module.read_text(encoding="utf-8"))
+    return target
+
+
+def compile_file(path: str | os.PathLike[str]) -> str:
+    """The Python source of the module compiled from one `.doctrine` file."""
+    return compile_files([Path(path)])[0].source
+
+
+def compile_source(text: str, name: str = "doctrine") -> str:
+    """Compile doctrine source text that imports nothing (handy in tests and notebooks)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"{name}.doctrine"
+        path.write_text(text, encoding="utf-8")
+        return compile_file(path)
+
+
+def module_from_source(source: str, name: str, filename: str) -> types.ModuleType:
+    """Execute generated source as a fresh module object (not registered in sys.modules)."""
+    module = types.ModuleType(name)
+    module.__file__ = filename
+    exec(compile(source, filename, "exec"), module.__dict__)
+    return module
+
+
+def load(path: str | os.PathLike[str]) -> types.ModuleType:
+    """Compile a `.doctrine` file and return it as an imported module."""
+    compiled = compile_files([Path(path)])[0]
+    name = compiled.program.name
+    return module_from_source(compiled.source, name, f"<doctrine {compiled.program.path}>")
+
+
+def write_module(compiled: Compiled, out_dir: Path) -> Path:
+    """Write a compiled module atomically (temporary file, then rename) and return its path.
+
+    A dotted module name (`module trade_secrets.factors`) becomes a folder, so the result
+    imports as `trade_secrets.factors` from OUT_DIR.
+    """
+    *packages, leaf = compiled.program.name.split(".")
+    folder = out_dir.joinpath(*packages)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{leaf}.py"
+    _write_atomically(target, compiled.source)
+    return target
+
+
+def _write_atomically(target: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+__all__ = [
+    "Compiled",
+    "check_files",
+    "compile_file",
+    "compile_files",
+    "compile_source",
+    "load",
+    "module_from_source",
+    "standalone_runtime_name",
+    "write_module",
+    "write_runtime",
+]

@@ -1,0 +1,882 @@
+"""Code generation: the checked Program as Python `ast` nodes, unparsed to module source.
+
+User text reaches the output only as string constants; identifiers are numbered (`_e3`,
+`_d0`), never taken from the source, so no name a user writes can collide with ours.
+"""
+
+from __future__ import annotations
+
+import ast
+import datetime
+import gc
+import operator
+import sys
+from typing import Any
+
+from .. import __version__
+from ..checking import ir
+from ..errors import Diagnostic, DoctrineError
+from . import pysource
+
+# An element whose expression, with the small elements it uses, has at most this many nodes
+# is computed in place wherever it is used (see Generator.inlined): no call per element.
+INLINE_SIZE = 8
+_OPS: dict[str, type[ast.cmpop]] = {
+    "==": ast.Eq,
+    "!=": ast.NotEq,
+    "<": ast.Lt,
+    "<=": ast.LtE,
+    ">": ast.Gt,
+    ">=": ast.GtE,
+}
+
+
+def _name(id: str) -> ast.Name:
+    return ast.Name(id=id, ctx=ast.Load())
+
+
+def _store(id: str) -> ast.Name:
+    return ast.Name(id=id, ctx=ast.Store())
+
+
+def _attr(value: str, attr: str) -> ast.Attribute:
+    return ast.Attribute(value=_name(value), attr=attr, ctx=ast.Load())
+
+
+def _call(func: ast.expr, *args: ast.expr) -> ast.Call:
+    return ast.Call(func=func, args=list(args), keywords=[])
+
+
+def _is(left: ast.expr, right: ast.expr) -> ast.Compare:
+    return ast.Compare(left=left, ops=[ast.Is()], comparators=[right])
+
+
+def _c(value: Any) -> ast.Constant:
+    return ast.Constant(value=value)
+
+
+def _if(test: ast.expr, body: ast.expr, orelse: ast.expr) -> ast.IfExp:
+    return ast.IfExp(test=test, body=body, orelse=orelse)
+
+
+def _assign(target: str, value: ast.expr) -> ast.Assign:
+    return ast.Assign(targets=[_store(target)], value=value, lineno=0)  # unparse reads it
+
+
+def _def(
+    name: str,
+    params: list[str],
+    body: list[ast.stmt],
+    doc: str | None = None,
+    defaults: list[ast.expr] | None = None,
+) -> ast.FunctionDef:
+    stmts: list[ast.stmt] = [ast.Expr(_c(doc))] if doc else []
+    stmts.extend(body or [ast.Pass()])
+    func = ast.FunctionDef(
+        name=name,
+        args=ast.arguments(
+            posonlyargs=[],
+            args=[ast.arg(arg=p) for p in params],
+            vararg=None,
+            kwonlyargs=[],
+            kw_defaults=[],
+            kwarg=None,
+            defaults=defaults or [],
+        ),
+        body=stmts,
+        decorator_list=[],
+        returns=None,
+        lineno=0,  # the tree is unparsed, never compiled: unparse reads only this
+    )
+    if sys.version_info >= (3, 12):  # Python 3.12 added type parameters to functions
+        setattr(func, "type_params", [])  # noqa: B010 - not a field before 3.12
+    return func
+
+
+def _plain(value: Any) -> bool:
+    """Whether `value` is made only of exact dicts, tuples, str, int, bool and None: data whose
+    repr is exactly what `ast.unparse` writes for it (no dates, floats, lists or subclasses)."""
+    t = type(value)
+    if t is str or t is int or t is bool or value is None:
+        return True
+    if t is tuple:
+        return all(map(_plain, value))
+    if t is dict:
+        return all(map(_plain, value)) and all(map(_plain, value.values()))
+    return False
+
+
+class _Data:
+    """Turns plain data (dicts, tuples, dates) into constant expressions."""
+
+    def __init__(self, dates: dict[datetime.date, str]):
+        self.dates = dates
+
+    def __call__(self, value: Any) -> ast.expr:
+        if _plain(value):  # unparsed as its repr, which is what the nodes would give, faster
+            return ast.Constant(value=value)
+        if isinstance(value, dict):
+            return ast.Dict(keys=[self(k) for k in value], values=[self(v) for v in value.values()])
+        if isinstance(value, (tuple, list)):
+            return ast.Tuple(elts=[self(v) for v in value], ctx=ast.Load())
+        if isinstance(value, datetime.date):
+            return self.date(value)
+        if value is None or isinstance(value, (str, int, float, bool)):
+            return _c(value)
+        raise TypeError(f"cannot emit {type(value).__name__}")
+
+    def date(self, value: datetime.date) -> ast.Name:
+        if value not in self.dates:
+            self.dates[value] = f"_D{len(self.dates)}"
+        return _name(self.dates[value])
+
+
+class Generator:
+    """Emits one module for one Program."""
+
+    def __init__(self, program: ir.Program, runtime: str | None = None):
+        self.program = program
+        self.runtime = runtime
+        self.elements = {e.key: e for e in program.elements}
+        self.element_ids = {e.key: i for i, e in enumerate(program.elements)}
+        self.doctrine_ids = {d.name: i for i, d in enumerate(program.doctrines)}
+        self.ranks: dict[tuple[str, ...], str] = {}
+        self.dates: dict[datetime.date, str] = {}
+        self.data = _Data(self.dates)
+        self.temp = 0
+        self._nullable: dict[str, bool] = {}
+        self.chains: dict[ir.Chain, int] = {}
+        self.chain_funcs: list[ast.stmt] = []
+        self._sizes: dict[str, int] = {}
+        self.inlining = False  # set while the hot functions (_v, _h) are generated
+
+    # -------------------------------------------------------------- values
+    def fresh(self, prefix: str = "_t") -> str:
+        self.temp += 1
+        return f"{prefix}{self.temp}"
+
+    def rank_table(self, values: tuple[str, ...]) -> str:
+        if values not in self.ranks:
+            self.ranks[values] = f"_R{len(self.ranks)}"
+        return self.ranks[values]
+
+    def value(self, e: ir.Expr, env: dict[str, ast.expr]) -> ast.expr:
+        """An expression computing `e` as True, False or None (unknown)."""
+        if isinstance(e, ir.Const):
+            return self.data(e.value)
+        if isinstance(e, ir.FactRef):
+            return ast.Subscript(value=_name("f"), slice=_c(e.name), ctx=ast.Load())
+        if isinstance(e, ir.FieldRef):
+            return ast.Subscript(value=_name(f"_v{e.var}"), slice=_c(e.field), ctx=ast.Load())
+        if isinstance(e, ir.ElementRef):
+            if e.key in env:
+                return env[e.key]
+            if self.inlining and self.inlined(e.key):  # computed in place: no call
+                return self.value(self.elements[e.key].expr, env)
+            return _call(_name(f"_e{self.element_ids[e.key]}"), _name("f"))
+        if isinstance(e, ir.DoctrineRef):
+            return _call(_name(f"_h{self.doctrine_ids[e.name]}"), _name("f"))
+        if isinstance(e, (ir.And, ir.Or)):
+            return self.junction(e, env)
+        if isinstance(e, ir.Not):
+            if not self.nullable(e.item):
+                return ast.UnaryOp(op=ast.Not(), operand=self.value(e.item, env))
+            t = self.fresh()
+            walrus = ast.NamedExpr(target=_store(t), value=self.value(e.item, env))
+            return _if(_is(walrus, _c(None)), _c(None), ast.UnaryOp(op=ast.Not(), operand=_name(t)))
+        if isinstance(e, ir.AtLeast):
+            items = ast.Tuple(elts=[self.value(i, env) for i in e.items], ctx=ast.Load())
+            return _call(_attr("_rt", "at_least"), _c(e.count), items)
+        if isinstance(e, ir.Compare):
+            return self.compare(e, env)
+        if isinstance(e, ir.Presence):
+            test = _is(self.value(e.field, env), _attr("_rt", "ABSENT"))
+            return ast.UnaryOp(op=ast.Not(), operand=test) if e.present else test
+        if isinstance(e, ir.Quantified):
+            return self.quantified(e, env)
+        if isinstance(e, ir.Chain):
+            return _call(_name(f"_c{self.chain(e)}"), _name("f"))
+        raise AssertionError(f"unexpected {e!r}")
+
+    def chain(self, e: ir.Chain) -> int:
+        """The number of the function deciding a rule with exceptions (emitted once)."""
+        if e in self.chains:
+            return self.chains[e]
+        i = self.chains[e] = len(self.chains)
+        inlining, self.inlining = self.inlining, False  # emitted once, wherever it is used
+        # Branches in priority order: a branch that applies decides; one that may apply
+        # leaves its result pending, and the outcome stays unknown if the others differ.
+        body: list[ast.stmt] = [_assign("_p", _attr("_rt", "OPEN"))]
+        miss: list[ast.stmt] = []
+        merge = _attr("_rt", "merge")
+        for b in e.branches:
+            result = self.value(b.result, {})
+            body.append(_assign("_a", self.value(b.cond, {})))
+            body.append(
+                ast.If(
+                    test=_is(_name("_a"), _c(True)),
+                    body=[ast.Return(_call(merge, _name("_p"), result))],
+                    orelse=[],
+                )
+            )
+            if self.nullable(b.cond):
+                body.append(
+                    ast.If(
+                        test=_is(_name("_a"), _c(None)),
+                        body=[
+                            _assign("_p", _call(merge, _name("_p"), result)),
+                            ast.If(
+                                test=_is(_name("_p"), _c(None)),
+                                body=[ast.Return(_c(None))],
+                                orelse=[],
+                            ),
+                        ],
+                        orelse=[],
+                    )
+                )
+            result_miss = self.missing(b.result) if self.nullable(b.result) else []
+            unknown_result: list[ast.stmt] = (
+                [ast.If(test=_is(self.value(b.result, {}), _c(None)), body=result_miss, orelse=[])]
+                if result_miss
+                else []
+            )
+            miss.append(_assign("_a", self.value(b.cond, {})))
+            miss.append(
+                ast.If(
+                    test=_is(_name("_a"), _c(True)),
+                    body=[*unknown_result, ast.Return(None)],
+                    orelse=[],
+                )
+            )
+            if self.nullable(b.cond):
+                miss.append(
+                    ast.If(
+                        test=_is(_name("_a"), _c(None)),
+                        body=self.missing(b.cond) + unknown_result,
+                        orelse=[],
+                    )
+                )
+        body.append(ast.Return(_call(merge, _name("_p"), _c(e.default))))
+        self.chain_funcs.append(_def(f"_c{i}", ["f"], body))
+        self.chain_funcs.append(_def(f"_mc{i}", ["f", "acc"], miss))
+        self.inlining = inlining
+        return i
+
+    def junction(self, e: ir.And | ir.Or, env: dict[str, ast.expr]) -> ast.expr:
+        # Kleene logic: a settling value (False for `and`, True for `or`) wins at once;
+        # otherwise any unknown item makes the whole unknown.
+        settle = isinstance(e, ir.Or)
+        items = self.flatten(e, env)
+        if not items:
+            return _c(not settle)
+        temps: list[str] = []
+        tests: list[tuple[ast.expr, str | None]] = []
+        for item in items:
+            code = self.value(item, env)
+            if self.nullable(item) and isinstance(code, ast.Name):  # a local already: test it
+                temps.append(code.id)
+                tests.append((code, code.id))
+            elif self.nullable(item):
+                t = self.fresh()
+                temps.append(t)
+                tests.append((ast.NamedExpr(target=_store(t), value=code), t))
+            else:
+                tests.append((code, None))
+        if temps:
+            unknown = (
+                ast.BoolOp(op=ast.Or(), values=[_is(_name(t), _c(None)) for t in temps])
+                if len(temps) > 1
+                else _is(_name(temps[0]), _c(None))
+            )
+            result: ast.expr = _if(unknown, _c(None), _c(not settle))
+        else:
+            result = _c(not settle)
+        # One flat `or` of the tests, not an `if` per item: a junction of thousands of items
+        # must not nest thousands deep, which neither ast.unparse nor Python's parser takes.
+        settles = [
+            _is(code, _c(settle))
+            if temp
+            else (code if settle else ast.UnaryOp(op=ast.Not(), operand=code))
+            for code, temp in tests
+        ]
+        test = ast.BoolOp(op=ast.Or(), values=settles) if len(settles) > 1 else settles[0]
+        return _if(test, _c(settle), result)
+
+    def inlined(self, key: str) -> bool:
+        """Whether references to an element compute its expression in place, not by a call."""
+        return self.size(self.elements[key].expr) <= INLINE_SIZE
+
+    def size(self, e: ir.Expr) -> int:
+        """The number of nodes `e` expands to, counting inlined elements (bounded by design)."""
+        if isinstance(e, ir.ElementRef):
+            if e.key not in self._sizes:
+                self._sizes[e.key] = INLINE_SIZE + 1  # while looking (no cycles survive checks)
+                self._sizes[e.key] = self.size(self.elements[e.key].expr)
+            n = self._sizes[e.key]
+            return n if n <= INLINE_SIZE else 1
+        if isinstance(e, (ir.And, ir.Or, ir.AtLeast)):
+            return 1 + sum(self.size(i) for i in e.items)
+        if isinstance(e, ir.Not):
+            return 1 + self.size(e.item)
+        if isinstance(e, ir.Compare):
+            return 1 + self.size(e.left) + self.size(e.right)
+        if isinstance(e, (ir.Quantified, ir.Chain)):
+            return INLINE_SIZE + 1  # never inlined: big, and lambdas or functions of their own
+        return 1
+
+    def flatten(self, e: ir.And | ir.Or, env: dict[str, ast.expr]) -> list[ir.Expr]:
+        """The items of a junction, with those of nested junctions of the same kind (written so
+        or in an inlined element) spliced in: Kleene `and` and `or` are associative."""
+        out: list[ir.Expr] = []
+        for item in e.items:
+            inner = item
+            if (
+                isinstance(item, ir.ElementRef)
+                and self.inlining
+                and item.key not in env
+                and self.inlined(item.key)
+            ):
+                inner = self.elements[item.key].expr
+            if isinstance(inner, (ir.And, ir.Or)) and type(inner) is type(e):
+                out.extend(self.flatten(inner, env))
+            else:
+                out.append(item)
+        return out
+
+    def compare(self, e: ir.Compare, env: dict[str, ast.expr]) -> ast.expr:
+        # Each operand that may be unknown (a fact) or absent (an optional field) is bound
+        # once and tested: absent makes the comparison false, unknown makes it unknown.
+        scaled = self.scale_test(e, env)
+        if scaled is not None:
+            return scaled
+        guards: list[tuple[str, ast.expr, str]] = []
+        operands: list[ast.expr] = []
+        for side in (e.left, e.right):
+            if isinstance(side, ir.Const):
+                scale = e.type.kind == "scale"
+                operands.append(
+                    _c(e.type.values.index(str(side.value))) if scale else self.data(side.value)
+                )
+                continue
+            ref = self.value(side, env)
+            if isinstance(side, ir.FactRef) or (isinstance(side, ir.FieldRef) and side.optional):
+                t = self.fresh()
+                guards.append((t, ref, "absent" if isinstance(side, ir.FieldRef) else "unknown"))
+                ref = _name(t)
+            if e.type.kind == "scale":
+                ref = ast.Subscript(
+                    value=_name(self.rank_table(e.type.values)), slice=ref, ctx=ast.Load()
+                )
+            operands.append(ref)
+        result: ast.expr = ast.Compare(
+            left=operands[0], ops=[_OPS[e.op]()], comparators=[operands[1]]
+        )
+        guards.sort(key=lambda g: g[2] != "absent")  # absent settles to false before unknown
+        for t, code, kind in reversed(guards):
+            walrus = ast.NamedExpr(target=_store(t), value=code)
+            if kind == "unknown":
+                result = _if(_is(walrus, _c(None)), _c(None), result)
+            else:
+                result = _if(_is(walrus, _attr("_rt", "ABSENT")), _c(False), result)
+        return result
+
+    def scale_test(self, e: ir.Compare, env: dict[str, ast.expr]) -> ast.expr | None:
+        """An ordered enum compared with a constant, as membership in the set of the values
+        that satisfy it (`x in {'a', 'b'}`, a constant frozenset): no rank lookup at run time."""
+        if e.type.kind != "scale" or e.op not in ("<", "<=", ">", ">="):
+            return None
+        if isinstance(e.right, ir.Const) and not isinstance(e.left, ir.Const):
+            side, const, op = e.left, e.right, e.op
+        elif isinstance(e.left, ir.Const) and not isinstance(e.right, ir.Const):
+            flipped = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
+            side, const, op = e.right, e.left, flipped[e.op]
+        else:
+            return None
+        if not isinstance(side, (ir.FactRef, ir.FieldRef)):
+            return None
+        values = e.type.values
+        rank = values.index(str(const.value))
+        keep = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}[op]
+        chosen = ast.Set(elts=[_c(v) for r, v in enumerate(values) if keep(r, rank)])
+        ref = self.value(side, env)
+        if isinstance(side, ir.FieldRef) and not side.optional:
+            if not chosen.elts:
+                return _c(False)
+            return ast.Compare(left=ref, ops=[ast.In()], comparators=[chosen])
+        t = self.fresh()
+        test: ast.expr = (
+            ast.Compare(left=_name(t), ops=[ast.In()], comparators=[chosen])
+            if chosen.elts
+            else _c(False)
+        )
+        walrus = ast.NamedExpr(target=_store(t), value=ref)
+        if isinstance(side, ir.FieldRef):
+            return _if(_is(walrus, _attr("_rt", "ABSENT")), _c(False), test)
+        return _if(_is(walrus, _c(None)), _c(None), test)
+
+    def quantified(self, e: ir.Quantified, env: dict[str, ast.expr]) -> ast.expr:
+        items = self.fresh("_l")
+        body = ast.Lambda(
+            args=ast.arguments(
+                posonlyargs=[],
+                args=[ast.arg(arg=f"_v{e.var}")],
+                vararg=None,
+                kwonlyargs=[],
+                kw_defaults=[],
+                kwarg=None,
+                defaults=[],
+            ),
+            body=self.value(e.body, env),
+        )
+        helper = "every" if e.quantifier == "every" else "some"
+        run: ast.expr = _call(_attr("_rt", helper), _name(items), body)
+        if e.quantifier == "no":
+            q = self.fresh()
+            run = _if(
+                _is(ast.NamedExpr(target=_store(q), value=run), _c(None)),
+                _c(None),
+                ast.UnaryOp(op=ast.Not(), operand=_name(q)),
+            )
+        walrus = ast.NamedExpr(target=_store(items), value=self.value(e.collection, env))
+        return _if(_is(walrus, _c(None)), _c(None), run)
+
+    def nullable(self, e: ir.Expr) -> bool:
+        """Whether `e` can be unknown at all (a constant never is; of a record's fields, only a
+        bool the library fills, such as whether a decided case is materially similar)."""
+        if isinstance(e, (ir.FactRef, ir.Quantified)):
+            return True
+        if isinstance(e, ir.FieldRef):
+            return e.type.kind == "bool"
+        if isinstance(e, ir.Compare):
+            return any(isinstance(s, ir.FactRef) for s in (e.left, e.right))
+        if isinstance(e, (ir.And, ir.Or, ir.AtLeast)):
+            return any(self.nullable(i) for i in e.items)
+        if isinstance(e, ir.Not):
+            return self.nullable(e.item)
+        if isinstance(e, ir.ElementRef):
+            if e.key not in self._nullable:
+                self._nullable[e.key] = (
+                    True  # assume so while looking (no cycles survive the checker)
+                )
+                self._nullable[e.key] = self.nullable(self.elements[e.key].expr)
+            return self._nullable[e.key]
+        if isinstance(e, ir.DoctrineRef):
+            d = next(d for d in self.program.doctrines if d.name == e.name)
+            return self.nullable(d.expr)
+        if isinstance(e, ir.Chain):
+            return any(self.nullable(b.cond) or self.nullable(b.result) for b in e.branches)
+        return False
+
+    # -------------------------------------------------------------- missing facts
+    def missing(self, e: ir.Expr) -> list[ast.stmt]:
+        """Statements adding to `acc` the unknown facts that keep `e` (known to be unknown) open."""
+        add = _attr("acc", "add")
+        if isinstance(e, ir.FactRef):
+            return [ast.Expr(_call(add, _c(e.name)))]
+        if isinstance(e, ir.FieldRef):
+            waiting = _call(_attr("_rt", "open_facts_of"), _name(f"_v{e.var}"))
+            return [ast.Expr(_call(_attr("acc", "update"), waiting))]
+        if isinstance(e, ir.Compare):
+            out: list[ast.stmt] = []
+            for side in (e.left, e.right):
+                if isinstance(side, ir.FactRef):
+                    out.append(
+                        ast.If(
+                            test=_is(self.value(side, {}), _c(None)),
+                            body=[ast.Expr(_call(add, _c(side.name)))],
+                            orelse=[],
+                        )
+                    )
+            return out
+        if isinstance(e, (ir.And, ir.Or, ir.AtLeast)):
+            return [
+                ast.If(test=_is(self.value(item, {}), _c(None)), body=self.missing(item), orelse=[])
+                for item in e.items
+                if self.nullable(item)
+            ]
+        if isinstance(e, ir.Not):
+            return self.missing(e.item)
+        if isinstance(e, ir.ElementRef):
+            return [
+                ast.Expr(_call(_name(f"_m{self.element_ids[e.key]}"), _name("f"), _name("acc")))
+            ]
+        if isinstance(e, ir.DoctrineRef):
+            return [
+                ast.Expr(_call(_name(f"_md{self.doctrine_ids[e.name]}"), _name("f"), _name("acc")))
+            ]
+        if isinstance(e, ir.Chain):
+            return [ast.Expr(_call(_name(f"_mc{self.chain(e)}"), _name("f"), _name("acc")))]
+        if isinstance(e, ir.Quantified):
+            items = self.fresh("_l")
+            loop = ast.For(
+                lineno=0,
+                target=_store(f"_v{e.var}"),
+                iter=_name(items),
+                body=[
+                    ast.If(
+                        test=_is(self.value(e.body, {}), _c(None)),
+                        body=self.missing(e.body) or [ast.Pass()],
+                        orelse=[],
+                    )
+                ],
+                orelse=[],
+            )
+            return [
+                _assign(items, self.value(e.collection, {})),
+                ast.If(
+                    test=_is(_name(items), _c(None)),
+                    body=[ast.Expr(_call(add, _c(e.collection.name)))],
+                    orelse=[loop],
+                ),
+            ]
+        return []
+
+    def precedents(self, d: ir.Doctrine) -> tuple[Any, ...] | None:
+        """The library's decided cases for a doctrine, with the tests each must pass: the
+        bodies of the quantifiers over the list they fill, so a note can say which one fails."""
+        if d.precedents is None:
+            return None
+        list_fact, candidates = d.precedents
+        tests = []
+        for el in self.program.elements:
+            for node in ir.walk(el.expr):
+                if isinstance(node, ir.Quantified) and node.collection.name == list_fact:
+                    tests.append((node.var, tree(node.body)))
+        return (list_fact, candidates, tuple(tests))
+
+    # -------------------------------------------------------------- the module
+    def info(self) -> dict[str, Any]:
+        def cite(c: ir.Citation | None) -> dict[str, str] | None:
+            if c is None:
+                return None
+            return {
+                "authority": c.authority,
+                "citation": c.citation,
+                "pinpoint": c.pinpoint,
+                "purpose": c.purpose,
+            }
+
+        def element(el: ir.Element) -> dict[str, Any]:
+            return {
+                "key": el.key,
+                "name": el.name,
+                "title": el.title,
+                "requirement": el.text,
+                "tree": tree(el.expr),
+                "met": el.met,
+                "unmet": el.unmet,
+                "notes": el.notes,
+                "cites": tuple(cite(c) for c in el.cites),
+                "facts": tuple(sorted(_facts(el.expr))),
+                "uses": tuple(r.key for r in ir.walk(el.expr) if isinstance(r, ir.ElementRef)),
+                "line": el.pos.line,
+            }
+
+        doctrines = {}
+        for d in self.program.doctrines:
+            doctrines[d.name] = {
+                "name": d.name,
+                "title": d.title,
+                "module": d.module,
+                "extends": d.extends,
+                "court": d.court,
+                "source": cite(d.source),
+                "in_force_from": d.in_force_from.isoformat() if d.in_force_from else None,
+                "in_force_until": d.in_force_until.isoformat() if d.in_force_until else None,
+                "requirement": d.text,
+                "tree": tree(d.expr),
+                "elements": tuple({"label": label, "key": key} for label, key in d.slots),
+                "rejects": tuple(
+                    {
+                        "name": r.name,
+                        "title": r.title,
+                        "on": r.on,
+                        "because": r.because,
+                        "cites": tuple(cite(c) for c in r.cites),
+                    }
+                    for r in d.rejects
+                ),
+                "cites": tuple(cite(c) for c in d.cites),
+                "notes": d.notes,
+                "facts_weighed": d.facts_weighed,
+                "closed_world": d.closed_world,
+                "line": d.pos.line,
+            }
+        return {
+            "module": self.program.name,
+            "title": self.program.title,
+            "path": self.program.path,
+            "main": self.program.main,
+            "facts": {
+                f.name: {
+                    "kind": f.type.kind,
+                    "type": f.type.describe(),
+                    "values": f.type.values,
+                    "meaning": f.meaning,
+                    "favours": f.favours,
+                    "known_as": f.known_as,
+                }
+                for f in self.program.facts
+            },
+            "elements": {el.key: element(el) for el in self.program.elements},
+            "doctrines": doctrines,
+        }
+
+    def module(self) -> ast.Module:
+        p = self.program
+        body: list[ast.stmt] = []
+        funcs: list[ast.stmt] = []
+        for el in p.elements:
+            i = self.element_ids[el.key]
+            funcs.append(_def(f"_e{i}", ["f"], [ast.Return(self.value(el.expr, {}))]))
+            miss = self.missing(el.expr) if self.nullable(el.expr) else []
+            funcs.append(_def(f"_m{i}", ["f", "acc"], miss))
+        for d in p.doctrines:
+            i = self.doctrine_ids[d.name]
+            env: dict[str, ast.expr] = {}
+            stmts: list[ast.stmt] = []
+            locals_: list[ast.expr] = []
+            self.inlining = True
+            for n_, (_, key) in enumerate(d.slots):
+                local = f"_s{n_}"
+                stmts.append(_assign(local, self.value(ir.ElementRef(key=key), env)))
+                env.setdefault(key, _name(local))
+                locals_.append(_name(local))
+            elements = ast.Dict(keys=[_c(label) for label, _ in d.slots], values=locals_)
+            stmts.append(
+                ast.Return(ast.Tuple(elts=[self.value(d.expr, env), elements], ctx=ast.Load()))
+            )
+            funcs.append(_def(f"_v{i}", ["f"], stmts))
+            funcs.append(_def(f"_h{i}", ["f"], [ast.Return(self.value(d.expr, {}))]))
+            self.inlining = False
+            funcs.append(
+                _def(f"_md{i}", ["f", "acc"], self.missing(d.expr) if self.nullable(d.expr) else [])
+            )
+        info = self.info()
+        cases = tuple(
+            {
+                "name": c.name,
+                "doctrine": c.doctrine,
+                "title": c.title,
+                "source": c.source.citation if c.source else None,
+                "notes": c.notes,
+                "given": dict(c.given),
+                "expect": dict(c.expect),
+                "line": c.pos.line,
+            }
+            for c in p.cases
+        )
+        facts_spec = tuple((f.name, f.type.kind, f.type.spec()) for f in p.facts)
+        info_ast = self.data(info)
+        cases_ast = self.data(cases)
+        # Built before the date constants are written, since it may add to them.
+        precedents_ast = {d.name: self.data(self.precedents(d)) for d in p.doctrines}
+        doc = (
+            f"Evaluator compiled by doctrine {__version__} from {p.path}. "
+            "Do not edit: recompile.\n\n"
+            "Sources (SHA-256):\n"
+            + "".join(f"    {name}  {digest}\n" for name, digest in p.sources)
+        )
+        body.append(ast.Expr(_c(doc)))
+        body.append(ast.Import(names=[ast.alias(name="datetime", asname="_dt")]))
+        if self.runtime is None:
+            body.append(
+                ast.ImportFrom(
+                    module="compiler", names=[ast.alias(name="runtime", asname="_rt")], level=0
+                )
+            )
+        else:  # `compile --standalone`: the runtime's copy beside the module, by its own name
+            body.append(ast.Import(names=[ast.alias(name=self.runtime, asname="_rt")]))
+        body.append(
+            _assign(
+                "__all__",
+                self.data(("DOCTRINE", "DOCTRINES", "CASES", "FACTS", "INFO", "evaluate", "holds")),
+            )
+        )
+        body.append(_assign("SOURCES", self.data(p.sources)))
+        for value, name in sorted(self.dates.items(), key=lambda kv: int(kv[1][2:])):
+            body.append(
+                _assign(
+                    name,
+                    _call(_attr("_dt", "date"), _c(value.year), _c(value.month), _c(value.day)),
+                )
+            )
+        for values, name in self.ranks.items():
+            body.append(
+                _assign(
+                    name,
+                    ast.Dict(
+                        keys=[_c(v) for v in values], values=[_c(i) for i in range(len(values))]
+                    ),
+                )
+            )
+        body.append(_assign("FACTS", self.data(facts_spec)))
+        body.append(_assign("_SCHEMA", _call(_attr("_rt", "Schema"), _name("FACTS"))))
+        body.append(_assign("INFO", info_ast))
+        body.append(_assign("CASES", cases_ast))
+        body.extend(funcs)
+        body.extend(self.chain_funcs)
+        entries = []
+        for d in p.doctrines:
+            i = self.doctrine_ids[d.name]
+            labels = tuple(label for label, _ in d.slots)
+            entries.append(
+                (
+                    d.name,
+                    _call(
+                        _attr("_rt", "Evaluator"),
+                        _c(d.name),
+                        self.data(labels),
+                        _name("_SCHEMA"),
+                        _name(f"_v{i}"),
+                        _name(f"_h{i}"),
+                        _name(f"_md{i}"),
+                        ast.Subscript(
+                            value=ast.Subscript(
+                                value=_name("INFO"), slice=_c("doctrines"), ctx=ast.Load()
+                            ),
+                            slice=_c(d.name),
+                            ctx=ast.Load(),
+                        ),
+                        self.data(
+                            tuple(f.name for f in p.facts if f.type.kind == "bool")
+                            if d.closed_world
+                            else ()
+                        ),
+                        precedents_ast[d.name],
+                    ),
+                )
+            )
+        body.append(
+            _assign(
+                "DOCTRINES",
+                ast.Dict(keys=[_c(k) for k, _ in entries], values=[v for _, v in entries]),
+            )
+        )
+        body.append(_assign("DOCTRINE", _c(p.main)))
+
+        def delegate(
+            name: str, params: list[str], doc: str, defaults: list[ast.expr] | None = None
+        ) -> ast.FunctionDef:
+            # `def NAME(PARAMS): return DOCTRINES[DOCTRINE].NAME(PARAMS)`
+            method = ast.Attribute(
+                value=ast.Subscript(
+                    value=_name("DOCTRINES"), slice=_name("DOCTRINE"), ctx=ast.Load()
+                ),
+                attr=name,
+                ctx=ast.Load(),
+            )
+            call = _call(method, *(_name(p) for p in params))
+            return _def(name, params, [ast.Return(call)], doc=doc, defaults=defaults)
+
+        body.append(
+            delegate(
+                "evaluate",
+                ["facts", "stage"],
+                "Evaluate the module's doctrine on a mapping of facts (at a stage, if marked).",
+                defaults=[_c(None)],
+            )
+        )
+        body.append(
+            delegate(
+                "holds", ["facts"], "Whether the module's doctrine holds: True, False or None."
+            )
+        )
+        return ast.Module(body=body, type_ignores=[])
+
+
+def tree(e: ir.Expr) -> tuple[Any, ...]:
+    """The expression as nested tuples of plain data, for explanations to walk."""
+    if isinstance(e, ir.FactRef):
+        return ("fact", e.name)
+    if isinstance(e, ir.FieldRef):
+        return ("field", e.var, e.field)
+    if isinstance(e, ir.Const):
+        return ("const", e.value)
+    if isinstance(e, ir.ElementRef):
+        return ("element", e.key)
+    if isinstance(e, ir.DoctrineRef):
+        return ("doctrine", e.name)
+    if isinstance(e, (ir.And, ir.Or)):
+        return ("and" if isinstance(e, ir.And) else "or", tuple(tree(i) for i in e.items))
+    if isinstance(e, ir.AtLeast):
+        return ("at_least", e.count, tuple(tree(i) for i in e.items))
+    if isinstance(e, ir.Not):
+        return ("not", tree(e.item))
+    if isinstance(e, ir.Compare):
+        return ("compare", e.op, tree(e.left), tree(e.right), e.type.values)
+    if isinstance(e, ir.Presence):
+        return ("present" if e.present else "absent", tree(e.field))
+    if isinstance(e, ir.Quantified):
+        return (e.quantifier, e.var, e.collection.name, tree(e.body))
+    if isinstance(e, ir.Chain):
+        return (
+            "chain",
+            e.kind,
+            e.default,
+            e.because,
+            tuple(_cite(c) for c in e.cites),
+            tuple(
+                (
+                    b.label,
+                    tree(b.cond),
+                    b.outcome,
+                    tree(b.result),
+                    b.because,
+                    tuple(_cite(c) for c in b.cites),
+                )
+                for b in e.branches
+            ),
+        )
+    raise AssertionError(f"unexpected {e!r}")
+
+
+def _cite(c: ir.Citation) -> dict[str, str]:
+    return {
+        "authority": c.authority,
+        "citation": c.citation,
+        "pinpoint": c.pinpoint,
+        "purpose": c.purpose,
+    }
+
+
+def _facts(e: ir.Expr) -> set[str]:
+    return {x.name for x in ir.walk(e) if isinstance(x, ir.FactRef)}
+
+
+def generate(program: ir.Program, runtime: str | None = None) -> str:
+    """The Python source of the module for `program`: deterministic, byte for byte.
+
+    The module imports `compiler.runtime`, or with `runtime` the top-level module of that
+    name (a copy of the runtime written beside it by `compile --standalone`).
+    """
+    # The tree is only unparsed, never compiled, so it needs no line numbers. It is large and
+    # holds no cycles: collecting garbage while it is built only walks it again and again.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        module = Generator(program, runtime).module()
+        source = pysource.unparse(module) + "\n"
+        # Never hand out a module Python would refuse (a doctrine nested past what its parser
+        # takes): say so as a diagnostic instead. The functions are what can nest too deep;
+        # the data (INFO, CASES) is bounded by the parser's limit, and compiling it would
+        # cost more memory than all the rest. (unparse left the functions' text in the tree.)
+        functions: list[ast.stmt] = [s for s in module.body if isinstance(s, ast.FunctionDef)]
+        code = ast.unparse(ast.Module(body=functions, type_ignores=[]))
+        compile(code, program.path, "exec", dont_inherit=True)
+    except (RecursionError, SyntaxError) as exc:
+        reason = exc.msg if isinstance(exc, SyntaxError) else "too deep to generate"
+        raise DoctrineError(
+            [
+                Diagnostic(
+                    "D0106",
+                    f"{program.path} is nested too deeply to compile to Python ({reason})",
+                    None,
+                    help="name the inner parts as elements of their own and use them by name",
+                )
+            ]
+        ) from None
+    finally:
+        if enabled:
+            gc.enable()
+    return source

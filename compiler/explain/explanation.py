@@ -1,0 +1,1298 @@
+"""Explanations: what a doctrine decided on a set of facts and why, as plain data for templates.
+
+Everything here is computed from the compiled module itself (its INFO: the trees, the authored
+prose, the citations, the fact meanings) and from the evaluator's result; nothing is written
+per case. The data is plain (dicts, lists, strings, numbers, booleans and None) so that a
+user's own templates, which run sandboxed, see nothing but the explanation. `render.py` turns
+it into markdown, HTML or text.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Mapping, Sequence
+from os import PathLike
+from typing import Any
+
+from ..runtime import ABSENT, Evaluator, Result
+from .counterfactual import Counterfactual, Model, filled_list, search
+
+__all__ = [
+    "comparison",
+    "describe",
+    "documentation",
+    "explanation",
+    "module_documentation",
+    "module_info",
+    "render_comparison",
+    "render_documentation",
+    "render_explanation",
+    "render_module_documentation",
+]
+
+Node = tuple[Any, ...]
+Data = dict[str, Any]
+
+STATUS = {True: "met", False: "not met", None: "undetermined"}
+OUTCOME = {True: "met", False: "not met", None: "undetermined"}
+
+_ORDINALS = (
+    "First",
+    "Second",
+    "Third",
+    "Fourth",
+    "Fifth",
+    "Sixth",
+    "Seventh",
+    "Eighth",
+    "Ninth",
+    "Tenth",
+    "Eleventh",
+)
+
+
+# ---------------------------------------------------------------- small helpers
+
+
+def module_info(evaluator: Evaluator) -> Mapping[str, Any]:
+    """The INFO of the module that compiled `evaluator` (its elements, facts and doctrines).
+
+    An evaluator carries only its own doctrine's entry; the module's INFO is found through
+    the module the evaluator's generated functions live in.
+    """
+    info = getattr(evaluator, "module_info", None)
+    if info is None:
+        globals_ = getattr(getattr(evaluator, "_values", None), "__globals__", None) or {}
+        info = globals_.get("INFO")
+    if not isinstance(info, Mapping) or evaluator.name not in info.get("doctrines", {}):
+        raise ValueError(f"cannot find the compiled module of doctrine {evaluator.name!r}")
+    return info
+
+
+def words(name: str) -> str:
+    """An identifier as words: `specific_plaintiff` -> "specific plaintiff"."""
+    return name.replace("_", " ")
+
+
+def court_words(court: str | None) -> str:
+    """`9th` -> "Ninth Circuit", `SCOTUS` -> "Supreme Court"; anything else as given."""
+    if not court:
+        return ""
+    if court.upper() == "SCOTUS":
+        return "Supreme Court of the United States"
+    match = re.fullmatch(r"(\d+)(st|nd|rd|th)", court)
+    if match and 1 <= int(match.group(1)) <= len(_ORDINALS):
+        return f"{_ORDINALS[int(match.group(1)) - 1]} Circuit"
+    if court.upper() in ("DC", "D.C."):
+        return "D.C. Circuit"
+    return court
+
+
+def lower_first(text: str) -> str:
+    """Lower-case the first letter of a sentence used inside another, unless it starts a name."""
+    if len(text) > 1 and text[0].isupper() and text[1].islower():
+        first = text.split(" ", 1)[0]
+        if first in ("The", "A", "An", "Officials", "Either", "Every", "No", "Some", "All"):
+            return text[0].lower() + text[1:]
+    return text
+
+
+def _join(items: Sequence[str], word: str) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    if any("," in i for i in items):
+        return "; ".join(items[:-1]) + f"; {word} " + items[-1]
+    return ", ".join(items[:-1]) + f" {word} " + items[-1]
+
+
+def literal(value: Any) -> str:
+    """A value as a case file would give it."""
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return f"{len(value)} record{'' if len(value) == 1 else 's'}"
+    return str(value)
+
+
+def answer(value: Any, kind: str) -> str:
+    """A value as an answer to the fact's question: yes, no, a word, a date."""
+    if value is None:
+        return "not found"
+    if kind == "bool":
+        return "yes" if value else "no"
+    if kind in ("enum", "scale"):
+        return words(str(value))
+    return literal(value)
+
+
+def cite(c: Mapping[str, Any] | None) -> Data | None:
+    """A citation split for typesetting: the case name (italic in print) and the rest."""
+    if not c:
+        return None
+    citation = str(c.get("citation", ""))
+    match = re.match(r"^(.*?), (?=\d)", citation)
+    # A case name is set in italics; anything else (an article, a web page) stays roman.
+    if match and " v. " in match.group(1):
+        name, rest = match.group(1), citation[match.end() :]
+    else:
+        name, rest = "", citation
+    return {
+        "authority": c.get("authority", ""),
+        "citation": citation,
+        "name": name,
+        "rest": rest,
+        "sep": ", ",
+        "form": "full",
+        "pinpoint": c.get("pinpoint", ""),
+        "purpose": c.get("purpose", ""),
+    }
+
+
+def _cites(cs: Sequence[Mapping[str, Any]] | None) -> list[Data]:
+    return [x for x in (cite(c) for c in cs or ()) if x is not None]
+
+
+# ---------------------------------------------------------------- citation forms
+
+# "Name v. Other, 54 F.3d 1169, 1175 (4th Cir. 1995) (en banc)": the parts a short form needs.
+_CASE = re.compile(
+    r"^(?P<name>.+? v\. .+?), (?P<volume>\d+) (?P<reporter>[A-Za-z][A-Za-z0-9.' ]*?) "
+    r"(?P<first>\d+)(?:, (?P<pin>[^()]+?))?(?P<tail> \(.*)?$"
+)
+# Parties a short form passes over for the other side (Bluebook rule 10.9(a)(i)).
+_GENERIC_PARTY = re.compile(
+    r"^(?:United States|State|Commonwealth|People|City|County|Town|Village|Board|Department"
+    r"|Dep't|Estate|In re)\b"
+)
+
+
+def _short_name(name: str) -> str:
+    """The name a short form uses: the first party's, unless it is a government or the like."""
+    first, _, second = name.partition(" v. ")
+    party = second if _GENERIC_PARTY.match(first) and second else first
+    # "Winnebago County Dep't of Social Servs." -> "Winnebago County"; "DeShaney" -> "DeShaney"
+    party = re.split(r",| of | Dep't| Inc\.| Corp\.", party, maxsplit=1)[0].strip()
+    return party or first
+
+
+def citation_forms(cites: Sequence[Data]) -> None:
+    """Give each citation, in the order a reader meets them, the form a clerk would write:
+    in full the first time, a short form after ("Pinder, 54 F.3d at 1175"), and "Id." when
+    it cites the same case as the citation just before it.
+
+    The forms are set in place: `form` ("full", "short" or "id"), and `name` and `rest`
+    (the italic and roman parts) rewritten for that form; `citation` keeps the full text.
+    """
+    seen: set[str] = set()
+    previous: tuple[str, str] | None = None
+    for c in cites:
+        match = _CASE.match(str(c.get("citation", "")))
+        key = str(c.get("authority") or (match.group("name") if match else c.get("citation")))
+        pin = (match.group("pin") or "") if match else ""
+        c.setdefault("full_name", c.get("name", ""))
+        c.setdefault("full_rest", c.get("rest", ""))
+        if match is None:
+            c["form"] = "full"
+        elif previous is not None and previous[0] == key:
+            c["form"], c["sep"] = "id", " "
+            c["name"], c["rest"] = "Id.", "" if pin == previous[1] or not pin else f"at {pin}"
+        elif key in seen:
+            c["form"] = "short"
+            volume, reporter = match.group("volume"), match.group("reporter")
+            at = f" at {pin}" if pin else f" {match.group('first')}"
+            c["name"], c["rest"] = _short_name(match.group("name")), f"{volume} {reporter}{at}"
+        else:
+            c["form"] = "full"
+        seen.add(key)
+        previous = (key, pin)
+
+
+# ---------------------------------------------------------------- the tree in words
+
+
+class _Words:
+    """Conditions as prose, from the fact meanings and the element titles."""
+
+    def __init__(
+        self,
+        info: Mapping[str, Any],
+        schema: Mapping[str, tuple[str, Any]],
+        labels: Mapping[str, str] | None = None,
+    ):
+        self.info = info
+        self.schema = schema
+        self.labels = labels or {}
+
+    def __call__(self, node: Node, env: Mapping[int, str] | None = None) -> str:
+        env = env or {}
+        tag = node[0]
+        if tag == "fact":
+            meaning = self.info["facts"].get(node[1], {}).get("meaning")
+            return str(meaning) if meaning else words(node[1])
+        if tag == "field":
+            return words(node[2])
+        if tag == "const":
+            return answer(node[1], "bool" if isinstance(node[1], bool) else "enum")
+        slots = self._slots(node)
+        if slots is not None:
+            # A doctrine's own test over its elements: "X, Y and Z are all met".
+            if len(slots) == 1:
+                return f"{slots[0]} is met"
+            both = "both" if len(slots) == 2 else "all"
+            if tag == "and":
+                return f"{_join(slots, 'and')} are {both} met"
+            if tag == "or":
+                return f"at least one of {_join(slots, 'or')} is met"
+            inner = node[1][0]
+            if inner == "and":
+                return f"{_join(slots, 'and')} are not {both} met"
+            return f"none of {_join(slots, 'or')} is met"
+        if tag in ("and", "or"):
+            parts = [self._nested(i, env, tag) for i in node[1]]
+            return _join(parts, tag)
+        if tag == "not":
+            return "it is not the case that " + self(node[1], env)
+        if tag == "at_least":
+            return f"at least {node[1]} of: " + "; ".join(self(i, env) for i in node[2])
+        if tag == "compare":
+            return self._compare(node, env)
+        if tag in ("present", "absent"):
+            return f"{words(node[1][2])} is {'given' if tag == 'present' else 'not given'}"
+        if tag in ("some", "every", "no"):
+            quantifier, var, list_fact, body = node
+            lead = {
+                "some": "at least one of the",
+                "every": "every one of the",
+                "no": "none of the",
+            }[quantifier]
+            return f"{lead} {words(list_fact)} meets all of: " + self._items(
+                body, {**env, var: list_fact}
+            )
+        if tag == "element":
+            key = node[1]
+            if key in self.labels:
+                return words(self.labels[key])
+            return lower_first(str(self.info["elements"][key]["title"]))
+        if tag == "doctrine":
+            return f"the {words(node[1])} test is met"
+        if tag == "chain":
+            return self.chain(node)
+        return str(node)
+
+    def _slots(self, node: Node) -> list[str] | None:
+        """The element labels of an `and`/`or` (or its negation) made only of slots."""
+        if node[0] == "not" and node[1][0] in ("and", "or"):
+            node = node[1]
+        elif node[0] not in ("and", "or"):
+            return None
+        items = node[1]
+        if not items or not all(i[0] == "element" and i[1] in self.labels for i in items):
+            return None
+        return [words(self.labels[i[1]]) for i in items]
+
+    def _items(self, node: Node, env: Mapping[int, str]) -> str:
+        if node[0] == "and":
+            return "; ".join(self._nested(i, env, "and") for i in node[1])
+        return self(node, env)
+
+    def _nested(self, node: Node, env: Mapping[int, str], outer: str) -> str:
+        text = self(node, env)
+        if node[0] in ("and", "or") and node[0] != outer and len(node[1]) > 1:
+            return ("either " if node[0] == "or" else "both ") + text
+        return text
+
+    def _operand(self, node: Node, env: Mapping[int, str]) -> tuple[str, str]:
+        """(words, kind) of a compared value."""
+        if node[0] == "fact":
+            return words(node[1]), self.schema.get(node[1], ("text", None))[0]
+        if node[0] == "field":
+            kind = "text"
+            list_fact = env.get(node[1])
+            if list_fact:
+                for name, k, _spec, _optional in self.schema[list_fact][1]:
+                    if name == node[2]:
+                        kind = k
+            return words(node[2]), kind
+        value = node[1]
+        if isinstance(value, datetime.date):
+            return value.isoformat(), "date"
+        if isinstance(value, bool):
+            return ("yes" if value else "no"), "bool"
+        if isinstance(value, (int, float)):
+            return str(value), "number"
+        return words(str(value)) if "_" in str(value) else str(value), "const"
+
+    def _compare(self, node: Node, env: Mapping[int, str]) -> str:
+        op, left, right = node[1], node[2], node[3]
+        lw, lk = self._operand(left, env)
+        rw, rk = self._operand(right, env)
+        kind = lk if lk != "const" else rk
+        if kind == "date":
+            verbs = {
+                "<": "is before",
+                "<=": "is on or before",
+                ">": "is after",
+                ">=": "is on or after",
+                "==": "is",
+                "!=": "is not",
+            }
+        elif kind in ("scale", "number"):
+            verbs = {
+                "<": "is below",
+                "<=": "is at most",
+                ">": "is above",
+                ">=": "is at least",
+                "==": "is",
+                "!=": "is not",
+            }
+        else:
+            verbs = {
+                "==": "is",
+                "!=": "is not",
+                "<": "is less than",
+                "<=": "is at most",
+                ">": "is more than",
+                ">=": "is at least",
+            }
+        if left[0] != "const" and right[0] != "const" and op in ("==", "!="):
+            verbs = {"==": "is the same as", "!=": "differs from"}
+        return f"{lw} {verbs[op]} {rw}"
+
+    def chain(self, node: Node) -> str:
+        _, kind, default, _because, _cites, branches = node
+        lines = [
+            f"{'met' if outcome else 'not met'} when {self(cond)}"
+            for _label, cond, outcome, _result, _why, _c in branches
+        ]
+        otherwise = "met" if default else "not met"
+        if kind == "first_match":
+            return "; ".join([*lines, f"otherwise {otherwise}"])
+        return f"{otherwise} as a general rule, except that it is " + "; and it is ".join(lines)
+
+
+def describe(
+    info: Mapping[str, Any],
+    schema: Mapping[str, tuple[str, Any]],
+    node: Node,
+    labels: Mapping[str, str] | None = None,
+) -> str:
+    """A condition tree in words."""
+    return _Words(info, schema, labels)(node)
+
+
+# ---------------------------------------------------------------- why: the facts a value rests on
+
+
+def support(
+    model: Model,
+    node: Node,
+    *,
+    stop: bool = False,
+    env: Mapping[int, tuple[str, int]] | None = None,
+) -> list[tuple[str, str]]:
+    """The leaves a node's present value rests on: ("fact", name), and with `stop` the
+    ("element", key) and ("doctrine", name) it refers to, rather than their facts.
+
+    A value that is true because of all its parts rests on all of them; false because of one
+    part, on the parts that are false; unknown, on the parts that are unknown.
+    """
+    env = env or {}
+    out: list[tuple[str, str]] = []
+    value = model.value(node, env)
+    tag = node[0]
+
+    def add(leaves: list[tuple[str, str]]) -> None:
+        for leaf in leaves:
+            if leaf not in out:
+                out.append(leaf)
+
+    def pick(items: Sequence[Node], inner: Mapping[int, tuple[str, int]], all_when: Any) -> None:
+        for item in items:
+            v = model.value(item, inner)
+            if value is all_when or v is value:
+                add(support(model, item, stop=stop, env=inner))
+
+    if tag == "fact":
+        add([("fact", node[1])])
+    elif tag == "field":
+        add([("fact", env[node[1]][0])])
+    elif tag == "compare":
+        for side in (node[2], node[3]):
+            if side[0] == "fact":
+                add([("fact", side[1])])
+            elif side[0] == "field":
+                add([("fact", env[side[1]][0])])
+    elif tag in ("present", "absent"):
+        add([("fact", env[node[1][1]][0])])
+    elif tag == "and":
+        pick(node[1], env, True)
+    elif tag == "or":
+        pick(node[1], env, False)
+    elif tag == "at_least":
+        pick(node[2], env, object())
+    elif tag == "not":
+        add(support(model, node[1], stop=stop, env=env))
+    elif tag in ("some", "every", "no"):
+        quantifier, var, list_fact, body = node
+        add([("fact", list_fact)])
+        items = model.facts.get(list_fact) or ()
+        some_value = value if quantifier != "no" else (None if value is None else not value)
+        all_when = quantifier not in ("some", "no")
+        for i in range(len(items)):
+            inner = {**env, var: (list_fact, i)}
+            v = model.value(body, inner)
+            if some_value is all_when or v is some_value:
+                add(support(model, body, stop=stop, env=inner))
+    elif tag in ("element", "doctrine"):
+        if stop:
+            add([(tag, node[1])])
+        else:
+            table = "elements" if tag == "element" else "doctrines"
+            add(support(model, model.info[table][node[1]]["tree"], stop=stop))
+    elif tag == "chain":
+        decided = model.chain_branch(node)
+        branches = node[5]
+        upto = len(branches) if decided in (-1, None) else decided + 1
+        for i, branch in enumerate(branches[:upto]):
+            if decided is None and model.value(branch[1]) is False:
+                continue
+            add(support(model, branch[1], stop=stop))
+            if i == decided:
+                add(support(model, branch[3], stop=stop))
+    return out
+
+
+# ---------------------------------------------------------------- facts quoted from the case
+
+
+def type_words(meta: Mapping[str, Any]) -> str:
+    """A fact's type as a user would ask for it: "yes or no", "one of: ..."."""
+    kind = meta.get("kind")
+    values = [words(str(v)) for v in meta.get("values") or ()]
+    if kind == "bool":
+        return "yes or no"
+    if kind == "enum":
+        return "one of: " + ", ".join(values)
+    if kind == "scale":
+        return "one of, from least to most: " + ", ".join(values)
+    if kind == "date":
+        return "a date"
+    if kind == "list":
+        return str(meta.get("type") or "a list").replace("a list of ", "a list of records: ")
+    return str(meta.get("type") or kind or "")
+
+
+class _Facts:
+    def __init__(
+        self,
+        info: Mapping[str, Any],
+        schema: Mapping[str, tuple[str, Any]],
+        facts: Mapping[str, Any],
+        supplied: str | None = None,
+    ):
+        self.info = info
+        self.schema = schema
+        self.facts = facts
+        self.supplied = supplied
+        """A list the library filled from its decided cases, which the case did not give."""
+
+    def quote(self, name: str) -> Data:
+        """One fact as the case gave it, with its meaning and the answer it gives."""
+        kind = self.schema[name][0]
+        value = self.facts.get(name)
+        meta = self.info["facts"].get(name, {})
+        records = []
+        if kind == "list" and value is not None:
+            for i, record in enumerate(value):
+                fields = [
+                    {"name": field, "value": literal(v)}
+                    for field, v in record.items()
+                    if v is not ABSENT
+                ]
+                title = record.get("name")
+                records.append(
+                    {
+                        "title": title if isinstance(title, str) and title else f"item {i + 1}",
+                        "fields": fields,
+                    }
+                )
+        shown = answer(value, kind) if kind != "list" else literal(value)
+        if value is None:
+            shown = "not given"
+        elif name == self.supplied:
+            shown = f"{literal(value)} supplied by the library"
+        return {
+            "name": name,
+            "words": words(name),
+            "shown": shown,
+            "kind": kind,
+            "given": value is not None and name != self.supplied,
+            "value": "not given"
+            if value is None
+            else f"{literal(value)} supplied by the library"
+            if name == self.supplied
+            else literal(value),
+            "answer": answer(value, kind)
+            if kind != "list"
+            else ("not found" if value is None else literal(value)),
+            "meaning": str(meta.get("meaning") or ""),
+            "type": type_words(meta),
+            "choices": [str(v) for v in meta.get("values") or ()],
+            "records": records,
+        }
+
+
+# ---------------------------------------------------------------- doctrine summaries
+
+
+def _period(doctrine: Mapping[str, Any], facts: Mapping[str, Any] | None) -> Data:
+    start, until = doctrine.get("in_force_from"), doctrine.get("in_force_until")
+    text = ""
+    if start and until:
+        text = f"from {start} until {until}"
+    elif start:
+        text = f"from {start}"
+    elif until:
+        text = f"until {until}"
+    event = facts.get("event_date") if facts is not None else None
+    applies: bool | None = None
+    if text and isinstance(event, datetime.date):
+        applies = not (
+            (start and event < datetime.date.fromisoformat(start))
+            or (until and event >= datetime.date.fromisoformat(until))
+        )
+    return {
+        "start": start,
+        "until": until,
+        "text": text,
+        "bounded": bool(text),
+        "event_date": event.isoformat() if isinstance(event, datetime.date) else None,
+        "applies": applies,
+    }
+
+
+def _summary(
+    info: Mapping[str, Any],
+    name: str,
+    facts: Mapping[str, Any] | None,
+    schema: Mapping[str, tuple[str, Any]],
+) -> Data:
+    d = info["doctrines"][name]
+    labels = {slot["key"]: slot["label"] for slot in d["elements"]}
+    parent = d.get("extends")
+    parent_info = info["doctrines"].get(parent) if parent else None
+    return {
+        "name": name,
+        "title": d["title"],
+        "module": info.get("module", ""),
+        "module_title": info.get("title", ""),
+        "court": d.get("court") or "",
+        "court_words": court_words(d.get("court")),
+        "source": cite(d.get("source")),
+        "cites": _cites(d.get("cites")),
+        "notes": list(d.get("notes") or ()),
+        "period": _period(d, facts),
+        "extends": {"name": parent, "title": parent_info["title"] if parent_info else ""}
+        if parent
+        else None,
+        "requirement": describe(info, schema, d["tree"], labels),
+        "requirement_source": d.get("requirement", ""),
+        "module_only": False,
+    }
+
+
+# ---------------------------------------------------------------- explanations
+
+
+def _status_groups(items: list[Data]) -> list[Data]:
+    groups: list[Data] = []
+    for status in ("met", "not met", "undetermined"):
+        labels = [i["words"] for i in items if i["status"] == status]
+        if labels:
+            groups.append({"status": status, "labels": labels, "count": len(labels)})
+    return groups
+
+
+def _quantified(node: Node) -> list[Node]:
+    """The quantifiers of a tree, outside the elements and doctrines it refers to."""
+    tag = node[0]
+    if tag in ("some", "every", "no"):
+        return [node]
+    if tag in ("and", "or"):
+        return [q for item in node[1] for q in _quantified(item)]
+    if tag == "at_least":
+        return [q for item in node[2] for q in _quantified(item)]
+    if tag == "not":
+        return _quantified(node[1])
+    return []
+
+
+def _items(model: Model, words_: _Words, tree: Node) -> list[Data]:
+    """Each record a quantifier ranges over, and which of the requirements it fails."""
+    out = []
+    for quantifier, var, list_fact, body in _quantified(tree):
+        records = model.facts.get(list_fact) or ()
+        parts = body[1] if body[0] == "and" else (body,)
+        for i, record in enumerate(records):
+            env = {var: (list_fact, i)}
+            checks = [(model.value(part, env), words_(part, {var: list_fact})) for part in parts]
+            title = record.get("name")
+            out.append(
+                {
+                    "list": list_fact,
+                    "quantifier": quantifier,
+                    "title": title if isinstance(title, str) and title else f"item {i + 1}",
+                    "status": STATUS[model.value(body, env)],
+                    "unmet": [w for v, w in checks if v is False],
+                    "open": [w for v, w in checks if v is None],
+                }
+            )
+    return out
+
+
+def _element_data(
+    model: Model, quote: _Facts, words_: _Words, label: str, key: str, value: bool | None
+) -> Data:
+    el = model.info["elements"][key]
+    facts = [leaf[1] for leaf in support(model, el["tree"]) if leaf[0] == "fact"]
+    parts = []
+    for leaf in support(model, el["tree"], stop=True):
+        if leaf[0] == "element":
+            sub = model.info["elements"][leaf[1]]
+            v = model.value(("element", leaf[1]))
+            parts.append(
+                {
+                    "kind": "element",
+                    "name": sub["name"],
+                    "title": sub["title"],
+                    "status": STATUS[v],
+                    "prose": sub["met"] if v else sub["unmet"] if v is False else "",
+                    "requirement": words_(sub["tree"]),
+                    "elements": [],
+                }
+            )
+        elif leaf[0] == "doctrine":
+            d = model.info["doctrines"][leaf[1]]
+            v = model.value(("doctrine", leaf[1]))
+            parts.append(
+                {
+                    "kind": "doctrine",
+                    "name": leaf[1],
+                    "title": d["title"],
+                    "status": STATUS[v],
+                    "prose": "",
+                    "requirement": "",
+                    "elements": [
+                        {
+                            "label": s["label"],
+                            "words": words(s["label"]),
+                            "status": STATUS[model.value(("element", s["key"]))],
+                        }
+                        for s in d["elements"]
+                    ],
+                }
+            )
+    return {
+        "label": label,
+        "words": words(label),
+        "key": key,
+        "name": el["name"],
+        "title": el["title"],
+        "status": STATUS[value],
+        "value": value,
+        "requirement": words_(el["tree"]),
+        "requirement_source": el.get("requirement", ""),
+        "prose": el["met"] if value else el["unmet"] if value is False else "",
+        "met": el["met"],
+        "unmet": el["unmet"],
+        "notes": list(el.get("notes") or ()),
+        "facts": [quote.quote(f) for f in facts],
+        "cites": _cites(el.get("cites")),
+        "parts": parts,
+        "members": _items(model, words_, el["tree"]),
+    }
+
+
+def _rules(model: Model, tree: Node, words_: _Words, with_status: bool) -> Data | None:
+    if tree[0] != "chain":
+        return None
+    _, kind, default, because, cites, branches = tree
+    decided = model.chain_branch(tree) if with_status else None
+    rows = []
+    for i, (label, cond, outcome, _result, why, bcites) in enumerate(branches):
+        applies = model.value(cond) if with_status else None
+        condition = words_(cond)
+        if cond[0] in ("element", "doctrine"):
+            condition += " is met" if cond[0] == "element" else ""
+        rows.append(
+            {
+                "label": label,
+                "words": words(label),
+                "condition": condition,
+                "outcome": OUTCOME[bool(outcome)],
+                "because": why,
+                "cites": _cites(bcites),
+                "status": {True: "applies", False: "does not apply", None: "undetermined"}[applies],
+                "decides": decided == i,
+            }
+        )
+    return {
+        "kind": kind,
+        "first_match": kind == "first_match",
+        "default": {
+            "outcome": OUTCOME[bool(default)],
+            "because": because,
+            "cites": _cites(cites),
+            "decides": decided == -1,
+        },
+        "branches": rows,
+        "settled": decided is not None,
+    }
+
+
+def _referenced(info: Mapping[str, Any], tree: Node) -> list[str]:
+    """The doctrines a tree refers to, directly or through its elements, in order."""
+    out: list[str] = []
+    seen: set[str] = set()
+
+    def walk(node: Node) -> None:
+        tag = node[0]
+        if tag in ("and", "or"):
+            for item in node[1]:
+                walk(item)
+        elif tag == "at_least":
+            for item in node[2]:
+                walk(item)
+        elif tag == "not":
+            walk(node[1])
+        elif tag in ("some", "every", "no"):
+            walk(node[3])
+        elif tag == "chain":
+            for branch in node[5]:
+                walk(branch[1])
+                walk(branch[3])
+        elif tag == "element" and node[1] not in seen:
+            seen.add(node[1])
+            walk(info["elements"][node[1]]["tree"])
+        elif tag == "doctrine" and node[1] not in out:
+            out.append(node[1])
+            walk(info["doctrines"][node[1]]["tree"])
+
+    walk(tree)
+    return out
+
+
+def _rejects(d: Mapping[str, Any], quote: _Facts | None, under: str = "") -> list[Data]:
+    out = []
+    for r in d.get("rejects") or ():
+        on = [quote.quote(f) if quote else {"name": f} for f in r["on"]]
+        raised = bool(quote) and all(
+            q["given"] and (q["kind"] != "bool" or q["answer"] == "yes") for q in on
+        )
+        out.append(
+            {
+                "name": r["name"],
+                "title": r["title"],
+                "on": on,
+                "raised": raised,
+                "because": r["because"],
+                "cites": _cites(r.get("cites")),
+                "under": under,
+            }
+        )
+    return out
+
+
+def _counterfactual_data(cf: Counterfactual, schema: Mapping[str, tuple[str, Any]]) -> Data:
+    changes = []
+    for c in cf.changes:
+        changes.append(
+            {
+                "path": c.path,
+                "fact": c.fact,
+                "item": c.item,
+                "field": c.field,
+                "before": "not given" if c.before is None else literal(c.before),
+                "after": c.clause,
+                "value": literal(c.value),
+                "choices": [literal(v) for v in c.values],
+            }
+        )
+    return {
+        "holds": cf.holds,
+        "outcome": OUTCOME[cf.holds],
+        "phrase": cf.phrase,
+        "size": len(cf.changes),
+        "changes": changes,
+    }
+
+
+def heading(
+    to: str | None = None,
+    from_: str | None = None,
+    date: str | None = None,
+    subject: str | None = None,
+) -> Data | None:
+    """A memorandum's To / From / Date / Re block, or None when none of them is given.
+
+    A date given as YYYY-MM-DD is written out ("December 4, 2026"); anything else is kept.
+    """
+    if not any((to, from_, date, subject)):
+        return None
+    shown = date or ""
+    try:
+        day = datetime.date.fromisoformat(shown)
+    except ValueError:
+        pass
+    else:
+        shown = f"{day:%B} {day.day}, {day.year}"
+    return {"to": to or "", "from": from_ or "", "date": shown, "re": subject or ""}
+
+
+def explanation(
+    result: Result,
+    *,
+    case: str | None = None,
+    limit: int = 8,
+    memo: Mapping[str, str] | None = None,
+) -> Data:
+    """Everything an explanation document says about one result, as plain data.
+
+    `case` names the case (a facts file's `title`, else its name); `memo` is a `heading()`.
+    """
+    evaluator = result.evaluator
+    info = module_info(evaluator)
+    schema = evaluator.schema.facts
+    d = info["doctrines"][result.doctrine]
+    model = Model(info, schema, result.facts)
+    quote = _Facts(info, schema, result.facts, filled_list(result))
+    labels = {slot["key"]: slot["label"] for slot in d["elements"]}
+    words_ = _Words(info, schema, labels)
+    elements = [
+        _element_data(
+            model,
+            quote,
+            _Words(info, schema),
+            s["label"],
+            s["key"],
+            result.elements.get(s["label"]),
+        )
+        for s in d["elements"]
+    ]
+    by_key = {s["key"]: e for s, e in zip(d["elements"], elements, strict=True)}
+    decisive: list[Data] = []
+    for leaf in support(model, d["tree"], stop=True):
+        if leaf[0] == "element" and leaf[1] in by_key and by_key[leaf[1]] not in decisive:
+            decisive.append(by_key[leaf[1]])
+    weighed = set(d.get("facts_weighed") or ())
+    rejects = _rejects(d, quote)
+    for other in _referenced(info, d["tree"]):
+        # A theory the doctrines it rests on reject, on facts this one does not weigh itself.
+        for r in _rejects(info["doctrines"][other], quote, under=other):
+            if not {o["name"] for o in r["on"]} & set(d.get("facts_weighed") or ()) and (
+                r["title"],
+                tuple(o["name"] for o in r["on"]),
+            ) not in {(x["title"], tuple(o["name"] for o in x["on"])) for x in rejects}:
+                rejects.append(r)
+    unweighed = []
+    for name in schema:
+        if result.facts.get(name) is not None and name not in weighed:
+            q = quote.quote(name)
+            q["answered_by"] = [r["title"] for r in rejects if name in [o["name"] for o in r["on"]]]
+            unweighed.append(q)
+    stage = getattr(result, "stage", None)
+    record = [
+        {
+            "fact": str(note.get("fact", "")),
+            "words": words(str(note.get("fact", ""))),
+            "used": "unknown" if note.get("used") is None else literal(note.get("used")),
+            "why": str(note.get("why", "")),
+        }
+        for note in getattr(result, "record", ()) or ()
+    ]
+    filled = filled_list(result)
+    supplied = [
+        {"name": str(note.get("name", "")), "reason": str(note.get("reason", ""))}
+        for note in getattr(result, "precedents", ()) or ()
+    ]
+    found = search(result, info, limit=limit) if limit > 0 else ()
+    cfs = [_counterfactual_data(cf, schema) for cf in found]
+    summary = _summary(info, result.doctrine, result.facts, schema)
+    citation_forms(
+        [
+            *([summary["source"]] if summary["source"] else []),
+            *(c for e in elements for c in e["cites"]),
+            *(c for r in rejects for c in r["cites"]),
+        ]
+    )
+    return {
+        "kind": "explain",
+        "case": case or "",
+        "memo": dict(memo) if memo else None,
+        "doctrine": summary,
+        "holds": result.holds,
+        "outcome": OUTCOME[result.holds],
+        "conclusion": {
+            "outcome": OUTCOME[result.holds],
+            "groups": _status_groups(decisive),
+            "decisive": [
+                {
+                    "label": e["label"],
+                    "words": e["words"],
+                    "status": e["status"],
+                    "title": e["title"],
+                }
+                for e in decisive
+            ],
+            "missing": list(result.missing),
+            "missing_words": [words(name) for name in result.missing],
+        },
+        "elements": elements,
+        "rules": _rules(model, d["tree"], words_, True),
+        "rejects": rejects,
+        "unweighed": unweighed,
+        "missing": [quote.quote(name) for name in result.missing],
+        "counterfactuals": {
+            "met": [c for c in cfs if c["holds"]],
+            "not_met": [c for c in cfs if not c["holds"]],
+            "all": cfs,
+            "searched": limit > 0,
+        },
+        "given": [quote.quote(name) for name in schema if result.facts.get(name) is not None],
+        "stage": {"name": stage, "words": stage.replace("-", " "), "record": record}
+        if stage
+        else None,
+        "supplied": {"list": filled, "words": words(filled), "cases": supplied} if filled else None,
+    }
+
+
+# ---------------------------------------------------------------- documentation
+
+
+def _element_doc(
+    info: Mapping[str, Any], words_: _Words, label: str, key: str, seen: set[str]
+) -> Data:
+    el = info["elements"][key]
+    seen.add(key)
+    parts = []
+    for sub in el.get("uses") or ():
+        if sub not in seen and sub in info["elements"]:
+            parts.append(_element_doc(info, words_, info["elements"][sub]["name"], sub, seen))
+    return {
+        "label": label,
+        "words": words(label),
+        "key": key,
+        "name": el["name"],
+        "title": el["title"],
+        "requirement": words_(el["tree"]),
+        "requirement_source": el.get("requirement", ""),
+        "met": el["met"],
+        "unmet": el["unmet"],
+        "notes": list(el.get("notes") or ()),
+        "cites": _cites(el.get("cites")),
+        "facts": sorted(el.get("facts") or ()),
+        "parts": parts,
+    }
+
+
+def _variant(info: Mapping[str, Any], d: Mapping[str, Any], words_: _Words) -> Data | None:
+    parent_name = d.get("extends")
+    if not parent_name or parent_name not in info["doctrines"]:
+        return None
+    p = info["doctrines"][parent_name]
+    mine = {s["label"]: s["key"] for s in d["elements"]}
+    theirs = {s["label"]: s["key"] for s in p["elements"]}
+    changes = []
+
+    def side(key: str | None) -> Data | None:
+        if key is None:
+            return None
+        el = info["elements"][key]
+        return {"title": el["title"], "requirement": words_(el["tree"])}
+
+    for label in [*theirs, *(lb for lb in mine if lb not in theirs)]:
+        before, after = theirs.get(label), mine.get(label)
+        if before == after:
+            continue
+        change = "added" if before is None else "removed" if after is None else "replaced"
+        changes.append(
+            {
+                "label": label,
+                "words": words(label),
+                "change": change,
+                "before": side(before),
+                "after": side(after),
+            }
+        )
+    my_rejects = {r["name"]: r for r in d.get("rejects") or ()}
+    their_rejects = {r["name"]: r for r in p.get("rejects") or ()}
+    accepts = [
+        {
+            "title": r["title"],
+            "because": r["because"],
+            "on": list(r["on"]),
+            "cites": _cites(r.get("cites")),
+        }
+        for name, r in their_rejects.items()
+        if name not in my_rejects
+    ]
+    rejects = [
+        {
+            "title": r["title"],
+            "on": list(r["on"]),
+            "replaces": their_rejects[name]["title"] if name in their_rejects else "",
+        }
+        for name, r in my_rejects.items()
+        if name not in their_rejects or their_rejects[name] != r
+    ]
+    labels_p = {s["key"]: s["label"] for s in p["elements"]}
+    labels_d = {s["key"]: s["label"] for s in d["elements"]}
+    req_before = _Words(info, words_.schema, labels_p)(p["tree"])
+    req_after = _Words(info, words_.schema, labels_d)(d["tree"])
+    period_before, period_after = _period(p, None)["text"], _period(d, None)["text"]
+    src_before, src_after = cite(p.get("source")), cite(d.get("source"))
+    return {
+        "parent": {"name": parent_name, "title": p["title"], "source": src_before},
+        "elements": changes,
+        "requirement": {"before": req_before, "after": req_after}
+        if p.get("requirement") != d.get("requirement")
+        else None,
+        "accepts": accepts,
+        "rejects": rejects,
+        "period": {
+            "before": period_before or "without limit",
+            "after": period_after or "without limit",
+        }
+        if period_before != period_after
+        else None,
+        "source": {"before": src_before, "after": src_after}
+        if (src_before or {}).get("citation") != (src_after or {}).get("citation")
+        else None,
+    }
+
+
+def _fact_docs(info: Mapping[str, Any], names: Sequence[str]) -> list[Data]:
+    out = []
+    for f in names:
+        meta = info["facts"].get(f, {})
+        out.append(
+            {
+                "name": f,
+                "meaning": str(meta.get("meaning") or ""),
+                "type": type_words(meta),
+                "choices": [str(v) for v in meta.get("values") or ()],
+            }
+        )
+    return out
+
+
+def module_documentation(info: Mapping[str, Any], schema: Mapping[str, tuple[str, Any]]) -> Data:
+    """A file that declares no doctrine (elements, facts) as a readable document."""
+    module = str(info.get("module", ""))
+    words_ = _Words(info, schema)
+    seen: set[str] = set()
+    own = [k for k in info["elements"] if k.startswith(module + ".")]
+    elements = []
+    for key in own:
+        if key not in seen:
+            elements.append(_element_doc(info, words_, info["elements"][key]["name"], key, seen))
+    read = sorted({f for k in own for f in info["elements"][k].get("facts") or ()})
+    period: Data = {
+        "start": None,
+        "until": None,
+        "text": "",
+        "bounded": False,
+        "event_date": None,
+        "applies": None,
+    }
+    summary: Data = {
+        "name": module,
+        "title": info.get("title") or module,
+        "module": module,
+        "module_title": "",
+        "court": "",
+        "court_words": "",
+        "source": None,
+        "cites": [],
+        "notes": [],
+        "period": period,
+        "extends": None,
+        "requirement": "",
+        "requirement_source": "",
+        "module_only": True,
+    }
+    return {
+        "kind": "doc",
+        "doctrine": summary,
+        "elements": elements,
+        "facts": _fact_docs(info, read if own else list(info["facts"])),
+        "rules": None,
+        "rejects": [],
+        "variant": None,
+    }
+
+
+def documentation(
+    info: Mapping[str, Any], name: str, schema: Mapping[str, tuple[str, Any]]
+) -> Data:
+    """A doctrine as a readable document: no facts needed."""
+    d = info["doctrines"][name]
+    words_ = _Words(info, schema)
+    seen: set[str] = set()
+    elements = [_element_doc(info, words_, s["label"], s["key"], seen) for s in d["elements"]]
+    labels = {s["key"]: s["label"] for s in d["elements"]}
+    model = Model(info, schema, dict.fromkeys(schema))
+    summary = _summary(info, name, None, schema)
+    rejects = _rejects(d, None)
+
+    def element_cites(items: list[Data]) -> list[Data]:
+        return [c for e in items for c in (*e["cites"], *element_cites(e["parts"]))]
+
+    citation_forms(
+        [
+            *([summary["source"]] if summary["source"] else []),
+            *summary["cites"],
+            *element_cites(elements),
+            *(c for r in rejects for c in r["cites"]),
+        ]
+    )
+    return {
+        "kind": "doc",
+        "doctrine": summary,
+        "elements": elements,
+        "facts": _fact_docs(info, d.get("facts_weighed") or ()),
+        "rules": _rules(model, d["tree"], _Words(info, schema, labels), False),
+        "rejects": rejects,
+        "variant": _variant(info, d, words_),
+    }
+
+
+# ---------------------------------------------------------------- comparisons
+
+
+def comparison(a: Result, b: Result, *, case: str | None = None) -> Data:
+    """Two doctrines on the same facts: where they agree, and the first place they part."""
+    ea, eb = explanation(a, case=case, limit=0), explanation(b, case=case, limit=0)
+    rows = []
+    by_a = {e["label"]: e for e in ea["elements"]}
+    by_b = {e["label"]: e for e in eb["elements"]}
+    for label in [*by_a, *(lb for lb in by_b if lb not in by_a)]:
+        x, y = by_a.get(label), by_b.get(label)
+        rows.append(
+            {
+                "label": label,
+                "words": words(label),
+                "a": x["status"] if x else None,
+                "b": y["status"] if y else None,
+                "a_title": x["title"] if x else "",
+                "b_title": y["title"] if y else "",
+                "same_test": bool(x and y and x["key"] == y["key"]),
+                "agree": bool(x and y and x["status"] == y["status"]),
+            }
+        )
+    parting = None
+    for row in rows:
+        if row["agree"]:
+            continue
+        x, y = by_a.get(row["label"]), by_b.get(row["label"])
+        facts = {q["name"] for e in (x, y) if e for q in e["facts"]}
+        answers = []
+        for side_name, other, mine in (("a", eb, x), ("b", ea, y)):
+            # The other doctrine's answer to a theory this side accepts on these facts.
+            if mine is None or mine["status"] != "met":
+                continue
+            for r in other["rejects"]:
+                if facts & {o["name"] for o in r["on"]}:
+                    answers.append(
+                        {
+                            **r,
+                            "by": "b" if side_name == "a" else "a",
+                            "doctrine": other["doctrine"]["name"],
+                        }
+                    )
+        parting = {
+            "label": row["label"],
+            "words": row["words"],
+            "a": x,
+            "b": y,
+            "same_test": row["same_test"],
+            "answers": answers,
+        }
+        break
+    return {
+        "kind": "diff",
+        "case": case or "",
+        "a": {
+            "doctrine": ea["doctrine"],
+            "holds": a.holds,
+            "outcome": ea["outcome"],
+            "conclusion": ea["conclusion"],
+        },
+        "b": {
+            "doctrine": eb["doctrine"],
+            "holds": b.holds,
+            "outcome": eb["outcome"],
+            "conclusion": eb["conclusion"],
+        },
+        "same_outcome": a.holds is b.holds,
+        "rows": rows,
+        "agree": [r for r in rows if r["agree"]],
+        "parting": parting,
+        "requirement_differs": ea["doctrine"]["requirement"] != eb["doctrine"]["requirement"],
+    }
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def render_explanation(
+    result: Result,
+    format: str = "markdown",
+    templates: str | PathLike[str] | None = None,
+    case: str | None = None,
+    memo: Mapping[str, str] | None = None,
+) -> str:
+    """The explanation of one result as a document (markdown, html or text)."""
+    from .render import render
+
+    return render("explain", format, explanation(result, case=case, memo=memo), templates)
+
+
+def render_documentation(
+    evaluator: Evaluator, format: str = "markdown", templates: str | PathLike[str] | None = None
+) -> str:
+    """A doctrine as a readable document (markdown, html or text)."""
+    from .render import render
+
+    data = documentation(module_info(evaluator), evaluator.name, evaluator.schema.facts)
+    return render("doc", format, data, templates)
+
+
+def render_module_documentation(
+    info: Mapping[str, Any],
+    schema: Mapping[str, tuple[str, Any]],
+    format: str = "markdown",
+    templates: str | PathLike[str] | None = None,
+) -> str:
+    """A file of elements and facts, with no doctrine, as a readable document."""
+    from .render import render
+
+    return render("doc", format, module_documentation(info, schema), templates)
+
+
+def render_comparison(
+    a: Result,
+    b: Result,
+    format: str = "markdown",
+    templates: str | PathLike[str] | None = None,
+    case: str | None = None,
+) -> str:
+    """Two doctrines side by side on the same facts (markdown, html or text)."""
+    from .render import render
+
+    return render("diff", format, comparison(a, b, case=case), templates)

@@ -1,0 +1,879 @@
+"""The small runtime that compiled doctrines import: fact checking, three-valued helpers, results.
+
+It needs nothing but the standard library, so a compiled module runs wherever this file does.
+"""
+
+from __future__ import annotations
+
+import datetime
+import itertools
+import math
+import re
+from collections.abc import Callable, Iterable, Mapping
+from difflib import get_close_matches
+from typing import Any
+
+__all__ = [
+    "ABSENT",
+    "OPEN",
+    "Evaluator",
+    "FactsError",
+    "Result",
+    "Schema",
+    "at_least",
+    "every",
+    "merge",
+    "some",
+    "value_problem",
+]
+
+Truth = bool | None
+
+
+class _Absent:
+    """An optional field a record leaves out: known not to be there, unlike an unknown fact."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+    def __reduce__(self) -> str:
+        return "ABSENT"
+
+
+ABSENT = _Absent()
+# Markers of fact kinds for the quick path of Schema.validate (_OTHER: always the full check).
+_BOOL, _TEXT, _DATE, _OTHER = object(), object(), object(), object()
+
+
+class FactsError(ValueError):
+    """The facts of a case do not fit the doctrine's vocabulary; one line per problem."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+# Beyond this many completions, `missing` keeps the facts on the unknown paths as they are.
+_ENUMERATION_LIMIT = 4096
+# ... and beyond this many completions times the records of the case's lists: each completion
+# may read every record, and a case with a hundred thousand of them must still end soon.
+_ENUMERATION_WORK = 128 * _ENUMERATION_LIMIT
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_KIND_WORDS = {
+    "bool": "true or false",
+    "date": "a date (YYYY-MM-DD)",
+    "text": "text",
+    "number": "a number",
+}
+
+
+def _show(value: object) -> str:
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    return repr(value) if isinstance(value, (int, float)) else type(value).__name__
+
+
+def _close(word: object, options: Iterable[str]) -> str:
+    if not isinstance(word, str):
+        return ""
+    close = get_close_matches(word, list(options), n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def _convert(kind: str, spec: Any, value: Any) -> tuple[Any, str | None]:
+    """The value in the runtime's form, or a problem saying what was expected."""
+    if kind == "bool":
+        return (
+            (value, None)
+            if isinstance(value, bool)
+            else (None, f"expected true or false, got {_show(value)}")
+        )
+    if kind in ("enum", "scale"):
+        if isinstance(value, str) and value in spec:
+            return value, None
+        return None, f"expected one of {', '.join(spec)}, got {_show(value)}{_close(value, spec)}"
+    if kind == "date":
+        if isinstance(value, datetime.datetime):
+            return None, f"expected a date (YYYY-MM-DD), got a date and time {value.isoformat()}"
+        if isinstance(value, datetime.date):
+            return value, None
+        if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+            try:
+                return datetime.date.fromisoformat(value), None
+            except ValueError:
+                return None, f"{value!r} is not a calendar date"
+        return None, f"expected a date (YYYY-MM-DD), got {_show(value)}"
+    if kind == "text":
+        return (
+            (value, None)
+            if isinstance(value, str)
+            else (None, f"expected text, got {_show(value)}")
+        )
+    if kind == "number":
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if isinstance(value, float) and not math.isfinite(value):
+                return None, f"expected a finite number, got {value!r}"
+            return value, None
+        return None, f"expected a number, got {_show(value)}"
+    if kind == "list":
+        if not isinstance(value, (list, tuple)):
+            return None, f"expected a list of records, got {_show(value)}"
+        items = []
+        for i, item in enumerate(value, 1):
+            record, problem = _record(spec, item)
+            if problem:
+                return None, f"item {i}: {problem}"
+            items.append(record)
+        return tuple(items), None
+    raise AssertionError(f"unknown kind {kind}")
+
+
+def _record(fields: tuple[tuple[str, str, Any, bool], ...], item: Any) -> tuple[Any, str | None]:
+    if not isinstance(item, Mapping):
+        return None, f"expected a record (a mapping of fields), got {_show(item)}"
+    names = [f[0] for f in fields]
+    for key in item:
+        if key not in names:
+            return (
+                None,
+                f"unknown field {_show(key)}{_close(key, names)}; fields are {', '.join(names)}",
+            )
+    out: dict[str, Any] = {}
+    for name, kind, spec, optional in fields:
+        if name not in item or item[name] is None:
+            if optional:
+                out[name] = ABSENT
+                continue
+            return None, f"field '{name}' is required"
+        value, problem = _convert(kind, spec, item[name])
+        if problem:
+            return None, f"field '{name}': {problem}"
+        out[name] = value
+    return out, None
+
+
+def value_problem(kind: str, spec: Any, value: Any) -> str | None:
+    """What is wrong with `value` as a fact of this type, or None if it fits."""
+    return _convert(kind, spec, value)[1]
+
+
+class Schema:
+    """A doctrine's vocabulary: (name, kind, spec) for each fact it accepts."""
+
+    __slots__ = ("_blank", "_quick", "facts", "names")
+
+    def __init__(self, facts: tuple[tuple[str, str, Any], ...]):
+        self.facts = {name: (kind, spec) for name, kind, spec in facts}
+        self.names = tuple(self.facts)
+        self._blank = dict.fromkeys(self.names)
+        # For the quick path of `validate`: what each fact takes as it is, without conversion.
+        self._quick: dict[str, Any] = {}
+        for name, (kind, spec) in self.facts.items():
+            if kind == "bool":
+                self._quick[name] = _BOOL
+            elif kind in ("enum", "scale"):
+                self._quick[name] = frozenset(spec)
+            else:
+                self._quick[name] = {"text": _TEXT, "date": _DATE}.get(kind, _OTHER)
+
+    def validate(self, facts: Mapping[str, Any]) -> dict[str, Any]:
+        """The facts as the evaluator reads them, every name present, None where unknown."""
+        if facts.__class__ is not dict and not isinstance(facts, Mapping):
+            raise FactsError(
+                [f"facts: expected a mapping of fact names to values, got {_show(facts)}"]
+            )
+        out = self.quick(facts)
+        return self._validate(facts) if out is None else out
+
+    def quick(self, facts: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The facts in runtime form if each is a bool, a word of its enum, text or a `date`
+        (or None) under a name of the vocabulary, as they mostly are; else None, and
+        `validate` checks and converts them one by one. Accepts nothing `validate` would not."""
+        quick = self._quick
+        try:
+            for name, value in facts.items():
+                ok = quick[name]
+                if ok is _BOOL:
+                    if value is True or value is False or value is None:
+                        continue
+                elif ok.__class__ is frozenset:
+                    if value is None or (value.__class__ is str and value in ok):
+                        continue
+                elif value is None:
+                    continue
+                elif ok is _TEXT:
+                    if value.__class__ is str:
+                        continue
+                elif ok is _DATE and value.__class__ is datetime.date:
+                    continue
+                return None
+        except (KeyError, TypeError, AttributeError):  # a name outside the vocabulary, etc.
+            return None
+        return {**self._blank, **facts}
+
+    def _validate(self, facts: Mapping[str, Any]) -> dict[str, Any]:
+        out = self._blank.copy()
+        problems = []
+        for name, value in facts.items():
+            entry = self.facts.get(name) if isinstance(name, str) else None
+            if entry is None:
+                problems.append(
+                    f"fact {_show(name)}: not in the vocabulary{_close(name, self.names)}"
+                )
+                continue
+            if value is None:
+                continue
+            converted, problem = _convert(entry[0], entry[1], value)
+            if problem:
+                problems.append(f"fact '{name}': {problem}")
+            else:
+                out[name] = converted
+        if problems:
+            raise FactsError(problems)
+        return out
+
+
+# ---------------------------------------------------------------- three-valued helpers
+
+
+def some(items: Iterable[Any], test: Callable[[Any], Truth]) -> Truth:
+    """True if the test holds for some item; None if it may; False if for none."""
+    result: Truth = False
+    for item in items:
+        value = test(item)
+        if value:
+            return True
+        if value is None:
+            result = None
+    return result
+
+
+def every(items: Iterable[Any], test: Callable[[Any], Truth]) -> Truth:
+    """True if the test holds for every item; None if it may; False if it fails for one."""
+    result: Truth = True
+    for item in items:
+        value = test(item)
+        if value is False:
+            return False
+        if value is None:
+            result = None
+    return result
+
+
+def at_least(count: int, values: tuple[Truth, ...]) -> Truth:
+    """True when `count` values are true, False when too few can be, None otherwise."""
+    true = sum(1 for v in values if v is True)
+    if true >= count:
+        return True
+    unknown = sum(1 for v in values if v is None)
+    return None if true + unknown >= count else False
+
+
+class _Open:
+    """No branch of a rule has possibly applied yet."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "OPEN"
+
+
+OPEN = _Open()
+
+
+def merge(pending: Any, value: Truth) -> Truth:
+    """Join the outcomes a rule may have: the same value if every way agrees, else unknown."""
+    if pending is OPEN:
+        return value
+    return pending if pending is value else None
+
+
+# ---------------------------------------------------------------- decided cases as data
+
+
+def _show_value(value: Any) -> str:
+    return "true" if value is True else "false" if value is False else str(value)
+
+
+def open_facts_of(record: Mapping[str, Any]) -> tuple[str, ...]:
+    """The facts a library record's unknown field waits on (see `precedent_records`)."""
+    return tuple(record.get("#open", ()))
+
+
+def similar(
+    candidate: Mapping[str, Any], f: Mapping[str, Any]
+) -> tuple[Truth, str, tuple[str, ...]]:
+    """Whether a decided case controls these facts by precedential constraint, why, and the
+    facts still open when that cannot be told yet.
+
+    It does when this case is at least as strong for the plaintiff on every fact the
+    decision relied on (a fact favouring the plaintiff there is here too, as strongly; an
+    ordered value is at least as high) and adds nothing that favours the defendant. A fact
+    this case leaves unknown leaves the answer unknown, unless another fact already differs.
+    """
+    theirs_all = candidate["facts"]
+    open_facts: list[str] = []
+    for fact, kind, favours, values in candidate["relied"]:
+        theirs, ours = theirs_all[fact], f.get(fact)
+        if favours != "plaintiff":
+            continue
+        if kind == "bool":
+            if theirs is not True or ours is True:
+                continue
+        elif kind == "scale":
+            if ours is not None and values.index(ours) >= values.index(theirs):
+                continue
+        elif kind == "enum":
+            if theirs == values[0] or (ours is not None and ours != values[0]):
+                continue
+        else:
+            continue
+        if ours is None:
+            open_facts.append(fact)
+            continue
+        return (
+            False,
+            f"it differs on {fact}: {_show_value(theirs)} there, {_show_value(ours)} here",
+            (),
+        )
+    for fact, kind, values in candidate["against"]:
+        theirs, ours = theirs_all.get(fact), f.get(fact)
+        stronger = (kind == "bool" and ours is True and theirs is not True) or (
+            kind == "scale"
+            and ours is not None
+            and (theirs is None or values.index(ours) > values.index(theirs))
+        )
+        if stronger:
+            return (
+                False,
+                f"this case adds {fact} ({_show_value(ours)}), which favours the defendant",
+                (),
+            )
+        if ours is None and theirs is not True:
+            open_facts.append(fact)
+    if open_facts:
+        return (
+            None,
+            "it may be materially similar: this case leaves " + ", ".join(open_facts) + " open",
+            tuple(open_facts),
+        )
+    return (
+        True,
+        "this case is at least as strong for the plaintiff on every fact it relied on",
+        (),
+    )
+
+
+def precedent_records(
+    candidates: tuple[Mapping[str, Any], ...], f: Mapping[str, Any]
+) -> tuple[tuple[dict[str, Any], ...], tuple[dict[str, Any], ...]]:
+    """The library's decided cases as records of a list fact, and a note on each."""
+    records = []
+    notes = []
+    for c in candidates:
+        decided, approximate = c["decided"], False
+        if decided is None and c["year"] is not None:
+            # Only the year is known: assume its last day, so that a decision is never
+            # taken to have come earlier than it may have.
+            decided, approximate = datetime.date(c["year"], 12, 31), True
+        if decided is None:
+            notes.append(
+                {
+                    "authority": c["key"],
+                    "name": c["name"],
+                    "used": False,
+                    "materially_similar": None,
+                    "reason": "the library does not record the day it was decided",
+                }
+            )
+            continue
+        is_similar, reason, waiting = similar(c, f)
+        if approximate:
+            reason += f" (the library records only the year, {c['year']}, of the decision)"
+        records.append(
+            {
+                "name": c["name"],
+                "court": c["court"],
+                "decided": decided,
+                "recognizes_right": c["held"],
+                "materially_similar": is_similar,
+                "abrogated": ABSENT if c["abrogated"] is None else c["abrogated"],
+                "#open": waiting,
+            }
+        )
+        notes.append(
+            {
+                "authority": c["key"],
+                "name": c["name"],
+                "used": True,
+                "materially_similar": is_similar,
+                "reason": reason,
+            }
+        )
+    return tuple(records), tuple(notes)
+
+
+class _Opaque(Exception):
+    """A condition this small reader of condition trees does not follow."""
+
+
+def _tree_value(t: tuple[Any, ...], f: Mapping[str, Any], env: Mapping[int, Any]) -> Any:
+    kind = t[0]
+    if kind == "fact":
+        return f.get(t[1])
+    if kind == "field":
+        return env[t[1]][t[2]]
+    if kind == "const":
+        return t[1]
+    if kind in ("and", "or"):
+        values = [_tree_value(i, f, env) for i in t[1]]
+        settle = kind == "or"
+        if any(v is settle for v in values):
+            return settle
+        return None if any(v is None for v in values) else not settle
+    if kind == "not":
+        v = _tree_value(t[1], f, env)
+        return None if v is None else not v
+    if kind in ("present", "absent"):
+        return (_tree_value(t[1], f, env) is ABSENT) == (kind == "absent")
+    if kind == "compare":
+        left, right = _tree_value(t[2], f, env), _tree_value(t[3], f, env)
+        if left is ABSENT or right is ABSENT:
+            return False
+        if left is None or right is None:
+            return None
+        if t[4]:
+            left, right = t[4].index(left), t[4].index(right)
+        return {
+            "==": left == right,
+            "!=": left != right,
+            "<": left < right,
+            "<=": left <= right,
+            ">": left > right,
+            ">=": left >= right,
+        }[t[1]]
+    raise _Opaque(kind)
+
+
+def _tree_text(t: tuple[Any, ...], f: Mapping[str, Any], env: Mapping[int, Any]) -> str:
+    """A requirement written out with the values it read: `decided (2001-09-01) < event_date
+    (1998-09-24)`."""
+    kind = t[0]
+    if kind == "fact":
+        return (
+            f"{t[1]} ({_show_value(f.get(t[1], None)) if f.get(t[1]) is not None else 'unknown'})"
+        )
+    if kind == "field":
+        value = env[t[1]][t[2]]
+        return f"its {t[2]} ({'absent' if value is ABSENT else _show_value(value)})"
+    if kind == "const":
+        return f'"{t[1]}"' if isinstance(t[1], str) else _show_value(t[1])
+    if kind in ("and", "or"):
+        return f" {kind} ".join(_tree_text(i, f, env) for i in t[1])
+    if kind == "not":
+        return f"not ({_tree_text(t[1], f, env)})"
+    if kind in ("present", "absent"):
+        return f"{_tree_text(t[1], f, env)} is {kind}"
+    if kind == "compare":
+        return f"{_tree_text(t[2], f, env)} {t[1]} {_tree_text(t[3], f, env)}"
+    raise _Opaque(kind)
+
+
+def _why(
+    notes: tuple[dict[str, Any], ...],
+    records: tuple[dict[str, Any], ...],
+    tests: tuple[tuple[int, tuple[Any, ...]], ...],
+    f: Mapping[str, Any],
+) -> tuple[dict[str, Any], ...]:
+    """Say, for each decided case, the first requirement of the doctrine it fails, if any."""
+    by_name = {r["name"]: r for r in records}
+    out = []
+    for note in notes:
+        note = dict(note)
+        record = by_name.get(note["name"])
+        for var, body in tests if record is not None else ():
+            parts = body[1] if body[0] == "and" else (body,)
+            env = {var: record}
+            try:
+                failing = next((p for p in parts if _tree_value(p, f, env) is False), None)
+                if failing is None:
+                    note["controls"] = _tree_value(body, f, env)
+                    if note["controls"]:
+                        note["reason"] = "it meets every requirement: " + note["reason"]
+                elif failing != ("field", var, "materially_similar"):
+                    note["controls"] = False
+                    note["reason"] = "it fails " + _tree_text(failing, f, env)
+                else:
+                    note["controls"] = False
+            except (_Opaque, KeyError, ValueError, TypeError):
+                continue
+            break
+        out.append(note)
+    return tuple(out)
+
+
+# ---------------------------------------------------------------- the record at a stage
+
+STAGES = ("dismissal", "summary-judgment", "trial")
+_MARKS = ("alleged", "disputed", "established")
+
+
+def _mark(value: Any) -> str | None:
+    if isinstance(value, Mapping) and len(value) == 1:
+        (key,) = value
+        return key if key in _MARKS else None
+    return None
+
+
+def _has_marks(facts: Any) -> bool:
+    return isinstance(facts, Mapping) and any(_mark(v) for v in facts.values())
+
+
+def read_record(
+    facts: Mapping[str, Any], stage: str | None
+) -> tuple[dict[str, Any], tuple[dict[str, Any], ...]]:
+    """The facts that count at a stage of the proceedings, and a note on each marked one.
+
+    A fact may be written `{alleged: V}`, `{established: V}`, or `{disputed: {plaintiff: V1,
+    defendant: V2, found: plaintiff|defendant}}` (`found` once a trial has settled it). On a
+    motion to dismiss the complaint's allegations are taken as true; at summary judgment the
+    evidence is taken in the light most favourable to the party asserting the injury, but a
+    bare allegation is not evidence; at trial only what is established or found counts.
+    """
+    if not isinstance(facts, Mapping):
+        return facts, ()  # the schema reports it
+    if stage is not None and stage not in STAGES:
+        raise FactsError([f"stage {stage!r}: expected one of {', '.join(STAGES)}"])
+    out: dict[str, Any] = {}
+    notes: list[dict[str, Any]] = []
+    problems: list[str] = []
+    for name, value in facts.items():
+        mark = _mark(value)
+        if mark is None:
+            out[name] = value
+            continue
+        if stage is None:
+            problems.append(
+                f"fact '{name}' is marked {mark}: say which version counts with a stage "
+                f"({', '.join(STAGES)})"
+            )
+            continue
+        inner = value[mark]
+        used, why = _version(mark, inner, stage)
+        if isinstance(used, _Problem):
+            problems.append(f"fact '{name}': {used.text}")
+            continue
+        if used is not None:
+            out[name] = used
+        notes.append({"fact": name, "mark": mark, "value": inner, "used": used, "why": why})
+    if problems:
+        raise FactsError(problems)
+    return out, tuple(notes)
+
+
+class _Problem:
+    __slots__ = ("text",)
+
+    def __init__(self, text: str):
+        self.text = text
+
+
+def _version(mark: str, inner: Any, stage: str) -> tuple[Any, str]:
+    if mark == "established":
+        return inner, "established"
+    if mark == "alleged":
+        if stage == "dismissal":
+            return inner, "alleged, and taken as true on a motion to dismiss"
+        if stage == "summary-judgment":
+            return None, "only alleged: an allegation is not evidence at summary judgment"
+        return None, "only alleged, never proven at trial"
+    if not isinstance(inner, Mapping) or set(inner) - {"plaintiff", "defendant", "found"}:
+        return _Problem("disputed: expected {plaintiff: ..., defendant: ..., found: ...}"), ""
+    if "plaintiff" not in inner or "defendant" not in inner:
+        return _Problem("disputed: give both the plaintiff's and the defendant's version"), ""
+    found = inner.get("found")
+    if found not in (None, "plaintiff", "defendant"):
+        return _Problem(f"disputed: found {found!r}: expected plaintiff or defendant"), ""
+    if stage == "dismissal":
+        return inner["plaintiff"], "the plaintiff's version, taken as true on a motion to dismiss"
+    if stage == "summary-judgment":
+        return inner["plaintiff"], (
+            "disputed: the plaintiff's version, the light most favourable to the party "
+            "asserting the injury"
+        )
+    if found is None:
+        return None, "disputed, and not found at trial"
+    return inner[found], f"disputed: the {found}'s version, as found at trial"
+
+
+# ---------------------------------------------------------------- results
+
+
+class Result:
+    """The outcome of a doctrine on one set of facts, with each element and what is missing."""
+
+    __slots__ = (
+        "doctrine",
+        "elements",
+        "evaluator",
+        "facts",
+        "holds",
+        "missing",
+        "precedents",
+        "record",
+        "stage",
+    )
+
+    def __init__(
+        self,
+        evaluator: Evaluator,
+        holds: Truth,
+        elements: dict[str, Truth],
+        missing: tuple[str, ...],
+        facts: dict[str, Any],
+    ):
+        self.evaluator = evaluator
+        self.doctrine = evaluator.name
+        self.holds = holds
+        self.elements = elements
+        self.missing = missing
+        self.facts = facts
+        # When the library's decided cases stood in for a list the case did not give: a note
+        # on each (its name, whether it is materially similar here, and why).
+        self.precedents: tuple[dict[str, Any], ...] = ()
+        # The stage of the proceedings, and for each marked fact the version that counted.
+        self.stage: str | None = None
+        self.record: tuple[dict[str, Any], ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        """The result as the contract's JSON object."""
+        return {
+            "doctrine": self.doctrine,
+            "holds": self.holds,
+            "elements": dict(self.elements),
+            "missing": list(self.missing),
+        }
+
+    def __repr__(self) -> str:
+        return f"<Result {self.doctrine} holds={self.holds} missing={list(self.missing)}>"
+
+    def explain(self, format: str = "markdown", templates: str | None = None) -> str:
+        """This result as an explanation document: "markdown", "html" or "text".
+
+        `templates` names a folder of one's own Jinja templates (run sandboxed; ours fill the
+        gaps). Needs jinja2, which the runtime itself does not: it is imported only here.
+        """
+        try:
+            from ..explain.explanation import render_explanation
+        except ImportError:  # a standalone copy of the runtime (`doctrine compile --standalone`)
+            return _explain_standalone(self, format, templates)
+        return render_explanation(self, format=format, templates=templates)
+
+
+def _explain_standalone(result: Result, format: str, templates: str | None) -> str:
+    """Explain a result of a module compiled with --standalone, with the compiler if it is
+    installed: the module's own source is loaded again over the compiler's runtime, and the
+    case evaluated there, so the explanation is the compiler's own, exactly."""
+    try:
+        from compiler.codegen.compile import module_from_source
+        from compiler.explain.explanation import render_explanation
+    except ImportError:
+        raise ImportError(
+            "Result.explain() writes explanations with the doctrine compiler, which is not "
+            "installed here (this module was compiled with --standalone and evaluates on the "
+            "standard library alone): pip install doctrine"
+        ) from None
+    namespace = getattr(result.evaluator._values, "__globals__", {})
+    path = namespace.get("__file__")
+    if not path:
+        raise ImportError("Result.explain(): cannot find the source of this compiled module")
+    with open(path, encoding="utf-8") as handle:
+        source = handle.read()
+    ours = f"import {__name__} as _rt\n"
+    if ours not in source:
+        raise ImportError(f"Result.explain(): {path} does not import this runtime")
+    source = source.replace(ours, "from compiler import runtime as _rt\n", 1)
+    module = module_from_source(source, str(namespace.get("__name__", "doctrine")), path)
+
+    def given(value: Any) -> Any:  # the facts as a case would give them: absent fields left out
+        if isinstance(value, (list, tuple)):
+            return [
+                {k: v for k, v in item.items() if v is not ABSENT}
+                if isinstance(item, dict)
+                else item
+                for item in value
+            ]
+        return value
+
+    facts = {name: given(value) for name, value in result.facts.items() if value is not None}
+    again = module.DOCTRINES[result.doctrine].evaluate(facts)
+    return str(render_explanation(again, format=format, templates=templates))
+
+
+class Evaluator:
+    """One compiled doctrine: its schema, its element labels and its generated functions."""
+
+    __slots__ = (
+        "_check",
+        "_holds",
+        "_missing",
+        "_values",
+        "closed",
+        "info",
+        "labels",
+        "name",
+        "precedents",
+        "schema",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        labels: tuple[str, ...],
+        schema: Schema,
+        values: Callable[[dict[str, Any]], tuple[Truth, Any]],
+        holds: Callable[[dict[str, Any]], Truth],
+        missing: Callable[[dict[str, Any], set[str]], None],
+        info: Mapping[str, Any],
+        closed: tuple[str, ...] = (),
+        precedents: tuple[str, tuple[Mapping[str, Any], ...], tuple[Any, ...]] | None = None,
+    ):
+        self.name = name
+        self.closed = closed
+        self.precedents = precedents
+        self.labels = labels
+        self.schema = schema
+        self._values = values
+        self._holds = holds
+        self._missing = missing
+        self.info = info
+        # The facts in runtime form: checked only, unless a closed world fills absent bools.
+        self._check = self.prepare if closed or precedents else schema.validate
+
+    def prepare(self, facts: Mapping[str, Any]) -> dict[str, Any]:
+        """The facts checked and in runtime form; under a closed world, absent bools are false."""
+        return self._prepare(facts)[0]
+
+    def _prepare(
+        self, facts: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], tuple[dict[str, Any], ...]]:
+        f = self.schema.validate(facts)
+        for name in self.closed:
+            if f[name] is None:
+                f[name] = False
+        notes: tuple[dict[str, Any], ...] = ()
+        if self.precedents is not None and f[self.precedents[0]] is None:
+            f[self.precedents[0]], notes = precedent_records(self.precedents[1], f)
+            notes = _why(notes, f[self.precedents[0]], self.precedents[2], f)
+        return f, notes
+
+    def evaluate(
+        self, facts: Mapping[str, Any], stage: str | None = None, *, validate: bool = True
+    ) -> Result:
+        """Check the facts and evaluate every element and the doctrine.
+
+        Facts may be marked alleged, disputed or established (see `read_record`); `stage`
+        says which version counts. Unmarked facts are established. With validate=False the
+        facts must already be as `prepare` gives them (no marks, no stage): the fast path for
+        batches of facts checked before (not for a doctrine the library's precedents fill).
+        """
+        record: tuple[dict[str, Any], ...] = ()
+        notes: tuple[dict[str, Any], ...] = ()
+        if not validate:
+            if stage is not None or self.precedents is not None:
+                raise ValueError(
+                    "a stage, or the library's precedents, need the facts as given:"
+                    " evaluate with validate=True"
+                )
+            f: dict[str, Any] = facts  # type: ignore[assignment]
+        else:
+            # Plain facts (bools, words, text, dates) carry no marks and need no conversion.
+            plain = self.schema.quick(facts) if stage is None else None
+            if plain is None and (stage is not None or _has_marks(facts)):
+                facts, record = read_record(facts, stage)
+            if self.precedents is not None:
+                f, notes = self._prepare(facts)
+            elif plain is not None and not self.closed:
+                f = plain
+            else:
+                f = self._check(facts)
+        holds, values = self._values(f)
+        missing: tuple[str, ...] = ()
+        if holds is None:
+            found: set[str] = set()
+            self._missing(f, found)
+            refill = None
+            if notes and self.precedents is not None:
+                refill = (self.precedents[0], self.precedents[1])
+            missing = tuple(sorted(self._could_change(f, found, refill)))
+        # Generated modules give the elements as a dict of labels; older ones as a tuple.
+        elements = values if values.__class__ is dict else dict(zip(self.labels, values))
+        result = Result(self, holds, elements, missing, f)
+        if notes:
+            result.precedents = notes
+        if stage is not None or record:
+            result.stage, result.record = stage, record
+        return result
+
+    def _could_change(
+        self,
+        f: dict[str, Any],
+        candidates: set[str],
+        refill: tuple[str, tuple[Mapping[str, Any], ...]] | None = None,
+    ) -> set[str]:
+        """Of the unknown facts found along the unknown paths, those that can change the outcome.
+
+        The paths over-approximate (in `(a and b) or (a and c)` with `b` true, `c` lies on an
+        unknown path yet cannot matter), so when the candidates are few bools and enums, every
+        completion is tried and a fact is kept only if changing it alone changes the outcome.
+        """
+        names = sorted(candidates)
+        domains: list[tuple[Any, ...]] = []
+        size = 1
+        records = 1 + sum(len(v) for v in f.values() if v.__class__ is tuple)
+        for name in names:
+            kind, spec = self.schema.facts[name]
+            if kind == "bool":
+                domains.append((True, False))
+            elif kind in ("enum", "scale"):
+                domains.append(tuple(spec))
+            else:
+                return candidates  # a date, text, number or list cannot be enumerated
+            size *= len(domains[-1])
+            if size > _ENUMERATION_LIMIT or size * records > _ENUMERATION_WORK:
+                return candidates
+        outcomes: dict[tuple[Any, ...], Truth] = {}
+        g = dict(f)  # every completion sets every candidate: one copy serves them all
+        for combo in itertools.product(*domains):
+            if refill is not None:
+                g = dict(f)
+            g.update(zip(names, combo))
+            if refill is not None:  # the library's records depend on the facts: recompute
+                g[refill[0]] = precedent_records(refill[1], g)[0]
+            outcomes[combo] = self._holds(g)
+        relevant: set[str] = set()
+        for i, name in enumerate(names):
+            for combo, outcome in outcomes.items():
+                if any(
+                    outcomes[(*combo[:i], alt, *combo[i + 1 :])] != outcome
+                    for alt in domains[i]
+                    if alt != combo[i]
+                ):
+                    relevant.add(name)
+                    break
+        return relevant
+
+    def holds(self, facts: Mapping[str, Any], *, validate: bool = True) -> Truth:
+        """The outcome alone. With validate=False the facts must already be in runtime form
+        (every fact present, None when unknown, dates as `date`): the fast path for batches."""
+        return self._holds(self._check(facts) if validate else facts)  # type: ignore[arg-type]
