@@ -602,8 +602,8 @@ def run_batch(
                         seen.add(line)
                     bad_lines += len(seen)
                     if bar is not None:
-                        bar.update(max(0, position() - bar.n))
                         bar.set_postfix(cases=f"{count:,}", refresh=False)
+                        bar.update(max(0, position() - bar.n))
             finally:
                 if bar is not None:
                     bar.close()

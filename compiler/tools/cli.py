@@ -161,7 +161,8 @@ def cmd_eval_batch(args: argparse.Namespace) -> int:
         raise UsageError(f"--jobs must be at least 1, not {args.jobs}")
     try:
         evaluator, worker, program = load_program(args.file, args.doctrine)
-        engine = args.engine or default_engine()
+        # --jobs is the Python engine's: given alone, it chooses that engine.
+        engine = args.engine or ("python" if args.jobs != 1 else default_engine())
         if args.jobs != 1 and engine != "python":
             raise UsageError("--jobs goes with --engine python (DuckDB and Spark use every core)")
         if args.master and engine != "spark":
@@ -724,7 +725,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--dialect",
         choices=("duckdb", "spark", "postgres", "sqlite", "bigquery", "trino", "snowflake"),
-        help="with --target sql: the SQL dialect (default duckdb)",
+        metavar="DIALECT",
+        help="with --target sql: duckdb (default), spark, postgres, sqlite, bigquery, trino"
+        " or snowflake",
     )
     p.add_argument(
         "--table", metavar="NAME", help="with --target sql: the relation of cases (default cases)"

@@ -374,7 +374,7 @@ def _keys_of(block: bytes, lines: int = 200) -> set[str]:
     for line in block.split(b"\n", lines)[:lines]:
         try:
             value = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):  # a bad line: its record comes later
             continue
         if isinstance(value, dict):
             keys.update(value)
