@@ -191,3 +191,13 @@ def test_no_library_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[st
     (tmp_path / "empty").mkdir()
     assert main(["site", str(tmp_path / "empty"), "-o", str(tmp_path / "out")]) == 2
     assert "no .doctrine files" in capsys.readouterr().err
+
+
+def test_element_page(site: Path) -> None:
+    html = page(site, "element-culpability.deliberate_indifference_to_known_danger.html")
+    words = text(html)
+    # The requirement in words and as written, the doctrines that use it, and its source line.
+    assert "The danger was known to the official or obvious and culpability is at least" in words
+    assert 'href="fact-danger_known_or_obvious.html"' in html
+    assert 'href="doctrine-state_created_danger.html#slot-culpability"' in html
+    assert re.search(r'href="module-culpability.html#L-\d+"', html)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from os import PathLike
 from typing import Any
@@ -22,6 +23,7 @@ __all__ = [
     "comparison",
     "describe",
     "documentation",
+    "explain_result",
     "explanation",
     "module_documentation",
     "module_info",
@@ -180,15 +182,20 @@ def _short_name(name: str) -> str:
     return party or first
 
 
-def citation_forms(cites: Sequence[Data]) -> None:
+def citation_forms(cites: Sequence[Data], header: Sequence[Data] = ()) -> None:
     """Give each citation, in the order a reader meets them, the form a clerk would write:
     in full the first time, a short form after ("Pinder, 54 F.3d at 1175"), and "Id." when
     it cites the same case as the citation just before it.
 
     The forms are set in place: `form` ("full", "short" or "id"), and `name` and `rest`
     (the italic and roman parts) rewritten for that form; `citation` keeps the full text.
+    The `header`'s citations (a memo's Source line) stay in full and count as cited, but no
+    "Id." of the text refers back to them: a heading is not the sentence before.
     """
     seen: set[str] = set()
+    for c in header:
+        match = _CASE.match(str(c.get("citation", "")))
+        seen.add(str(c.get("authority") or (match.group("name") if match else c.get("citation"))))
     previous: tuple[str, str] | None = None
     for c in cites:
         match = _CASE.match(str(c.get("citation", "")))
@@ -924,11 +931,8 @@ def explanation(
     cfs = [_counterfactual_data(cf, schema) for cf in found]
     summary = _summary(info, result.doctrine, result.facts, schema)
     citation_forms(
-        [
-            *([summary["source"]] if summary["source"] else []),
-            *(c for e in elements for c in e["cites"]),
-            *(c for r in rejects for c in r["cites"]),
-        ]
+        [*(c for e in elements for c in e["cites"]), *(c for r in rejects for c in r["cites"])],
+        header=[summary["source"]] if summary["source"] else [],
     )
     return {
         "kind": "explain",
@@ -1155,11 +1159,11 @@ def documentation(
 
     citation_forms(
         [
-            *([summary["source"]] if summary["source"] else []),
             *summary["cites"],
             *element_cites(elements),
             *(c for r in rejects for c in r["cites"]),
-        ]
+        ],
+        header=[summary["source"]] if summary["source"] else [],
     )
     return {
         "kind": "doc",
@@ -1261,6 +1265,46 @@ def render_explanation(
     from .render import render
 
     return render("explain", format, explanation(result, case=case, memo=memo), templates)
+
+
+def explain_result(result: Any, format: str = "markdown", templates: str | None = None) -> str:
+    """`Result.explain()`: the runtime's one entry point into this layer.
+
+    A result of a module compiled with --standalone comes from a copy of the runtime, not
+    `compiler.runtime`: the module's own source is loaded again over the compiler's runtime
+    and the case evaluated there, so the explanation is the compiler's own, exactly.
+    """
+    if isinstance(result, Result):
+        return render_explanation(result, format=format, templates=templates)
+    from ..codegen.compile import module_from_source
+
+    own_runtime = sys.modules[type(result).__module__]
+    namespace = getattr(result.evaluator._values, "__globals__", {})
+    path = namespace.get("__file__")
+    if not path:
+        raise ImportError("Result.explain(): cannot find the source of this compiled module")
+    with open(path, encoding="utf-8") as handle:
+        source = handle.read()
+    ours = f"import {own_runtime.__name__} as _rt\n"
+    if ours not in source:
+        raise ImportError(f"Result.explain(): {path} does not import this runtime")
+    source = source.replace(ours, "from compiler import runtime as _rt\n", 1)
+    module = module_from_source(source, str(namespace.get("__name__", "doctrine")), path)
+    absent = own_runtime.ABSENT
+
+    def given(value: Any) -> Any:  # the facts as a case would give them: absent fields left out
+        if isinstance(value, (list, tuple)):
+            return [
+                {k: v for k, v in item.items() if v is not absent}
+                if isinstance(item, dict)
+                else item
+                for item in value
+            ]
+        return value
+
+    facts = {name: given(value) for name, value in result.facts.items() if value is not None}
+    again = module.DOCTRINES[result.doctrine].evaluate(facts)
+    return render_explanation(again, format=format, templates=templates)
 
 
 def render_documentation(

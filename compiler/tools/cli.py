@@ -56,6 +56,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_compile(args: argparse.Namespace) -> int:
     from ..codegen.compile import (
         compile_files,
+        module_path_problem,
         standalone_runtime_name,
         write_module,
         write_runtime,
@@ -69,13 +70,32 @@ def cmd_compile(args: argparse.Namespace) -> int:
         raise UsageError("--dialect, --table, --keep and --doctrine go with --target sql")
     out_dir = Path(args.output or ".")
     runtime = standalone_runtime_name() if args.standalone else None
+    everything = compile_files(_paths(args.files), runtime)
+    # Refuse before writing anything: a name that would overwrite a file with a meaning of its
+    # own, or two files that would write the same module.
+    problems = []
+    writers: dict[str, Path] = {}
+    for compiled in everything:
+        problem = module_path_problem(compiled.program.name)
+        if problem is not None:
+            problems.append(f"{compiled.path}: {problem}; give the module another name")
+        first = writers.setdefault(compiled.program.name, compiled.path)
+        if first != compiled.path:
+            problems.append(
+                f"{compiled.path}: module {compiled.program.name} is also the module of {first};"
+                " both would be written to the same file"
+            )
+    if problems:
+        for problem in problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return EXIT_ERROR
     if runtime is not None:
         try:
             written = write_runtime(out_dir)
         except OSError as exc:
             raise UsageError(f"cannot write into {out_dir}: {exc.strerror or exc}") from None
         print(f"wrote {written}{os.sep} (the runtime, for the standalone modules)", file=sys.stderr)
-    for compiled in compile_files(_paths(args.files), runtime):
+    for compiled in everything:
         _print_diagnostics(compiled.warnings)
         try:
             target = write_module(compiled, out_dir)
@@ -282,6 +302,7 @@ def cmd_test(args: argparse.Namespace) -> int:
 def cmd_fmt(args: argparse.Namespace) -> int:
     import difflib
 
+    from ..codegen.compile import write_text_atomically
     from ..errors import DoctrineError
     from .fmt import format_source
 
@@ -315,7 +336,13 @@ def cmd_fmt(args: argparse.Namespace) -> int:
         if args.check:
             print(f"would reformat {path}", file=sys.stderr)
         elif not args.diff:
-            path.write_text(formatted, encoding="utf-8", newline="\n")
+            try:  # whole or not at all: a failed write must not truncate the source
+                write_text_atomically(path, formatted)
+            except OSError as exc:
+                print(f"error: {path}: {exc.strerror or exc}", file=sys.stderr)
+                failed += 1
+                changed -= 1
+                continue
             print(f"reformatted {path}", file=sys.stderr)
     verb = "would be reformatted" if args.check or args.diff else "reformatted"
     print(
