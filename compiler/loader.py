@@ -90,6 +90,10 @@ class Loader:
         self.sources[shown] = text
         return text
 
+    def parse(self, text: str, shown: str) -> n.Module:
+        """Parse one file's text (the language server caches this)."""
+        return parse(text, shown)
+
     def load(
         self, path: Path, at: SourcePosition | None = None, root: Path | None = None
     ) -> Path | None:
@@ -110,7 +114,7 @@ class Loader:
         if text is None:
             return None
         try:
-            module = parse(text, display_path(path))
+            module = self.parse(text, display_path(path))
         except DoctrineError as err:
             self.diagnostics.extend(err.diagnostics)
             return None

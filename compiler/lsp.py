@@ -1,15 +1,23 @@
 """The language server behind `doctrine lsp` (pygls 2, over stdio).
 
-- Diagnostics as you type: every open document is loaded with its unsaved text (and the
-  unsaved text of any other open document it imports) and run through the real loader and
-  checker; their diagnostics are published for each file of the compilation.
+- Diagnostics as you type, debounced: after a pause in typing, the changed document is loaded
+  with the unsaved text of every open document and run through the real loader and checker,
+  then each open document that imports it. Checking runs on a worker thread, so hover and the
+  other requests are answered meanwhile from the last analysis; results for a text that has
+  changed since are dropped. Parsed modules are cached by their text.
 - Hover: a fact's type and meaning, an element's or doctrine's title, requirement and the
-  authorities it cites, an authority's citation, an enum value's fact.
-- Go to definition, across imports: facts, records, authorities, elements, doctrines, slot
-  labels, enum values, and the file an `import` names.
-- Completion of fact, element, doctrine, authority and enum value names, narrowed by what
-  precedes the cursor (`custody: ` offers custody's values, `cite ` authorities, ...).
+  authorities it cites, an authority's citation, an enum value's fact; paths are shown
+  relative to the workspace.
+- Go to definition, references, document highlights and rename (with prepareRename), across
+  imports: facts, records, authorities, elements, doctrines, slot labels (also as `expect`
+  keys), enum values, record fields, and the file an `import` names.
+- Document symbols (the outline), workspace symbols, semantic tokens, folding ranges.
+- Completion of names, narrowed by what precedes the cursor (`custody: ` offers custody's
+  values, `cite ` authorities, `import ` module names, ...).
+- Code actions: the checker's "did you mean" as a quick fix, and an `import` added for a name
+  declared in a module beside the file.
 - Formatting with `doctrine fmt`'s layout.
+- `untitled:` documents are checked as if they were saved in the workspace folder.
 
 Hover and definition use the last analysis that loaded, so they keep working while the
 text has a syntax error.
@@ -17,39 +25,81 @@ text has a syntax error.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import hashlib
+import json
 import logging
 import os
 import re
-from collections.abc import Iterable
+import sys
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import attrs
 from lsprotocol import types
+from pygls.io_ import StdoutWriter
 from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path, to_fs_path
 from pygls.workspace import PositionCodec, ServerTextPosition
+from pygments.token import Comment as CommentToken
+from pygments.token import Name as NameToken
+from pygments.token import Punctuation, String
 
 from . import __version__
 from . import nodes as n
 from .checker import Checker, Entry
 from .errors import Diagnostic, DoctrineError
-from .loader import Loaded, Loader, display_path
+from .highlight import DoctrineLexer
+from .loader import SUFFIX, Loaded, Loader, display_path
 
 log = logging.getLogger(__name__)
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_WORD_ONLY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+# How long the server waits after a change before checking: a burst of keystrokes is one check.
+DEBOUNCE = 0.15
+# The most `.doctrine` files of the workspace that workspace symbols and references read.
+MAX_WORKSPACE_FILES = 2000
 
 
 # ---------------------------------------------------------------- analysis
 
 
+class ParseCache:
+    """Parsed modules by (shown path, text): an edit re-parses only the file that changed."""
+
+    def __init__(self, size: int = 512) -> None:
+        self.size = size
+        self.entries: OrderedDict[tuple[str, str], n.Module] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def parse(self, text: str, shown: str, parse: Callable[[str, str], n.Module]) -> n.Module:
+        key = (shown, hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest())
+        with self.lock:
+            found = self.entries.get(key)
+            if found is not None:
+                self.entries.move_to_end(key)
+                return found
+        module = parse(text, shown)  # raises DoctrineError on a syntax error: not cached
+        with self.lock:
+            self.entries[key] = module
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+        return module
+
+
 class _OverlayLoader(Loader):
     """The loader, reading open documents from the editor instead of the disk."""
 
-    def __init__(self, overlays: dict[Path, str]) -> None:
+    def __init__(self, overlays: dict[Path, str], cache: ParseCache | None = None) -> None:
         super().__init__()
         self.overlays = overlays
+        self.cache = cache
 
     def read(self, path: Path, at: Any) -> str | None:
         text = self.overlays.get(path.resolve())
@@ -57,6 +107,11 @@ class _OverlayLoader(Loader):
             return super().read(path, at)
         self.sources[display_path(path)] = text
         return text
+
+    def parse(self, text: str, shown: str) -> n.Module:
+        if self.cache is None:
+            return super().parse(text, shown)
+        return self.cache.parse(text, shown, super().parse)
 
 
 @attrs.define
@@ -80,15 +135,28 @@ class Analysis:
             return None
         return self.checker.loaded.modules.get(self.path)
 
+    @property
+    def files(self) -> set[Path]:
+        """Every file the analysis read: the document and what it imports."""
+        return {self.path, *self.sources, *self.diagnostics}
+
+    def at(self, path: Path) -> Analysis | None:
+        """The same analysis seen from another module of it, if it holds that module."""
+        if path == self.path:
+            return self
+        if self.checker is None or path not in self.checker.scopes:
+            return None
+        return attrs.evolve(self, path=path)
+
 
 def _absolute(shown: str) -> Path:
     return Path(os.path.abspath(shown))
 
 
-def analyse(path: Path, overlays: dict[Path, str]) -> Analysis:
+def analyse(path: Path, overlays: dict[Path, str], cache: ParseCache | None = None) -> Analysis:
     """Load and check `path` with the open documents' text; never raises on bad input."""
     path = path.resolve()
-    loader = _OverlayLoader(overlays)
+    loader = _OverlayLoader(overlays, cache)
     diagnostics: list[Diagnostic] = []
     checker = None
     try:
@@ -142,6 +210,16 @@ def to_range(codec: PositionCodec, text: str, pos: Any) -> types.Range:
     )
 
 
+def span_range(
+    codec: PositionCodec, lines: list[str], line: int, start: int, end: int
+) -> types.Range:
+    """A span of one line (0-based, code points) as an LSP range."""
+    return types.Range(
+        start=codec.position_to_client_units(lines, ServerTextPosition(line, start)),
+        end=codec.position_to_client_units(lines, ServerTextPosition(line, end)),
+    )
+
+
 def to_lsp(codec: PositionCodec, text: str, d: Diagnostic) -> types.Diagnostic:
     message = d.message
     if d.label:
@@ -177,6 +255,15 @@ class Target:
     detail: str = ""  # the fact of an enum value, the doctrine of a slot
     slot: n.Slot | None = None
 
+    @property
+    def key(self) -> tuple[str, str, int, int]:
+        """The same for every use of one declaration, wherever it is used from."""
+        if self.kind == "import":
+            return ("import", str(self.path), 0, 0)
+        if self.pos is None or not self.pos.line:
+            return (self.kind, self.name, 0, 0)
+        return (self.kind, str(_absolute(self.pos.path)), self.pos.line, self.pos.column)
+
 
 def _word_at(line: str, character: int) -> tuple[str, int, int] | None:
     for m in _WORD.finditer(line):
@@ -194,31 +281,64 @@ def _doctrine_at(module: n.Module, line: int) -> n.DoctrineDecl | None:
     return best
 
 
-def resolve(analysis: Analysis, text: str, line: int, character: int) -> Target | None:
-    """What the word at a (0-based, code point) position names."""
-    lines = text.splitlines()
+def _case_at(module: n.Module, line: int) -> n.CaseDecl | None:
+    best = None
+    for decl in module.declarations:
+        if decl.pos.line <= line:
+            best = decl if isinstance(decl, n.CaseDecl) else None
+    return best
+
+
+def _slots(analysis: Analysis, doctrine: str) -> Iterator[tuple[n.DoctrineDecl, n.Slot]]:
+    """A doctrine's slots, its own first, then those it extends (through `extends`)."""
+    seen: set[str] = set()
+    entry = analysis.scope.get(doctrine)
+    while entry is not None and entry.kind == "doctrine" and doctrine not in seen:
+        seen.add(doctrine)
+        decl: n.DoctrineDecl = entry.decl
+        for slot in decl.slots:
+            yield decl, slot
+        if decl.extends is None:
+            return
+        doctrine = decl.extends.id
+        scope = analysis.checker.scopes.get(entry.module, {}) if analysis.checker else {}
+        entry = scope.get(doctrine)
+
+
+def module_path(analysis: Analysis, name: str) -> Path:
+    return analysis.path.parent.joinpath(*name.split(".")).with_suffix(SUFFIX)
+
+
+def resolve_in(analysis: Analysis, lines: list[str], line: int, character: int) -> Target | None:
+    """What the word at a (0-based, code point) position of the analysed file names."""
     if line >= len(lines):
         return None
     found = _word_at(lines[line], character)
     if found is None:
         return None
-    word, start, _ = found
-    before = lines[line][:start]
+    word, start, end = found
+    text = lines[line]
+    before = text[:start]
     module = analysis.module
-    if module is not None and re.match(r"\s*import\b", lines[line]):
+    if module is not None and re.match(r"\s*import\b", text):
         for imp in module.imports:
             if word in imp.module.split("."):
-                target = analysis.path.parent.joinpath(*imp.module.split(".")).with_suffix(
-                    ".doctrine"
-                )
-                return Target("import", imp.module, path=target)
+                return Target("import", imp.module, path=module_path(analysis, imp.module))
     if before.endswith("."):  # a field of a record: `a.court`
         return _field(analysis, word)
     if module is not None:
+        case = _case_at(module, line + 1)
+        if case is not None and text[end:].lstrip().startswith(":"):
+            for pair in case.expect:  # an `expect` key: the doctrine's element of that label
+                if pair.pos.line == line + 1 and pair.pos.column - 1 == start:
+                    return _label(analysis, case.doctrine.id, word)
         doctrine = _doctrine_at(module, line + 1)
         if doctrine is not None:
             for slot in doctrine.slots:
-                if slot.label == word and not re.match(r"\s*cite\b", lines[line]):
+                if slot.label == word and not re.match(r"\s*cite\b", text):
+                    right = slot.target_pos
+                    if right != slot.pos and right.line == line + 1 and right.column - 1 == start:
+                        break  # `element custody = custody`: the right side is the element
                     return Target("slot", word, pos=slot.pos, detail=doctrine.name, slot=slot)
     entry = analysis.scope.get(word)
     if entry is not None:
@@ -230,6 +350,23 @@ def resolve(analysis: Analysis, text: str, line: int, character: int) -> Target 
             pos = t.value_positions[at] if at < len(t.value_positions) else fact.decl.pos
             return Target("value", word, entry=fact, pos=pos, detail=fact.decl.name)
     return _field(analysis, word)
+
+
+def _label(analysis: Analysis, doctrine: str, word: str) -> Target | None:
+    if word == "holds":
+        entry = analysis.scope.get(doctrine)
+        if entry is not None:
+            return Target(entry.kind, doctrine, entry=entry, pos=entry.decl.pos)
+        return None
+    for decl, slot in _slots(analysis, doctrine):
+        if slot.label == word:
+            return Target("slot", word, pos=slot.pos, detail=decl.name, slot=slot)
+    return None
+
+
+def resolve(analysis: Analysis, text: str, line: int, character: int) -> Target | None:
+    """What the word at a (0-based, code point) position names."""
+    return resolve_in(analysis, text.splitlines(), line, character)
 
 
 def _facts(analysis: Analysis) -> list[Entry]:
@@ -245,6 +382,63 @@ def _field(analysis: Analysis, word: str) -> Target | None:
     return None
 
 
+def slot_declaration(analysis: Analysis, target: Target) -> Any:
+    """Where the element behind a slot is declared (the slot itself when it has none)."""
+    slot = target.slot
+    if slot is None:
+        return target.pos
+    if slot.element is not None:
+        return slot.element.pos
+    found = analysis.scope.get(slot.target or "")
+    return found.decl.pos if found is not None else target.pos
+
+
+# ---------------------------------------------------------------- occurrences of names
+
+_NAMES = (NameToken, NameToken.Class, NameToken.Attribute, NameToken.Namespace)
+
+
+def name_spans(text: str) -> Iterator[tuple[int, int, int]]:
+    """(line, start, end) of each name in the text (0-based, code points): no keyword, string
+    or comment."""
+    line, col = 0, 0
+    for _, kind, value in DoctrineLexer().get_tokens_unprocessed(text):
+        if kind in _NAMES:
+            # the namespace token of `import a.b` holds dotted names: each part is a name
+            for m in _WORD.finditer(value):
+                yield line, col + m.start(), col + m.end()
+        breaks = value.count("\n")
+        if breaks:
+            line += breaks
+            col = len(value) - value.rindex("\n") - 1
+        else:
+            col += len(value)
+
+
+@attrs.frozen
+class Occurrence:
+    line: int
+    start: int
+    end: int
+    target: Target
+
+
+def occurrences(analysis: Analysis, text: str) -> Iterator[Occurrence]:
+    """Every name in the analysed file's text, with what it names."""
+    lines = text.splitlines()
+    for line, start, end in name_spans(text):
+        target = resolve_in(analysis, lines, line, start)
+        if target is not None:
+            yield Occurrence(line, start, end, target)
+
+
+def is_declaration(occ: Occurrence, path: Path) -> bool:
+    pos = occ.target.pos
+    if occ.target.kind == "import" or pos is None or not pos.line:
+        return False
+    return _absolute(pos.path) == path and pos.line == occ.line + 1 and pos.column == occ.start + 1
+
+
 # ---------------------------------------------------------------- hover text
 
 
@@ -256,10 +450,20 @@ def _type_text(t: n.TypeExpr) -> str:
     return f"list of {t.record}"
 
 
-def _where(analysis: Analysis, pos: Any) -> str:
+def workspace_path(path: Path, root: Path | None) -> str:
+    """A path as the user sees it: relative to the workspace folder when under it."""
+    if root is not None:
+        try:
+            return path.relative_to(root).as_posix()
+        except ValueError:
+            pass
+    return str(path)
+
+
+def _where(pos: Any, root: Path | None) -> str:
     if pos is None or not pos.line:
         return ""
-    return f"*{Path(pos.path).name}:{pos.line}*"
+    return f"*{workspace_path(_absolute(pos.path), root)}:{pos.line}*"
 
 
 def _cites(analysis: Analysis, cites: Iterable[n.Cite], module: Path) -> list[str]:
@@ -293,7 +497,7 @@ def _element_text(analysis: Analysis, decl: n.ElementDecl, module: Path) -> list
     return out
 
 
-def hover_text(analysis: Analysis, target: Target) -> str:
+def hover_text(analysis: Analysis, target: Target, root: Path | None = None) -> str:
     """Markdown for a hover: the meaning of the name and the authorities for it."""
     entry = target.entry
     lines: list[str] = []
@@ -359,8 +563,8 @@ def hover_text(analysis: Analysis, target: Target) -> str:
             f"**case** `{d.name}` under `{d.doctrine.id}`" + (f": {d.title}" if d.title else "")
         ]
     elif target.kind == "import" and target.path is not None:
-        lines = [f"**module** `{target.name}`", "", f"*{display_path(target.path)}*"]
-    where = _where(analysis, target.pos)
+        lines = [f"**module** `{target.name}`", "", f"*{workspace_path(target.path, root)}*"]
+    where = _where(target.pos, root)
     if where and target.kind != "import":
         lines += ["", f"declared at {where}"]
     return "\n".join(lines)
@@ -377,7 +581,36 @@ _KIND = {
     "record": types.CompletionItemKind.Struct,
     "value": types.CompletionItemKind.EnumMember,
     "slot": types.CompletionItemKind.Field,
+    "module": types.CompletionItemKind.Module,
 }
+
+
+def module_names(path: Path, limit: int = MAX_WORKSPACE_FILES) -> list[str]:
+    """The modules a file can import: `.doctrine` files in its folder and below, dotted."""
+    folder = path.parent
+    out = []
+    for found in _doctrine_files(folder, limit):
+        if found == path:
+            continue
+        out.append(".".join(found.relative_to(folder).with_suffix("").parts))
+    return sorted(out)
+
+
+def _doctrine_files(folder: Path, limit: int) -> list[Path]:
+    """Up to `limit` `.doctrine` files under the folder, skipping hidden folders and venvs."""
+    out: list[Path] = []
+    for visited, (here, dirs, names) in enumerate(os.walk(folder)):
+        if visited > 4 * limit:  # a home folder as the workspace: do not walk all of it
+            break
+        dirs[:] = sorted(
+            d for d in dirs if not d.startswith(".") and d not in ("node_modules", "__pycache__")
+        )
+        for name in sorted(names):
+            if name.endswith(SUFFIX) and not name.startswith("."):
+                out.append(Path(here) / name)
+                if len(out) >= limit:
+                    return out
+    return out
 
 
 def _item(label: str, kind: str, detail: str = "", doc: str = "") -> types.CompletionItem:
@@ -423,6 +656,8 @@ def complete(
             return [_item(v, "value", "bool") for v in ("true", "false", "unknown")]
         return None
 
+    if re.match(r"\s*import\s+(?:[\w.]+\s*,\s*)*[\w.]*$", prefix):
+        return [_item(name, "module", "module") for name in module_names(analysis.path)]
     m = re.search(r"\b([A-Za-z_]\w*)\s*:\s*\w*$", prefix)  # `custody: ` in given / expect
     if m and (found := values(m.group(1))) is not None:
         return found
@@ -453,42 +688,391 @@ def complete(
     return unique
 
 
+# ---------------------------------------------------------------- outline and symbols
+
+_SYMBOL = {
+    "fact": types.SymbolKind.Variable,
+    "record": types.SymbolKind.Struct,
+    "authority": types.SymbolKind.Constant,
+    "element": types.SymbolKind.Function,
+    "doctrine": types.SymbolKind.Class,
+    "case": types.SymbolKind.Event,
+}
+_DECL_KIND = {
+    n.FactDecl: "fact",
+    n.RecordDecl: "record",
+    n.AuthorityDecl: "authority",
+    n.ElementDecl: "element",
+    n.DoctrineDecl: "doctrine",
+    n.CaseDecl: "case",
+}
+
+
+def _name_range(codec: PositionCodec, lines: list[str], pos: Any, name: str) -> types.Range:
+    line = max(pos.line - 1, 0)
+    start = max(pos.column - 1, 0)
+    return span_range(codec, lines, line, start, start + len(name))
+
+
+def _within(kind: Any, parent: Any) -> bool:
+    """Whether a Pygments token type is the parent type or one of its subtypes."""
+    return bool(kind in parent)
+
+
+def _block_ends(text: str) -> dict[int, int]:
+    """For each line (0-based) where a `{` block opens, the line of its `}`."""
+    ends: dict[int, int] = {}
+    stack: list[int] = []
+    line = 0
+    for _, kind, value in DoctrineLexer().get_tokens_unprocessed(text):
+        if _within(kind, Punctuation) and value == "{":
+            stack.append(line)
+        elif _within(kind, Punctuation) and value == "}" and stack:
+            opened = stack.pop()
+            ends[opened] = max(ends.get(opened, line), line)
+        line += value.count("\n")
+    return ends
+
+
+def document_symbols(
+    module: n.Module, text: str, codec: PositionCodec
+) -> list[types.DocumentSymbol]:
+    """The outline: each declaration, with a record's fields and a doctrine's elements."""
+    lines = _lines(text)
+    ends = _block_ends(text)
+    out = []
+    decls = list(module.declarations)
+    for i, decl in enumerate(decls):
+        kind = _DECL_KIND[type(decl)]
+        first = decl.pos.line - 1
+        last = ends.get(first, first)
+        if i + 1 < len(decls):  # never past the next declaration
+            last = min(last, max(decls[i + 1].pos.line - 2, first))
+        end_col = len(lines[last].rstrip("\r\n")) if last < len(lines) else 0
+        whole = span_range(codec, lines, first, 0, 0)
+        whole.end = codec.position_to_client_units(lines, ServerTextPosition(last, end_col))
+        children: list[types.DocumentSymbol] = []
+        if isinstance(decl, n.RecordDecl):
+            for f in decl.fields:
+                r = _name_range(codec, lines, f.pos, f.name)
+                children.append(
+                    types.DocumentSymbol(
+                        name=f.name,
+                        kind=types.SymbolKind.Field,
+                        range=r,
+                        selection_range=r,
+                        detail=_type_text(f.type),
+                    )
+                )
+        elif isinstance(decl, n.DoctrineDecl):
+            for slot in decl.slots:
+                r = _name_range(codec, lines, slot.pos, slot.label)
+                children.append(
+                    types.DocumentSymbol(
+                        name=slot.label,
+                        kind=types.SymbolKind.Field,
+                        range=r,
+                        selection_range=r,
+                        detail=f"= {slot.target}" if slot.target else "element",
+                    )
+                )
+        elif isinstance(decl, n.FactDecl) and isinstance(decl.type, n.EnumType):
+            for value, pos in zip(decl.type.values, decl.type.value_positions, strict=False):
+                r = _name_range(codec, lines, pos, value)
+                children.append(
+                    types.DocumentSymbol(
+                        name=value, kind=types.SymbolKind.EnumMember, range=r, selection_range=r
+                    )
+                )
+        detail = ""
+        if isinstance(decl, n.FactDecl):
+            detail = _type_text(decl.type)
+        elif isinstance(decl, n.CaseDecl):
+            detail = f"under {decl.doctrine.id}"
+        elif getattr(decl, "title", ""):
+            detail = str(getattr(decl, "title", ""))
+        out.append(
+            types.DocumentSymbol(
+                name=decl.name,
+                kind=_SYMBOL[kind],
+                range=whole,
+                selection_range=_name_range(codec, lines, decl.pos, decl.name),
+                detail=detail or None,
+                children=children or None,
+            )
+        )
+    return out
+
+
+def matches(query: str, name: str) -> bool:
+    """A fuzzy match, as editors do it: the query's letters in order, any case."""
+    rest = iter(name.lower())
+    return all(ch in rest for ch in query.lower())
+
+
+# ---------------------------------------------------------------- semantic tokens
+
+TOKEN_TYPES = [
+    "namespace",  # a module
+    "type",  # a record
+    "class",  # a doctrine
+    "enumMember",  # a value of an enum fact
+    "function",  # an element
+    "variable",  # a fact
+    "property",  # a doctrine's element label, a record's field
+    "event",  # a case
+    "macro",  # an authority
+]
+TOKEN_MODIFIERS = ["declaration"]
+_TOKEN_OF = {
+    "import": "namespace",
+    "record": "type",
+    "doctrine": "class",
+    "value": "enumMember",
+    "element": "function",
+    "fact": "variable",
+    "slot": "property",
+    "field": "property",
+    "case": "event",
+    "authority": "macro",
+}
+LEGEND = types.SemanticTokensLegend(token_types=TOKEN_TYPES, token_modifiers=TOKEN_MODIFIERS)
+
+
+def semantic_tokens(analysis: Analysis, text: str, codec: PositionCodec) -> list[int]:
+    """LSP's relative encoding of each name's kind (keywords are the TextMate grammar's job)."""
+    lines = _lines(text)
+    data: list[int] = []
+    last_line, last_start = 0, 0
+    for occ in occurrences(analysis, text):
+        kind = _TOKEN_OF.get(occ.target.kind)
+        if kind is None:
+            continue
+        r = span_range(codec, lines, occ.line, occ.start, occ.end)
+        line, start = r.start.line, r.start.character
+        delta = start - last_start if line == last_line else start
+        modifiers = 1 if is_declaration(occ, analysis.path) else 0
+        data += [
+            line - last_line,
+            delta,
+            r.end.character - start,
+            TOKEN_TYPES.index(kind),
+            modifiers,
+        ]
+        last_line, last_start = line, start
+    return data
+
+
+# ---------------------------------------------------------------- folding
+
+
+def folding_ranges(text: str) -> list[types.FoldingRange]:
+    """Blocks in braces, prose strings over several lines, and runs of comment lines."""
+    out = []
+    for opened, closed in sorted(_block_ends(text).items()):
+        if closed - 1 > opened:
+            out.append(types.FoldingRange(start_line=opened, end_line=closed - 1))
+    line = 0
+    comments: list[int] = []
+    for _, kind, value in DoctrineLexer().get_tokens_unprocessed(text):
+        if _within(kind, CommentToken):
+            comments.append(line)
+        breaks = value.count("\n")
+        if _within(kind, String.Doc) and breaks:
+            out.append(types.FoldingRange(start_line=line, end_line=line + breaks))
+        line += breaks
+    run: list[int] = []
+    for c in [*comments, -2]:
+        if run and c != run[-1] + 1:
+            if len(run) > 1:
+                out.append(
+                    types.FoldingRange(
+                        start_line=run[0], end_line=run[-1], kind=types.FoldingRangeKind.Comment
+                    )
+                )
+            run = []
+        run.append(c)
+    return out
+
+
+# ---------------------------------------------------------------- code actions
+
+_DID_YOU_MEAN = re.compile(r"did you mean `([A-Za-z_][A-Za-z0-9_.]*)`\?")
+_UNKNOWN = re.compile(r"unknown \w+ `([A-Za-z_][A-Za-z0-9_]*)`")
+
+
+def import_edit(text: str, module: str) -> types.TextEdit:
+    """Insert `import MODULE` after the last import, or after the `module` line."""
+    lines = text.splitlines()
+    at = 0
+    for i, line in enumerate(lines):
+        if re.match(r"\s*import\b", line) or re.match(r"\s*module\b", line):
+            at = i + 1
+        elif line.strip() and not line.lstrip().startswith("#") and at:
+            break
+    new = f"import {module}\n"
+    if at and re.match(r"\s*module\b", lines[at - 1]):
+        new = "\n" + new  # a blank line between the module line and its imports
+    where = types.Position(line=at, character=0)
+    return types.TextEdit(range=types.Range(start=where, end=where), new_text=new)
+
+
 # ---------------------------------------------------------------- the server
 
 
 class DoctrineServer(LanguageServer):
-    """A pygls server that keeps the last analysis of each open document."""
+    """A pygls server that keeps the last analysis of each open document, checks after a pause
+    in typing on a worker thread, and re-checks only what a change can affect."""
 
     def __init__(self) -> None:
         super().__init__("doctrine", __version__)
         self.analyses: dict[str, Analysis] = {}
         self.published: dict[str, set[str]] = {}  # document -> files it published for
+        self.cache = ParseCache()
+        self.debounce = DEBOUNCE
+        self.root: Path | None = None
+        self.untitled: dict[Path, str] = {}  # where an untitled document is checked -> its uri
+        self.pending: list[str] = []  # documents to check, in order
+        self.generation = 0  # bumped by each change: a check of an older text is dropped
+        self.timer: asyncio.TimerHandle | None = None
+        self.running = False
+        self.side: dict[Path, Analysis] = {}  # analyses of files not open (for references)
+        self.executor = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="doctrine-check"
+        )
+
+    # ---- documents and paths
+
+    def path_of(self, uri: str) -> Path | None:
+        """The file a document is checked as; an untitled one as if saved in the workspace."""
+        path = to_fs_path(uri)
+        if path:
+            return Path(path).resolve()
+        if uri.startswith("untitled:"):
+            name = re.sub(r"[^A-Za-z0-9_]", "_", uri.split(":", 1)[1]) or "untitled"
+            folder = self.root or Path.cwd()
+            where = (folder / f"{name}{SUFFIX}").resolve()
+            self.untitled[where] = uri
+            return where
+        return None
+
+    def uri_of(self, path: Path) -> str:
+        return self.untitled.get(path) or from_fs_path(str(path)) or str(path)
 
     def overlays(self) -> dict[Path, str]:
         out = {}
-        for uri, doc in self.workspace.text_documents.items():
-            path = to_fs_path(uri)
+        for uri, doc in list(self.workspace.text_documents.items()):
+            path = self.path_of(uri)
             if path:
-                out[Path(path).resolve()] = doc.source
+                out[path] = doc.source
         return out
 
+    def text_of(self, path: Path, overlays: dict[Path, str] | None = None) -> str | None:
+        overlays = self.overlays() if overlays is None else overlays
+        if path in overlays:
+            return overlays[path]
+        try:
+            return path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    def dependents(self, uri: str) -> list[str]:
+        """The open documents whose last analysis read the document's file."""
+        path = self.path_of(uri)
+        return [
+            other
+            for other, analysis in self.analyses.items()
+            if other != uri and path in analysis.files
+        ]
+
+    # ---- checking, debounced, off the event loop
+
+    def schedule(self, uris: Iterable[str], delay: float) -> None:
+        for uri in uris:
+            if uri in self.pending:
+                self.pending.remove(uri)
+            self.pending.append(uri)
+        loop = asyncio.get_running_loop()
+        if self.timer is not None:
+            self.timer.cancel()
+        self.timer = loop.call_later(delay, self._start)
+
+    def _start(self) -> None:
+        self.timer = None
+        if self.running or not self.pending:
+            return  # the running batch starts the next when it ends
+        batch, self.pending = self.pending, []
+        overlays = self.overlays()
+        versions = {uri: self._version(uri) for uri in batch}
+        generation = self.generation
+        loop = asyncio.get_running_loop()
+        self.running = True
+
+        def work() -> list[str]:
+            """On the worker thread: check each document; the rest if a change came."""
+            for i, uri in enumerate(batch):
+                if self.generation != generation:
+                    return batch[i:]
+                path = self.path_of(uri)
+                if path is None:
+                    continue
+                analysis = analyse(path, overlays, self.cache)
+                loop.call_soon_threadsafe(self._publish, uri, analysis, versions[uri], generation)
+            return []
+
+        future = loop.run_in_executor(self.executor, work)
+        future.add_done_callback(self._finished)
+
+    def _finished(self, future: asyncio.Future[list[str]]) -> None:
+        self.running = False
+        try:
+            left = future.result()
+        except Exception:
+            log.exception("internal error while checking")
+            left = []
+        for uri in reversed(left):
+            if uri not in self.pending:
+                self.pending.insert(0, uri)
+        if self.pending and self.timer is None:
+            self._start()
+
+    def _version(self, uri: str) -> int | None:
+        doc = self.workspace.text_documents.get(uri)
+        return doc.version if doc is not None else None
+
+    def _publish(self, uri: str, analysis: Analysis, version: int | None, generation: int) -> None:
+        """On the event loop: publish a check's diagnostics unless its text is outdated."""
+        if uri not in self.workspace.text_documents:
+            return  # closed meanwhile
+        if self.generation != generation or self._version(uri) != version:
+            return  # a newer text is on its way to be checked: this answer is stale
+        self.publish(uri, analysis, version)
+
     def check(self, uri: str) -> None:
-        path = to_fs_path(uri)
-        if not path:
-            return
-        analysis = analyse(Path(path), self.overlays())
+        """Check a document now, on the calling thread (for tests and tools)."""
+        path = self.path_of(uri)
+        if path is not None:
+            self.publish(uri, analyse(path, self.overlays(), self.cache), self._version(uri))
+
+    def publish(self, uri: str, analysis: Analysis, version: int | None) -> None:
         if analysis.checker is not None or uri not in self.analyses:
             self.analyses[uri] = analysis
+        for path in [p for p, a in self.side.items() if analysis.path in a.files]:
+            del self.side[path]
         codec = self.workspace.position_codec
         open_docs = self.overlays()
         uris = set()
         for file, found in analysis.diagnostics.items():
-            file_uri = from_fs_path(str(file)) or str(file)
+            if file != analysis.path and file in open_docs:
+                continue  # an open document publishes its own diagnostics
+            file_uri = self.uri_of(file)
             uris.add(file_uri)
             text = open_docs.get(file) or analysis.sources.get(file, "")
             self.text_document_publish_diagnostics(
                 types.PublishDiagnosticsParams(
-                    uri=file_uri, diagnostics=[to_lsp(codec, text, d) for d in found]
+                    uri=file_uri,
+                    diagnostics=[to_lsp(codec, text, d) for d in found],
+                    version=version if file == analysis.path else None,
                 )
             )
         for stale in self.published.get(uri, set()) - uris:
@@ -497,84 +1081,400 @@ class DoctrineServer(LanguageServer):
             )
         self.published[uri] = uris
 
+    # ---- requests
+
     def position(self, uri: str, position: types.Position) -> tuple[str, int, int]:
         doc = self.workspace.get_text_document(uri)
         server = doc.position_from_client_units(position)
         return doc.source, server.line, server.character
+
+    def target_at(self, uri: str, position: types.Position) -> tuple[Analysis, Target] | None:
+        analysis = self.analyses.get(uri)
+        if analysis is None:
+            return None
+        text, line, character = self.position(uri, position)
+        target = resolve(analysis, text, line, character)
+        return (analysis, target) if target is not None else None
+
+    def workspace_files(self) -> list[Path]:
+        files = _doctrine_files(self.root, MAX_WORKSPACE_FILES) if self.root else []
+        out = [p.resolve() for p in files]
+        for path in self.overlays():
+            if path not in out:
+                out.append(path)
+        return out
+
+    def analysis_for(self, path: Path, overlays: dict[Path, str]) -> Analysis | None:
+        """An analysis that holds the file: an open document's, or one made for it."""
+        uri = self.uri_of(path)
+        mine = self.analyses.get(uri)
+        if mine is not None and mine.checker is not None:
+            return mine
+        for analysis in list(self.analyses.values()):
+            found = analysis.at(path)
+            if found is not None:
+                return found
+        if path not in self.side:
+            self.side[path] = analyse(path, overlays, self.cache)
+        return self.side[path].at(path)
+
+    def references(
+        self, target: Target, overlays: dict[Path, str], declaration: bool = True
+    ) -> list[tuple[Path, str, Occurrence]]:
+        """Every use of the target's declaration in the workspace and the open documents
+        (runs on the worker thread: it may check files no document has opened)."""
+        word = re.compile(rf"\b{re.escape(target.name)}\b")
+        out = []
+        for path in self.workspace_files():
+            text = self.text_of(path, overlays)
+            if text is None or not word.search(text):
+                continue
+            analysis = self.analysis_for(path, overlays)
+            if analysis is None:
+                continue
+            for occ in occurrences(analysis, text):
+                if text.splitlines()[occ.line][occ.start : occ.end] != target.name:
+                    continue
+                same = occ.target.key == target.key
+                if not same and _shorthand(analysis, occ, target):
+                    same = True
+                if same and (declaration or not is_declaration(occ, path)):
+                    out.append((path, text, occ))
+        return out
+
+
+def _shorthand(analysis: Analysis, occ: Occurrence, target: Target) -> bool:
+    """`element plain` in a doctrine names both a label and the element `plain`."""
+    slot = occ.target.slot
+    if occ.target.kind != "slot" or slot is None or target.kind != "element":
+        return False
+    if (slot.pos.line, slot.pos.column) != (occ.line + 1, occ.start + 1):
+        return False  # a use of the label elsewhere names the label only
+    if slot.element is not None or slot.target != target.name or slot.target_pos != slot.pos:
+        return False
+    entry = analysis.scope.get(slot.target or "")
+    return entry is not None and entry.decl.pos == target.pos
+
+
+KEYWORDS = frozenset(
+    [
+        "module",
+        "import",
+        "fact",
+        "record",
+        "authority",
+        "element",
+        "doctrine",
+        "case",
+        "name",
+        "and",
+        "or",
+        "not",
+        "is",
+        "true",
+        "false",
+        "unknown",
+        "bool",
+        "date",
+        "text",
+        "number",
+        "holds",
+        "missing",
+    ]
+)
+
+
+async def _off_loop(ls: DoctrineServer, work: Callable[[], Any]) -> Any:
+    return await asyncio.get_running_loop().run_in_executor(ls.executor, work)
 
 
 def build_server() -> DoctrineServer:
     """The server with its features registered."""
     server = DoctrineServer()
 
+    @server.feature(types.INITIALIZE)
+    def initialize(ls: DoctrineServer, params: types.InitializeParams) -> None:
+        folders = params.workspace_folders or []
+        root = folders[0].uri if folders else params.root_uri
+        path = to_fs_path(root) if root else params.root_path
+        ls.root = Path(path).resolve() if path else None
+        options = params.initialization_options
+        if isinstance(options, dict) and isinstance(options.get("debounce"), int | float):
+            # milliseconds, as editors' settings give it; bounded to something sane
+            ls.debounce = min(max(float(options["debounce"]), 0.0), 5000.0) / 1000
+
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: DoctrineServer, params: types.DidOpenTextDocumentParams) -> None:
-        ls.check(params.text_document.uri)
+        ls.schedule([params.text_document.uri], 0)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: DoctrineServer, params: types.DidChangeTextDocumentParams) -> None:
-        ls.check(params.text_document.uri)
-        for other in list(ls.analyses):  # documents that import this one see the change
-            if other != params.text_document.uri:
-                ls.check(other)
+        uri = params.text_document.uri
+        ls.generation += 1
+        ls.schedule([uri, *ls.dependents(uri)], ls.debounce)
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
     def did_save(ls: DoctrineServer, params: types.DidSaveTextDocumentParams) -> None:
-        ls.check(params.text_document.uri)
+        ls.side.clear()
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: DoctrineServer, params: types.DidCloseTextDocumentParams) -> None:
         uri = params.text_document.uri
+        dependents = ls.dependents(uri)
         ls.analyses.pop(uri, None)
+        if uri in ls.pending:
+            ls.pending.remove(uri)
         for stale in ls.published.pop(uri, set()):
             ls.text_document_publish_diagnostics(
                 types.PublishDiagnosticsParams(uri=stale, diagnostics=[])
             )
+        if dependents:  # they now read the file from the disk
+            ls.generation += 1
+            ls.schedule(dependents, ls.debounce)
 
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     def hover(ls: DoctrineServer, params: types.HoverParams) -> types.Hover | None:
-        uri = params.text_document.uri
-        analysis = ls.analyses.get(uri)
-        if analysis is None:
+        found = ls.target_at(params.text_document.uri, params.position)
+        if found is None:
             return None
-        text, line, character = ls.position(uri, params.position)
-        target = resolve(analysis, text, line, character)
-        if target is None:
-            return None
+        analysis, target = found
         return types.Hover(
             contents=types.MarkupContent(
-                kind=types.MarkupKind.Markdown, value=hover_text(analysis, target)
+                kind=types.MarkupKind.Markdown, value=hover_text(analysis, target, ls.root)
             )
         )
 
-    @server.feature(types.TEXT_DOCUMENT_DEFINITION)
-    def definition(ls: DoctrineServer, params: types.DefinitionParams) -> types.Location | None:
-        uri = params.text_document.uri
-        analysis = ls.analyses.get(uri)
-        if analysis is None:
-            return None
-        text, line, character = ls.position(uri, params.position)
-        target = resolve(analysis, text, line, character)
-        if target is None:
-            return None
-        if target.kind == "import" and target.path is not None:
-            zero = types.Position(line=0, character=0)
-            return types.Location(
-                uri=from_fs_path(str(target.path)) or "", range=types.Range(start=zero, end=zero)
-            )
-        pos = target.pos
-        if target.kind == "slot" and target.slot is not None:
-            slot = target.slot
-            bound = analysis.scope.get(slot.target or "") if slot.element is None else None
-            pos = slot.element.pos if slot.element is not None else bound.decl.pos if bound else pos
+    def location(ls: DoctrineServer, analysis: Analysis, pos: Any) -> types.Location | None:
         if pos is None or not pos.line:
             return None
         file = _absolute(pos.path)
         file_text = ls.overlays().get(file) or analysis.sources.get(file) or ""
         return types.Location(
-            uri=from_fs_path(str(file)) or "",
-            range=to_range(ls.workspace.position_codec, file_text, pos),
+            uri=ls.uri_of(file), range=to_range(ls.workspace.position_codec, file_text, pos)
         )
+
+    @server.feature(types.TEXT_DOCUMENT_DEFINITION)
+    def definition(ls: DoctrineServer, params: types.DefinitionParams) -> types.Location | None:
+        found = ls.target_at(params.text_document.uri, params.position)
+        if found is None:
+            return None
+        analysis, target = found
+        if target.kind == "import" and target.path is not None:
+            zero = types.Position(line=0, character=0)
+            return types.Location(
+                uri=ls.uri_of(target.path), range=types.Range(start=zero, end=zero)
+            )
+        if target.kind == "slot":
+            return location(ls, analysis, slot_declaration(analysis, target))
+        return location(ls, analysis, target.pos)
+
+    @server.feature(types.TEXT_DOCUMENT_REFERENCES)
+    async def references(
+        ls: DoctrineServer, params: types.ReferenceParams
+    ) -> list[types.Location] | None:
+        found = ls.target_at(params.text_document.uri, params.position)
+        if found is None or found[1].kind == "import":
+            return None
+        target = found[1]
+        overlays = ls.overlays()
+        hits = await _off_loop(
+            ls, lambda: ls.references(target, overlays, params.context.include_declaration)
+        )
+        codec = ls.workspace.position_codec
+        return [
+            types.Location(
+                uri=ls.uri_of(path),
+                range=span_range(codec, _lines(text), occ.line, occ.start, occ.end),
+            )
+            for path, text, occ in hits
+        ]
+
+    @server.feature(types.TEXT_DOCUMENT_DOCUMENT_HIGHLIGHT)
+    def highlights(
+        ls: DoctrineServer, params: types.DocumentHighlightParams
+    ) -> list[types.DocumentHighlight] | None:
+        uri = params.text_document.uri
+        found = ls.target_at(uri, params.position)
+        if found is None:
+            return None
+        analysis, target = found
+        text = ls.workspace.get_text_document(uri).source
+        lines = _lines(text)
+        codec = ls.workspace.position_codec
+        out = []
+        for occ in occurrences(analysis, text):
+            if occ.target.key == target.key or _shorthand(analysis, occ, target):
+                kind = (
+                    types.DocumentHighlightKind.Write
+                    if is_declaration(occ, analysis.path)
+                    else types.DocumentHighlightKind.Read
+                )
+                out.append(
+                    types.DocumentHighlight(
+                        range=span_range(codec, lines, occ.line, occ.start, occ.end), kind=kind
+                    )
+                )
+        return out
+
+    @server.feature(types.TEXT_DOCUMENT_PREPARE_RENAME)
+    def prepare_rename(
+        ls: DoctrineServer, params: types.PrepareRenameParams
+    ) -> types.PrepareRenamePlaceholder | None:
+        uri = params.text_document.uri
+        found = ls.target_at(uri, params.position)
+        if found is None or found[1].kind == "import":
+            return None
+        text, line, character = ls.position(uri, params.position)
+        word = _word_at(text.splitlines()[line], character)
+        if word is None:
+            return None
+        r = span_range(ls.workspace.position_codec, _lines(text), line, word[1], word[2])
+        return types.PrepareRenamePlaceholder(range=r, placeholder=word[0])
+
+    @server.feature(types.TEXT_DOCUMENT_RENAME)
+    async def rename(ls: DoctrineServer, params: types.RenameParams) -> types.WorkspaceEdit | None:
+        new = params.new_name
+        if not _WORD_ONLY.match(new) or new in KEYWORDS:
+            from pygls.exceptions import JsonRpcInvalidParams
+
+            raise JsonRpcInvalidParams(f"`{new}` is not a name doctrine accepts")
+        found = ls.target_at(params.text_document.uri, params.position)
+        if found is None or found[1].kind == "import":
+            return None
+        target = found[1]
+        overlays = ls.overlays()
+        hits = await _off_loop(ls, lambda: ls.references(target, overlays))
+        codec = ls.workspace.position_codec
+        changes: dict[str, list[types.TextEdit]] = {}
+        for path, text, occ in hits:
+            replacement = new
+            slot = occ.target.slot
+            if occ.target.key != target.key and slot is not None:
+                replacement = f"{slot.label} = {new}"  # `element plain`: keep the label
+            elif (
+                target.kind == "slot"
+                and slot is not None
+                and slot.target_pos == slot.pos
+                and slot.target
+                and slot.element is None
+                and is_declaration(occ, path)
+            ):
+                replacement = f"{new} = {slot.target}"  # keep the element it names
+            r = span_range(codec, _lines(text), occ.line, occ.start, occ.end)
+            changes.setdefault(ls.uri_of(path), []).append(
+                types.TextEdit(range=r, new_text=replacement)
+            )
+        return types.WorkspaceEdit(changes=changes)
+
+    @server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
+    def symbols(
+        ls: DoctrineServer, params: types.DocumentSymbolParams
+    ) -> list[types.DocumentSymbol] | None:
+        uri = params.text_document.uri
+        text = ls.workspace.get_text_document(uri).source
+        path = ls.path_of(uri)
+        module: n.Module | None
+        try:
+            module = ls.cache.parse(text, display_path(path) if path else uri, Loader().parse)
+        except DoctrineError:  # while the text does not parse, the outline of the last that did
+            analysis = ls.analyses.get(uri)
+            module = analysis.module if analysis is not None else None
+            if analysis is None or module is None:
+                return []
+            text = analysis.sources.get(analysis.path, text)
+        return document_symbols(module, text, ls.workspace.position_codec)
+
+    @server.feature(types.WORKSPACE_SYMBOL)
+    def workspace_symbols(
+        ls: DoctrineServer, params: types.WorkspaceSymbolParams
+    ) -> list[types.SymbolInformation]:
+        overlays = ls.overlays()
+        codec = ls.workspace.position_codec
+        out: list[types.SymbolInformation] = []
+        for path in ls.workspace_files():
+            text = ls.text_of(path, overlays)
+            if text is None:
+                continue
+            try:
+                module = ls.cache.parse(text, display_path(path), Loader().parse)
+            except DoctrineError:
+                continue
+            lines = _lines(text)
+            for decl in module.declarations:
+                if not matches(params.query, decl.name):
+                    continue
+                out.append(
+                    types.SymbolInformation(
+                        name=decl.name,
+                        kind=_SYMBOL[_DECL_KIND[type(decl)]],
+                        location=types.Location(
+                            uri=ls.uri_of(path),
+                            range=_name_range(codec, lines, decl.pos, decl.name),
+                        ),
+                        container_name=module.name,
+                    )
+                )
+                if len(out) >= 1000:
+                    return out
+        return out
+
+    @server.feature(types.TEXT_DOCUMENT_SEMANTIC_TOKENS_FULL, LEGEND)
+    def tokens(ls: DoctrineServer, params: types.SemanticTokensParams) -> types.SemanticTokens:
+        uri = params.text_document.uri
+        analysis = ls.analyses.get(uri)
+        if analysis is None:
+            return types.SemanticTokens(data=[])
+        text = ls.workspace.get_text_document(uri).source
+        return types.SemanticTokens(
+            data=semantic_tokens(analysis, text, ls.workspace.position_codec)
+        )
+
+    @server.feature(types.TEXT_DOCUMENT_FOLDING_RANGE)
+    def folding(ls: DoctrineServer, params: types.FoldingRangeParams) -> list[types.FoldingRange]:
+        return folding_ranges(ls.workspace.get_text_document(params.text_document.uri).source)
+
+    @server.feature(
+        types.TEXT_DOCUMENT_CODE_ACTION,
+        types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]),
+    )
+    def code_actions(
+        ls: DoctrineServer, params: types.CodeActionParams
+    ) -> list[types.CodeAction] | None:
+        uri = params.text_document.uri
+        doc = ls.workspace.get_text_document(uri)
+        path = ls.path_of(uri)
+        out = []
+        for d in params.context.diagnostics:
+            if d.source != "doctrine":
+                continue
+            said = doc.text_in_client_range(d.range) if hasattr(doc, "text_in_client_range") else ""
+            m = _DID_YOU_MEAN.search(d.message)
+            if m and _WORD_ONLY.match(said):
+                out.append(
+                    types.CodeAction(
+                        title=f"Change `{said}` to `{m.group(1)}`",
+                        kind=types.CodeActionKind.QuickFix,
+                        diagnostics=[d],
+                        is_preferred=True,
+                        edit=types.WorkspaceEdit(
+                            changes={uri: [types.TextEdit(range=d.range, new_text=m.group(1))]}
+                        ),
+                    )
+                )
+            u = _UNKNOWN.search(d.message)
+            if u and path is not None:
+                for module in _declaring(ls, path, u.group(1)):
+                    out.append(
+                        types.CodeAction(
+                            title=f"Import `{module}` (it declares `{u.group(1)}`)",
+                            kind=types.CodeActionKind.QuickFix,
+                            diagnostics=[d],
+                            edit=types.WorkspaceEdit(
+                                changes={uri: [import_edit(doc.source, module)]}
+                            ),
+                        )
+                    )
+        return out
 
     @server.feature(
         types.TEXT_DOCUMENT_COMPLETION,
@@ -615,10 +1515,152 @@ def build_server() -> DoctrineServer:
     return server
 
 
-def serve() -> None:
+def _declaring(ls: DoctrineServer, path: Path, name: str) -> list[str]:
+    """The modules beside the file (or below it) that declare the name, not yet imported."""
+    analysis = ls.analyses.get(ls.uri_of(path))
+    imported = (
+        {imp.module for imp in analysis.module.imports} if analysis and analysis.module else set()
+    )
+    overlays = ls.overlays()
+    out = []
+    for module in module_names(path):
+        if module in imported:
+            continue
+        file = path.parent.joinpath(*module.split(".")).with_suffix(SUFFIX)
+        text = ls.text_of(file.resolve(), overlays)
+        if text is None or name not in text:
+            continue
+        try:
+            parsed = ls.cache.parse(text, display_path(file), Loader().parse)
+        except DoctrineError:
+            continue
+        if any(decl.name == name for decl in parsed.declarations):
+            out.append(module)
+    return out
+
+
+# ---------------------------------------------------------------- reading the client's messages
+
+_HEADER = re.compile(rb"Content-Length:[ \t]*([0-9]{1,9})[ \t]*\r?\n", re.IGNORECASE)
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+MAX_MESSAGE = 256 * 1024 * 1024
+
+
+def frames(buffer: bytearray) -> Iterator[bytes | None]:
+    """Take the complete messages from the front of the buffer (None for one that was not a
+    message). Stray bytes and a header with a wrong length lose at most that one message: the
+    reader finds the next header and goes on."""
+    while True:
+        header = _HEADER.search(buffer)
+        if header is None:
+            # keep only what could still begin a header
+            cut = buffer.rfind(b"\n")
+            if cut >= 0:
+                del buffer[: cut + 1]
+            if len(buffer) > 4096:
+                del buffer[:-4096]
+            return
+        end = _HEADER_END.search(buffer, header.start())
+        if end is None:
+            if header.start():
+                del buffer[: header.start()]
+            return
+        between = buffer[header.end() : end.start()]
+        later = _HEADER.search(between)
+        if later is not None:  # two headers in one block: the last one counts
+            del buffer[: header.end() + later.start()]
+            continue
+        length = int(header.group(1))
+        body_start = end.end()
+        if length > MAX_MESSAGE:
+            del buffer[:body_start]
+            yield None
+            continue
+        if len(buffer) - body_start < length:
+            # Not all here yet, unless a new header begins inside: then the length was wrong.
+            again = _HEADER.search(buffer, body_start)
+            if again is not None and _HEADER_END.search(buffer, again.start()) is not None:
+                del buffer[: again.start()]
+                yield None
+                continue
+            return
+        body = bytes(buffer[body_start : body_start + length])
+        del buffer[: body_start + length]
+        yield body
+
+
+async def _serve(server: DoctrineServer, stdin: BinaryIO) -> None:
+    loop = asyncio.get_running_loop()
+    chunks: asyncio.Queue[bytes] = asyncio.Queue()
+    fd = stdin.fileno()
+
+    def pump() -> None:  # a daemon thread, so a client that keeps stdin open cannot hold exit
+        while True:
+            try:
+                data = os.read(fd, 65536)
+            except OSError:
+                data = b""
+            loop.call_soon_threadsafe(chunks.put_nowait, data)
+            if not data:
+                return
+
+    threading.Thread(target=pump, name="doctrine-lsp-reader", daemon=True).start()
+    buffer = bytearray()
+    protocol = server.protocol
+    stop = server._stop_event
+    while stop is None or not stop.is_set():
+        data = await chunks.get()
+        if not data:
+            return
+        buffer += data
+        for body in frames(buffer):
+            if body is None:
+                log.warning("skipped bytes that were not a message")
+                continue
+            try:
+                message = json.loads(body, object_hook=protocol.structure_message)
+            except Exception:
+                log.warning("skipped a message that is not JSON-RPC")
+                continue
+            if not hasattr(message, "jsonrpc"):
+                log.warning("skipped a message that is not JSON-RPC")
+                continue
+            try:
+                protocol.handle_message(message)
+            except (SystemExit, KeyboardInterrupt):
+                raise
+            except Exception:
+                log.exception("internal error while handling a message")
+
+
+def serve(stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
     """Run the server over stdin and stdout until the client exits."""
     logging.basicConfig(level=logging.WARNING, format="doctrine lsp: %(message)s")
-    build_server().start_io()
+    sys.setswitchinterval(0.001)  # let requests through promptly while a check runs
+    server = build_server()
+    server._stop_event = threading.Event()
+    server.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
+    try:
+        asyncio.run(_serve(server, stdin or sys.stdin.buffer))
+    except BrokenPipeError:
+        log.error("the client closed the connection")
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        server.shutdown()  # type: ignore[no-untyped-call]
+        server.executor.shutdown(wait=False, cancel_futures=True)
 
 
-__all__ = ["Analysis", "DoctrineServer", "analyse", "build_server", "complete", "serve"]
+__all__ = [
+    "Analysis",
+    "DoctrineServer",
+    "analyse",
+    "build_server",
+    "complete",
+    "document_symbols",
+    "folding_ranges",
+    "frames",
+    "resolve",
+    "semantic_tokens",
+    "serve",
+]
