@@ -41,7 +41,7 @@ class Client:
 
     def __init__(self) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "compiler.cli", "lsp"],
+            [sys.executable, "-m", "compiler", "lsp"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,

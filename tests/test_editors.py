@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 from support import ROOT
 
-from compiler import highlight
-from compiler.highlight import SCOPES, DoctrineLexer, textmate_grammar
+from compiler.tools import highlight
+from compiler.tools.highlight import SCOPES, DoctrineLexer, textmate_grammar
 
 VSCODE = ROOT / "editors" / "vscode"
 GRAMMAR = VSCODE / "syntaxes" / "doctrine.tmLanguage.json"
 FIXTURES = sorted((VSCODE / "test").glob("*.doctrine"))
 REGENERATE = (
-    'python -c "import json; from compiler.highlight import textmate_grammar; '
+    'python -c "import json; from compiler.tools.highlight import textmate_grammar; '
     "open('editors/vscode/syntaxes/doctrine.tmLanguage.json', 'w')"
     ".write(json.dumps(textmate_grammar(), indent=2) + '\\n')\""
 )

@@ -53,7 +53,7 @@ local ok, err = pcall(function()
   vim.bo.filetype = "doctrine"
   local client = vim.lsp.start_client({
     name = "doctrine",
-    cmd = { PYTHON, "-m", "compiler.cli", "lsp" },
+    cmd = { PYTHON, "-m", "compiler", "lsp" },
     root_dir = ROOT,
     init_options = { debounce = 50 },
   })

@@ -49,12 +49,12 @@ from pygments.token import Comment as CommentToken
 from pygments.token import Name as NameToken
 from pygments.token import Punctuation, String
 
-from . import __version__
-from . import nodes as n
-from .checker import Checker, Entry
-from .errors import Diagnostic, DoctrineError
+from .. import __version__
+from ..checking.checker import Checker, Entry
+from ..errors import Diagnostic, DoctrineError
+from ..syntax import nodes as n
+from ..syntax.loader import SUFFIX, Loaded, Loader, display_path
 from .highlight import DoctrineLexer
-from .loader import SUFFIX, Loaded, Loader, display_path
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""The front ends: command line, formatter, graph, highlighter, import hook, LSP, plugins."""
