@@ -190,3 +190,31 @@ def test_the_extension_packages_as_a_vsix(node_modules: Path, tmp_path: Path) ->
     ):
         assert wanted in names, wanted
     assert not any(n.startswith("extension/test/") for n in names)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [*sorted((ROOT / "doctrine").rglob("*.doctrine")), *FIXTURES],
+    ids=lambda p: p.name,
+)
+def test_the_language_server_finds_the_names_the_lexer_finds(path: Path) -> None:
+    """The server's fast scan (semantic tokens, references, rename) and the lexer agree."""
+    from pygments.token import Name
+
+    from compiler.tools.lsp import name_spans
+
+    text = path.read_text(encoding="utf-8")
+    kinds = (Name, Name.Class, Name.Attribute, Name.Namespace)
+    lexer: set[tuple[int, int, int]] = set()
+    line, col = 0, 0
+    for _, kind, value in DoctrineLexer().get_tokens_unprocessed(text):
+        if kind in kinds:
+            for m in re.finditer(r"[A-Za-z_][A-Za-z0-9_]*", value):
+                lexer.add((line, col + m.start(), col + m.end()))
+        breaks = value.count("\n")
+        line, col = (
+            (line + breaks, len(value) - value.rindex("\n") - 1)
+            if breaks
+            else (line, col + len(value))
+        )
+    assert set(name_spans(text)) == lexer

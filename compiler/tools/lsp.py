@@ -26,6 +26,7 @@ text has a syntax error.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import concurrent.futures
 import hashlib
 import json
@@ -45,20 +46,18 @@ from pygls.io_ import StdoutWriter
 from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path, to_fs_path
 from pygls.workspace import PositionCodec, ServerTextPosition
-from pygments.token import Comment as CommentToken
-from pygments.token import Name as NameToken
-from pygments.token import Punctuation, String
 
 from .. import __version__
 from ..checking.checker import Checker, Entry
 from ..errors import Diagnostic, DoctrineError
 from ..syntax import nodes as n
 from ..syntax.loader import SUFFIX, Loaded, Loader, display_path
-from .highlight import DoctrineLexer
+from . import highlight
 
 log = logging.getLogger(__name__)
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_WORD_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
 _WORD_ONLY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 # How long the server waits after a change before checking: a burst of keystrokes is one check.
@@ -122,6 +121,8 @@ class Analysis:
     diagnostics: dict[Path, list[Diagnostic]]
     sources: dict[Path, str]
     checker: Checker | None = None
+    # per module of the analysis, shared by its views from other modules (`at`)
+    _values: dict[Path, dict[str, Target]] = attrs.field(factory=dict, repr=False)
 
     @property
     def scope(self) -> dict[str, Entry]:
@@ -134,6 +135,24 @@ class Analysis:
         if self.checker is None:
             return None
         return self.checker.loaded.modules.get(self.path)
+
+    @property
+    def values(self) -> dict[str, Target]:
+        """The enum values in scope, by name (the first fact declaring one wins)."""
+        found = self._values.get(self.path)
+        if found is None:
+            found = {}
+            for fact in self.scope.values():
+                t = fact.decl.type if fact.kind == "fact" else None
+                if not isinstance(t, n.EnumType):
+                    continue
+                for at, word in enumerate(t.values):
+                    pos = t.value_positions[at] if at < len(t.value_positions) else fact.decl.pos
+                    found.setdefault(
+                        word, Target("value", word, entry=fact, pos=pos, detail=fact.decl.name)
+                    )
+            self._values[self.path] = found
+        return found
 
     @property
     def files(self) -> set[Path]:
@@ -214,6 +233,11 @@ def span_range(
     codec: PositionCodec, lines: list[str], line: int, start: int, end: int
 ) -> types.Range:
     """A span of one line (0-based, code points) as an LSP range."""
+    if line < len(lines) and lines[line].isascii():  # code points are UTF-16 units there
+        return types.Range(
+            start=types.Position(line=line, character=start),
+            end=types.Position(line=line, character=end),
+        )
     return types.Range(
         start=codec.position_to_client_units(lines, ServerTextPosition(line, start)),
         end=codec.position_to_client_units(lines, ServerTextPosition(line, end)),
@@ -266,27 +290,61 @@ class Target:
 
 
 def _word_at(line: str, character: int) -> tuple[str, int, int] | None:
-    for m in _WORD.finditer(line):
-        if m.start() <= character <= m.end():
-            return m.group(), m.start(), m.end()
-    return None
+    """The word touching the position (on it, or just after it), found outwards from it."""
+    start = min(max(character, 0), len(line))
+    while start > 0 and line[start - 1] in _WORD_CHARS:
+        start -= 1
+    m = _WORD.match(line, start)
+    if m is None or m.end() < character:
+        return None
+    return m.group(), m.start(), m.end()
+
+
+_STARTS: OrderedDict[int, tuple[n.Module, list[int]]] = OrderedDict()
+_STARTS_LOCK = threading.Lock()
+
+
+def _declaration_at(module: n.Module, line: int) -> Any:
+    """The last declaration begun at or before the (1-based) line: the one it most likely
+    falls in. Found by bisection, since every name of a file asks."""
+    with _STARTS_LOCK:
+        found = _STARTS.get(id(module))
+        if found is None or found[0] is not module:
+            found = (module, [d.pos.line for d in module.declarations])
+            _STARTS[id(module)] = found
+            while len(_STARTS) > 32:
+                _STARTS.popitem(last=False)
+    at = bisect.bisect_right(found[1], line) - 1
+    return module.declarations[at] if at >= 0 else None
+
+
+_SLOTS: OrderedDict[int, tuple[n.DoctrineDecl, dict[str, n.Slot]]] = OrderedDict()
+
+
+def _slot_index(doctrine: n.DoctrineDecl) -> dict[str, n.Slot]:
+    """A doctrine's slots by label (the first of a label wins, as the checker reads them)."""
+    with _STARTS_LOCK:
+        found = _SLOTS.get(id(doctrine))
+        if found is None or found[0] is not doctrine:
+            index: dict[str, n.Slot] = {}
+            for slot in doctrine.slots:
+                index.setdefault(slot.label, slot)
+            found = (doctrine, index)
+            _SLOTS[id(doctrine)] = found
+            while len(_SLOTS) > 64:
+                _SLOTS.popitem(last=False)
+    return found[1]
 
 
 def _doctrine_at(module: n.Module, line: int) -> n.DoctrineDecl | None:
     """The doctrine whose block the (1-based) line most likely falls in."""
-    best = None
-    for decl in module.declarations:  # in the order written: the last one begun before line
-        if decl.pos.line <= line:
-            best = decl if isinstance(decl, n.DoctrineDecl) else None
-    return best
+    decl = _declaration_at(module, line)
+    return decl if isinstance(decl, n.DoctrineDecl) else None
 
 
 def _case_at(module: n.Module, line: int) -> n.CaseDecl | None:
-    best = None
-    for decl in module.declarations:
-        if decl.pos.line <= line:
-            best = decl if isinstance(decl, n.CaseDecl) else None
-    return best
+    decl = _declaration_at(module, line)
+    return decl if isinstance(decl, n.CaseDecl) else None
 
 
 def _slots(analysis: Analysis, doctrine: str) -> Iterator[tuple[n.DoctrineDecl, n.Slot]]:
@@ -334,21 +392,18 @@ def resolve_in(analysis: Analysis, lines: list[str], line: int, character: int) 
                     return _label(analysis, case.doctrine.id, word)
         doctrine = _doctrine_at(module, line + 1)
         if doctrine is not None:
-            for slot in doctrine.slots:
-                if slot.label == word and not re.match(r"\s*cite\b", text):
-                    right = slot.target_pos
-                    if right != slot.pos and right.line == line + 1 and right.column - 1 == start:
-                        break  # `element custody = custody`: the right side is the element
+            slot = _slot_index(doctrine).get(word)
+            if slot is not None and not re.match(r"\s*cite\b", text):
+                right = slot.target_pos
+                if not (right != slot.pos and right.line == line + 1 and right.column - 1 == start):
                     return Target("slot", word, pos=slot.pos, detail=doctrine.name, slot=slot)
+                # else `element custody = custody`: the right side is the element
     entry = analysis.scope.get(word)
     if entry is not None:
         return Target(entry.kind, word, entry=entry, pos=entry.decl.pos)
-    for fact in _facts(analysis):
-        t = fact.decl.type
-        if isinstance(t, n.EnumType) and word in t.values:
-            at = t.values.index(word)
-            pos = t.value_positions[at] if at < len(t.value_positions) else fact.decl.pos
-            return Target("value", word, entry=fact, pos=pos, detail=fact.decl.name)
+    value = analysis.values.get(word)
+    if value is not None:
+        return value
     return _field(analysis, word)
 
 
@@ -395,24 +450,89 @@ def slot_declaration(analysis: Analysis, target: Target) -> Any:
 
 # ---------------------------------------------------------------- occurrences of names
 
-_NAMES = (NameToken, NameToken.Class, NameToken.Attribute, NameToken.Namespace)
+# One pass over the text for what the server needs of its tokens: strings and comments (so that
+# no name is found in them), names, and braces. It follows the Pygments lexer's rules (a test
+# checks they find the same names) at a fraction of its cost: semantic tokens are asked for
+# after every change.
+_SCAN = re.compile(
+    r'(?P<prose>"""(?:[^"\\]|\\.|"(?!""))*(?:"""|\Z))'
+    r'|(?P<string>"(?:[^"\\\n]|\\.)*(?:"|$))'
+    r"|(?P<comment>#[^\n]*)"
+    r"|(?P<word>[A-Za-z_][A-Za-z0-9_]*)"
+    r"|(?P<brace>[{}])",
+    re.MULTILINE,
+)
+_RESERVED = frozenset(
+    highlight.KEYWORDS
+    + highlight.OPERATOR_WORDS
+    + highlight.CONSTANTS
+    + highlight.TYPES
+    + highlight.DECLARATIONS
+    + highlight.NAMESPACE
+)
+_KEY_AFTER = re.compile(r"[ \t]*:")
+_STRING_AFTER = re.compile(r"\s+\"")
+
+
+@attrs.frozen
+class Token:
+    kind: str  # prose, string, comment, word, brace
+    line: int  # 0-based
+    column: int  # code points
+    text: str
+    offset: int  # in the text
+
+
+def scan(text: str) -> Iterator[Token]:
+    """The tokens of the text that the server uses, with their lines and columns."""
+    line, line_start, done = 0, 0, 0
+    for m in _SCAN.finditer(text):
+        start = m.start()
+        breaks = text.count("\n", done, start)  # only since the last token: long lines stay linear
+        if breaks:
+            line += breaks
+            line_start = text.rindex("\n", done, start) + 1
+        kind = m.lastgroup or ""
+        yield Token(kind, line, start - line_start, m.group(), start)
+        done = m.end()
+        inside = m.group().count("\n")
+        if inside:
+            line += inside
+            line_start = text.rindex("\n", start, done) + 1
 
 
 def name_spans(text: str) -> Iterator[tuple[int, int, int]]:
     """(line, start, end) of each name in the text (0-based, code points): no keyword, string
-    or comment."""
-    line, col = 0, 0
-    for _, kind, value in DoctrineLexer().get_tokens_unprocessed(text):
-        if kind in _NAMES:
-            # the namespace token of `import a.b` holds dotted names: each part is a name
-            for m in _WORD.finditer(value):
-                yield line, col + m.start(), col + m.end()
-        breaks = value.count("\n")
-        if breaks:
-            line += breaks
-            col = len(value) - value.rindex("\n") - 1
-        else:
-            col += len(value)
+    or comment. A reserved word is a name where the lexer makes it one: declared
+    (`fact title`), a key (`title: x`), a field (`a.title`), or on an `import` line."""
+    previous: Token | None = None
+    imports = -1  # the line of the last `import` or `module` keyword
+    for token in scan(text):
+        if token.kind != "word":
+            previous = token
+            continue
+        word, line, column = token.text, token.line, token.column
+        end = column + len(word)
+        named = word not in _RESERVED or imports == line
+        if word == "name" and _STRING_AFTER.match(text, token.offset + 4):
+            named = False  # `name "Pinder v. Johnson"` in an authority
+        if not named:
+            at = token.offset
+            named = (
+                (at > 0 and text[at - 1] == ".")
+                or bool(_KEY_AFTER.match(text, at + len(word)))
+                or (
+                    previous is not None
+                    and previous.kind == "word"
+                    and previous.text in highlight.DECLARATIONS
+                    and previous.line == line
+                )
+            )
+        if word in highlight.NAMESPACE and not named:
+            imports = line
+        if named:
+            yield line, column, end
+        previous = token
 
 
 @attrs.frozen
@@ -714,23 +834,16 @@ def _name_range(codec: PositionCodec, lines: list[str], pos: Any, name: str) -> 
     return span_range(codec, lines, line, start, start + len(name))
 
 
-def _within(kind: Any, parent: Any) -> bool:
-    """Whether a Pygments token type is the parent type or one of its subtypes."""
-    return bool(kind in parent)
-
-
 def _block_ends(text: str) -> dict[int, int]:
     """For each line (0-based) where a `{` block opens, the line of its `}`."""
     ends: dict[int, int] = {}
     stack: list[int] = []
-    line = 0
-    for _, kind, value in DoctrineLexer().get_tokens_unprocessed(text):
-        if _within(kind, Punctuation) and value == "{":
-            stack.append(line)
-        elif _within(kind, Punctuation) and value == "}" and stack:
+    for token in scan(text):
+        if token.text == "{" and token.kind == "brace":
+            stack.append(token.line)
+        elif token.text == "}" and token.kind == "brace" and stack:
             opened = stack.pop()
-            ends[opened] = max(ends.get(opened, line), line)
-        line += value.count("\n")
+            ends[opened] = max(ends.get(opened, token.line), token.line)
     return ends
 
 
@@ -872,15 +985,13 @@ def folding_ranges(text: str) -> list[types.FoldingRange]:
     for opened, closed in sorted(_block_ends(text).items()):
         if closed - 1 > opened:
             out.append(types.FoldingRange(start_line=opened, end_line=closed - 1))
-    line = 0
     comments: list[int] = []
-    for _, kind, value in DoctrineLexer().get_tokens_unprocessed(text):
-        if _within(kind, CommentToken):
-            comments.append(line)
-        breaks = value.count("\n")
-        if _within(kind, String.Doc) and breaks:
-            out.append(types.FoldingRange(start_line=line, end_line=line + breaks))
-        line += breaks
+    for token in scan(text):
+        if token.kind == "comment":
+            comments.append(token.line)
+        breaks = token.text.count("\n")
+        if token.kind == "prose" and breaks:
+            out.append(types.FoldingRange(start_line=token.line, end_line=token.line + breaks))
     run: list[int] = []
     for c in [*comments, -2]:
         if run and c != run[-1] + 1:
@@ -1057,8 +1168,8 @@ class DoctrineServer(LanguageServer):
     def publish(self, uri: str, analysis: Analysis, version: int | None) -> None:
         if analysis.checker is not None or uri not in self.analyses:
             self.analyses[uri] = analysis
-        for path in [p for p, a in self.side.items() if analysis.path in a.files]:
-            del self.side[path]
+        for path in [p for p, a in list(self.side.items()) if analysis.path in a.files]:
+            self.side.pop(path, None)
         codec = self.workspace.position_codec
         open_docs = self.overlays()
         uris = set()
@@ -1419,15 +1530,18 @@ def build_server() -> DoctrineServer:
         return out
 
     @server.feature(types.TEXT_DOCUMENT_SEMANTIC_TOKENS_FULL, LEGEND)
-    def tokens(ls: DoctrineServer, params: types.SemanticTokensParams) -> types.SemanticTokens:
+    async def tokens(
+        ls: DoctrineServer, params: types.SemanticTokensParams
+    ) -> types.SemanticTokens:
         uri = params.text_document.uri
         analysis = ls.analyses.get(uri)
         if analysis is None:
             return types.SemanticTokens(data=[])
         text = ls.workspace.get_text_document(uri).source
-        return types.SemanticTokens(
-            data=semantic_tokens(analysis, text, ls.workspace.position_codec)
-        )
+        codec = ls.workspace.position_codec
+        # off the event loop: a long file takes a while, and hovers must not wait for it
+        data = await _off_loop(ls, lambda: semantic_tokens(analysis, text, codec))
+        return types.SemanticTokens(data=data)
 
     @server.feature(types.TEXT_DOCUMENT_FOLDING_RANGE)
     def folding(ls: DoctrineServer, params: types.FoldingRangeParams) -> list[types.FoldingRange]:
