@@ -684,6 +684,40 @@ def test_a_change_rechecks_the_documents_that_import_it(client: Client, workspac
     assert client.diagnostics(main.as_uri()) == []
 
 
+def test_requests_are_answered_while_a_document_is_checked(client: Client, workspace: Path) -> None:
+    big = workspace / "big.doctrine"
+    text = (
+        "".join(
+            f'fact f{i}: bool means "f{i}"\nelement e{i} {{ holds when f{i} }}\n'
+            for i in range(300)
+        )
+        + "doctrine d {\n"
+        + "".join(f"  element l{i} = e{i}\n" for i in range(300))
+        + "}\n"
+    )
+    start = len(client.seen)
+    client.notify(
+        "textDocument/didOpen",
+        {
+            "textDocument": {
+                "uri": big.as_uri(),
+                "languageId": "doctrine",
+                "version": 1,
+                "text": text,
+            }
+        },
+    )
+    main = workspace / "main.doctrine"
+    hover = ask(client, "textDocument/hover", main, at(MAIN, "in_custody", 3))
+    assert "in_custody" in hover["contents"]["value"]
+    # the hover was answered before the big document's check ended
+    assert not any(
+        m.get("method") == "textDocument/publishDiagnostics" and m["params"]["uri"] == big.as_uri()
+        for m in client.seen[start:]
+    )
+    assert client.diagnostics(big.as_uri()) == []
+
+
 # ---------------------------------------------------------------- the wire
 
 

@@ -364,7 +364,13 @@ def _slots(analysis: Analysis, doctrine: str) -> Iterator[tuple[n.DoctrineDecl, 
 
 
 def module_path(analysis: Analysis, name: str) -> Path:
-    return analysis.path.parent.joinpath(*name.split(".")).with_suffix(SUFFIX)
+    """The file an `import` read: as the loader found it, else beside the importing file."""
+    parts = tuple(name.split("."))
+    if analysis.checker is not None:
+        for dep in analysis.checker.loaded.imports.get(analysis.path, ()):
+            if dep.with_suffix("").parts[-len(parts) :] == parts:
+                return dep
+    return analysis.path.parent.joinpath(*parts).with_suffix(SUFFIX)
 
 
 def resolve_in(analysis: Analysis, lines: list[str], line: int, character: int) -> Target | None:
