@@ -1050,7 +1050,8 @@ class DoctrineServer(LanguageServer):
         self.root: Path | None = None
         self.untitled: dict[Path, str] = {}  # where an untitled document is checked -> its uri
         self.pending: list[str] = []  # documents to check, in order
-        self.generation = 0  # bumped by each change: a check of an older text is dropped
+        self.generation = 0  # bumped by each change
+        self.changes: dict[Path, int] = {}  # the generation of each file's last change
         self.timer: asyncio.TimerHandle | None = None
         self.running = False
         self.side: dict[Path, Analysis] = {}  # analyses of files not open (for references)
@@ -1161,9 +1162,21 @@ class DoctrineServer(LanguageServer):
         """On the event loop: publish a check's diagnostics unless its text is outdated."""
         if uri not in self.workspace.text_documents:
             return  # closed meanwhile
-        if self.generation != generation or self._version(uri) != version:
-            return  # a newer text is on its way to be checked: this answer is stale
+        if self._version(uri) != version or any(
+            self.changes.get(p, 0) > generation for p in analysis.files
+        ):
+            # It read a text that has changed since: check it again (with the change's batch).
+            if uri not in self.pending:
+                self.pending.append(uri)
+            return
         self.publish(uri, analysis, version)
+
+    def changed(self, uri: str) -> None:
+        """Note that a document's text changed (or went back to the disk's)."""
+        self.generation += 1
+        path = self.path_of(uri)
+        if path is not None:
+            self.changes[path] = self.generation
 
     def check(self, uri: str) -> None:
         """Check a document now, on the calling thread (for tests and tools)."""
@@ -1327,7 +1340,7 @@ def build_server() -> DoctrineServer:
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: DoctrineServer, params: types.DidChangeTextDocumentParams) -> None:
         uri = params.text_document.uri
-        ls.generation += 1
+        ls.changed(uri)
         ls.schedule([uri, *ls.dependents(uri)], ls.debounce)
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
@@ -1345,8 +1358,8 @@ def build_server() -> DoctrineServer:
             ls.text_document_publish_diagnostics(
                 types.PublishDiagnosticsParams(uri=stale, diagnostics=[])
             )
+        ls.changed(uri)
         if dependents:  # they now read the file from the disk
-            ls.generation += 1
             ls.schedule(dependents, ls.debounce)
 
     @server.feature(types.TEXT_DOCUMENT_HOVER)
