@@ -1286,32 +1286,8 @@ def _shorthand(analysis: Analysis, occ: Occurrence, target: Target) -> bool:
     return entry is not None and entry.decl.pos == target.pos
 
 
-KEYWORDS = frozenset(
-    [
-        "module",
-        "import",
-        "fact",
-        "record",
-        "authority",
-        "element",
-        "doctrine",
-        "case",
-        "name",
-        "and",
-        "or",
-        "not",
-        "is",
-        "true",
-        "false",
-        "unknown",
-        "bool",
-        "date",
-        "text",
-        "number",
-        "holds",
-        "missing",
-    ]
-)
+# Words a rename may not give: the language's own, and the keys a case's `expect` reserves.
+KEYWORDS = _RESERVED | {"name", "holds", "missing"}
 
 
 async def _off_loop(ls: DoctrineServer, work: Callable[[], Any]) -> Any:
