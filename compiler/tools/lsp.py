@@ -1655,47 +1655,73 @@ _HEADER_END = re.compile(rb"\r?\n\r?\n")
 MAX_MESSAGE = 256 * 1024 * 1024
 
 
-def frames(buffer: bytearray) -> Iterator[bytes | None]:
-    """Take the complete messages from the front of the buffer (None for one that was not a
-    message). Stray bytes and a header with a wrong length lose at most that one message: the
-    reader finds the next header and goes on."""
-    while True:
-        header = _HEADER.search(buffer)
-        if header is None:
-            # keep only what could still begin a header
-            cut = buffer.rfind(b"\n")
-            if cut >= 0:
-                del buffer[: cut + 1]
-            if len(buffer) > 4096:
-                del buffer[:-4096]
-            return
-        end = _HEADER_END.search(buffer, header.start())
-        if end is None:
-            if header.start():
-                del buffer[: header.start()]
-            return
-        between = buffer[header.end() : end.start()]
-        later = _HEADER.search(between)
-        if later is not None:  # two headers in one block: the last one counts
-            del buffer[: header.end() + later.start()]
-            continue
-        length = int(header.group(1))
-        body_start = end.end()
-        if length > MAX_MESSAGE:
-            del buffer[:body_start]
-            yield None
-            continue
-        if len(buffer) - body_start < length:
-            # Not all here yet, unless a new header begins inside: then the length was wrong.
-            again = _HEADER.search(buffer, body_start)
-            if again is not None and _HEADER_END.search(buffer, again.start()) is not None:
-                del buffer[: again.start()]
+class FrameReader:
+    """Splits the client's byte stream into messages.
+
+    Stray bytes and a header with a wrong length lose at most the message they damage (and,
+    when the pipe cuts the next header in two, that one): the reader finds the next header
+    and goes on. Each byte is scanned a bounded number of times, however the stream is cut.
+    """
+
+    def __init__(self) -> None:
+        self.buffer = bytearray()
+        self.scanned = 0  # how far the body being received was searched for a header
+
+    def feed(self, data: bytes) -> list[bytes | None]:
+        """The whole messages the data completes (None for bytes that were no message)."""
+        self.buffer += data
+        return list(self._take())
+
+    def _drop(self, upto: int) -> None:
+        del self.buffer[:upto]
+        self.scanned = 0
+
+    def _take(self) -> Iterator[bytes | None]:
+        buffer = self.buffer
+        while True:
+            header = _HEADER.search(buffer)
+            if header is None:
+                # keep only what could still begin a header
+                cut = buffer.rfind(b"\n")
+                if cut >= 0:
+                    self._drop(cut + 1)
+                if len(buffer) > 4096:
+                    self._drop(len(buffer) - 4096)
+                return
+            end = _HEADER_END.search(buffer, header.start())
+            if end is None:
+                if header.start():
+                    self._drop(header.start())
+                return
+            later = _HEADER.search(buffer, header.end(), end.start())
+            if later is not None:  # two headers in one block: the last one counts
+                self._drop(later.start())
+                continue
+            length = int(header.group(1))
+            body_start = end.end()
+            if length > MAX_MESSAGE:
+                self._drop(body_start)
                 yield None
                 continue
-            return
-        body = bytes(buffer[body_start : body_start + length])
-        del buffer[: body_start + length]
-        yield body
+            complete = len(buffer) - body_start >= length
+            # A header inside the body (a raw line break cannot be in JSON): the length was
+            # wrong, and the message ends where the next begins.
+            since = max(body_start, self.scanned - 64)
+            inside = _HEADER.search(buffer, since, body_start + length + 64)
+            if (
+                inside is not None
+                and inside.start() < body_start + length
+                and (complete or _HEADER_END.search(buffer, inside.start()) is not None)
+            ):
+                self._drop(inside.start())
+                yield None
+                continue
+            if not complete:
+                self.scanned = len(buffer)
+                return
+            body = bytes(buffer[body_start : body_start + length])
+            self._drop(body_start + length)
+            yield body
 
 
 async def _serve(server: DoctrineServer, stdin: BinaryIO) -> None:
@@ -1714,15 +1740,14 @@ async def _serve(server: DoctrineServer, stdin: BinaryIO) -> None:
                 return
 
     threading.Thread(target=pump, name="doctrine-lsp-reader", daemon=True).start()
-    buffer = bytearray()
+    reader = FrameReader()
     protocol = server.protocol
     stop = server._stop_event
     while stop is None or not stop.is_set():
         data = await chunks.get()
         if not data:
             return
-        buffer += data
-        for body in frames(buffer):
+        for body in reader.feed(data):
             if body is None:
                 log.warning("skipped bytes that were not a message")
                 continue
@@ -1763,12 +1788,12 @@ def serve(stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None
 __all__ = [
     "Analysis",
     "DoctrineServer",
+    "FrameReader",
     "analyse",
     "build_server",
     "complete",
     "document_symbols",
     "folding_ranges",
-    "frames",
     "resolve",
     "semantic_tokens",
     "serve",
