@@ -35,6 +35,7 @@ import os
 import re
 import sys
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -1054,6 +1055,7 @@ class DoctrineServer(LanguageServer):
         self.changes: dict[Path, int] = {}  # the generation of each file's last change
         self.timer: asyncio.TimerHandle | None = None
         self.running = False
+        self.walked: tuple[float, list[Path]] | None = None  # when, and what was found
         self.side: dict[Path, Analysis] = {}  # analyses of files not open (for references)
         self.executor = concurrent.futures.ThreadPoolExecutor(
             max_workers=1, thread_name_prefix="doctrine-check"
@@ -1178,12 +1180,6 @@ class DoctrineServer(LanguageServer):
         if path is not None:
             self.changes[path] = self.generation
 
-    def check(self, uri: str) -> None:
-        """Check a document now, on the calling thread (for tests and tools)."""
-        path = self.path_of(uri)
-        if path is not None:
-            self.publish(uri, analyse(path, self.overlays(), self.cache), self._version(uri))
-
     def publish(self, uri: str, analysis: Analysis, version: int | None) -> None:
         if analysis.checker is not None or uri not in self.analyses:
             self.analyses[uri] = analysis
@@ -1227,11 +1223,15 @@ class DoctrineServer(LanguageServer):
         return (analysis, target) if target is not None else None
 
     def workspace_files(self) -> list[Path]:
-        files = _doctrine_files(self.root, MAX_WORKSPACE_FILES) if self.root else []
-        out = [p.resolve() for p in files]
-        for path in self.overlays():
-            if path not in out:
-                out.append(path)
+        """The workspace's `.doctrine` files and the open documents. The folder is walked
+        again after a few seconds, not for each keystroke of a symbol search."""
+        now = time.monotonic()
+        if self.walked is None or now - self.walked[0] > 5:
+            files = _doctrine_files(self.root, MAX_WORKSPACE_FILES) if self.root else []
+            self.walked = (now, [p.resolve() for p in files])
+        out = list(self.walked[1])
+        known = set(out)
+        out += [path for path in self.overlays() if path not in known]
         return out
 
     def analysis_for(self, path: Path, overlays: dict[Path, str]) -> Analysis | None:
