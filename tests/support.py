@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import importlib.util
+import io
 import json
 import os
 import subprocess
@@ -135,6 +137,26 @@ def write_yaml(path: Path, facts: dict[str, Any]) -> Path:
     return path
 
 
+# The one switch that rewrites every expected-output file (golden memos, diagnostics snapshots):
+# `UPDATE_GOLDEN=1 pytest`, then read the diff before committing it.
+UPDATE_GOLDEN = os.environ.get("UPDATE_GOLDEN") == "1"
+
+
+def check_golden(path: Path, actual: str) -> None:
+    """Compare `actual` with the file at `path`, or write it there under UPDATE_GOLDEN=1."""
+    import pytest
+
+    if UPDATE_GOLDEN:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(actual, encoding="utf-8", newline="\n")
+        return
+    shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+    if not path.is_file():
+        pytest.fail(f"{shown} is missing: run with UPDATE_GOLDEN=1 to write it. Got:\n{actual}")
+    expected = path.read_text(encoding="utf-8")
+    assert actual == expected, f"{shown} differs: run with UPDATE_GOLDEN=1 and read the diff"
+
+
 def clean_env(**extra: str) -> dict[str, str]:
     """The environment for a child process, without settings that would change its imports."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "DOCTRINE_DEBUG")}
@@ -142,20 +164,109 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def run_cli(
+def run_process(
     *args: str | os.PathLike[str],
     cwd: Path = ROOT,
     env: dict[str, str] | None = None,
+    input: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run `doctrine ARGS` as a child process of this interpreter; never raises on failure."""
+    """Run `doctrine ARGS` as a child process of this interpreter; never raises on failure.
+
+    For the tests that are about the process itself (start-up, signals, pipes, hash seeds);
+    the others use `run_cli`, the same command in this process, ten times cheaper.
+    """
     return subprocess.run(
         [sys.executable, "-m", "compiler", *map(str, args)],
         cwd=cwd,
         env=env or clean_env(),
+        input=input,
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
+    )
+
+
+def _interpreter_settings(env: dict[str, str]) -> dict[str, str | None]:
+    """The PYTHON* variables of `env` that differ from this interpreter's environment."""
+    names = {k for k in (*env, *os.environ) if k.startswith("PYTHON")} - {"PYTHONPATH"}
+    return {k: env.get(k) for k in names if env.get(k) != os.environ.get(k)}
+
+
+class _Kept(io.BytesIO):
+    """A byte buffer that keeps its contents when the command closes its stream."""
+
+    def close(self) -> None:
+        pass
+
+
+def run_cli(
+    *args: str | os.PathLike[str],
+    cwd: Path = ROOT,
+    env: dict[str, str] | None = None,
+    input: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run `doctrine ARGS` in this process as a child would see it; never raises on failure.
+
+    The command gets its own working folder, environment, stdin, stdout and stderr (bytes
+    underneath, so `sys.stdout.buffer` works; not a terminal, 80 columns, as a pipe would be),
+    and all of them are put back afterwards; its exit status is what `main` returns or what
+    SystemExit carries (argparse's usage errors, --help, --version). An environment that sets
+    interpreter variables (PYTHONHASHSEED, ...) cannot take effect in this process: such a
+    call runs a child process instead.
+    """
+    env = env or clean_env()
+    if _interpreter_settings(env):
+        return run_process(*args, cwd=cwd, env=env, input=input)
+    from compiler.tools.cli import main
+
+    argv = [str(a) for a in args]
+    env = {"COLUMNS": "80", "LINES": "24", **env}
+
+    def stream(data: bytes = b"") -> io.TextIOWrapper:
+        return io.TextIOWrapper(_Kept(data), encoding="utf-8", errors="strict")
+
+    stdin = stream((input or "").encode("utf-8"))
+    stdout, stderr = stream(), stream()
+    saved_streams = sys.stdin, sys.stdout, sys.stderr
+    saved_env = dict(os.environ)
+    saved_cwd = os.getcwd()
+    saved_argv = sys.argv
+    try:
+        os.chdir(cwd)
+        os.environ.clear()
+        os.environ.update(env)
+        sys.stdin, sys.stdout, sys.stderr = stdin, stdout, stderr
+        sys.argv = ["doctrine", *argv]
+        try:
+            code: object = main(argv)
+        except SystemExit as exit_:
+            code = exit_.code
+        if code is None:
+            returncode = 0
+        elif isinstance(code, int):
+            returncode = code
+        else:  # sys.exit("message"), as the interpreter does it
+            print(code, file=sys.stderr)
+            returncode = 1
+    finally:
+        for handle in (stdout, stderr):
+            with contextlib.suppress(ValueError):  # closed by the command: nothing more to read
+                handle.flush()
+        sys.stdin, sys.stdout, sys.stderr = saved_streams
+        sys.argv = saved_argv
+        os.environ.clear()
+        os.environ.update(saved_env)
+        os.chdir(saved_cwd)
+
+    def text(handle: io.TextIOWrapper) -> str:
+        raw = handle.buffer
+        assert isinstance(raw, _Kept)
+        # A child's output read with text=True: decoded, with universal newlines.
+        return raw.getvalue().decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+
+    return subprocess.CompletedProcess(
+        ["doctrine", *argv], returncode, stdout=text(stdout), stderr=text(stderr)
     )
 
 

@@ -5,25 +5,23 @@ holds one kind of mistake. The test runs `doctrine check main.doctrine` in that 
 user would, and compares the whole of standard error with tests/snapshots/diagnostics/NAME.txt.
 Facts files live in tests/fixtures/diagnostics/facts/ and go through `doctrine eval --facts`.
 
-Run with UPDATE_SNAPSHOTS=1 to (re)write the snapshots, then read the diff as a user would.
+Run with UPDATE_GOLDEN=1 to (re)write the snapshots, then read the diff as a user would.
 """
 
 from __future__ import annotations
 
 import functools
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+import support
 
 HERE = Path(__file__).resolve().parent
 FIXTURES = HERE / "fixtures" / "diagnostics"
 FACTS = FIXTURES / "facts"
 SNAPSHOTS = HERE / "snapshots" / "diagnostics"
-UPDATE = os.environ.get("UPDATE_SNAPSHOTS") == "1"
 
 # Fixtures checked with `doctrine check main.doctrine`: name -> exit status. Every one but the
 # warning is an error (exit 2).
@@ -131,40 +129,18 @@ KNOWN_CRASHES = [
 
 
 def run_cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    """Run `doctrine ARGS` in `cwd` as a fresh process, the way a user would (once per session)."""
+    """Run `doctrine ARGS` in `cwd` (in this process, as a child would see it; once per session)."""
     return _run_cli(tuple(args), cwd)
 
 
 @functools.cache
 def _run_cli(args: tuple[str, ...], cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "DOCTRINE_DEBUG"}
-    env["PYTHONIOENCODING"] = "utf-8"
-    return subprocess.run(
-        [sys.executable, "-m", "compiler", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=120,
-        check=False,
-    )
+    return support.run_cli(*args, cwd=cwd)
 
 
 def assert_snapshot(name: str, actual: str) -> None:
-    """Compare `actual` with snapshots/diagnostics/NAME.txt, or write it under UPDATE_SNAPSHOTS."""
-    path = SNAPSHOTS / f"{name}.txt"
-    if UPDATE:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(actual, encoding="utf-8", newline="\n")
-        return
-    if not path.is_file():
-        pytest.fail(
-            f"no snapshot {path.relative_to(HERE.parent)}; "
-            f"run with UPDATE_SNAPSHOTS=1 to write it. The output was:\n{actual}"
-        )
-    expected = path.read_text(encoding="utf-8")
-    assert actual == expected, f"stderr differs from {path.relative_to(HERE.parent)}"
+    """Compare `actual` with snapshots/diagnostics/NAME.txt, or write it under UPDATE_GOLDEN=1."""
+    support.check_golden(SNAPSHOTS / f"{name}.txt", actual)
 
 
 def assert_no_crash(result: subprocess.CompletedProcess[str]) -> None:
@@ -235,7 +211,7 @@ def test_every_fixture_is_listed() -> None:
 
 def test_snapshots_have_fixtures() -> None:
     """A snapshot left behind by a removed fixture is stale."""
-    if UPDATE:
+    if support.UPDATE_GOLDEN:
         pytest.skip("rewriting snapshots")
     expected = {*CHECK_FIXTURES, *(_facts_snapshot(f) for f in FACTS_FIXTURES)}
     assert {p.stem for p in SNAPSHOTS.glob("*.txt")} == expected

@@ -78,7 +78,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return built
 
 
-@pytest.mark.slow
+@pytest.mark.heavy  # builds a wheel and a venv: `.ci/run` runs it in its heavy step
 def test_wheel_carries_grammar_and_templates(wheel: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
@@ -93,7 +93,7 @@ def test_wheel_carries_grammar_and_templates(wheel: Path) -> None:
     assert b"doctrine = compiler.tools.cli:main" in entry_points
 
 
-@pytest.mark.slow
+@pytest.mark.heavy  # builds a wheel and a venv: `.ci/run` runs it in its heavy step
 def test_wheel_installs_and_evaluates(wheel: Path, tmp_path: Path) -> None:
     venv = tmp_path / "venv"
     run(sys.executable, "-m", "venv", venv, cwd=tmp_path)
@@ -203,3 +203,13 @@ def test_compiled_modules_run_on_the_standard_library_alone(tmp_path: Path) -> N
         precedent = next(p for p in PRECEDENTS.values() if p["doctrine"] == doctrine)
         facts = write_json(tmp_path / f"{precedent['id']}.json", precedent["facts"])
         assert report["results"][precedent["id"]] == eval_json(doctrine_file(doctrine), facts)
+
+
+def test_the_version_is_written_once() -> None:
+    import importlib.metadata
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert "version" not in project and "version" in project["dynamic"]
+    assert importlib.metadata.version("doctrine") == compiler.__version__
+    assert run_cli("--version").stdout == f"doctrine {compiler.__version__}\n"

@@ -13,11 +13,11 @@ import operator
 import sys
 from typing import Any
 
+from .. import __version__
 from ..checking import ir
 from ..errors import Diagnostic, DoctrineError
 from . import pysource
 
-VERSION = "0.1.0"
 # An element whose expression, with the small elements it uses, has at most this many nodes
 # is computed in place wherever it is used (see Generator.inlined): no call per element.
 INLINE_SIZE = 8
@@ -671,7 +671,8 @@ class Generator:
         # Built before the date constants are written, since it may add to them.
         precedents_ast = {d.name: self.data(self.precedents(d)) for d in p.doctrines}
         doc = (
-            f"Evaluator compiled by doctrine {VERSION} from {p.path}. Do not edit: recompile.\n\n"
+            f"Evaluator compiled by doctrine {__version__} from {p.path}. "
+            "Do not edit: recompile.\n\n"
             "Sources (SHA-256):\n"
             + "".join(f"    {name}  {digest}\n" for name, digest in p.sources)
         )

@@ -476,6 +476,56 @@ def cmd_which(args: argparse.Namespace) -> int:
     return EXIT_OK if governed else EXIT_FAILED
 
 
+def cmd_site(args: argparse.Namespace) -> int:
+    from .site import SiteError, broken_links, build_site
+
+    out = Path(args.output)
+    try:
+        written = build_site(Path(args.library), out, title=args.title, graphviz=args.graphviz)
+    except SiteError as exc:
+        raise UsageError(str(exc)) from None
+    print(f"wrote {len(written)} files into {out}", file=sys.stderr)
+    if args.check_links:
+        broken = broken_links(out)
+        for problem in broken:
+            print(f"error: broken link: {problem}", file=sys.stderr)
+        if broken:
+            return EXIT_ERROR
+        print("every link resolves", file=sys.stderr)
+    return EXIT_OK
+
+
+def _add_site_command(sub: Any) -> None:
+    p = sub.add_parser(
+        "site",
+        help="write a library as a static website (HTML and CSS that open from disk)",
+        description="Write a page per doctrine, element, authority, fact, worked case and "
+        "module of LIBRARY, the memo of each worked case, an index by court and period, and "
+        "an offline search page.",
+    )
+    p.add_argument(
+        "library",
+        nargs="?",
+        default="doctrine",
+        metavar="LIBRARY",
+        help="a folder of .doctrine files, or one file (default: doctrine/)",
+    )
+    p.add_argument("-o", "--output", required=True, metavar="DIR", help="the folder to write")
+    p.add_argument("--title", help="the site's title (default: after the library's folder)")
+    p.add_argument(
+        "--graphviz",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="draw each doctrine with Graphviz (default: when `dot` is on the PATH, else a list)",
+    )
+    p.add_argument(
+        "--check-links",
+        action="store_true",
+        help="then check that every link between the pages resolves (exit status 2 if not)",
+    )
+    p.set_defaults(run=cmd_site)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the `doctrine` command."""
     parser = argparse.ArgumentParser(
@@ -542,6 +592,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_test)
     _add_document_commands(sub)
     _add_tool_commands(sub)
+    _add_site_command(sub)
     return parser
 
 
