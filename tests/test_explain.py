@@ -65,6 +65,7 @@ def cli_ok(*args: str | Path) -> str:
 def load_facts(name: str) -> dict[str, Any]:
     data = yaml.safe_load((FACTS / f"{name}.yaml").read_text(encoding="utf-8"))
     assert isinstance(data, dict)
+    data.pop("title", None)  # the case's name, which the CLI gives memos: not a fact
     return data
 
 
@@ -129,10 +130,11 @@ def test_undetermined_says_what_to_ask(modules: dict[str, Any]) -> None:
     text = result_of(modules, "state_created_danger", "culpability-unknown").explain("markdown")
     assert "**Cannot be decided yet.**" in text
     needed = text.split("## Facts still needed\n\n", 1)[1].split("\n\n", 1)[0]
-    assert needed == (
-        "- `culpability` — the official's state of mind toward the danger (one of, "
-        "from least to most: none, negligence, gross negligence, recklessness, "
-        "deliberate indifference, intent)"
+    # The fact in words, its meaning, then what to answer and the name to give it under.
+    assert needed.startswith("- Culpability — the official's state of mind toward the danger")
+    assert needed.endswith(
+        " (one of, from least to most: none, negligence, gross negligence, recklessness, "
+        "deliberate indifference, intent; `culpability`)"
     )
     assert "Had culpability been at least deliberate indifference, the test would be met." in text
     assert "Had culpability been at most recklessness, the test would not be met." in text
@@ -165,7 +167,11 @@ def test_facts_are_quoted_from_the_case(modules: dict[str, Any]) -> None:
         ("harm_foreseeable", "false", "no"),
     ]
     text = render_explanation(result_of(modules, "state_created_danger", "kennedy-dissent"))
-    assert "- `affirmative_act: true` — the state acted, rather than failed to act: yes" in text
+    # The fact in words first, then its meaning, then its name and value for reference.
+    assert (
+        "- Affirmative act: yes — the state acted, rather than failed to act"
+        " (`affirmative_act: true`)\n"
+    ) in text
 
 
 def test_kennedy_counterfactual_reads_as_the_dissent_would_put_it(modules: dict[str, Any]) -> None:

@@ -570,6 +570,7 @@ def test_completion_after_import(client: Client, workspace: Path) -> None:
     found = ask(client, "textDocument/completion", path, {"line": 2, "character": 7})
     labels = [i["label"] for i in found["items"]]
     assert "base" in labels and "main" in labels and "third" not in labels
+    assert labels.index("base") < labels.index("doctrine.vocabulary")  # the library's last
     assert {i["kind"] for i in found["items"]} == {9}  # Module
 
 

@@ -673,9 +673,18 @@ class Result:
         `templates` names a folder of one's own Jinja templates (run sandboxed; ours fill the
         gaps). Needs jinja2, which the runtime itself does not: it is imported only here.
         """
-        from ..explain.explanation import render_explanation
-
-        return render_explanation(self, format=format, templates=templates)
+        # The runtime's one way up to the compiler (which needs jinja2): a function-level import
+        # of one function, by its absolute name, so that a standalone copy of the runtime
+        # (`doctrine compile --standalone`) reaches the installed compiler the same way.
+        try:
+            from compiler.explain.explanation import explain_result
+        except ImportError:
+            raise ImportError(
+                "Result.explain() writes explanations with the doctrine compiler, which is not "
+                "installed here (this module was compiled with --standalone and evaluates on the "
+                "standard library alone): pip install doctrine"
+            ) from None
+        return explain_result(self, format, templates)
 
 
 class Evaluator:

@@ -81,6 +81,11 @@ def build_lark(**options: Any) -> lark.Lark:
         os.close(lock)  # which releases the lock
 
 
+# The longest number a doctrine may write: far past any count, sum or limit in law, and well
+# inside what Python reads and compiles (4,300 digits) and what a float holds (308 digits).
+MAX_NUMBER_DIGITS = 300
+
+
 @lru_cache(maxsize=1)
 def lark_parser() -> lark.Lark:
     """The LALR parser, built once per process (or loaded from the cache) from the grammar."""
@@ -281,9 +286,9 @@ _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
 class BadEscape(ValueError):
     """A backslash followed by something the language does not know, at `offset` in the token."""
 
-    def __init__(self, message: str, offset: int, width: int):
+    def __init__(self, message: str, offset: int, width: int, label: str = "unknown escape"):
         super().__init__(message)
-        self.offset, self.width = offset, width
+        self.offset, self.width, self.label = offset, width, label
 
 
 def decode_string(raw: str) -> str:
@@ -304,7 +309,21 @@ def decode_string(raw: str) -> str:
             out.append(_ESCAPES[nxt])
             i += 2
         elif nxt == "u" and re.fullmatch(r"[0-9a-fA-F]{4}", body[i + 2 : i + 6]):
-            out.append(chr(int(body[i + 2 : i + 6], 16)))
+            code = int(body[i + 2 : i + 6], 16)
+            low = body[i + 6 : i + 12]
+            if 0xD800 <= code < 0xDC00 and re.fullmatch(r"\\u[dD][c-fC-F][0-9a-fA-F]{2}", low):
+                # A pair of escapes, as JSON writes a character beyond U+FFFF: one character.
+                out.append(chr(0x10000 + ((code - 0xD800) << 10) + (int(low[2:], 16) - 0xDC00)))
+                i += 12
+                continue
+            if 0xD800 <= code < 0xE000:
+                raise BadEscape(
+                    f"`\\u{body[i + 2 : i + 6]}` is half of a surrogate pair, not a character",
+                    i + (3 if long else 1),
+                    6,
+                    "lone surrogate",
+                )
+            out.append(chr(code))
             i += 6
         else:
             raise BadEscape(f"unknown escape `\\{nxt}`", i + (3 if long else 1), len(nxt) + 1)
@@ -397,7 +416,7 @@ class ToNodes(Transformer[Token, n.Module]):
                 "D0103",
                 f"bad string: {exc}",
                 SourcePosition(self.path, line, column, line, column + exc.width),
-                label="unknown escape",
+                label=exc.label,
                 help='the escapes are \\" \\\\ \\n \\t and \\uXXXX; write a backslash as `\\\\`',
             )
             return ""
@@ -582,7 +601,18 @@ class ToNodes(Transformer[Token, n.Module]):
         return ("decided", self._date(c[0]), self.pos(meta))
 
     def year_item(self, meta: Any, c: list[Token]) -> tuple[str, int, SourcePosition]:
-        return ("year", int(c[0]), self.pos(meta))
+        text = str(c[0])
+        # Checked on the text: a 5,000-digit year must not reach int() (Python refuses it).
+        if len(text) > 4 or not datetime.MINYEAR <= int(text) <= datetime.MAXYEAR:
+            self.fail(
+                "D0104",
+                f"`{text[:20]}{'...' if len(text) > 20 else ''}` is not a year of the calendar",
+                self.tpos(c[0]),
+                label="no such year",
+                help=f"years run from {datetime.MINYEAR} to {datetime.MAXYEAR}",
+            )
+            return ("year", datetime.MAXYEAR, self.pos(meta))
+        return ("year", int(text), self.pos(meta))
 
     def abrogated_item(self, meta: Any, c: list[Token]) -> tuple[str, Any, SourcePosition]:
         by = str(c[1]) if len(c) > 1 else None
@@ -845,6 +875,17 @@ class ToNodes(Transformer[Token, n.Module]):
 
     def number(self, meta: Any, c: list[Token]) -> n.Value:
         text = str(c[0])
+        if len(text) > MAX_NUMBER_DIGITS:
+            # Python refuses to read (or to compile) a whole number this long, and a decimal
+            # this long is not one a float can hold.
+            self.fail(
+                "D0107",
+                f"a number of {len(text):,} digits is longer than doctrine reads",
+                self.tpos(c[0]),
+                label="too long",
+                help=f"numbers have at most {MAX_NUMBER_DIGITS} digits",
+            )
+            return n.Value(kind="number", value=0, pos=self.tpos(c[0]))
         value: int | float = float(text) if "." in text else int(text)
         return n.Value(kind="number", value=value, pos=self.tpos(c[0]))
 

@@ -52,7 +52,15 @@ from .. import __version__
 from ..checking.checker import Checker, Entry
 from ..errors import Diagnostic, DoctrineError
 from ..syntax import nodes as n
-from ..syntax.loader import SUFFIX, Loaded, Loader, display_path
+from ..syntax.loader import (
+    LIBRARY_PREFIX,
+    SUFFIX,
+    Loaded,
+    Loader,
+    display_path,
+    library_dir,
+    search_path,
+)
 from . import highlight
 
 log = logging.getLogger(__name__)
@@ -713,14 +721,26 @@ _KIND = {
 
 
 def module_names(path: Path, limit: int = MAX_WORKSPACE_FILES) -> list[str]:
-    """The modules a file can import: `.doctrine` files in its folder and below, dotted."""
+    """The modules a file can import: `.doctrine` files in its folder and below, then in the
+    search path (`--path`, DOCTRINE_PATH), then the installed library's as `doctrine.NAME`."""
     folder = path.parent
-    out = []
+    out: list[str] = []
+    seen: set[str] = set()
+
+    def add(name: str) -> None:
+        if name not in seen:
+            seen.add(name)
+            out.append(name)
+
     for found in _doctrine_files(folder, limit):
-        if found == path:
-            continue
-        out.append(".".join(found.relative_to(folder).with_suffix("").parts))
-    return sorted(out)
+        if found != path:
+            add(".".join(found.relative_to(folder).with_suffix("").parts))
+    library = library_dir()
+    for entry in search_path():
+        prefix = (LIBRARY_PREFIX,) if library is not None and entry == library else ()
+        for found in _doctrine_files(entry, limit):
+            add(".".join(prefix + found.relative_to(entry).with_suffix("").parts))
+    return out
 
 
 def _doctrine_files(folder: Path, limit: int) -> list[Path]:
