@@ -496,6 +496,19 @@ def test_rename_a_fact_everywhere(client: Client, workspace: Path) -> None:
     del bad
     answer = client.wait(lambda m: m.get("id") == 9_999)
     assert "not a name" in answer["error"]["message"]
+    client.send(
+        {
+            "id": 9_998,
+            "method": "textDocument/rename",
+            "params": {
+                "textDocument": {"uri": main.as_uri()},
+                "position": at(MAIN, "custody: jail"),
+                "newName": "promised",
+            },
+        }
+    )
+    taken = client.wait(lambda m: m.get("id") == 9_998)
+    assert "already declared" in taken["error"]["message"]
 
 
 def test_rename_an_element_named_by_a_label_keeps_the_label(

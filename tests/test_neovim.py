@@ -172,7 +172,7 @@ def test_neovim_goes_to_the_definition(seen: dict[str, Any]) -> None:
 
 
 def test_neovim_renames_across_files(seen: dict[str, Any]) -> None:
-    assert "  element custody = held" in seen["renamed_main"]
+    assert "  element custody = held" in seen["renamed_main"], seen
     assert "element held {" in seen["renamed_base"]
 
 

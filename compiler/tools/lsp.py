@@ -1234,8 +1234,21 @@ class DoctrineServer(LanguageServer):
         server = doc.position_from_client_units(position)
         return doc.source, server.line, server.character
 
+    def analysis(self, uri: str) -> Analysis | None:
+        """The document's last analysis; for a document asked about before its first check
+        ended (a request right after opening it), one made now."""
+        found = self.analyses.get(uri)
+        if found is not None or uri not in self.workspace.text_documents:
+            return found
+        path = self.path_of(uri)
+        if path is None:
+            return None
+        found = analyse(path, self.overlays(), self.cache)
+        self.analyses[uri] = found
+        return found
+
     def target_at(self, uri: str, position: types.Position) -> tuple[Analysis, Target] | None:
-        analysis = self.analyses.get(uri)
+        analysis = self.analysis(uri)
         if analysis is None:
             return None
         text, line, character = self.position(uri, position)
@@ -1306,8 +1319,29 @@ def _shorthand(analysis: Analysis, occ: Occurrence, target: Target) -> bool:
     return entry is not None and entry.decl.pos == target.pos
 
 
-# Words a rename may not give: the language's own, and the keys a case's `expect` reserves.
-KEYWORDS = _RESERVED | {"name", "holds", "missing"}
+# Words a rename may not give whatever the place: those of expressions, and the keys a case's
+# `expect` reserves. (Other keywords are refused where the renamed text would not parse.)
+KEYWORDS = frozenset(highlight.OPERATOR_WORDS + highlight.CONSTANTS) | {"holds", "missing"}
+
+
+def _refuse(message: str) -> None:
+    from pygls.exceptions import JsonRpcInvalidParams
+
+    raise JsonRpcInvalidParams(message)
+
+
+def _taken(analysis: Analysis, target: Target, new: str) -> bool:
+    """Whether the new name already names something where the target is declared."""
+    if target.kind == "slot" and target.detail:
+        return any(slot.label == new for _, slot in _slots(analysis, target.detail))
+    if target.kind == "value" and target.entry is not None:
+        t = target.entry.decl.type
+        return isinstance(t, n.EnumType) and new in t.values
+    if target.kind == "field" and target.entry is not None:
+        return any(f.name == new for f in target.entry.decl.fields)
+    home = target.entry.module if target.entry is not None else analysis.path
+    seen = analysis.at(home) or analysis
+    return new in seen.scope
 
 
 async def _off_loop(ls: DoctrineServer, work: Callable[[], Any]) -> Any:
@@ -1461,17 +1495,18 @@ def build_server() -> DoctrineServer:
     async def rename(ls: DoctrineServer, params: types.RenameParams) -> types.WorkspaceEdit | None:
         new = params.new_name
         if not _WORD_ONLY.match(new) or new in KEYWORDS:
-            from pygls.exceptions import JsonRpcInvalidParams
-
-            raise JsonRpcInvalidParams(f"`{new}` is not a name doctrine accepts")
+            _refuse(f"`{new}` is not a name doctrine accepts")
         found = ls.target_at(params.text_document.uri, params.position)
         if found is None or found[1].kind == "import":
             return None
-        target = found[1]
+        analysis, target = found
+        if new != target.name and _taken(analysis, target, new):
+            _refuse(f"`{new}` is already declared there: renaming would make two of it")
         overlays = ls.overlays()
         hits = await _off_loop(ls, lambda: ls.references(target, overlays))
         codec = ls.workspace.position_codec
         changes: dict[str, list[types.TextEdit]] = {}
+        edited: dict[Path, tuple[str, list[tuple[Occurrence, str]]]] = {}
         for path, text, occ in hits:
             replacement = new
             slot = occ.target.slot
@@ -1490,6 +1525,16 @@ def build_server() -> DoctrineServer:
             changes.setdefault(ls.uri_of(path), []).append(
                 types.TextEdit(range=r, new_text=replacement)
             )
+            edited.setdefault(path, (text, []))[1].append((occ, replacement))
+        for path, (text, edits) in edited.items():  # a keyword may be a name in some places only
+            lines = text.split("\n")
+            for occ, replacement in sorted(edits, key=lambda e: (e[0].line, -e[0].start)):
+                row = lines[occ.line]
+                lines[occ.line] = row[: occ.start] + replacement + row[occ.end :]
+            try:
+                Loader().parse("\n".join(lines), display_path(path))
+            except DoctrineError:
+                _refuse(f"`{new}` cannot be a name in {workspace_path(path, ls.root)}")
         return types.WorkspaceEdit(changes=changes)
 
     @server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
@@ -1549,7 +1594,7 @@ def build_server() -> DoctrineServer:
         ls: DoctrineServer, params: types.SemanticTokensParams
     ) -> types.SemanticTokens:
         uri = params.text_document.uri
-        analysis = ls.analyses.get(uri)
+        analysis = ls.analysis(uri)
         if analysis is None:
             return types.SemanticTokens(data=[])
         text = ls.workspace.get_text_document(uri).source
@@ -1611,7 +1656,7 @@ def build_server() -> DoctrineServer:
     )
     def completion(ls: DoctrineServer, params: types.CompletionParams) -> types.CompletionList:
         uri = params.text_document.uri
-        analysis = ls.analyses.get(uri)
+        analysis = ls.analysis(uri)
         if analysis is None:
             return types.CompletionList(is_incomplete=False, items=[])
         text, line, character = ls.position(uri, params.position)
