@@ -116,3 +116,15 @@ def test_the_facts_line_names_the_case(tmp_path: Path, capsys: pytest.CaptureFix
     assert "\nFacts:      _Doe v. Roe_, No. 24-1 (4th Cir.)\n" in capsys.readouterr().out
     # eval sets the title aside too: it is the case's name, not a fact.
     assert main(["eval", str(doctrine_file("special_relationship")), "--facts", str(facts)]) == 0
+
+
+def test_no_id_refers_back_to_the_source_line() -> None:
+    source = _cite("Pinder v. Johnson, 54 F.3d 1169, 1174 (4th Cir. 1995)", "pinder")
+    text = [_cite("Pinder v. Johnson, 54 F.3d 1169, 1175 (4th Cir. 1995)", "pinder")]
+    citation_forms(text, header=[source])
+    assert source["form"] == "full" and source["name"] == "Pinder v. Johnson"
+    assert (text[0]["form"], text[0]["name"], text[0]["rest"]) == (
+        "short",
+        "Pinder",
+        "54 F.3d at 1175",
+    )

@@ -1385,12 +1385,14 @@ class Checker:
                         "D0503", "`missing` lists fact names, as in [culpability]", pair.value.pos
                     )
                     continue
-                for name in names:
+                items = pair.value.value if pair.value.kind == "list" else ()
+                for name, item in zip(names, items):  # type: ignore[call-overload]
                     if name not in facts:
                         self.fail(
                             "D0501",
                             f"unknown fact `{name}` in `missing`",
-                            pair.value.pos,
+                            item.pos,  # the wrong name, not the whole list
+                            label="not in the vocabulary",
                             help=did_you_mean(name, facts),
                         )
                 expect.append(("missing", tuple(sorted(names))))

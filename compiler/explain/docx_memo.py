@@ -26,6 +26,27 @@ class DocxUnavailable(Exception):
     """python-docx is not installed; the message says how to install it."""
 
 
+# Characters a Word document cannot hold (XML 1.0 forbids most controls and surrogates) or
+# that a case should not smuggle in (escape sequences): each is written as a visible escape.
+_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def _clean(value: Any) -> Any:
+    """The explanation's data with every string made fit for a Word document."""
+    if isinstance(value, str):
+        return _UNSAFE.sub(
+            lambda m: (
+                f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}"
+            ),
+            value,
+        )
+    if isinstance(value, Mapping):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    return value
+
+
 def _phrases() -> Any:
     """The sentences every format shares (templates/_phrases.j2), callable from Python."""
     return environment().get_template("_phrases.j2").module
@@ -144,6 +165,7 @@ def explanation_docx(data: Data) -> bytes:
             "--format docx needs python-docx: pip install 'doctrine[docx]'"
             " (or pip install python-docx)"
         ) from None
+    data = _clean(data)
     p = _phrases()
     document = docx.Document()
     # A fixed creation date and no author: the same explanation gives the same file.

@@ -182,15 +182,20 @@ def _short_name(name: str) -> str:
     return party or first
 
 
-def citation_forms(cites: Sequence[Data]) -> None:
+def citation_forms(cites: Sequence[Data], header: Sequence[Data] = ()) -> None:
     """Give each citation, in the order a reader meets them, the form a clerk would write:
     in full the first time, a short form after ("Pinder, 54 F.3d at 1175"), and "Id." when
     it cites the same case as the citation just before it.
 
     The forms are set in place: `form` ("full", "short" or "id"), and `name` and `rest`
     (the italic and roman parts) rewritten for that form; `citation` keeps the full text.
+    The `header`'s citations (a memo's Source line) stay in full and count as cited, but no
+    "Id." of the text refers back to them: a heading is not the sentence before.
     """
     seen: set[str] = set()
+    for c in header:
+        match = _CASE.match(str(c.get("citation", "")))
+        seen.add(str(c.get("authority") or (match.group("name") if match else c.get("citation"))))
     previous: tuple[str, str] | None = None
     for c in cites:
         match = _CASE.match(str(c.get("citation", "")))
@@ -926,11 +931,8 @@ def explanation(
     cfs = [_counterfactual_data(cf, schema) for cf in found]
     summary = _summary(info, result.doctrine, result.facts, schema)
     citation_forms(
-        [
-            *([summary["source"]] if summary["source"] else []),
-            *(c for e in elements for c in e["cites"]),
-            *(c for r in rejects for c in r["cites"]),
-        ]
+        [*(c for e in elements for c in e["cites"]), *(c for r in rejects for c in r["cites"])],
+        header=[summary["source"]] if summary["source"] else [],
     )
     return {
         "kind": "explain",
@@ -1157,11 +1159,11 @@ def documentation(
 
     citation_forms(
         [
-            *([summary["source"]] if summary["source"] else []),
             *summary["cites"],
             *element_cites(elements),
             *(c for r in rejects for c in r["cites"]),
-        ]
+        ],
+        header=[summary["source"]] if summary["source"] else [],
     )
     return {
         "kind": "doc",

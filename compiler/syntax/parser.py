@@ -18,7 +18,7 @@ import lark
 from lark import Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-from ..errors import Diagnostic, DoctrineError, SourcePosition
+from ..errors import Diagnostic, DoctrineError, SourcePosition, did_you_mean
 from . import nodes as n
 from .resources import grammar_path
 
@@ -202,6 +202,49 @@ def _unclosed_brace(text: str) -> tuple[int, int] | None:
     return stack[-1] if stack else None
 
 
+# The type keywords, and the terminals that show a type may stand where the error is.
+_TYPES = ("bool", "date", "text", "number", "enum", "list")
+_TYPE_TERMINALS = frozenset({"BOOL", "DATE_TYPE", "TEXT", "NUMBER_TYPE"})
+
+
+def _type_typo(
+    text: str,
+    offset: int,
+    found: str,
+    found_type: str,
+    expected: set[str],
+    path: str,
+    line: int,
+    column: int,
+) -> Diagnostic | None:
+    """`fact x: boolean` or `fact x: boolen`: an unknown type, with the type it is close to.
+
+    The lexer reads `boolean` as the keyword `bool` and then `ean`, so the word is taken whole
+    from the text around the error.
+    """
+    if not found or not (found[0].isalpha() or found[0] == "_"):
+        return None
+    start = offset
+    while start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_"):
+        start -= 1
+    end = offset
+    while end < len(text) and (text[end].isalnum() or text[end] == "_"):
+        end += 1
+    word = text[start:end]
+    glued_to_a_type = start < offset and text[start:offset] in _TYPES
+    if not (glued_to_a_type or (found_type == "NAME" and expected & _TYPE_TERMINALS)):
+        return None
+    first = column - (offset - start)
+    return Diagnostic(
+        "D0101",
+        f"unknown type `{word}`",
+        SourcePosition(path, line, first, line, first + len(word)),
+        label="not a type",
+        help=did_you_mean(word, _TYPES)
+        or "the types are bool, date, text, number, enum (A, B) or enum (LOW < HIGH), list of R",
+    )
+
+
 def _syntax_diagnostic(err: UnexpectedInput, text: str, path: str) -> Diagnostic:
     line = getattr(err, "line", -1)
     column = getattr(err, "column", -1)
@@ -259,6 +302,18 @@ def _syntax_diagnostic(err: UnexpectedInput, text: str, path: str) -> Diagnostic
             SourcePosition(path, line, column, line, column + len(rest)),
             label="this string has no closing quote on its line",
             help='close it with `"`; for text over several lines use triple quotes: """..."""',
+        )
+    typo = _type_typo(text, offset, found, found_type, expected, path, line, column)
+    if typo is not None:
+        return typo
+    if found in ("favours", "known") and "MEANS" in expected:
+        return Diagnostic(
+            "D0101",
+            f"`{found}` before `means`",
+            pos,
+            label="a fact's meaning comes first",
+            help="write the meaning, then the tags: "
+            f'`fact NAME: TYPE means "..." {"known as" if found == "known" else found} ...`',
         )
     if found_type == "CHAR" and found == "'":
         hint = 'strings are written in double quotes: "..."'
@@ -1034,8 +1089,17 @@ def _too_deep(tree: lark.Tree[Token], path: str) -> Diagnostic | None:
     return None
 
 
+def strip_bom(text: str) -> str:
+    """The text without the byte order mark some editors put at the start of a UTF-8 file.
+
+    Editors do not count the mark as a column, so positions stay as the user sees them.
+    """
+    return text[1:] if text.startswith("\ufeff") else text
+
+
 def parse(text: str, path: str) -> n.Module:
     """Parse one file's text into a Module; raises DoctrineError with every syntax problem."""
+    text = strip_bom(text)
     try:
         tree = lark_parser().parse(text)
     except UnexpectedInput as err:

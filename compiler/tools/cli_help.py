@@ -106,6 +106,36 @@ COMMANDS: dict[str, tuple[str, tuple[str, ...], dict[int, str]]] = {
         ),
         {},
     ),
+    "schema": (
+        "Write the JSON Schema (draft 2020-12) of the facts a doctrine takes, for forms and "
+        "for checking cases before they are evaluated.",
+        (
+            "doctrine schema doctrine/state_created_danger.doctrine",
+            "doctrine schema doctrine/state_created_danger.doctrine -o facts.schema.json",
+        ),
+        {},
+    ),
+    "ask": (
+        "Interview: ask one fact at a time, only those that can still change the outcome, "
+        "then write the memo.",
+        (
+            "doctrine ask doctrine/special_relationship.doctrine",
+            "doctrine ask doctrine/state_created_danger.doctrine --facts known.yaml "
+            "--save answers.yaml",
+        ),
+        {},
+    ),
+    "serve": (
+        "Serve the library as a web application (interviews, memos) and a JSON API.",
+        ("doctrine serve", "doctrine serve my_library/ --port 8080"),
+        {},
+    ),
+    "mcp": (
+        "Serve the library's doctrines as tools for AI assistants, over the Model Context "
+        "Protocol on standard input and output.",
+        ("doctrine mcp", "doctrine mcp my_library/"),
+        {},
+    ),
     "completion": (
         "Print a shell completion script for doctrine's commands and options.",
         (
@@ -114,6 +144,15 @@ COMMANDS: dict[str, tuple[str, tuple[str, ...], dict[int, str]]] = {
         ),
         {},
     ),
+}
+
+
+# The help of arguments many commands share, for those declared without a line of help.
+_USUAL = {
+    "file": "the doctrine file",
+    "files": "doctrine files, or folders of them",
+    "output": "write to OUT, not standard output",
+    "doctrine": "a doctrine of FILE other than its main one",
 }
 
 
@@ -150,6 +189,9 @@ def apply_help(parser: argparse.ArgumentParser) -> None:
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for name, sub in action.choices.items():
+                for argument in sub._actions:  # the usual arguments, where help was left out
+                    if not argument.help and argument.dest in _USUAL:
+                        argument.help = _USUAL[argument.dest]
                 sub.formatter_class = argparse.RawDescriptionHelpFormatter
                 text = sub.description or (COMMANDS[name][0] if name in COMMANDS else "")
                 # Paragraphs filled to 78 columns (the raw formatter keeps the examples' lines).

@@ -29,7 +29,7 @@ from lark import Token, Tree
 from lark.exceptions import UnexpectedInput
 
 from ..errors import DoctrineError
-from ..syntax.parser import _syntax_diagnostic, build_lark, parse
+from ..syntax.parser import _syntax_diagnostic, build_lark, parse, strip_bom
 
 WIDTH = 100
 INDENT = 2
@@ -762,7 +762,8 @@ class FormatError(Exception):
 
 def format_source(text: str, path: str = "<string>", width: int = WIDTH) -> str:
     """The canonical layout of doctrine source; raises DoctrineError on a syntax error."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    # A byte order mark is dropped: the formatted file is plain UTF-8.
+    text = strip_bom(text).replace("\r\n", "\n").replace("\r", "\n")
     tree, comments = parse_with_comments(text, path)
     layout = _Layout(text, tree, comments)
     out = render(layout.doc(tree), width)
