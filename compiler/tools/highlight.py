@@ -26,7 +26,7 @@ from pygments.token import (
 )
 
 # What each word is, as the grammar (grammar/doctrine.lark) uses it.
-DECLARATIONS = ("fact", "record", "authority", "element", "doctrine", "case")
+DECLARATIONS = ("fact", "record", "authority", "element", "doctrine", "case", "threshold")
 NAMESPACE = ("module", "import")
 KEYWORDS = (
     "means",
@@ -81,6 +81,8 @@ KEYWORDS = (
     "violation",
     "facts",
     "precedents",
+    "open",
+    "counts",
 )
 OPERATOR_WORDS = (
     "and",
@@ -122,7 +124,7 @@ class DoctrineLexer(RegexLexer):
             (r"\d+(\.\d+)?", Number),
             # `fact custody`, `element custody`, `case wood under d`: the name declared
             (
-                r"(fact|record|authority|element|doctrine|case)(\s+)(" + _NAME + ")",
+                r"(" + "|".join(DECLARATIONS) + r")(\s+)(" + _NAME + ")",
                 bygroups(Keyword.Declaration, Whitespace, Name.Class),
             ),
             (r"(module|import)\b", Keyword.Namespace, "modules"),
