@@ -13,7 +13,8 @@ looks for `NAME.doctrine` in each folder of `sys.path` (or of the package's `__p
 `sys.dont_write_bytecode`), with the SHA-256 of the file and of every file it imports (named
 relative to the file's folder, so a copied folder is checked against its own files); an import
 uses the cache only while all of them, and the compiler's own content (its version, modules
-and grammar), are unchanged, and otherwise compiles again. `importlib.reload(module)` does the same check.
+and grammar), are unchanged, and otherwise compiles again. `importlib.reload(module)` does the
+same check.
 
 A doctrine that does not compile raises `compiler.errors.DoctrineError` from the import,
 its message the compiler's diagnostics.
