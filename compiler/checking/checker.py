@@ -86,6 +86,9 @@ class Checker:
         self.doctrine_modules: dict[str, Path] = {}
         self.cases: dict[Path, list[ir.Case]] = {}
         self.used: set[str] = set()
+        # Labels of each doctrine whose element could not be resolved (already reported as
+        # D0201): cases that expect them are not reported again, so one typo gives one error.
+        self._unresolved_labels: dict[str, set[str]] = {}
         self._var_counter = 0
         self._module_names: dict[Path, str] = {}
         self._checking_doctrines: list[str] = []
@@ -1251,6 +1254,7 @@ class Checker:
                     help=did_you_mean(slot.target, self._names(module, "element"))
                     or "declare it with `element NAME { ... }` or import its module",
                 )
+                self._unresolved_labels.setdefault(d.name, set()).add(label)
                 continue
             slot_keys[label] = self.element_key(target)
             self.used.add(slot_keys[label])
@@ -1573,6 +1577,8 @@ class Checker:
                 expect.append(("missing", tuple(sorted(names))))
                 continue
             if pair.key != "holds" and pair.key not in labels:
+                if pair.key in self._unresolved_labels.get(doctrine.name, ()):
+                    continue  # the element's own error is the root cause, reported once
                 self.fail(
                     "D0503",
                     f"`{c.doctrine.id}` has no element `{pair.key}`",
