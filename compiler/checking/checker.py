@@ -516,6 +516,17 @@ class Checker:
                 return ir.Const(value=False, type=BOOL), None
             entry = scope.names.get(e.id)
             if entry is not None and entry.kind == "fact":
+                if e.id in scope.slots and e.id != scope.exclude:
+                    # The label names the element everywhere else in the doctrine; only here,
+                    # compared, does the name fall through to the fact. Say so.
+                    self.warn(
+                        "D0605",
+                        f"`{e.id}` is both a fact and a label of this doctrine's elements; "
+                        "compared, it reads the fact",
+                        e.pos,
+                        label="the fact, not the element",
+                        help=f"give the element another label, as `element {e.id}_test = ...`",
+                    )
                 t = self.fact(entry)
                 if t.kind == "list":
                     self.fail(
