@@ -15,6 +15,7 @@ import zipfile
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ..errors import DoctrineException
 from .render import CASE_NAME, case_pattern, environment
 
 __all__ = ["DocxUnavailable", "explanation_docx"]
@@ -22,7 +23,7 @@ __all__ = ["DocxUnavailable", "explanation_docx"]
 Data = Mapping[str, Any]
 
 
-class DocxUnavailable(Exception):
+class DocxUnavailable(DoctrineException):
     """python-docx is not installed; the message says how to install it."""
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import jinja2
 import markupsafe
 
+from ..errors import DoctrineException
 from ..syntax.resources import data_dir
 from .sandbox import BoundedSandbox, render_bounded
 
@@ -36,7 +37,7 @@ FORMATS: dict[str, str] = {
 KINDS = ("explain", "doc", "diff")
 
 
-class TemplateProblem(Exception):
+class TemplateProblem(DoctrineException):
     """A template could not be found, compiled or rendered; the message says which and why."""
 
 

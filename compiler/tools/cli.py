@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..errors import DoctrineException
 
 EXIT_OK, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
 
 
-class UsageError(Exception):
+class UsageError(DoctrineException):
     """A mistake in how the command was called, reported as one line."""
 
 
