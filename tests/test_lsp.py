@@ -734,6 +734,30 @@ def test_requests_are_answered_while_a_document_is_checked(client: Client, works
     assert client.diagnostics(big.as_uri()) == []
 
 
+def test_a_threshold(client: Client, workspace: Path) -> None:
+    path = workspace / "uhlrig.doctrine"
+    text = (
+        "import base\n\n"
+        "doctrine uhlrig {\n"
+        "  threshold held = in_custody\n"
+        "  element promise {\n    holds when promised\n  }\n"
+        "}\n"
+    )
+    assert open_doc(client, path, text) == []
+    hover = ask(client, "textDocument/hover", path, at(text, "held"))
+    assert "**threshold** `held` of doctrine `uhlrig`" in hover["contents"]["value"]
+    found = ask(client, "textDocument/definition", path, at(text, "held"))
+    assert found["uri"] == (workspace / "base.doctrine").as_uri()
+    assert found["range"]["start"] == at(BASE, "in_custody")
+    symbols = client.request(
+        "textDocument/documentSymbol", {"textDocument": {"uri": path.as_uri()}}
+    )
+    assert [(c["name"], c["detail"]) for c in symbols[0]["children"]] == [
+        ("held", "= in_custody (threshold)"),
+        ("promise", "element"),
+    ]
+
+
 # ---------------------------------------------------------------- the wire
 
 

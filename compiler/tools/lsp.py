@@ -656,7 +656,10 @@ def hover_text(analysis: Analysis, target: Target, root: Path | None = None) -> 
         lines = _element_text(analysis, entry.decl, entry.module)
     elif target.kind == "slot" and target.slot is not None:
         slot = target.slot
-        lines = [f"**element** `{slot.label}` of doctrine `{target.detail}`"]
+        role = "threshold" if slot.threshold else "element"
+        lines = [f"**{role}** `{slot.label}` of doctrine `{target.detail}`"]
+        if role == "threshold":
+            lines += ["", "Answered first: when it fails, the other elements are not reached."]
         bound = analysis.scope.get(slot.target or "") if slot.element is None else None
         if slot.element is not None:
             lines += ["", *_element_text(analysis, slot.element, analysis.path)]
@@ -913,7 +916,8 @@ def document_symbols(
                         kind=types.SymbolKind.Field,
                         range=r,
                         selection_range=r,
-                        detail=f"= {slot.target}" if slot.target else "element",
+                        detail=(f"= {slot.target}" if slot.target else "element")
+                        + (" (threshold)" if slot.threshold else ""),
                     )
                 )
         elif isinstance(decl, n.FactDecl) and isinstance(decl.type, n.EnumType):
