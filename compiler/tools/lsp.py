@@ -1381,6 +1381,28 @@ def build_server() -> DoctrineServer:
     def did_save(ls: DoctrineServer, params: types.DidSaveTextDocumentParams) -> None:
         ls.side.clear()
 
+    @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    def files_changed(ls: DoctrineServer, params: types.DidChangeWatchedFilesParams) -> None:
+        """Files changed on the disk (a checkout, another program): the open documents that
+        read one are checked again."""
+        ls.side.clear()
+        ls.walked = None
+        open_paths = ls.overlays()
+        affected: list[str] = []
+        for change in params.changes:
+            path = ls.path_of(change.uri)
+            if path is None or path in open_paths:
+                continue  # an open document's text is the editor's, not the disk's
+            ls.generation += 1
+            ls.changes[path] = ls.generation
+            affected += [
+                uri
+                for uri, analysis in ls.analyses.items()
+                if path in analysis.files and uri not in affected
+            ]
+        if affected:
+            ls.schedule(affected, ls.debounce)
+
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: DoctrineServer, params: types.DidCloseTextDocumentParams) -> None:
         uri = params.text_document.uri
