@@ -443,6 +443,16 @@ CODES: Mapping[str, Code] = {
             "warning",
         ),
         Code(
+            "D0605",
+            "a label and a fact of one name",
+            "A comparison names a fact that is also the label of one of the doctrine's "
+            "elements. Everywhere else in the doctrine the label means the element; compared, "
+            "the name reads the fact. Give the element another label to say which is meant.",
+            'fact c: enum (low < high) means "c"\nelement e { holds when c >= low }\n'
+            "doctrine d {\n  element c = e\n  holds when c >= high\n}\n",
+            "warning",
+        ),
+        Code(
             "D0701",
             "no such doctrine to draw",
             "`doctrine graph FILE --doctrine NAME`: no doctrine of that name in the file or its "

@@ -758,6 +758,28 @@ def test_a_threshold(client: Client, workspace: Path) -> None:
     ]
 
 
+def test_a_file_changed_on_the_disk_rechecks_the_documents_that_read_it(
+    client: Client, workspace: Path
+) -> None:
+    base, main = workspace / "base.doctrine", workspace / "main.doctrine"
+    client.notify("textDocument/didClose", {"textDocument": {"uri": base.as_uri()}})
+    client.diagnostics(main.as_uri())  # main now reads base from the disk
+    base.write_text(BASE.replace("element in_custody", "element in_care"), encoding="utf-8")
+    try:
+        client.notify(
+            "workspace/didChangeWatchedFiles",
+            {"changes": [{"uri": base.as_uri(), "type": 2}]},
+        )
+        found = client.diagnostics(main.as_uri())
+        assert [d["code"] for d in found] == ["D0201"]
+    finally:
+        base.write_text(BASE, encoding="utf-8")
+    client.notify(
+        "workspace/didChangeWatchedFiles", {"changes": [{"uri": base.as_uri(), "type": 2}]}
+    )
+    assert client.diagnostics(main.as_uri()) == []
+
+
 # ---------------------------------------------------------------- the wire
 
 
