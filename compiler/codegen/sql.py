@@ -32,6 +32,7 @@ import sqlglot
 from sqlglot import exp
 
 from ..checking import ir
+from ..errors import DoctrineException
 
 DIALECTS = ("duckdb", "spark", "postgres", "sqlite", "bigquery", "trino", "snowflake")
 # How each dialect reduces a list of records: higher-order functions over arrays of structs
@@ -50,7 +51,7 @@ _PREFIX = "__d"
 OUTPUT = ("holds", "missing")
 
 
-class SqlError(Exception):
+class SqlError(DoctrineException):
     """The doctrine cannot be written in this dialect, or the request is wrong; one line."""
 
 

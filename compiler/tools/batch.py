@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from ..errors import DoctrineException
 from ..runtime import Evaluator, FactsError
 from .sanitize import safe_text
 
@@ -49,7 +50,7 @@ Chunk = tuple[str, Sequence[str] | None, list[tuple[int, Any]]]
 Done = tuple[str, int, list[tuple[int, str]]]
 
 
-class BatchError(Exception):
+class BatchError(DoctrineException):
     """The batch cannot start (an unreadable file, a header naming no fact); one line."""
 
 

@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..errors import DoctrineException
 
 EXIT_OK, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
 
 
-class UsageError(Exception):
+class UsageError(DoctrineException):
     """A mistake in how the command was called, reported as one line."""
 
 
@@ -131,16 +132,22 @@ def _facts(path: str, *evaluators: Any) -> dict[str, Any]:
     return facts
 
 
-def _case_title(path: str) -> str:
-    """The name a memo gives the case: the facts file's `title` when it has one (`title:
-    Pinder v. Johnson`), else the file's name."""
+def _case(path: str, *evaluators: Any) -> tuple[dict[str, Any], str]:
+    """The facts of a case file, and the name a memo gives the case: the file's `title` when
+    it has one (`title: Pinder v. Johnson`) and no doctrine has a fact of that name, else the
+    file's name. The file is read once (it may be a pipe)."""
     from .facts import FactsFileError, read_facts
 
-    with contextlib.suppress(FactsFileError):
-        title = read_facts(Path(path)).get("title")
-        if isinstance(title, str) and title.strip():
-            return " ".join(title.split())
-    return Path(path).name
+    try:
+        facts = read_facts(Path(path))
+    except FactsFileError as exc:
+        raise UsageError(f"{path}: {exc}") from None
+    title = Path(path).name
+    if not any("title" in e.schema.facts for e in evaluators):
+        given = facts.pop("title", None)
+        if isinstance(given, str) and given.strip():
+            title = " ".join(given.split())
+    return facts, title
 
 
 def _truth(value: bool | None) -> str:
@@ -457,22 +464,24 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from ..explain.explanation import render_explanation
 
     evaluator = _load_one(args.file, args.doctrine)
-    facts = _facts(args.facts, evaluator)
+    facts, title = _case(args.facts, evaluator)
     if args.format == "docx":
-        return _explain_docx(args, evaluator, facts)
+        return _explain_docx(args, evaluator, facts, title)
     return _document(
         args,
         lambda: render_explanation(
             _evaluate(evaluator, facts, args.facts, args.stage),
             args.format,
             args.templates,
-            case=_case_title(args.facts),
+            case=title,
             memo=_memo_heading(args),
         ),
     )
 
 
-def _explain_docx(args: argparse.Namespace, evaluator: Any, facts: dict[str, Any]) -> int:
+def _explain_docx(
+    args: argparse.Namespace, evaluator: Any, facts: dict[str, Any], title: str
+) -> int:
     """`explain --format docx`: a Word file, to -o or to standard output when it is no terminal."""
     from ..explain.docx_memo import DocxUnavailable, explanation_docx
     from ..explain.explanation import explanation
@@ -487,7 +496,7 @@ def _explain_docx(args: argparse.Namespace, evaluator: Any, facts: dict[str, Any
         for line in exc.lines:
             print(line, file=sys.stderr)
         return EXIT_ERROR
-    data = explanation(result, case=_case_title(args.facts), memo=_memo_heading(args))
+    data = explanation(result, case=title, memo=_memo_heading(args))
     try:
         content = explanation_docx(data)
     except DocxUnavailable as exc:
@@ -542,7 +551,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
     first = _load_one(args.first, None)
     second = _load_one(args.second, None)
-    facts = _facts(args.facts, first, second)
+    facts, title = _case(args.facts, first, second)
     return _document(
         args,
         lambda: render_comparison(
@@ -550,7 +559,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
             _evaluate(second, facts, args.facts, args.stage),
             args.format,
             args.templates,
-            case=_case_title(args.facts),
+            case=title,
         ),
     )
 
