@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Iterable
@@ -152,7 +153,12 @@ def hover_text(analysis: Analysis, target: Target, root: Path | None = None) -> 
             f"**case** `{d.name}` under `{d.doctrine.id}`" + (f": {d.title}" if d.title else "")
         ]
     elif target.kind == "import" and target.path is not None:
-        lines = [f"**module** `{target.name}`", "", f"*{workspace_path(target.path, root)}*"]
+        shown = workspace_path(target.path, root)
+        library = library_dir()
+        if library is not None and Path(shown).is_absolute():  # outside the workspace
+            with contextlib.suppress(ValueError):
+                shown = f"the installed library: {target.path.relative_to(library.resolve())}"
+        lines = [f"**module** `{target.name}`", "", f"*{shown}*"]
     where = _where(target.pos, root)
     if where and target.kind != "import":
         lines += ["", f"declared at {where}"]
@@ -174,27 +180,33 @@ _KIND = {
 }
 
 
-def module_names(path: Path, limit: int = MAX_WORKSPACE_FILES) -> list[str]:
-    """The modules a file can import: `.doctrine` files in its folder and below, then in the
-    search path (`--path`, DOCTRINE_PATH), then the installed library's as `doctrine.NAME`."""
+def importable(path: Path, limit: int = MAX_WORKSPACE_FILES) -> dict[str, Path]:
+    """The modules a file can import, by the name an `import` gives them: `.doctrine` files in
+    its folder and below, then in the search path (`--path`, DOCTRINE_PATH), then the
+    installed library's as `doctrine.NAME`. A file reachable by two names is listed once."""
     folder = path.parent
-    out: list[str] = []
-    seen: set[str] = set()
+    out: dict[str, Path] = {}
+    files: set[Path] = {path.resolve()}
 
-    def add(name: str) -> None:
-        if name not in seen:
-            seen.add(name)
-            out.append(name)
+    def add(name: str, file: Path) -> None:
+        resolved = file.resolve()
+        if name not in out and resolved not in files:
+            files.add(resolved)
+            out[name] = resolved
 
     for found in _doctrine_files(folder, limit):
-        if found != path:
-            add(".".join(found.relative_to(folder).with_suffix("").parts))
+        add(".".join(found.relative_to(folder).with_suffix("").parts), found)
     library = library_dir()
     for entry in search_path():
         prefix = (LIBRARY_PREFIX,) if library is not None and entry == library else ()
         for found in _doctrine_files(entry, limit):
-            add(".".join(prefix + found.relative_to(entry).with_suffix("").parts))
+            add(".".join(prefix + found.relative_to(entry).with_suffix("").parts), found)
     return out
+
+
+def module_names(path: Path, limit: int = MAX_WORKSPACE_FILES) -> list[str]:
+    """The names of the modules a file can import (see `importable`)."""
+    return list(importable(path, limit))
 
 
 def _doctrine_files(folder: Path, limit: int) -> list[Path]:

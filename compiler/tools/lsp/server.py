@@ -49,7 +49,7 @@ from .describe import (
     _doctrine_files,
     complete,
     hover_text,
-    module_names,
+    importable,
     workspace_path,
 )
 from .outline import (
@@ -725,18 +725,18 @@ def build_server() -> DoctrineServer:
 
 
 def _declaring(ls: DoctrineServer, path: Path, name: str) -> list[str]:
-    """The modules beside the file (or below it) that declare the name, not yet imported."""
+    """The modules the file can import (beside it, on the search path, in the library) that
+    declare the name and are not imported yet."""
     analysis = ls.analyses.get(ls.uri_of(path))
     imported = (
         {imp.module for imp in analysis.module.imports} if analysis and analysis.module else set()
     )
     overlays = ls.overlays()
     out = []
-    for module in module_names(path):
+    for module, file in importable(path).items():
         if module in imported:
             continue
-        file = path.parent.joinpath(*module.split(".")).with_suffix(SUFFIX)
-        text = ls.text_of(file.resolve(), overlays)
+        text = ls.text_of(file, overlays)
         if text is None or name not in text:
             continue
         try:
