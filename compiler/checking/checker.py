@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -86,6 +86,9 @@ class Checker:
         self.doctrine_modules: dict[str, Path] = {}
         self.cases: dict[Path, list[ir.Case]] = {}
         self.used: set[str] = set()
+        # Suggestions weigh every known name: past this many in one run they stop, so that a
+        # file of thousands of unknown names is checked in time linear in its size.
+        self._suggestions_left = 100
         # Labels of each doctrine whose element could not be resolved (already reported as
         # D0201): cases that expect them are not reported again, so one typo gives one error.
         self._unresolved_labels: dict[str, set[str]] = {}
@@ -109,6 +112,13 @@ class Checker:
         notes: tuple[str, ...] = (),
     ) -> None:
         self.diagnostics.append(Diagnostic(code, message, pos, label=label, help=help, notes=notes))
+
+    def suggest(self, word: str, candidates: Iterable[str]) -> str:
+        """`did you mean` for the first hundred unknown names of a run; nothing after."""
+        if self._suggestions_left <= 0:
+            return ""
+        self._suggestions_left -= 1
+        return did_you_mean(word, candidates)
 
     def warn(
         self, code: str, message: str, pos: SourcePosition, label: str = "", help: str = ""
@@ -227,7 +237,7 @@ class Checker:
                 what,
                 pos,
                 label="a list holds records declared with `record`",
-                help=did_you_mean(name, records),
+                help=self.suggest(name, records),
             )
             return None
         key = (entry.module, name)
@@ -303,7 +313,7 @@ class Checker:
                         "D0201",
                         f"unknown authority `{d.abrogated_by}`",
                         d.pos,
-                        help=did_you_mean(d.abrogated_by, self._names(entry.module, "authority")),
+                        help=self.suggest(d.abrogated_by, self._names(entry.module, "authority")),
                     )
         return self.authorities[key]
 
@@ -320,7 +330,7 @@ class Checker:
                 message,
                 c.pos,
                 label="cited here",
-                help=did_you_mean(c.authority, self._names(path, "authority"))
+                help=self.suggest(c.authority, self._names(path, "authority"))
                 or "declare it with `authority NAME { ... }` or import the module that does",
             )
             return None
@@ -461,7 +471,7 @@ class Checker:
                 help="an element is defined by other facts and elements, not by itself",
             )
             return
-        suggestion = did_you_mean(e.id, scope.visible())
+        suggestion = self.suggest(e.id, scope.visible())
         if not what:
             # Name the kind the user most likely meant: that of the closest declared name.
             close = suggestion.split("`")[1] if suggestion else ""
@@ -496,7 +506,7 @@ class Checker:
                 "D0201",
                 f"`{record.name}` has no field `{e.field}`",
                 e.pos,
-                help=did_you_mean(e.field, [x.name for x in record.fields]),
+                help=self.suggest(e.field, [x.name for x in record.fields]),
             )
             return None, BOOL
         return ir.FieldRef(var=var, field=e.field, type=f.type, optional=f.optional), f.type
@@ -576,7 +586,7 @@ class Checker:
                     f"`{word.id}` is not a value of `{other_t.name}`",
                     word.pos,
                     label=f"`{other_t.name}` is {other_t.describe()}",
-                    help=did_you_mean(word.id, other_t.values),
+                    help=self.suggest(word.id, other_t.values),
                 )
                 return bad
             const = ir.Const(value=word.id, type=other_t)
@@ -776,7 +786,7 @@ class Checker:
                         "D0201",
                         f"`over {other.id}`: no exception `{other.id}` beside `{e.label}`",
                         other.pos,
-                        help=did_you_mean(other.id, labels)
+                        help=self.suggest(other.id, labels)
                         or "`over` ranks an exception above one of its siblings",
                     )
                 elif other.id == e.label:
@@ -916,7 +926,7 @@ class Checker:
         if problem:
             close = ""
             if t.kind in ("enum", "scale") and isinstance(value, str):
-                close = did_you_mean(value, t.values)
+                close = self.suggest(value, t.values)
             self.fail(
                 "D0314",
                 f"{what}: {problem.split('; did you mean')[0]}",
@@ -936,7 +946,7 @@ class Checker:
                 if entry is None
                 else f"{what}: `{name.id}` is {_KIND_WORDS[entry.kind]}, not a fact",
                 name.pos,
-                help=did_you_mean(name.id, self._names(scope.module, "fact"))
+                help=self.suggest(name.id, self._names(scope.module, "fact"))
                 or "name a fact of the vocabulary",
             )
             return None
@@ -1156,7 +1166,7 @@ class Checker:
                     f"unknown doctrine `{d.extends.id}`",
                     d.extends.pos,
                     label="extended here",
-                    help=did_you_mean(d.extends.id, self._names(entry.module, "doctrine")),
+                    help=self.suggest(d.extends.id, self._names(entry.module, "doctrine")),
                 )
             else:
                 inherited = self.effective(parent, (*chain, d.name))
@@ -1186,7 +1196,7 @@ class Checker:
                     "D0201",
                     f"`{d.name}` inherits no rejected theory `{dropped.id}`",
                     dropped.pos,
-                    help=did_you_mean(dropped.id, base["rejects"]) or "nothing to drop",
+                    help=self.suggest(dropped.id, base["rejects"]) or "nothing to drop",
                 )
             base["rejects"].pop(dropped.id, None)
         for r in d.rejects:
@@ -1262,7 +1272,7 @@ class Checker:
                     what,
                     slot.target_pos,
                     label=f"bound to `{label}` here",
-                    help=did_you_mean(slot.target, self._names(module, "element"))
+                    help=self.suggest(slot.target, self._names(module, "element"))
                     or "declare it with `element NAME { ... }` or import its module",
                 )
                 self._unresolved_labels.setdefault(d.name, set()).add(label)
@@ -1318,7 +1328,7 @@ class Checker:
                         f"unknown fact `{name.id}`",
                         name.pos,
                         label="a rejected theory rests on facts",
-                        help=did_you_mean(name.id, self._names(module, "fact")),
+                        help=self.suggest(name.id, self._names(module, "fact")),
                     )
                 else:
                     on.append(name.id)
@@ -1409,7 +1419,7 @@ class Checker:
                     f"unknown fact `{pair.key}` in {owner}",
                     pair.pos,
                     label="not in the vocabulary",
-                    help=did_you_mean(pair.key, facts),
+                    help=self.suggest(pair.key, facts),
                 )
                 continue
             value = _plain(pair.value)
@@ -1419,7 +1429,7 @@ class Checker:
             if problem:
                 close = ""
                 if fact.type.kind in ("enum", "scale") and isinstance(value, str):
-                    close = did_you_mean(value, fact.type.values)
+                    close = self.suggest(value, fact.type.values)
                 self.fail(
                     "D0502",
                     f"`{pair.key}`: {problem.split('; did you mean')[0]}",
@@ -1479,7 +1489,7 @@ class Checker:
                 "D0201",
                 f"unknown doctrine `{applied.id}`",
                 applied.pos,
-                help=did_you_mean(applied.id, self._names(module, "doctrine")),
+                help=self.suggest(applied.id, self._names(module, "doctrine")),
             )
             return None
         target_doctrine = self.doctrine(target)
@@ -1558,7 +1568,7 @@ class Checker:
                 else f"unknown doctrine `{c.doctrine.id}`",
                 c.doctrine.pos,
                 label="the case is decided under it",
-                help=did_you_mean(c.doctrine.id, self._names(entry.module, "doctrine")),
+                help=self.suggest(c.doctrine.id, self._names(entry.module, "doctrine")),
             )
             return None
         doctrine = self.doctrine(target)
@@ -1583,7 +1593,7 @@ class Checker:
                             f"unknown fact `{name}` in `missing`",
                             item.pos,  # the wrong name, not the whole list
                             label="not in the vocabulary",
-                            help=did_you_mean(name, facts),
+                            help=self.suggest(name, facts),
                         )
                 expect.append(("missing", tuple(sorted(names))))
                 continue
@@ -1595,7 +1605,7 @@ class Checker:
                     f"`{c.doctrine.id}` has no element `{pair.key}`",
                     pair.pos,
                     label="expected here",
-                    help=did_you_mean(pair.key, ["holds", *labels])
+                    help=self.suggest(pair.key, ["holds", *labels])
                     or f"its elements are {', '.join(labels)}",
                 )
                 continue
@@ -1909,10 +1919,8 @@ def check(loaded: Loaded) -> tuple[Checker, list[Diagnostic]]:
 
 
 def _dedupe(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
-    out: list[Diagnostic] = []
-    for d in diagnostics:
-        if d not in out:
-            out.append(d)
+    # Diagnostics are frozen and hashable: a dict keeps the first of equals, in linear time.
+    out = list(dict.fromkeys(diagnostics))
     return sorted(
         out,
         key=lambda d: (
