@@ -148,3 +148,27 @@ def test_control_characters_from_a_case_are_written_as_escapes(tmp_path: Path) -
     texts = [p.text for p in docx.Document(str(out)).paragraphs]
     assert "E \\x1b]0;owned\\x07." in texts
     assert any(t.startswith("T: \\x1b[31mred\\x00nul — the note") for t in texts)
+
+
+def test_burdens_and_thresholds_reach_the_word_memo(tmp_path: Path) -> None:
+    from tests.test_constructs import BURDEN, THRESHOLD, write
+
+    def texts(body: str, doctrine: str, facts: str) -> list[str]:
+        path = write(tmp_path, body)
+        case = tmp_path / "case.json"
+        case.write_text(facts, encoding="utf-8")
+        out = tmp_path / f"{doctrine}.docx"
+        args = ["explain", str(path), "--doctrine", doctrine, "--facts", str(case)]
+        assert main([*args, "--format", "docx", "-o", str(out)]) == 0
+        return [p.text for p in docx.Document(str(out)).paragraphs]
+
+    burden = texts(BURDEN, "burdened", '{"circuit": "9th"}')
+    assert "Burdens of proof" in burden
+    assert any(
+        t.startswith('Consensus (consensus) counts as false (as circuit == "9th"): In the Ninth')
+        and t.endswith("Henry v. Purnell, 501 F.3d 374, 377-78 (4th Cir. 2007)")
+        for t in burden
+    ), burden
+    gated = texts(THRESHOLD, "gated", '{"gate": false, "a": true}')
+    assert "Not reached" in gated
+    assert any(t.endswith("not reached.") for t in gated), gated

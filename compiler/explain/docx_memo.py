@@ -215,6 +215,20 @@ def explanation_docx(data: Data) -> bytes:
     if data.get("case"):
         w.para(str(data["case"]), bold_lead="Facts: ")
 
+    governing = data.get("governing")  # the law applied: whose, as of when, which rule
+    if governing:
+        w.heading("The law applied", 2)
+        if governing.get("separate"):
+            w.para(str(governing["separate"]), bold_lead="A separate opinion, not the law. ")
+        for label, key in (
+            ("Whose law: ", "whose"),
+            ("As of: ", "as_of"),
+            ("The rule applied: ", "rule"),
+            ("Caution: ", "caution"),
+        ):
+            if governing.get(key):
+                w.para(str(governing[key]), bold_lead=label)
+
     w.heading("Conclusion", 2)
     w.para(
         str(p.conclusion(data["conclusion"], data["missing"])),
@@ -234,6 +248,37 @@ def explanation_docx(data: Data) -> bytes:
             f"{n['words'][:1].upper()}{n['words'][1:]} (`{n['fact']}`) counts as {n['used']}: "
             f"{n['why']}."
             for n in stage["record"]
+        )
+
+    if data.get("open"):
+        w.heading("Open questions", 2)
+        w.para("The law encoded leaves the outcome open for this reason, whatever the facts:")
+        w.bullets(str(reason) for reason in data["open"])
+    if data.get("presumed"):
+        w.heading("Burdens of proof", 2)
+        w.para(
+            "The case does not give these facts; the burden of proof decides what their "
+            "absence counts as:"
+        )
+        for b in data["presumed"]:
+            when = f" (as `{b['when']}`)" if b.get("when") else ""
+            line = w.para(
+                f"{b['words'][:1].upper()}{b['words'][1:]} (`{b['fact']}`) counts as "
+                f"{b['value']}{when}: {b['because']}",
+                "List Bullet",
+            )
+            for c in b.get("cites") or ():
+                line.add_run(" ")
+                _cite(line, c)
+    if data.get("not_reached"):
+        w.heading("Not reached", 2)
+        thresholds = list(data.get("thresholds") or ())
+        reached = list(data["not_reached"])
+        w.para(
+            f"{', '.join(thresholds)[:1].upper()}{', '.join(thresholds)[1:]} "
+            f"{'is a threshold' if len(thresholds) == 1 else 'are thresholds'} the court "
+            f"answers before the elements, and it failed: {', '.join(reached)} "
+            f"{'was' if len(reached) == 1 else 'were'} not reached."
         )
 
     w.heading("Elements", 2)

@@ -573,56 +573,71 @@ def build_server() -> DoctrineServer:
         return types.WorkspaceEdit(changes=changes)
 
     @server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
-    def symbols(
+    async def symbols(
         ls: DoctrineServer, params: types.DocumentSymbolParams
     ) -> list[types.DocumentSymbol] | None:
         uri = params.text_document.uri
         text = ls.workspace.get_text_document(uri).source
         path = ls.path_of(uri)
-        module: n.Module | None
-        try:
-            module = ls.cache.parse(text, display_path(path) if path else uri, Loader().parse)
-        except DoctrineError:  # while the text does not parse, the outline of the last that did
-            analysis = ls.analyses.get(uri)
-            module = analysis.module if analysis is not None else None
-            if analysis is None or module is None:
-                return []
-            text = analysis.sources.get(analysis.path, text)
-        return document_symbols(module, text, ls.workspace.position_codec)
+        analysis = ls.analyses.get(uri)
+        codec = ls.workspace.position_codec
+
+        def outline() -> list[types.DocumentSymbol]:  # off the loop: a long file parses slowly
+            source = text
+            module: n.Module | None
+            try:
+                shown = display_path(path) if path else uri
+                module = ls.cache.parse(source, shown, Loader().parse)
+            except DoctrineError:  # while the text does not parse, the last outline that did
+                module = analysis.module if analysis is not None else None
+                if analysis is None or module is None:
+                    return []
+                source = analysis.sources.get(analysis.path, text)
+            return document_symbols(module, source, codec)
+
+        found: list[types.DocumentSymbol] = await _off_loop(ls, outline)
+        return found
 
     @server.feature(types.WORKSPACE_SYMBOL)
-    def workspace_symbols(
+    async def workspace_symbols(
         ls: DoctrineServer, params: types.WorkspaceSymbolParams
     ) -> list[types.SymbolInformation]:
         overlays = ls.overlays()
         codec = ls.workspace.position_codec
-        out: list[types.SymbolInformation] = []
-        for path in ls.workspace_files():
-            text = ls.text_of(path, overlays)
-            if text is None:
-                continue
-            try:
-                module = ls.cache.parse(text, display_path(path), Loader().parse)
-            except DoctrineError:
-                continue
-            lines = _lines(text)
-            for decl in module.declarations:
-                if not matches(params.query, decl.name):
+        files = ls.workspace_files()
+        uris = {path: ls.uri_of(path) for path in files}
+
+        def search() -> list[types.SymbolInformation]:  # off the loop: it may parse many files
+            out: list[types.SymbolInformation] = []
+            for path in files:
+                text = ls.text_of(path, overlays)
+                if text is None:
                     continue
-                out.append(
-                    types.SymbolInformation(
-                        name=decl.name,
-                        kind=_SYMBOL[_DECL_KIND[type(decl)]],
-                        location=types.Location(
-                            uri=ls.uri_of(path),
-                            range=_name_range(codec, lines, decl.pos, decl.name),
-                        ),
-                        container_name=module.name,
+                try:
+                    module = ls.cache.parse(text, display_path(path), Loader().parse)
+                except DoctrineError:
+                    continue
+                lines = _lines(text)
+                for decl in module.declarations:
+                    if not matches(params.query, decl.name):
+                        continue
+                    out.append(
+                        types.SymbolInformation(
+                            name=decl.name,
+                            kind=_SYMBOL[_DECL_KIND[type(decl)]],
+                            location=types.Location(
+                                uri=uris[path],
+                                range=_name_range(codec, lines, decl.pos, decl.name),
+                            ),
+                            container_name=module.name,
+                        )
                     )
-                )
-                if len(out) >= 1000:
-                    return out
-        return out
+                    if len(out) >= 1000:
+                        return out
+            return out
+
+        found: list[types.SymbolInformation] = await _off_loop(ls, search)
+        return found
 
     @server.feature(types.TEXT_DOCUMENT_SEMANTIC_TOKENS_FULL, LEGEND)
     async def tokens(
