@@ -886,6 +886,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Commands whose standard streams are a protocol (the language server's, MCP's), a server's
+# log, or an interactive screen (the interview's menu) that draws with escape sequences of
+# its own: they are left as they are, and those commands show the input's text with care.
+_OWN_STREAMS = frozenset({"lsp", "mcp", "serve", "ask"})
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return its exit status."""
     from .sanitize import SafeStream
@@ -894,9 +900,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # Messages (and whatever a command prints to a terminal) show escape sequences from the
     # input as text; output to a file or pipe is left as it is, but for lone surrogates,
-    # which no UTF-8 output can hold. The language server's stdout is its protocol.
+    # which no UTF-8 output can hold.
     saved = sys.stdout, sys.stderr
-    if args.command != "lsp":
+    if args.command not in _OWN_STREAMS:
         sys.stderr = SafeStream(sys.stderr)
         sys.stdout = SafeStream(sys.stdout, everything=sys.stdout.isatty())
     library_path = os.environ.get("DOCTRINE_PATH")
