@@ -26,6 +26,7 @@ PAGES: dict[str, tuple[str, ...]] = {
     "trade-secrets.md": ("doctrine", "examples"),
     "tools.md": ("doctrine", "examples"),
     "site.md": ("doctrine", "examples"),
+    "batch.md": ("doctrine", "examples"),
 }
 SESSIONS = [
     (page, line, command, expected)
