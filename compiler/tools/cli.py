@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import sys
 import traceback
 from collections.abc import Sequence
@@ -239,12 +240,19 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _text_or_empty(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
 def period_warnings(result: Any, file: Path) -> list[str]:
     """A warning when the facts' event_date falls outside the period the rule was in force,
     naming the rule of the same library that governed then."""
     import datetime
 
-    from ..law.which import library_files, period_reason, standings
+    from ..law.which import period_reason, standings
 
     day = result.facts.get("event_date")
     info = result.evaluator.info
@@ -255,8 +263,17 @@ def period_warnings(result: Any, file: Path) -> list[str]:
         return []
     court = result.facts.get("circuit") or info.get("court") or ""
     governing = ""
+    # The rules that may have governed are the doctrine's own family: variants name it
+    # (`extends NAME`), so only the files of its folder that mention it are compiled, not every
+    # doctrine below the folder (a broken or huge sibling must not cost the warning seconds).
+    name = re.compile(rf"\b{re.escape(result.doctrine)}\b")
+    related = [
+        p
+        for p in sorted(file.parent.glob("*.doctrine"))
+        if p.resolve() == file.resolve() or name.search(_text_or_empty(p))
+    ]
     with contextlib.suppress(Exception):  # the warning stands without the library's answer
-        found = standings(result.doctrine, str(court), day, library_files(file.parent))
+        found = standings(result.doctrine, str(court), day, related)
         names = [s.doctrine for s in found if s.governed]
         if names:
             governing = f"; on that day {' or '.join(names)} governed"
