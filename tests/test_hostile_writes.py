@@ -14,7 +14,7 @@ import stat
 from pathlib import Path
 
 import pytest
-from support import run_cli
+from support import LIBRARY, run_cli
 
 from compiler.tools.importhook import cache_path, source_of
 
@@ -225,3 +225,27 @@ def test_a_suggestion_from_a_large_vocabulary_is_still_the_close_one() -> None:
     names = [f"fact_{i:05d}" for i in range(20_000)] + ["culpability"]
     assert did_you_mean("culpabilty", names) == "did you mean `culpability`?"
     assert did_you_mean("fact_01234x", names) == "did you mean `fact_01234`?"
+
+
+@pytest.mark.parametrize("where", ["facts", "missing", "id"])
+def test_a_yaml_alias_bomb_in_a_case_file_is_refused_before_it_is_expanded(
+    tmp_path: Path, where: str
+) -> None:
+    # Issue 17.9: nested aliases in a case file took 50 s and 3 GB; facts files refused them.
+    laughs = "".join(
+        f"    {name}: &{name} [" + ", ".join([f"*{prev}"] * 9) + "]\n"
+        for prev, name in zip("abcdefgh", "bcdefghi")
+    )
+    facts = "  facts:\n    a: &a [x, x, x, x, x, x, x, x, x]\n" + laughs
+    expect = "  expect: {holds: false" + (", missing: *i}" if where == "missing" else "}")
+    case_id = "*i" if where == "id" else "bomb"
+    text = f"- id: {case_id}\n  doctrine: state_created_danger\n{facts}{expect}\n"
+    if where == "id":  # the anchors must come before the alias
+        text = f"- id: first\n  doctrine: state_created_danger\n{facts}{expect}\n" + text.replace(
+            facts, "  facts: {}\n"
+        )
+    cases = tmp_path / "cases.yaml"
+    cases.write_text(text, encoding="utf-8")
+    proc = run_cli("test", LIBRARY / "state_created_danger.doctrine", cases)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "more than 1,000,000 values once its YAML aliases are expanded" in proc.stderr
