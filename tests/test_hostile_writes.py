@@ -249,3 +249,23 @@ def test_a_yaml_alias_bomb_in_a_case_file_is_refused_before_it_is_expanded(
     proc = run_cli("test", LIBRARY / "state_created_danger.doctrine", cases)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "more than 1,000,000 values once its YAML aliases are expanded" in proc.stderr
+
+
+def test_the_period_warning_reads_only_the_doctrines_family(tmp_path: Path) -> None:
+    # Issue 17.9: the warning compiled every doctrine below the folder, so a broken sibling
+    # (or a large tree) cost it seconds and its answer.
+    library = tmp_path / "doctrine"
+    shutil.copytree(LIBRARY, library)
+    (library / "broken.doctrine").write_text("element {\n", encoding="utf-8")
+    (library / "deeper").mkdir()
+    (library / "deeper" / "also_broken.doctrine").write_text("fact x:\n", encoding="utf-8")
+    facts = tmp_path / "pinder.yaml"
+    facts.write_text(
+        "custody: none\npromise_of_protection: true\nevent_date: 1989-03-10\n", encoding="utf-8"
+    )
+    proc = run_cli("eval", library / "special_relationship_jensen.doctrine", "--facts", facts)
+    assert proc.returncode == 0, proc.stderr
+    assert (
+        "warning: special_relationship_jensen was no longer in force on 1989-03-10 "
+        "(it governed only until 1989-02-22); on that day special_relationship governed"
+    ) in proc.stderr

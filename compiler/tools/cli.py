@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import sys
 import traceback
 from collections.abc import Sequence
@@ -239,12 +240,19 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _text_or_empty(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
 def period_warnings(result: Any, file: Path) -> list[str]:
     """A warning when the facts' event_date falls outside the period the rule was in force,
     naming the rule of the same library that governed then."""
     import datetime
 
-    from ..law.which import library_files, period_reason, standings
+    from ..law.which import period_reason, standings
 
     day = result.facts.get("event_date")
     info = result.evaluator.info
@@ -255,8 +263,17 @@ def period_warnings(result: Any, file: Path) -> list[str]:
         return []
     court = result.facts.get("circuit") or info.get("court") or ""
     governing = ""
+    # The rules that may have governed are the doctrine's own family: variants name it
+    # (`extends NAME`), so only the files of its folder that mention it are compiled, not every
+    # doctrine below the folder (a broken or huge sibling must not cost the warning seconds).
+    name = re.compile(rf"\b{re.escape(result.doctrine)}\b")
+    related = [
+        p
+        for p in sorted(file.parent.glob("*.doctrine"))
+        if p.resolve() == file.resolve() or name.search(_text_or_empty(p))
+    ]
     with contextlib.suppress(Exception):  # the warning stands without the library's answer
-        found = standings(result.doctrine, str(court), day, library_files(file.parent))
+        found = standings(result.doctrine, str(court), day, related)
         names = [s.doctrine for s in found if s.governed]
         if names:
             governing = f"; on that day {' or '.join(names)} governed"
@@ -886,6 +903,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Commands whose standard streams are a protocol (the language server's, MCP's), a server's
+# log, or an interactive screen (the interview's menu) that draws with escape sequences of
+# its own: they are left as they are, and those commands show the input's text with care.
+_OWN_STREAMS = frozenset({"lsp", "mcp", "serve", "ask"})
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return its exit status."""
     from .sanitize import SafeStream
@@ -894,9 +917,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # Messages (and whatever a command prints to a terminal) show escape sequences from the
     # input as text; output to a file or pipe is left as it is, but for lone surrogates,
-    # which no UTF-8 output can hold. The language server's stdout is its protocol.
+    # which no UTF-8 output can hold.
     saved = sys.stdout, sys.stderr
-    if args.command != "lsp":
+    if args.command not in _OWN_STREAMS:
         sys.stderr = SafeStream(sys.stderr)
         sys.stdout = SafeStream(sys.stdout, everything=sys.stdout.isatty())
     library_path = os.environ.get("DOCTRINE_PATH")
