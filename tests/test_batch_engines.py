@@ -148,6 +148,19 @@ def test_kept_columns_come_first_and_errors_carry_them(tmp_path: Path) -> None:
     assert second["id"] == "two" and second["line"] == 2 and "error" in second
 
 
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv"])
+def test_a_kept_fact_stays_a_fact(tmp_path: Path, suffix: str) -> None:
+    source = tmp_path / "cases.jsonl"
+    source.write_text(
+        '{"affirmative_act": true, "circuit": "9th", "culpability": "intent"}\n'
+        '{"affirmative_act": "x"}\n{}\n',
+        encoding="utf-8",
+    )
+    extra = ("--keep", "affirmative_act", "--keep", "circuit")
+    text = same_output(DANGER, source, tmp_path, suffix, *extra)
+    assert b"9th" in text and b"expected true or false" in text
+
+
 def test_parquet_in_and_out(tmp_path: Path) -> None:
     con = duckdb.connect()
     cases = tmp_path / "cases.parquet"

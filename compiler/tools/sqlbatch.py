@@ -106,7 +106,7 @@ class DuckBatch:
         self.output = output
         self.compiler = SqlCompiler(program, evaluator.name, "duckdb")
         self.facts = {f.name: f for f in program.facts}
-        self.vocabulary = [n for n in evaluator.schema.names if n not in self.keep]
+        self.vocabulary = list(evaluator.schema.names)  # a kept fact is a fact as well
         probe = SqlCompiler(program, evaluator.name, "duckdb")
         probe.query()
         self.reads = set(probe.reads)  # the facts the doctrine reads
@@ -167,8 +167,12 @@ class DuckBatch:
         facts of the vocabulary in `seen` (those the first lines give): each key read costs
         time on every line, and a line with a key not read goes to the Python engine."""
         names = [
-            *(n for n in self.vocabulary if n in self.reads or seen is None or n in seen),
-            *self.keep,
+            *(
+                n
+                for n in self.vocabulary
+                if n in self.reads or n in self.keep or seen is None or n in seen
+            ),
+            *(k for k in self.keep if k not in self.vocabulary),
         ]
         shape = json.dumps(dict.fromkeys(names, "JSON"))
         lines = exp.select(
