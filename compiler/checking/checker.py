@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import attrs
 
 from ..errors import Diagnostic, DoctrineError, SourcePosition, did_you_mean
-from ..runtime import value_problem
+from ..runtime import convert, value_problem
 from ..syntax import nodes as n
 from ..syntax.loader import Loaded, display_path, sha256
 from ..syntax.unparse import unparse
@@ -86,13 +86,18 @@ class Checker:
         self.doctrine_modules: dict[str, Path] = {}
         self.cases: dict[Path, list[ir.Case]] = {}
         self.used: set[str] = set()
+        # Suggestions weigh every known name: past this many in one run they stop, so that a
+        # file of thousands of unknown names is checked in time linear in its size.
+        self._suggestions_left = 100
+        # Labels of each doctrine whose element could not be resolved (already reported as
+        # D0201): cases that expect them are not reported again, so one typo gives one error.
+        self._unresolved_labels: dict[str, set[str]] = {}
         self._var_counter = 0
         self._module_names: dict[Path, str] = {}
         self._checking_doctrines: list[str] = []
         self._doctrine_cycles: set[str] = set()
         self._doctrine_decls: dict[str, Entry] = {}
-        self._pending_checks: list[tuple[str, ir.Chain, Any, dict[str, set[str]], Any, Path]] = []
-        self._texts: dict[int, list[str]] = {}
+        self._pending_checks: list[_PendingCheck] = []
         self._pending: set[str] = set()
 
     # -------------------------------------------------------------- reporting
@@ -106,6 +111,13 @@ class Checker:
         notes: tuple[str, ...] = (),
     ) -> None:
         self.diagnostics.append(Diagnostic(code, message, pos, label=label, help=help, notes=notes))
+
+    def suggest(self, word: str, candidates: Iterable[str]) -> str:
+        """`did you mean` for the first hundred unknown names of a run; nothing after."""
+        if self._suggestions_left <= 0:
+            return ""
+        self._suggestions_left -= 1
+        return did_you_mean(word, candidates)
 
     def warn(
         self, code: str, message: str, pos: SourcePosition, label: str = "", help: str = ""
@@ -224,7 +236,7 @@ class Checker:
                 what,
                 pos,
                 label="a list holds records declared with `record`",
-                help=did_you_mean(name, records),
+                help=self.suggest(name, records),
             )
             return None
         key = (entry.module, name)
@@ -303,7 +315,7 @@ class Checker:
                         "D0201",
                         f"unknown authority `{d.abrogated_by}`",
                         d.pos,
-                        help=did_you_mean(d.abrogated_by, self._names(entry.module, "authority")),
+                        help=self.suggest(d.abrogated_by, self._names(entry.module, "authority")),
                     )
         return self.authorities[key]
 
@@ -320,7 +332,7 @@ class Checker:
                 message,
                 c.pos,
                 label="cited here",
-                help=did_you_mean(c.authority, self._names(path, "authority"))
+                help=self.suggest(c.authority, self._names(path, "authority"))
                 or "declare it with `authority NAME { ... }` or import the module that does",
             )
             return None
@@ -462,7 +474,7 @@ class Checker:
                 help="an element is defined by other facts and elements, not by itself",
             )
             return
-        suggestion = did_you_mean(e.id, scope.visible())
+        suggestion = self.suggest(e.id, scope.visible())
         if not what:
             # Name the kind the user most likely meant: that of the closest declared name.
             close = suggestion.split("`")[1] if suggestion else ""
@@ -497,7 +509,7 @@ class Checker:
                 "D0201",
                 f"`{record.name}` has no field `{e.field}`",
                 e.pos,
-                help=did_you_mean(e.field, [x.name for x in record.fields]),
+                help=self.suggest(e.field, [x.name for x in record.fields]),
             )
             return None, BOOL
         return ir.FieldRef(var=var, field=e.field, type=f.type, optional=f.optional), f.type
@@ -517,6 +529,17 @@ class Checker:
                 return ir.Const(value=False, type=BOOL), None
             entry = scope.names.get(e.id)
             if entry is not None and entry.kind == "fact":
+                if e.id in scope.slots and e.id != scope.exclude:
+                    # The label names the element everywhere else in the doctrine; only here,
+                    # compared, does the name fall through to the fact. Say so.
+                    self.warn(
+                        "D0605",
+                        f"`{e.id}` is both a fact and a label of this doctrine's elements; "
+                        "compared, it reads the fact",
+                        e.pos,
+                        label="the fact, not the element",
+                        help=f"give the element another label, as `element {e.id}_test = ...`",
+                    )
                 t = self.fact(entry)
                 if t.kind == "list":
                     self.fail(
@@ -566,7 +589,7 @@ class Checker:
                     f"`{word.id}` is not a value of `{other_t.name}`",
                     word.pos,
                     label=f"`{other_t.name}` is {other_t.describe()}",
-                    help=did_you_mean(word.id, other_t.values),
+                    help=self.suggest(word.id, other_t.values),
                 )
                 return bad
             const = ir.Const(value=word.id, type=other_t)
@@ -658,6 +681,7 @@ class Checker:
             met=d.met,
             unmet=d.unmet,
             notes=d.notes,
+            presumptions=self.burdens(d.burdens, scope),
             pos=d.pos,
         )
 
@@ -671,6 +695,7 @@ class Checker:
             "holds": "`holds when`",
             "rule": "a general rule with exceptions",
             "first": "a `first match` list",
+            "switch": "a `holds by` switch",
         }
         for kind, _, pos in ways[1:]:
             self.fail(
@@ -678,7 +703,8 @@ class Checker:
                 f"`{d.name}` states its outcome twice",
                 pos,
                 label=f"{words[kind]}, after {words[ways[0][0]]}",
-                help="use one way: `holds when`, a general rule with exceptions, or `first match`",
+                help="use one way: `holds when`, a general rule with exceptions, `first match`, "
+                "or `holds by`",
             )
         return ways[0] if ways else None
 
@@ -695,6 +721,8 @@ class Checker:
             return expr, text
         if kind == "first":
             return self.first_match(payload, scope)
+        if kind == "switch":
+            return self.switch(payload, scope)
         rule, exceptions = payload
         if rule is None:
             self.fail(
@@ -713,9 +741,9 @@ class Checker:
                 label=f"always {_word(rule.outcome)}",
                 help="add `exception NAME when CONDITION then OUTCOME`, or use `holds when`",
             )
-        chain = self.exceptions(
+        chain, texts = self.exceptions(
             exceptions,
-            rule.outcome,
+            _outcome_default(rule.outcome),
             scope,
             rule.because,
             self.cites(scope.module, rule.cites),
@@ -725,8 +753,10 @@ class Checker:
             _word(rule.outcome)
             + " as a general rule"
             + "".join(
-                f"; exception {b.label}: {(b.outcome and 'true') or 'false'} when {t}"
-                for b, t in zip(chain.branches, self._texts.pop(id(chain), []))
+                f"; exception {b.label}: "
+                f"{_word(b.result if isinstance(b.result, ir.Open) else b.outcome)}"
+                f" when {t}"
+                for b, t in zip(chain.branches, texts)
             )
         )
         return chain, text
@@ -734,12 +764,14 @@ class Checker:
     def exceptions(
         self,
         excs: tuple[n.Exception_, ...],
-        default: bool,
+        default: bool | ir.Open,
         scope: Scope,
         because: str,
         cites: tuple[ir.Citation, ...],
         parent: ir.Expr | None,
-    ) -> ir.Chain:
+    ) -> tuple[ir.Chain, list[str]]:
+        """The chain of exceptions, and the text of each one's condition (for the rule's
+        one-line summary)."""
         labels: dict[str, n.Exception_] = {}
         for e in excs:
             if e.label in labels:
@@ -759,7 +791,7 @@ class Checker:
                         "D0201",
                         f"`over {other.id}`: no exception `{other.id}` beside `{e.label}`",
                         other.pos,
-                        help=did_you_mean(other.id, labels)
+                        help=self.suggest(other.id, labels)
                         or "`over` ranks an exception above one of its siblings",
                     )
                 elif other.id == e.label:
@@ -775,21 +807,20 @@ class Checker:
             if e.exceptions:
                 result: ir.Expr = self.exceptions(
                     e.exceptions,
-                    e.outcome,
+                    _outcome_default(e.outcome),
                     scope,
                     e.because,
                     sub_cites,
                     cond if parent is None else ir.And(items=(parent, cond)),
-                )
-                self._texts.pop(id(result), None)
+                )[0]
             else:
-                result = ir.Const(value=e.outcome, type=BOOL)
+                result = _outcome_expr(e.outcome)
             branches.append(
                 ir.Branch(
                     label=e.label,
                     cond=cond,
                     result=result,
-                    outcome=e.outcome,
+                    outcome=_outcome_bool(e.outcome),
                     because=e.because,
                     cites=sub_cites,
                 )
@@ -802,10 +833,11 @@ class Checker:
             because=because,
             cites=cites,
         )
-        self._texts[id(chain)] = texts
         closure = {k: self._reach(k, above) for k in above}
-        self._pending_checks.append(("exceptions", chain, order, closure, parent, scope.module))
-        return chain
+        self._pending_checks.append(
+            _PendingCheck("exceptions", chain, tuple(order), closure, parent, scope.module)
+        )
+        return chain, texts
 
     def _rank(
         self, excs: tuple[n.Exception_, ...], above: dict[str, set[str]]
@@ -859,8 +891,8 @@ class Checker:
                 ir.Branch(
                     label=f"line {i}",
                     cond=self.condition(b.condition, scope),
-                    result=ir.Const(value=b.outcome, type=BOOL),
-                    outcome=b.outcome,
+                    result=_outcome_expr(b.outcome),
+                    outcome=_outcome_bool(b.outcome),
                     because=b.because,
                     cites=self.cites(scope.module, b.cites),
                 )
@@ -870,12 +902,160 @@ class Checker:
         chain = ir.Chain(
             kind="first_match",
             branches=tuple(branches),
-            default=other.outcome,
+            default=_outcome_default(other.outcome),
             because=other.because,
             cites=self.cites(scope.module, other.cites),
         )
-        self._pending_checks.append(("first", chain, list(fm.branches), {}, None, scope.module))
+        self._pending_checks.append(
+            _PendingCheck("first", chain, tuple(fm.branches), {}, None, scope.module)
+        )
         return chain, "first match: " + "; ".join([*texts, f"otherwise {_word(other.outcome)}"])
+
+    def _result(self, r: n.Expr | n.Open, scope: Scope) -> tuple[ir.Expr, str]:
+        if isinstance(r, n.Open):
+            return ir.Open(reason=r.reason), _word(r)
+        return self.condition(r, scope), unparse(r)
+
+    def literal(self, v: n.Value, t: ir.FactType, what: str) -> object | None:
+        """A literal of a fact's type in the runtime's form, or None after reporting it."""
+        value = _plain(v)
+        if v.kind == "unknown" or value is None:
+            self.fail(
+                "D0314",
+                f"{what}: `unknown` is not a value",
+                v.pos,
+                help=f"write a value of the fact's type ({t.describe()})",
+            )
+            return None
+        if t.kind == "list" and value == []:
+            return ()
+        converted, problem = convert(t.kind, t.spec(), value)
+        if problem:
+            close = ""
+            if t.kind in ("enum", "scale") and isinstance(value, str):
+                close = self.suggest(value, t.values)
+            self.fail(
+                "D0314",
+                f"{what}: {problem.split('; did you mean')[0]}",
+                v.pos,
+                label=f"not {t.describe()}",
+                help=close,
+            )
+            return None
+        return converted  # type: ignore[no-any-return]
+
+    def switch_fact(self, name: n.Name, scope: Scope, what: str) -> ir.FactRef | None:
+        entry = scope.names.get(name.id)
+        if entry is None or entry.kind != "fact":
+            self.fail(
+                "D0201",
+                f"{what}: unknown fact `{name.id}`"
+                if entry is None
+                else f"{what}: `{name.id}` is {_KIND_WORDS[entry.kind]}, not a fact",
+                name.pos,
+                help=self.suggest(name.id, self._names(scope.module, "fact"))
+                or "name a fact of the vocabulary",
+            )
+            return None
+        return ir.FactRef(name=name.id, type=self.fact(entry))
+
+    def switch(self, sw: n.Switch, scope: Scope) -> tuple[ir.Expr, str]:
+        fact = self.switch_fact(sw.fact, scope, "`holds by`")
+        arms: list[ir.SwitchArm] = []
+        texts: list[str] = []
+        seen: dict[object, n.SwitchArm] = {}
+        for arm in sw.arms:
+            result, text = self._result(arm.result, scope)
+            texts.append(f"{_show_value(arm.value)} then {text}")
+            if fact is None:
+                continue
+            if fact.type.kind == "list":
+                continue
+            value = self.literal(arm.value, fact.type, f"`holds by {fact.name}`")
+            if value is None:
+                continue
+            if value in seen:
+                self.fail(
+                    "D0314",
+                    f"`holds by {fact.name}` has two arms for {_show(value)}",
+                    arm.pos,
+                    label="the second is never chosen",
+                    help="keep one arm for each value",
+                )
+                continue
+            seen[value] = arm
+            arms.append(ir.SwitchArm(value=ir.Const(value=value, type=fact.type), result=result))  # type: ignore[arg-type]
+        if fact is not None and fact.type.kind == "list":
+            self.fail(
+                "D0314",
+                f"`holds by {fact.name}`: a list cannot choose a rule",
+                sw.fact.pos,
+                help="switch on a fact with one value: text, an enum, a bool, a date or a number",
+            )
+        if sw.otherwise is not None:
+            other, other_text = self._result(sw.otherwise, scope)
+            texts.append(f"otherwise {other_text}")
+        else:
+            other = ir.Const(value=False, type=BOOL)
+            every = (
+                (True, False)
+                if fact is not None and fact.type.kind == "bool"
+                else fact.type.values
+                if fact is not None
+                else ()
+            )
+            if fact is not None and (not every or any(v not in seen for v in every)):
+                self.fail(
+                    "D0314",
+                    f"`holds by {fact.name}` has no `otherwise`",
+                    sw.pos,
+                    label="says nothing of the values no arm names",
+                    help='add `otherwise OUTCOME`, as `otherwise open "REASON"`',
+                )
+        if fact is None:
+            return ir.Const(value=False, type=BOOL), ""
+        expr = ir.Switch(fact=fact, arms=tuple(arms), otherwise=other)
+        return expr, f"by {fact.name}: " + "; ".join(texts)
+
+    def burdens(self, burdens: tuple[n.Burden, ...], scope: Scope) -> tuple[ir.Presumption, ...]:
+        out: list[ir.Presumption] = []
+        facts_done: dict[str, n.Burden] = {}
+        for b in burdens:
+            fact = self.switch_fact(b.fact, scope, "`absent ... counts as`")
+            cond = self.condition(b.condition, scope) if b.condition is not None else None
+            cites = self.cites(scope.module, b.cites)
+            if not b.because:
+                self.fail(
+                    "D0315",
+                    f"the burden on `{b.fact.id}` does not say why",
+                    b.pos,
+                    help='add `because "..."`: who must show it, and on what authority',
+                )
+            if fact is None:
+                continue
+            if b.fact.id in facts_done and b.condition is None:
+                self.warn(
+                    "D0315",
+                    f"`{b.fact.id}` already has a burden here; this one applies only when "
+                    "the earlier ones do not",
+                    b.pos,
+                )
+            facts_done.setdefault(b.fact.id, b)
+            value = self.literal(b.value, fact.type, f"`absent {b.fact.id} counts as`")
+            if value is None:
+                continue
+            out.append(
+                ir.Presumption(
+                    fact=b.fact.id,
+                    type=fact.type,
+                    value=value,
+                    cond=cond,
+                    because=b.because,
+                    cites=cites,
+                    text=unparse(b.condition) if b.condition is not None else "",
+                )
+            )
+        return tuple(out)
 
     def check_chains(self) -> None:
         """Exceptions that never apply, that change nothing, or that conflict unranked."""
@@ -883,7 +1063,9 @@ class Checker:
         def sat(exprs: list[ir.Expr]) -> bool | None:
             return satisfiable(exprs, self.elements, self.doctrines)
 
-        for kind, chain, decls, closure, parent, _ in self._pending_checks:
+        for pending in self._pending_checks:
+            kind, chain, decls = pending.kind, pending.chain, pending.decls
+            closure, parent = pending.closure, pending.parent
             if kind == "first":
                 for i, (branch, decl) in enumerate(zip(chain.branches, decls)):
                     earlier = [ir.Not(item=b.cond) for b in chain.branches[:i]]
@@ -907,7 +1089,8 @@ class Checker:
                         help="check the condition, or remove the exception",
                     )
                 elif (
-                    branch.outcome == chain.default
+                    branch.outcome is not None
+                    and branch.outcome == chain.default
                     and not decl.exceptions
                     and not closure.get(branch.label)
                 ):
@@ -982,6 +1165,7 @@ class Checker:
             "notes": (),
             "closed": False,
             "precedents": None,
+            "burdens": (),
         }
         if d.answers is not None and not chain:
             other = self.scopes[entry.module].get(d.answers.id)
@@ -1001,7 +1185,7 @@ class Checker:
                     f"unknown doctrine `{d.extends.id}`",
                     d.extends.pos,
                     label="extended here",
-                    help=did_you_mean(d.extends.id, self._names(entry.module, "doctrine")),
+                    help=self.suggest(d.extends.id, self._names(entry.module, "doctrine")),
                 )
             else:
                 inherited = self.effective(parent, (*chain, d.name))
@@ -1031,7 +1215,7 @@ class Checker:
                     "D0201",
                     f"`{d.name}` inherits no rejected theory `{dropped.id}`",
                     dropped.pos,
-                    help=did_you_mean(dropped.id, base["rejects"]) or "nothing to drop",
+                    help=self.suggest(dropped.id, base["rejects"]) or "nothing to drop",
                 )
             base["rejects"].pop(dropped.id, None)
         for r in d.rejects:
@@ -1051,6 +1235,7 @@ class Checker:
         base["cites"] = tuple((c, entry.module) for c in d.cites)
         base["notes"] = d.notes
         base["closed"] = base["closed"] or d.closed_world
+        base["burdens"] = (*base["burdens"], *((b, entry.module) for b in d.burdens))
         if d.precedents is not None:
             base["precedents"] = (d.precedents, entry.module)
         return base
@@ -1106,9 +1291,10 @@ class Checker:
                     what,
                     slot.target_pos,
                     label=f"bound to `{label}` here",
-                    help=did_you_mean(slot.target, self._names(module, "element"))
+                    help=self.suggest(slot.target, self._names(module, "element"))
                     or "declare it with `element NAME { ... }` or import its module",
                 )
+                self._unresolved_labels.setdefault(d.name, set()).add(label)
                 continue
             slot_keys[label] = self.element_key(target)
             self.used.add(slot_keys[label])
@@ -1119,6 +1305,16 @@ class Checker:
             self.used.add(key)
             scope = Scope(module=module, names=self.scopes[module], slots=slot_keys, exclude=label)
             self.elements[key] = self.build_element(key, slot.element, scope)
+        # Thresholds first: the court answers them before the elements.
+        thresholds = [
+            label
+            for label, (slot, _) in eff["slots"].items()
+            if slot.threshold and label in slot_keys
+        ]
+        slot_keys = {
+            **{label: slot_keys[label] for label in thresholds},
+            **{k: v for k, v in slot_keys.items() if k not in thresholds},
+        }
         if eff["decision"] is None:
             expr: ir.Expr = ir.And(items=tuple(ir.ElementRef(key=k) for k in slot_keys.values()))
             text = "all of (" + ", ".join(slot_keys) + ")"
@@ -1126,6 +1322,13 @@ class Checker:
             decision, module = eff["decision"]
             scope = Scope(module=module, names=self.scopes[module], slots=slot_keys)
             expr, text = self.decide(decision, scope, f"doctrine `{d.name}`")
+            if thresholds:
+                expr = ir.And(items=(*(ir.ElementRef(key=slot_keys[t]) for t in thresholds), expr))
+                text = "all of (" + ", ".join(thresholds) + f") and then {text}"
+        presumptions: list[ir.Presumption] = []
+        for b, module in eff["burdens"]:
+            scope = Scope(module=module, names=self.scopes[module], slots=slot_keys)
+            presumptions.extend(self.burdens((b,), scope))
         if not eff["slots"]:
             self.fail(
                 "D0208",
@@ -1144,7 +1347,7 @@ class Checker:
                         f"unknown fact `{name.id}`",
                         name.pos,
                         label="a rejected theory rests on facts",
-                        help=did_you_mean(name.id, self._names(module, "fact")),
+                        help=self.suggest(name.id, self._names(module, "fact")),
                     )
                 else:
                     on.append(name.id)
@@ -1186,6 +1389,8 @@ class Checker:
             notes=eff["notes"],
             facts_weighed=(),
             closed_world=eff["closed"],
+            thresholds=tuple(thresholds),
+            presumptions=tuple(presumptions),
             opinion=source.opinion if source is not None else "",
             pos=d.pos,
         )
@@ -1234,7 +1439,7 @@ class Checker:
                     f"unknown fact `{pair.key}` in {owner}",
                     pair.pos,
                     label="not in the vocabulary",
-                    help=did_you_mean(pair.key, facts),
+                    help=self.suggest(pair.key, facts),
                 )
                 continue
             value = _plain(pair.value)
@@ -1244,7 +1449,7 @@ class Checker:
             if problem:
                 close = ""
                 if fact.type.kind in ("enum", "scale") and isinstance(value, str):
-                    close = did_you_mean(value, fact.type.values)
+                    close = self.suggest(value, fact.type.values)
                 self.fail(
                     "D0502",
                     f"`{pair.key}`: {problem.split('; did you mean')[0]}",
@@ -1304,7 +1509,7 @@ class Checker:
                 "D0201",
                 f"unknown doctrine `{applied.id}`",
                 applied.pos,
-                help=did_you_mean(applied.id, self._names(module, "doctrine")),
+                help=self.suggest(applied.id, self._names(module, "doctrine")),
             )
             return None
         target_doctrine = self.doctrine(target)
@@ -1385,7 +1590,7 @@ class Checker:
                 else f"unknown doctrine `{c.doctrine.id}`",
                 c.doctrine.pos,
                 label="the case is decided under it",
-                help=did_you_mean(c.doctrine.id, self._names(entry.module, "doctrine")),
+                help=self.suggest(c.doctrine.id, self._names(entry.module, "doctrine")),
             )
             return None
         doctrine = self.doctrine(target)
@@ -1410,17 +1615,19 @@ class Checker:
                             f"unknown fact `{name}` in `missing`",
                             item.pos,  # the wrong name, not the whole list
                             label="not in the vocabulary",
-                            help=did_you_mean(name, facts),
+                            help=self.suggest(name, facts),
                         )
                 expect.append(("missing", tuple(sorted(names))))
                 continue
             if pair.key != "holds" and pair.key not in labels:
+                if pair.key in self._unresolved_labels.get(doctrine.name, ()):
+                    continue  # the element's own error is the root cause, reported once
                 self.fail(
                     "D0503",
                     f"`{c.doctrine.id}` has no element `{pair.key}`",
                     pair.pos,
                     label="expected here",
-                    help=did_you_mean(pair.key, ["holds", *labels])
+                    help=self.suggest(pair.key, ["holds", *labels])
                     or f"its elements are {', '.join(labels)}",
                 )
                 continue
@@ -1627,22 +1834,45 @@ def _decisions(d: n.ElementDecl | n.DoctrineDecl) -> list[tuple[str, Any, Source
         ways.append(("rule", (d.rule, d.exceptions), pos))
     if d.first_match is not None:
         ways.append(("first", d.first_match, d.first_match.pos))
+    if d.switch is not None:
+        ways.append(("switch", d.switch, d.switch.pos))
     return ways
 
 
-def _word(value: bool) -> str:
+def _word(value: bool | n.Open | ir.Open | None) -> str:
+    if isinstance(value, (n.Open, ir.Open)):
+        return f'open "{value.reason}"'
+    if value is None:
+        return "open"
     return "true" if value else "false"
 
 
-def _outcomes(e: ir.Expr) -> set[bool]:
+def _outcomes(e: ir.Expr) -> set[object]:
     if isinstance(e, ir.Const):
         return {bool(e.value)}
+    if isinstance(e, ir.Open):
+        return {e}
     if isinstance(e, ir.Chain):
-        out = {e.default}
+        out: set[object] = {e.default}
         for b in e.branches:
             out |= _outcomes(b.result)
         return out
     return {True, False}
+
+
+def _outcome_expr(o: bool | n.Open) -> ir.Expr:
+    """An outcome as an expression: a constant, or an open question."""
+    if isinstance(o, n.Open):
+        return ir.Open(reason=o.reason)
+    return ir.Const(value=o, type=BOOL)
+
+
+def _outcome_default(o: bool | n.Open) -> bool | ir.Open:
+    return ir.Open(reason=o.reason) if isinstance(o, n.Open) else o
+
+
+def _outcome_bool(o: bool | n.Open) -> bool | None:
+    return None if isinstance(o, n.Open) else o
 
 
 def _same_type(a: ir.FactType, b: ir.FactType) -> bool:
@@ -1659,6 +1889,15 @@ def _what(e: n.Expr, t: ir.FactType) -> str:
     if isinstance(e, n.Literal_):
         return f"{_show(e.value)} ({t.describe()})"
     return t.describe()
+
+
+def _show_value(v: n.Value) -> str:
+    value = _plain(v)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if v.kind == "string":
+        return f'"{value}"'
+    return str(value)
 
 
 def _show(value: object) -> str:
@@ -1701,11 +1940,22 @@ def check(loaded: Loaded) -> tuple[Checker, list[Diagnostic]]:
     return checker, _dedupe(checker.diagnostics)
 
 
+@attrs.frozen
+class _PendingCheck:
+    """A chain of exceptions or a first-match list, checked once every element is built
+    (D0312 conflicts, D0602 lines that never apply, D0603 exceptions that change nothing)."""
+
+    kind: Literal["exceptions", "first"]
+    chain: ir.Chain
+    decls: tuple[Any, ...]  # the declarations of its branches, in the chain's order
+    closure: dict[str, set[str]]  # each exception's label: the labels ranked below it
+    parent: ir.Expr | None  # the condition an exception nested inside another holds under
+    module: Path
+
+
 def _dedupe(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
-    out: list[Diagnostic] = []
-    for d in diagnostics:
-        if d not in out:
-            out.append(d)
+    # Diagnostics are frozen and hashable: a dict keeps the first of equals, in linear time.
+    out = list(dict.fromkeys(diagnostics))
     return sorted(
         out,
         key=lambda d: (

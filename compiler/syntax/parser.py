@@ -18,7 +18,7 @@ import lark
 from lark import Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-from ..errors import Diagnostic, DoctrineError, SourcePosition, did_you_mean
+from ..errors import Diagnostic, DoctrineError, DoctrineException, SourcePosition, did_you_mean
 from . import nodes as n
 from .resources import grammar_path
 
@@ -338,7 +338,7 @@ def _syntax_diagnostic(err: UnexpectedInput, text: str, path: str) -> Diagnostic
 _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
 
 
-class BadEscape(ValueError):
+class BadEscape(DoctrineException, ValueError):
     """A backslash followed by something the language does not know, at `offset` in the token."""
 
     def __init__(self, message: str, offset: int, width: int, label: str = "unknown escape"):
@@ -422,6 +422,7 @@ _SINGLE = {
     "expect",
     "rule",
     "first",
+    "switch",
     "closed",
     "applied",
     "held",
@@ -734,8 +735,56 @@ class ToNodes(Transformer[Token, n.Module]):
         return ("source", self._cite(meta, c), self.pos(meta))
 
     # general rules and exceptions ------------------------------------
-    def outcome(self, meta: Any, c: list[Token]) -> bool:
+    def outcome(self, meta: Any, c: list[Any]) -> n.Outcome:
+        if isinstance(c[0], n.Open):
+            return c[0]
         return str(c[0]) == "true"
+
+    def open_outcome(self, meta: Any, c: list[Token]) -> n.Open:
+        return n.Open(reason=self._str(c[0]), pos=self.pos(meta))
+
+    # switches and burdens --------------------------------------------
+    def switch_arm(self, meta: Any, c: list[Any]) -> n.SwitchArm:
+        result = c[1] if isinstance(c[1], n.Open) else _normalise_operands(c[1])
+        return n.SwitchArm(value=c[0], result=result, pos=self.pos(meta))
+
+    def switch_otherwise(self, meta: Any, c: list[Any]) -> tuple[str, Any, SourcePosition]:
+        result = c[0] if isinstance(c[0], n.Open) else _normalise_operands(c[0])
+        return ("otherwise", result, self.pos(meta))
+
+    def switch_item(self, meta: Any, c: list[Any]) -> tuple[str, n.Switch, SourcePosition]:
+        arms = tuple(x for x in c[1:] if isinstance(x, n.SwitchArm))
+        other = next((x for x in c[1:] if isinstance(x, tuple)), None)
+        switch = n.Switch(
+            fact=n.Name(id=str(c[0]), pos=self.tpos(c[0])),
+            arms=arms,
+            otherwise=other[1] if other else None,
+            otherwise_pos=other[2] if other else n.NOWHERE,
+            pos=self.pos(meta),
+        )
+        return ("switch", switch, self.pos(meta))
+
+    def burden_when(self, meta: Any, c: list[Any]) -> tuple[str, Any]:
+        return ("when", _normalise_operands(c[0]))
+
+    def burden_item(self, meta: Any, c: list[Any]) -> tuple[str, n.Burden, SourcePosition]:
+        fact, value = c[1], c[2]
+        rest = c[3:]
+        condition = None
+        if rest and isinstance(rest[0], tuple) and rest[0][0] == "when":
+            condition = rest[0][1]
+            rest = rest[1:]
+        props = self._items("burden", rest)
+        self._no_over(props, "a burden")
+        burden = n.Burden(
+            fact=n.Name(id=str(fact), pos=self.tpos(fact)),
+            value=value,
+            condition=condition,
+            because=props.get("because", ""),
+            cites=tuple(props.get("cite", [])),
+            pos=self.pos(meta),
+        )
+        return ("burden", burden, self.pos(meta))
 
     def over_item(
         self, meta: Any, c: list[Token]
@@ -811,6 +860,8 @@ class ToNodes(Transformer[Token, n.Module]):
             rule=props.get("rule"),
             exceptions=tuple(props.get("exception", [])),
             first_match=props.get("first"),
+            switch=props.get("switch"),
+            burdens=tuple(props.get("burden", [])),
             cites=tuple(props.get("cite", [])),
             met=props.get("met", ""),
             unmet=props.get("unmet", ""),
@@ -850,6 +901,22 @@ class ToNodes(Transformer[Token, n.Module]):
             n.Slot(label=str(c[0]), element=element, pos=self.tpos(c[0])),
             self.pos(meta),
         )
+
+    def threshold_alias(self, meta: Any, c: list[Token]) -> tuple[str, n.Slot, SourcePosition]:
+        target = c[1] if len(c) > 1 else c[0]
+        slot = n.Slot(
+            label=str(c[0]),
+            target=str(target),
+            threshold=True,
+            pos=self.tpos(c[0]),
+            target_pos=self.tpos(target),
+        )
+        return ("slot", slot, self.pos(meta))
+
+    def threshold_inline(self, meta: Any, c: list[Any]) -> tuple[str, n.Slot, SourcePosition]:
+        element = self._element(c[0], c[1:])
+        slot = n.Slot(label=str(c[0]), element=element, threshold=True, pos=self.tpos(c[0]))
+        return ("slot", slot, self.pos(meta))
 
     def on_item(self, meta: Any, c: list[Token]) -> tuple[str, tuple[n.Name, ...], SourcePosition]:
         return ("on", tuple(n.Name(id=str(t), pos=self.tpos(t)) for t in c), self.pos(meta))
@@ -894,6 +961,8 @@ class ToNodes(Transformer[Token, n.Module]):
             rule=props.get("rule"),
             exceptions=tuple(props.get("exception", [])),
             first_match=props.get("first"),
+            switch=props.get("switch"),
+            burdens=tuple(props.get("burden", [])),
             rejects=tuple(props.get("rejects", [])),
             dropped=tuple(props.get("drop", [])),
             closed_world=props.get("closed", False),
