@@ -54,6 +54,17 @@ class BatchError(DoctrineException):
     """The batch cannot start (an unreadable file, a header naming no fact); one line."""
 
 
+def _writable_in_sql(evaluator: Evaluator, program: Any) -> bool:
+    """Whether the doctrine's query can be written in SQL at all."""
+    from ..codegen.sql import SqlCompiler, SqlError
+
+    try:
+        SqlCompiler(program, evaluator.name, "duckdb").query()
+    except SqlError:
+        return False
+    return True
+
+
 def input_format(path: str) -> str:
     """`csv` for a .csv file, `parquet` for .parquet, else `jsonl`."""
     return format_of(path)
@@ -530,6 +541,10 @@ def run_batch(
             return read[0]
 
         results: Iterable[Done]
+        if engine == "duckdb" and not _writable_in_sql(evaluator, program):
+            # A construct SQL cannot express (a switch, an open question): the Python engine
+            # writes the same bytes, only slower.
+            engine = "python"
         if kind == "parquet":
             from . import sqlbatch
 
