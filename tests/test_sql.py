@@ -146,7 +146,26 @@ def test_the_library_has_what_sql_must_handle() -> None:
     )
 
 
-@pytest.mark.parametrize(("doctrine", "file"), _DOCTRINES, ids=[d for d, _ in _DOCTRINES])
+# The law's circuit switches and open questions (issue 12) are not yet written in SQL: these
+# doctrines are refused by name, and batch evaluation runs them on the Python engine.
+SWITCHED = {
+    "custodial_failure_to_protect",
+    "duty_to_protect",
+    "qualified_immunity_special_relationship",
+    "qualified_immunity_state_created_danger",
+}
+_LACKS = pytest.mark.xfail(strict=True, reason="SQL cannot yet write a switch (`holds by`)")
+
+
+def _marked(doctrine: str, *values: str) -> Any:
+    return pytest.param(*values, marks=_LACKS if doctrine in SWITCHED else ())
+
+
+@pytest.mark.parametrize(
+    ("doctrine", "file"),
+    [_marked(d, d, f) for d, f in _DOCTRINES],
+    ids=[d for d, _ in _DOCTRINES],
+)
 def test_library_doctrine_on_duckdb_and_sqlite_agrees_with_python(doctrine: str, file: str) -> None:
     compiled, module = _COMPILED[file]
 
@@ -160,7 +179,9 @@ def test_library_doctrine_on_duckdb_and_sqlite_agrees_with_python(doctrine: str,
     agree()
 
 
-@pytest.mark.parametrize("file", sorted(_COMPILED))
+@pytest.mark.parametrize(
+    "file", [_marked(f.removesuffix(".doctrine"), f) for f in sorted(_COMPILED)]
+)
 def test_library_cases_on_duckdb_agree_with_python(file: str) -> None:
     compiled, module = _COMPILED[file]
     by_doctrine: dict[str, list[dict[str, Any]]] = {}
@@ -301,6 +322,9 @@ def test_every_dialect_parses_back_or_refuses_by_name(dialect: str) -> None:
         try:
             text = doctrine_sql(program, doctrine, dialect, keep=["id"])
         except SqlError as exc:
+            if doctrine in SWITCHED:
+                assert "cannot write Switch" in str(exc), exc
+                continue
             assert dialect in str(exc) and "list of records" in str(exc)
             continue
         tree = sqlglot.parse_one(text, read=dialect)
@@ -311,7 +335,9 @@ def test_every_dialect_parses_back_or_refuses_by_name(dialect: str) -> None:
 
 def test_the_refusal_names_what_the_dialect_lacks() -> None:
     program = _COMPILED["qualified_immunity_state_created_danger.doctrine"][0].program
-    with pytest.raises(SqlError, match=r"postgres dialect is not supported .* \(`authorities`\)"):
+    # (Until SQL writes switches, the doctrine's circuit switch is refused first, by name.)
+    lacks = r"postgres dialect is not supported .* \(`authorities`\)|cannot write Switch"
+    with pytest.raises(SqlError, match=lacks):
         doctrine_sql(program, "qualified_immunity_state_created_danger", "postgres")
 
 
@@ -357,8 +383,10 @@ def test_compile_target_sql_refuses_clearly() -> None:
     qi = doctrine_file("qualified_immunity_state_created_danger")
     proc = run_cli("compile", qi, "--target", "sql", "--dialect", "postgres")
     assert proc.returncode == 2
-    assert "not supported" in proc.stderr and "Traceback" not in proc.stderr
-    proc = run_cli("compile", qi, "--target", "sql", "--keep", "holds")
+    assert "Traceback" not in proc.stderr
+    assert "not supported" in proc.stderr or "cannot write Switch" in proc.stderr
+    plain = doctrine_file("state_created_danger")
+    proc = run_cli("compile", plain, "--target", "sql", "--keep", "holds")
     assert proc.returncode == 2 and "--keep holds" in proc.stderr
     proc = run_cli("compile", qi, "--dialect", "spark")
     assert proc.returncode == 2 and "--target sql" in proc.stderr
