@@ -160,6 +160,18 @@ class Reference:
             return found if e.quantifier == "some" else kleene_not(found)
         if isinstance(e, ir.Chain):
             return self.chain(e, 0, f, env)
+        if isinstance(e, ir.Open):
+            return None
+        if isinstance(e, ir.Switch):
+            # The arm of the fact's value, else `otherwise`; the fact unknown, the arms' agreement.
+            known = self.value(e.fact, f, env)
+            if known is None:
+                values = {self.value(arm.result, f, env) for arm in e.arms}
+                return values.pop() if len(values) == 1 else None
+            for arm in e.arms:
+                if arm.value.value == known:
+                    return self.value(arm.result, f, env)
+            return self.value(e.otherwise, f, env)
         raise AssertionError(f"unexpected {e!r}")
 
     def chain(self, e: ir.Chain, i: int, f: Mapping[str, Any], env: dict[int, Any]) -> Truth:
@@ -215,6 +227,8 @@ class Reference:
             elif isinstance(e, ir.Chain):
                 for b in e.branches:
                     todo += [b.cond, b.result]
+            elif isinstance(e, ir.Switch):
+                todo += [e.fact, *(arm.result for arm in e.arms), e.otherwise]
         return out
 
     def missing(

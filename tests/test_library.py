@@ -331,7 +331,8 @@ def test_yaml_dates_and_iso_strings_agree(tmp_path: Path) -> None:
     assert eval_json(doctrine, tmp_path / "dates.yaml") == as_json
     assert eval_json(doctrine, tmp_path / "strings.yaml") == as_json
     assert as_json["holds"] is True
-    assert as_json["elements"]["clearly_established"] is False
+    # In the Fourth Circuit the routes nobody argued stay open (the defendant's burden).
+    assert as_json["elements"]["clearly_established"] is None
 
 
 def test_python_api_takes_dates_and_iso_strings() -> None:
