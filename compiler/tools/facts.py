@@ -125,8 +125,13 @@ def _no_lone_surrogates(fact: Any, value: Any) -> None:
     """Refuse text holding half of a surrogate pair (JSON's "\\ud800"): it is no character,
     and no output could be written with it. The error names the fact."""
     stack = [fact, value]
+    seen: set[int] = set()  # YAML aliases share a list or mapping: each is walked once
     while stack:
         item = stack.pop()
+        if isinstance(item, (dict, list)):
+            if id(item) in seen:
+                continue
+            seen.add(id(item))
         if isinstance(item, str):
             found = _SURROGATE.search(item)
             if found:
