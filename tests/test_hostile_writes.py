@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import stat
 from pathlib import Path
 
@@ -160,3 +161,41 @@ def test_a_year_outside_the_calendar_is_diagnosed(tmp_path: Path, year: str) -> 
         proc = run_cli(command, source)
         assert proc.returncode == 2, (command, proc.stderr)
         assert "error[D0104]" in proc.stderr and "m.doctrine:4:8" in proc.stderr
+
+
+def test_the_import_hook_cache_follows_a_copied_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 17.7: the cache named absolute paths, so edits in a copy were never seen.
+    monkeypatch.setattr("sys.dont_write_bytecode", False)
+    first = tmp_path / "first"
+    first.mkdir()
+    (first / "m.doctrine").write_text(
+        'module m "m"\nimport v\nelement e { holds when a }\n', encoding="utf-8"
+    )
+    (first / "v.doctrine").write_text(f'module v "v"\n{FACTS}', encoding="utf-8")
+    text, _ = source_of(first / "m.doctrine")
+    copy = tmp_path / "copy"
+    shutil.copytree(first, copy)  # the cache travels with it
+    assert source_of(copy / "m.doctrine")[0] == text  # unchanged: the copied cache serves
+    (copy / "v.doctrine").write_text(
+        f'module v "v"\n{FACTS}fact b: bool means "b"\n', encoding="utf-8"
+    )
+    again, _ = source_of(copy / "m.doctrine")
+    assert (again != text and "'b'" in again) or '"b"' in again
+    assert source_of(first / "m.doctrine")[0] == text
+
+
+def test_the_import_hook_cache_is_keyed_on_the_compiler_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from compiler.tools import importhook
+
+    monkeypatch.setattr("sys.dont_write_bytecode", False)
+    source = tmp_path / "m.doctrine"
+    source.write_text(FACTS, encoding="utf-8")
+    text, cache = source_of(source)
+    assert importhook.compiler_digest() in text.splitlines()[-1]
+    marked = text.replace(importhook.compiler_digest(), "0.0.0+edited")
+    cache.write_text(marked, encoding="utf-8")
+    assert source_of(source)[0] == text  # a cache from another compiler is not used

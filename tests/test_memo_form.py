@@ -67,14 +67,20 @@ def test_full_then_short_then_id() -> None:
 @pytest.mark.parametrize(
     ("fmt", "expected"),
     [
-        ("md", "In *Pinder v. Johnson*, and *L.W. v. Grubbs*, not In re Nothing."),
-        ("txt", "In _Pinder v. Johnson_, and _L.W. v. Grubbs_, not In re Nothing."),
-        ("html", "In <i>Pinder v. Johnson</i>, and <i>L.W. v. Grubbs</i>, not In re Nothing."),
+        ("md", "In *Pinder v. Johnson*, *L.W. v. Grubbs*, not In re X; as *Pinder* *1175 held."),
+        ("txt", "In _Pinder v. Johnson_, _L.W. v. Grubbs_, not In re X; as _Pinder_ *1175 held."),
+        (
+            "html",
+            "In <i>Pinder v. Johnson</i>, <i>L.W. v. Grubbs</i>, not In re X; as <i>Pinder</i>"
+            " *1175 held.",
+        ),
     ],
 )
 def test_case_names_are_italic_in_running_text(fmt: str, expected: str) -> None:
-    text = "In Pinder v. Johnson, and L.W. v. Grubbs, not In re Nothing."
-    assert str(FILTERS["case_names"](text, fmt)) == expected
+    # The memo's data names the short names of the cases it cites (`case_short_names`).
+    text = "In Pinder v. Johnson, L.W. v. Grubbs, not In re X; as Pinder *1175 held."
+    context = {"case_short_names": ["Pinder", "Grubbs"]}
+    assert str(FILTERS["case_names"](context, text, fmt)) == expected
 
 
 def test_a_text_table_wraps_within_78_columns() -> None:
@@ -128,3 +134,20 @@ def test_no_id_refers_back_to_the_source_line() -> None:
         "Pinder",
         "54 F.3d at 1175",
     )
+
+
+def test_a_doctrine_with_a_fact_named_title_keeps_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    doctrine = tmp_path / "d.doctrine"
+    doctrine.write_text(
+        'fact title: text means "the deed\'s title"\n'
+        'element e { holds when title == "clear" }\ndoctrine d { element e }\n',
+        encoding="utf-8",
+    )
+    facts = tmp_path / "deed.yaml"
+    facts.write_text("title: clear\n", encoding="utf-8")
+    assert main(["explain", str(doctrine), "--facts", str(facts), "--format", "text"]) == 0
+    out = capsys.readouterr().out
+    assert "\nFacts:      deed.yaml\n" in out  # the fact is a fact, not the case's name
+    assert "\nNot met." not in out and "\nMet." in out

@@ -86,6 +86,9 @@ class Checker:
         self.doctrine_modules: dict[str, Path] = {}
         self.cases: dict[Path, list[ir.Case]] = {}
         self.used: set[str] = set()
+        # Labels of each doctrine whose element could not be resolved (already reported as
+        # D0201): cases that expect them are not reported again, so one typo gives one error.
+        self._unresolved_labels: dict[str, set[str]] = {}
         self._var_counter = 0
         self._module_names: dict[Path, str] = {}
         self._checking_doctrines: list[str] = []
@@ -513,6 +516,17 @@ class Checker:
                 return ir.Const(value=False, type=BOOL), None
             entry = scope.names.get(e.id)
             if entry is not None and entry.kind == "fact":
+                if e.id in scope.slots and e.id != scope.exclude:
+                    # The label names the element everywhere else in the doctrine; only here,
+                    # compared, does the name fall through to the fact. Say so.
+                    self.warn(
+                        "D0605",
+                        f"`{e.id}` is both a fact and a label of this doctrine's elements; "
+                        "compared, it reads the fact",
+                        e.pos,
+                        label="the fact, not the element",
+                        help=f"give the element another label, as `element {e.id}_test = ...`",
+                    )
                 t = self.fact(entry)
                 if t.kind == "list":
                     self.fail(
@@ -1259,6 +1273,7 @@ class Checker:
                     help=did_you_mean(slot.target, self._names(module, "element"))
                     or "declare it with `element NAME { ... }` or import its module",
                 )
+                self._unresolved_labels.setdefault(d.name, set()).add(label)
                 continue
             slot_keys[label] = self.element_key(target)
             self.used.add(slot_keys[label])
@@ -1581,6 +1596,8 @@ class Checker:
                 expect.append(("missing", tuple(sorted(names))))
                 continue
             if pair.key != "holds" and pair.key not in labels:
+                if pair.key in self._unresolved_labels.get(doctrine.name, ()):
+                    continue  # the element's own error is the root cause, reported once
                 self.fail(
                     "D0503",
                     f"`{c.doctrine.id}` has no element `{pair.key}`",

@@ -15,14 +15,15 @@ import zipfile
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .render import CASE_NAME, environment
+from ..errors import DoctrineException
+from .render import CASE_NAME, case_pattern, environment
 
 __all__ = ["DocxUnavailable", "explanation_docx"]
 
 Data = Mapping[str, Any]
 
 
-class DocxUnavailable(Exception):
+class DocxUnavailable(DoctrineException):
     """python-docx is not installed; the message says how to install it."""
 
 
@@ -52,6 +53,9 @@ def _phrases() -> Any:
     return environment().get_template("_phrases.j2").module
 
 
+_cases = [CASE_NAME]  # the pattern of the document being written (its cases' short names)
+
+
 def _runs(paragraph: Any, text: str, *, italic_cases: bool = True) -> None:
     """Add `text` to a paragraph, case names in italics and `code` in a fixed-width face."""
     for n, chunk in enumerate(re.split(r"(`[^`]*`)", str(text))):
@@ -60,7 +64,7 @@ def _runs(paragraph: Any, text: str, *, italic_cases: bool = True) -> None:
             run.font.name = "Consolas"
             continue
         place = 0
-        for match in CASE_NAME.finditer(chunk) if italic_cases else ():
+        for match in _cases[0].finditer(chunk) if italic_cases else ():
             paragraph.add_run(chunk[place : match.start()])
             paragraph.add_run(match.group()).italic = True
             place = match.end()
@@ -166,6 +170,7 @@ def explanation_docx(data: Data) -> bytes:
             " (or pip install python-docx)"
         ) from None
     data = _clean(data)
+    _cases[0] = case_pattern(tuple(data.get("case_short_names") or ()))
     p = _phrases()
     document = docx.Document()
     # A fixed creation date and no author: the same explanation gives the same file.

@@ -176,10 +176,37 @@ _GENERIC_PARTY = re.compile(
 def _short_name(name: str) -> str:
     """The name a short form uses: the first party's, unless it is a government or the like."""
     first, _, second = name.partition(" v. ")
-    party = second if _GENERIC_PARTY.match(first) and second else first
-    # "Winnebago County Dep't of Social Servs." -> "Winnebago County"; "DeShaney" -> "DeShaney"
-    party = re.split(r",| of | Dep't| Inc\.| Corp\.", party, maxsplit=1)[0].strip()
+    # A government, or a party known by initials ("L.W. v. Grubbs"), gives way to the other.
+    initials = re.fullmatch(r"(?:[A-Z]\.)+", first.strip())
+    party = second if (_GENERIC_PARTY.match(first) or initials) and second else first
+    # "Winnebago County Dep't of Social Servs." -> "Winnebago County"; "Grubbs (Grubbs I)"
+    # -> "Grubbs"; "DeShaney" -> "DeShaney"
+    party = re.split(r",| of | Dep't| Inc\.| Corp\.| \(", party, maxsplit=1)[0].strip()
     return party or first
+
+
+def short_names(cites: Sequence[Data]) -> list[str]:
+    """The short names of the cases among `cites`, as running text may mention them."""
+    out: set[str] = set()
+    for c in cites:
+        match = _CASE.match(str(c.get("citation", "")))
+        if match:
+            out.add(_short_name(match.group("name")))
+    return sorted(out)
+
+
+def module_short_names(info: Mapping[str, Any]) -> list[str]:
+    """The short names of every case the module's elements and doctrines cite."""
+    cites: list[Data] = []
+    for el in info.get("elements", {}).values():
+        cites.extend(el.get("cites") or ())
+    for d in info.get("doctrines", {}).values():
+        cites.extend(d.get("cites") or ())
+        if d.get("source"):
+            cites.append(d["source"])
+        for r in d.get("rejects") or ():
+            cites.extend(r.get("cites") or ())
+    return short_names(cites)
 
 
 def citation_forms(cites: Sequence[Data], header: Sequence[Data] = ()) -> None:
@@ -1029,6 +1056,7 @@ def explanation(
         if stage
         else None,
         "supplied": {"list": filled, "words": words(filled), "cases": supplied} if filled else None,
+        "case_short_names": module_short_names(info),
         # Why the outcome is open whatever the facts, one line each (`open "..."`).
         "open": list(getattr(result, "open", ()) or ()),
         # The facts the case did not give that a burden made count one way, and why.
@@ -1205,6 +1233,7 @@ def module_documentation(info: Mapping[str, Any], schema: Mapping[str, tuple[str
     }
     return {
         "kind": "doc",
+        "case_short_names": module_short_names(info),
         "doctrine": summary,
         "elements": elements,
         "facts": _fact_docs(info, read if own else list(info["facts"])),
@@ -1240,6 +1269,7 @@ def documentation(
     )
     return {
         "kind": "doc",
+        "case_short_names": module_short_names(info),
         "doctrine": summary,
         "elements": elements,
         "facts": _fact_docs(info, d.get("facts_weighed") or ()),
@@ -1303,6 +1333,7 @@ def comparison(a: Result, b: Result, *, case: str | None = None) -> Data:
         break
     return {
         "kind": "diff",
+        "case_short_names": sorted(set(ea["case_short_names"]) | set(eb["case_short_names"])),
         "case": case or "",
         "a": {
             "doctrine": ea["doctrine"],

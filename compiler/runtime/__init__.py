@@ -16,6 +16,7 @@ from typing import Any
 __all__ = [
     "ABSENT",
     "OPEN",
+    "DoctrineException",
     "Evaluator",
     "FactsError",
     "Reason",
@@ -48,7 +49,15 @@ ABSENT = _Absent()
 _BOOL, _TEXT, _DATE, _OTHER = object(), object(), object(), object()
 
 
-class FactsError(ValueError):
+class DoctrineException(Exception):
+    """The base of every exception the doctrine package raises on purpose.
+
+    It lives here, in the layer compiled modules import, so that `FactsError` has it too;
+    `compiler.errors.DoctrineException` is the same class.
+    """
+
+
+class FactsError(DoctrineException, ValueError):
     """The facts of a case do not fit the doctrine's vocabulary; one line per problem."""
 
     def __init__(self, problems: list[str]):

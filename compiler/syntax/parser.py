@@ -18,7 +18,7 @@ import lark
 from lark import Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-from ..errors import Diagnostic, DoctrineError, SourcePosition, did_you_mean
+from ..errors import Diagnostic, DoctrineError, DoctrineException, SourcePosition, did_you_mean
 from . import nodes as n
 from .resources import grammar_path
 
@@ -338,7 +338,7 @@ def _syntax_diagnostic(err: UnexpectedInput, text: str, path: str) -> Diagnostic
 _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
 
 
-class BadEscape(ValueError):
+class BadEscape(DoctrineException, ValueError):
     """A backslash followed by something the language does not know, at `offset` in the token."""
 
     def __init__(self, message: str, offset: int, width: int, label: str = "unknown escape"):

@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..errors import DoctrineException
 
 EXIT_OK, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
 
 
-class UsageError(Exception):
+class UsageError(DoctrineException):
     """A mistake in how the command was called, reported as one line."""
 
 
@@ -62,7 +63,13 @@ def cmd_compile(args: argparse.Namespace) -> int:
         write_runtime,
     )
 
-    out_dir = Path(args.output)
+    if args.target == "sql":
+        from .sqlfront import compile_sql
+
+        return compile_sql(args, _paths(args.files), _print_diagnostics, UsageError)
+    if args.dialect or args.table or args.keep or args.doctrine:
+        raise UsageError("--dialect, --table, --keep and --doctrine go with --target sql")
+    out_dir = Path(args.output or ".")
     runtime = standalone_runtime_name() if args.standalone else None
     everything = compile_files(_paths(args.files), runtime)
     # Refuse before writing anything: a name that would overwrite a file with a meaning of its
@@ -125,16 +132,22 @@ def _facts(path: str, *evaluators: Any) -> dict[str, Any]:
     return facts
 
 
-def _case_title(path: str) -> str:
-    """The name a memo gives the case: the facts file's `title` when it has one (`title:
-    Pinder v. Johnson`), else the file's name."""
+def _case(path: str, *evaluators: Any) -> tuple[dict[str, Any], str]:
+    """The facts of a case file, and the name a memo gives the case: the file's `title` when
+    it has one (`title: Pinder v. Johnson`) and no doctrine has a fact of that name, else the
+    file's name. The file is read once (it may be a pipe)."""
     from .facts import FactsFileError, read_facts
 
-    with contextlib.suppress(FactsFileError):
-        title = read_facts(Path(path)).get("title")
-        if isinstance(title, str) and title.strip():
-            return " ".join(title.split())
-    return Path(path).name
+    try:
+        facts = read_facts(Path(path))
+    except FactsFileError as exc:
+        raise UsageError(f"{path}: {exc}") from None
+    title = Path(path).name
+    if not any("title" in e.schema.facts for e in evaluators):
+        given = facts.pop("title", None)
+        if isinstance(given, str) and given.strip():
+            title = " ".join(given.split())
+    return facts, title
 
 
 def _truth(value: bool | None) -> str:
@@ -168,14 +181,31 @@ def render_text(result: Any) -> str:
 
 
 def cmd_eval_batch(args: argparse.Namespace) -> int:
-    """`eval --batch`: every case of a JSON Lines or CSV file (see compiler/tools/batch.py)."""
-    from .batch import BatchError, load, run_batch
+    """`eval --batch`: every case of a JSON Lines, CSV or Parquet file (compiler/tools/batch.py)."""
+    from .batch import BatchError, default_engine, load_program, run_batch
 
     if args.jobs < 1:
         raise UsageError(f"--jobs must be at least 1, not {args.jobs}")
     try:
-        evaluator, worker = load(args.file, args.doctrine)
-        _, bad = run_batch(evaluator, args.batch, args.output, args.jobs, worker)
+        evaluator, worker, program = load_program(args.file, args.doctrine)
+        # --jobs is the Python engine's: given alone, it chooses that engine.
+        engine = args.engine or ("python" if args.jobs != 1 else default_engine())
+        if args.jobs != 1 and engine != "python":
+            raise UsageError("--jobs goes with --engine python (DuckDB and Spark use every core)")
+        if args.master and engine != "spark":
+            raise UsageError("--master goes with --engine spark")
+        _, bad = run_batch(
+            evaluator,
+            args.batch,
+            args.output,
+            args.jobs,
+            worker,
+            keep=args.keep or (),
+            engine=engine,
+            input_format=args.input_format,
+            program=program,
+            master=args.master,
+        )
     except BatchError as exc:
         raise UsageError(str(exc)) from None
     return EXIT_ERROR if bad else EXIT_OK
@@ -188,6 +218,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return cmd_eval_batch(args)
     if args.jobs != 1 or args.output is not None:
         raise UsageError("--jobs and -o go with --batch")
+    if args.engine or args.keep or args.input_format or args.master:
+        raise UsageError("--engine, --keep, --input-format and --master go with --batch")
     evaluator = _load_one(args.file, args.doctrine)
     facts = _facts(args.facts, evaluator)
     try:
@@ -432,22 +464,24 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from ..explain.explanation import render_explanation
 
     evaluator = _load_one(args.file, args.doctrine)
-    facts = _facts(args.facts, evaluator)
+    facts, title = _case(args.facts, evaluator)
     if args.format == "docx":
-        return _explain_docx(args, evaluator, facts)
+        return _explain_docx(args, evaluator, facts, title)
     return _document(
         args,
         lambda: render_explanation(
             _evaluate(evaluator, facts, args.facts, args.stage),
             args.format,
             args.templates,
-            case=_case_title(args.facts),
+            case=title,
             memo=_memo_heading(args),
         ),
     )
 
 
-def _explain_docx(args: argparse.Namespace, evaluator: Any, facts: dict[str, Any]) -> int:
+def _explain_docx(
+    args: argparse.Namespace, evaluator: Any, facts: dict[str, Any], title: str
+) -> int:
     """`explain --format docx`: a Word file, to -o or to standard output when it is no terminal."""
     from ..explain.docx_memo import DocxUnavailable, explanation_docx
     from ..explain.explanation import explanation
@@ -462,7 +496,7 @@ def _explain_docx(args: argparse.Namespace, evaluator: Any, facts: dict[str, Any
         for line in exc.lines:
             print(line, file=sys.stderr)
         return EXIT_ERROR
-    data = explanation(result, case=_case_title(args.facts), memo=_memo_heading(args))
+    data = explanation(result, case=title, memo=_memo_heading(args))
     try:
         content = explanation_docx(data)
     except DocxUnavailable as exc:
@@ -517,7 +551,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
     first = _load_one(args.first, None)
     second = _load_one(args.second, None)
-    facts = _facts(args.facts, first, second)
+    facts, title = _case(args.facts, first, second)
     return _document(
         args,
         lambda: render_comparison(
@@ -525,7 +559,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
             _evaluate(second, facts, args.facts, args.stage),
             args.format,
             args.templates,
-            case=_case_title(args.facts),
+            case=title,
         ),
     )
 
@@ -707,9 +741,42 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", metavar="FILE", help="doctrine files, or folders of them")
     p.set_defaults(run=cmd_check)
 
-    p = sub.add_parser("compile", help="write each doctrine file as a Python module")
+    p = sub.add_parser(
+        "compile", help="write each doctrine file as a Python module (or a doctrine as SQL)"
+    )
     p.add_argument("files", nargs="+", metavar="FILE", help="doctrine files, or folders of them")
-    p.add_argument("-o", "--output", default=".", metavar="DIR", help="folder for the modules")
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="DIR",
+        help="folder for the modules (default: here); with --target sql, the .sql file"
+        " (default: standard output)",
+    )
+    p.add_argument(
+        "--target",
+        choices=("python", "sql"),
+        default="python",
+        help="python modules (default), or one SQL query for a doctrine (needs the sql extra)",
+    )
+    p.add_argument(
+        "--dialect",
+        choices=("duckdb", "spark", "postgres", "sqlite", "bigquery", "trino", "snowflake"),
+        metavar="DIALECT",
+        help="with --target sql: duckdb (default), spark, postgres, sqlite, bigquery, trino"
+        " or snowflake",
+    )
+    p.add_argument(
+        "--table", metavar="NAME", help="with --target sql: the relation of cases (default cases)"
+    )
+    p.add_argument(
+        "--keep",
+        action="append",
+        metavar="COL",
+        help="with --target sql: a column to carry through to the results (repeatable)",
+    )
+    p.add_argument(
+        "--doctrine", metavar="NAME", help="with --target sql: a doctrine other than the main one"
+    )
     p.add_argument(
         "--standalone",
         action="store_true",
@@ -742,7 +809,32 @@ def build_parser() -> argparse.ArgumentParser:
         "-o",
         "--output",
         metavar="OUT",
-        help="with --batch: write the results here (.csv: CSV; else JSON Lines)",
+        help="with --batch: write the results here (.csv: CSV; .parquet: Parquet; else JSON Lines)",
+    )
+    p.add_argument(
+        "--engine",
+        choices=("python", "duckdb", "spark"),
+        help="with --batch: who evaluates (default duckdb when the sql extra is installed,"
+        " else python); every engine gives the same results",
+    )
+    p.add_argument(
+        "--keep",
+        action="append",
+        metavar="COL",
+        help="with --batch: a column (or key) to carry through to each result, such as a"
+        " case id; repeatable",
+    )
+    p.add_argument(
+        "--input-format",
+        choices=("jsonl", "csv", "parquet"),
+        help="with --batch: the format of the cases (default: by the file's suffix;"
+        " JSON Lines on standard input)",
+    )
+    p.add_argument(
+        "--master",
+        metavar="URL",
+        help="with --engine spark: the Spark master (default local[*]), or sc://HOST for"
+        " Spark Connect",
     )
     p.add_argument(
         "--stage",

@@ -24,10 +24,12 @@ COMMANDS: dict[str, tuple[str, tuple[str, ...], dict[int, str]]] = {
         {},
     ),
     "compile": (
-        "Write each doctrine file as an importable Python module.",
+        "Write each doctrine file as an importable Python module, or (--target sql) one "
+        "doctrine as one SQL query over a table of cases.",
         (
             "doctrine compile my_test.doctrine -o build/",
             "doctrine compile my_test.doctrine -o dist/ --standalone",
+            "doctrine compile my_test.doctrine --target sql --dialect spark --keep id -o q.sql",
         ),
         {},
     ),
@@ -38,6 +40,7 @@ COMMANDS: dict[str, tuple[str, tuple[str, ...], dict[int, str]]] = {
             "doctrine eval doctrine/state_created_danger.doctrine --facts case.yaml",
             "doctrine eval my_test.doctrine --facts case.json --format json",
             "doctrine eval my_test.doctrine --batch cases.jsonl -o results.jsonl --jobs 2",
+            "doctrine eval my_test.doctrine --batch cases.parquet --keep id -o results.parquet",
         ),
         {2: "an error in the input, or (with --batch) a case that could not be evaluated"},
     ),

@@ -28,7 +28,7 @@ import lark
 from lark import Token, Tree
 from lark.exceptions import UnexpectedInput
 
-from ..errors import DoctrineError
+from ..errors import DoctrineError, DoctrineException
 from ..syntax.parser import _syntax_diagnostic, build_lark, parse, strip_bom
 
 WIDTH = 100
@@ -762,7 +762,7 @@ class _Layout:
 # ---------------------------------------------------------------- the entry points
 
 
-class FormatError(Exception):
+class FormatError(DoctrineException):
     """The formatter would have changed what a file means: a bug in the formatter."""
 
 

@@ -26,6 +26,7 @@ import markupsafe
 
 from ..checking import ir
 from ..codegen.compile import check_files, module_from_source
+from ..errors import DoctrineException
 from ..explain.explanation import (
     court_words,
     documentation,
@@ -49,7 +50,7 @@ __all__ = [
 ]
 
 
-class SiteError(Exception):
+class SiteError(DoctrineException):
     """The site cannot be built (no library, an unwritable folder); the message says why."""
 
 
