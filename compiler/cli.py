@@ -542,6 +542,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_test)
     _add_document_commands(sub)
     _add_tool_commands(sub)
+    from .tools.commands import register  # schema, ask, serve, mcp: compiler/tools/
+
+    register(sub)
     return parser
 
 
