@@ -26,6 +26,53 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_ask(args: argparse.Namespace) -> int:
+    import sys
+    from pathlib import Path
+
+    from ..cli import EXIT_ERROR, EXIT_OK, UsageError, _emit, _facts, _load_one
+    from ..runtime import FactsError
+    from .ask import Answerer, Interrupted, run
+
+    evaluator = _load_one(args.file, args.doctrine)
+    start = _facts(args.facts) if args.facts else {}
+    replay = _facts(args.replay) if args.replay else None
+    save = Path(args.save) if args.save else None
+    if save is not None and save.suffix.lower() not in (".yaml", ".yml", ".json"):
+        raise UsageError(f"--save {args.save}: name a .yaml, .yml or .json file")
+    answerer = Answerer(sys.stderr, replay=replay, replay_name=args.replay or "")
+    try:
+        result, asked = run(evaluator, answerer, start, save=save, stage=args.stage)
+    except FactsError as exc:
+        where = args.replay or args.facts or "answers"
+        for problem in exc.problems:
+            print(f"error: {where}: {problem}", file=sys.stderr)
+        return EXIT_ERROR
+    except Interrupted as exc:
+        print(f"\ninterview stopped: {exc}", file=sys.stderr)
+        if save is not None:
+            print(f"answers so far are in {save}; resume with --facts {save}", file=sys.stderr)
+        return 130
+    except OSError as exc:
+        raise UsageError(f"--save {args.save}: {exc.strerror or exc}") from None
+    if save is not None:
+        print(f"answers saved in {save}", file=sys.stderr)
+    print(
+        f"\n{len(asked)} question(s) asked; {evaluator.name} "
+        + {True: "holds", False: "does not hold", None: "is undetermined"}[result.holds]
+        + "\n",
+        file=sys.stderr,
+    )
+    if args.format == "json":
+        text = json.dumps({**result.as_dict(), "asked": asked}) + "\n"
+    else:
+        from ..explain import render_explanation
+
+        text = render_explanation(result, args.format)
+    _emit(text, args.output)
+    return EXIT_OK
+
+
 def register(sub: Any) -> None:
     """Add the front ends' subcommands to the `doctrine` parser's subparsers."""
     p = sub.add_parser("schema", help="write the JSON Schema (draft 2020-12) of a doctrine's facts")
@@ -33,3 +80,36 @@ def register(sub: Any) -> None:
     p.add_argument("--doctrine", metavar="NAME", help="a doctrine of FILE other than its main one")
     p.add_argument("-o", "--output", metavar="OUT", help="write the schema to OUT")
     p.set_defaults(run=cmd_schema)
+
+    p = sub.add_parser(
+        "ask",
+        help="interview: ask only the facts that can still change the outcome, then the memo",
+        description="Ask one fact at a time, only those that can still change the outcome, "
+        "then print the memo. Questions go to standard error, the memo to standard output.",
+    )
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--doctrine", metavar="NAME", help="a doctrine of FILE other than its main one")
+    p.add_argument("--facts", metavar="PARTIAL", help="start from the facts of this file")
+    p.add_argument(
+        "--save",
+        metavar="FILE",
+        help="write the answers here (YAML or JSON by suffix) after each one, interrupted or not",
+    )
+    p.add_argument(
+        "--replay",
+        metavar="FACTS",
+        help="answer each question from this facts file (a fact it lacks: don't know)",
+    )
+    p.add_argument(
+        "--format",
+        choices=("text", "markdown", "html", "json"),
+        default="text",
+        help='the memo\'s format; json: the object of `eval --format json` plus "asked"',
+    )
+    p.add_argument("-o", "--output", metavar="OUT", help="write the memo to OUT")
+    p.add_argument(
+        "--stage",
+        choices=("dismissal", "summary-judgment", "trial"),
+        help="the stage of the proceedings, for facts marked alleged or disputed",
+    )
+    p.set_defaults(run=cmd_ask)

@@ -335,3 +335,80 @@ def replay(
         fact = step.question.fact
         asked.append(fact)
         answers[fact] = case.get(fact)
+
+
+# ---------------------------------------------------------------- answers typed as text
+
+DONT_KNOW_WORDS = ("?", "don't know", "dont know", "do not know", "unknown", "dk")
+_YES = ("yes", "y", "true", "t")
+_NO = ("no", "n", "false", "f")
+
+
+class AnswerError(ValueError):
+    """A typed answer that does not fit the question; the message says what would."""
+
+
+def parse_value(kind: str, values: Sequence[str], text: str) -> Any:
+    """A typed answer as a fact's value (bool, a word of the enum, an ISO date as text...).
+
+    Raises AnswerError saying what was expected. An enum's word may be given by its number in
+    the list (from 1) or with spaces for underscores.
+    """
+    answer = text.strip()
+    low = answer.lower()
+    if kind == "bool":
+        if low in _YES:
+            return True
+        if low in _NO:
+            return False
+        raise AnswerError("answer yes or no (or ? for don't know)")
+    if kind in ("enum", "scale"):
+        if low.isdigit() and 1 <= int(low) <= len(values):
+            return values[int(low) - 1]
+        word = low.replace(" ", "_")
+        if word in values:
+            return word
+        raise AnswerError(
+            f"answer one of {', '.join(values)}, or its number 1-{len(values)}"
+            " (or ? for don't know)"
+        )
+    if kind == "date":
+        import datetime
+
+        try:
+            return datetime.date.fromisoformat(answer).isoformat()
+        except ValueError:
+            raise AnswerError("answer a date as YYYY-MM-DD, such as 1998-09-24") from None
+    if kind == "number":
+        try:
+            number = float(answer)
+        except ValueError:
+            raise AnswerError("answer a number") from None
+        if number != number or number in (float("inf"), float("-inf")):
+            raise AnswerError("answer a finite number")
+        return int(number) if number.is_integer() and "." not in answer else number
+    if kind == "text":
+        if not answer:
+            raise AnswerError("answer some text (or ? for don't know)")
+        return answer
+    raise AnswerError(f"a {kind} is not answered as one line")
+
+
+def is_dont_know(text: str) -> bool:
+    """Whether a typed answer means "don't know"."""
+    return text.strip().lower().replace("\u2019", "'") in DONT_KNOW_WORDS
+
+
+def show_value(value: Any) -> str:
+    """A fact's value as an answer reads."""
+    if value is None:
+        return "don't know"
+    if value is True:
+        return "yes"
+    if value is False:
+        return "no"
+    if isinstance(value, list | tuple):
+        return f"{len(value)} record(s)" if value else "none"
+    if hasattr(value, "isoformat"):
+        return str(value.isoformat())
+    return str(value)
