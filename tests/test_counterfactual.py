@@ -197,16 +197,23 @@ def test_grubbs_ii_needs_deliberate_indifference(modules: dict[str, Any]) -> Non
 
 def test_pinder_immunity_turns_on_custody_and_the_date(modules: dict[str, Any]) -> None:
     evaluator = evaluator_of(modules, "qualified_immunity_special_relationship")
-    result = evaluator.evaluate(precedent("pinder-immunity"))
+    # A hypothetical: had Jensen held conduct like this unlawful (it did not: it affirmed
+    # judgment for the defendants), it would have bound the Fourth Circuit from its decision
+    # until DeShaney rejected it, and the date of the conduct would matter.
+    facts = precedent("pinder-immunity")
+    facts["authorities"] = [
+        {**item, "recognizes_right": True} if item["name"].startswith("Jensen") else item
+        for item in facts["authorities"]
+    ]
+    result = evaluator.evaluate(facts)
     found = search(result, module_info(evaluator))
     dated = [cf for cf in found if {c.fact for c in cf.changes} == {"custody", "event_date"}]
     assert len(dated) == 1
     when = next(c for c in dated[0].changes if c.fact == "event_date")
-    # Jensen bound the Fourth Circuit from its decision until DeShaney rejected it.
     assert when.constraint == Range(
-        datetime.date(1984, 11, 1), True, datetime.date(1989, 2, 22), True
+        datetime.date(1984, 10, 5), True, datetime.date(1989, 2, 22), True
     )
-    assert "had event date been after 1984-11-01 and before 1989-02-22" in dated[0].phrase
+    assert "had event date been after 1984-10-05 and before 1989-02-22" in dated[0].phrase
     flags = [cf for cf in found if any(c.field == "recognizes_right" for c in cf.changes)]
     assert flags and flags[0].changes[0].item == (
         "DeShaney v. Winnebago County, 489 U.S. 189 (1989)"
