@@ -44,7 +44,7 @@ def write_cases(path: Path, count: int, seed: int = 2026) -> list[bool | None]:
 
 def _command() -> list[str]:
     doctrine = Path(sys.executable).with_name("doctrine")
-    return [str(doctrine)] if doctrine.exists() else [sys.executable, "-m", "compiler.cli"]
+    return [str(doctrine)] if doctrine.exists() else [sys.executable, "-m", "compiler"]
 
 
 def run_once(cases: Path, out: Path, jobs: int) -> dict[str, Any]:

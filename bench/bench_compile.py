@@ -147,9 +147,9 @@ def count_lines(folder: Path) -> int:
 
 def compile_phases(main: Path) -> dict[str, float]:
     """Seconds to parse (read and parse every file), check, and generate the main module."""
-    from compiler.checker import check
-    from compiler.codegen import generate
-    from compiler.loader import load
+    from compiler.checking.checker import check
+    from compiler.codegen.generator import generate
+    from compiler.syntax.loader import load
 
     start = time.perf_counter()
     loaded = load([main])

@@ -60,8 +60,8 @@ def search_doctrine(facts: int) -> str:
 
 def search_cost(counts: tuple[int, ...], repeat: int) -> list[dict[str, Any]]:
     """Seconds of one counterfactual search, all facts unknown and all known, per size."""
-    from compiler.compile import compile_source, module_from_source
-    from compiler.counterfactual import search
+    from compiler.codegen.compile import compile_source, module_from_source
+    from compiler.explain.counterfactual import search
 
     rows = []
     for n in counts:

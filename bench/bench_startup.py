@@ -33,7 +33,7 @@ def run(repeat: int = 15) -> dict[str, Any]:
     folder = Path(tempfile.mkdtemp(prefix="doctrine-startup-"))
     try:
         subprocess.run(
-            [sys.executable, "-m", "compiler.cli", "compile", str(en.DOCTRINE), "-o", str(folder)],
+            [sys.executable, "-m", "compiler", "compile", str(en.DOCTRINE), "-o", str(folder)],
             check=True,
             cwd=ROOT,
             capture_output=True,
@@ -44,7 +44,7 @@ def run(repeat: int = 15) -> dict[str, Any]:
         cli = (
             [str(doctrine_cli), "--version"]
             if doctrine_cli.exists()
-            else [sys.executable, "-m", "compiler.cli", "--version"]
+            else [sys.executable, "-m", "compiler", "--version"]
         )
         runs = {
             "python -c pass": [sys.executable, "-c", "pass"],

@@ -12,17 +12,17 @@ __version__ = "0.1.0"
 __all__ = ["__version__", "compile_file", "compile_source", "install", "load"]
 
 if TYPE_CHECKING:
-    from .compile import compile_file, compile_source, load
-    from .importhook import install
+    from .codegen.compile import compile_file, compile_source, load
+    from .tools.importhook import install
 
 
 def __getattr__(name: str) -> Any:
     if name in ("compile_file", "compile_source", "load"):
-        from . import compile as _compile
+        from .codegen import compile as _compile
 
         return getattr(_compile, name)
-    if name == "install":  # `import NAME` finds NAME.doctrine (compiler/importhook.py)
-        from .importhook import install
+    if name == "install":  # `import NAME` finds NAME.doctrine (compiler/tools/importhook.py)
+        from .tools.importhook import install
 
         return install
     raise AttributeError(f"module 'compiler' has no attribute {name!r}")

@@ -50,9 +50,9 @@ from strategies import (  # noqa: E402
     time_limit,
 )
 
-from compiler.compile import compile_files, module_from_source  # noqa: E402
-from compiler.facts import FactsFileError, parse_facts  # noqa: E402
+from compiler.codegen.compile import compile_files, module_from_source  # noqa: E402
 from compiler.runtime import FactsError  # noqa: E402
+from compiler.tools.facts import FactsFileError, parse_facts  # noqa: E402
 
 ROUND = settings(
     max_examples=200,

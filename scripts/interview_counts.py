@@ -20,7 +20,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from compiler.compile import load  # noqa: E402
+from compiler.codegen.compile import load  # noqa: E402
 from compiler.tools import interview  # noqa: E402
 
 LIBRARY = ROOT / "doctrine"

@@ -1,7 +1,7 @@
 """A reference interpreter: the checked program (ir.Program) evaluated directly, three-valued.
 
 It exists only to be compared with the compiled modules (tests/test_differential.py), so it is
-written for plainness, not speed, and shares no code with compiler/runtime.py or codegen.py
+written for plainness, not speed, and shares no code with compiler/runtime/ or compiler/codegen/
 beyond the IR it reads. It follows docs/language.md:
 
 - `and`, `or`, `not`: Kleene's three values; `at least N of`: true once N items are true, false
@@ -33,7 +33,7 @@ import operator
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from compiler import ir
+from compiler.checking import ir
 
 Truth = bool | None
 ENUMERATION_LIMIT = 4096
@@ -310,7 +310,7 @@ class Reference:
                 return None
         completions = math.prod(len(values) for values in domains)
         # The compiled module enumerates only while the completions times the records of the
-        # case's lists stay small (compiler/runtime.py, _ENUMERATION_WORK).
+        # case's lists stay small (compiler/runtime/__init__.py, _ENUMERATION_WORK).
         records = 1 + sum(len(v) for v in f.values() if isinstance(v, tuple))
         if completions > ENUMERATION_LIMIT or completions * records > 128 * 4096:
             return None

@@ -14,8 +14,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from compiler import ir
-from compiler.compile import compile_files, module_from_source
+from compiler.checking import ir
+from compiler.codegen.compile import compile_files, module_from_source
 from compiler.errors import DoctrineError
 
 ROOT = Path(__file__).resolve().parents[1]

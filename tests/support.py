@@ -149,7 +149,7 @@ def run_cli(
 ) -> subprocess.CompletedProcess[str]:
     """Run `doctrine ARGS` as a child process of this interpreter; never raises on failure."""
     return subprocess.run(
-        [sys.executable, "-m", "compiler.cli", *map(str, args)],
+        [sys.executable, "-m", "compiler", *map(str, args)],
         cwd=cwd,
         env=env or clean_env(),
         capture_output=True,

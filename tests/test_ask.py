@@ -13,8 +13,8 @@ import pytest
 import yaml
 from support import EXAMPLES, LIBRARY, jsonable, load_precedents
 
-from compiler import cli, load
-from compiler.tools import interview
+from compiler import load
+from compiler.tools import cli, interview
 
 SCD = LIBRARY / "state_created_danger.doctrine"
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from compiler import batch
+from compiler.tools import batch
 from tests.support import ROOT, clean_env, doctrine_file, run_cli
 
 DANGER = doctrine_file("state_created_danger")
@@ -182,7 +182,7 @@ def test_a_header_naming_no_fact_stops_before_any_case(tmp_path: Path) -> None:
 def test_standard_input_and_usage_errors(tmp_path: Path) -> None:
     rows = cases(3)
     proc = subprocess.run(
-        [sys.executable, "-m", "compiler.cli", "eval", str(DANGER), "--batch", "-"],
+        [sys.executable, "-m", "compiler", "eval", str(DANGER), "--batch", "-"],
         input="".join(json.dumps(r) + "\n" for r in rows),
         capture_output=True,
         text=True,
@@ -236,7 +236,7 @@ def test_a_progress_bar_on_a_terminal_only(tmp_path: Path, size: tuple[int, int]
     source = tmp_path / "cases.jsonl"
     source.write_text(text, encoding="utf-8")
     out = tmp_path / "out.jsonl"
-    argv = [sys.executable, "-m", "compiler.cli", "eval", str(DANGER), "--batch", str(source)]
+    argv = [sys.executable, "-m", "compiler", "eval", str(DANGER), "--batch", str(source)]
     code, seen = _on_a_terminal([*argv, "-o", str(out)], size)
     assert code == 2
     assert b"evaluating" in seen and b"cases=" in seen

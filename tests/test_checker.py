@@ -1,8 +1,8 @@
 """The checker and what it compiles to: names, types, inheritance, and three-valued evaluation.
 
 Sources are small and self-contained; each is written to a temporary folder, compiled with the
-real pipeline (compiler.compile_source, compiler.compile.check_files, compiler.load) and, where
-the point is the meaning, the loaded module is evaluated.
+real pipeline (compiler.compile_source, compiler.codegen.compile.check_files, compiler.load)
+and, where the point is the meaning, the loaded module is evaluated.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 import compiler
-from compiler.compile import check_files
+from compiler.codegen.compile import check_files
 from compiler.errors import Diagnostic, DoctrineError
 from compiler.runtime import FactsError
 

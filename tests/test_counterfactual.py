@@ -15,8 +15,8 @@ import pytest
 from support import LIBRARY, load_precedents
 
 import compiler
-from compiler.compile import compile_source, module_from_source
-from compiler.counterfactual import (
+from compiler.codegen.compile import compile_source, module_from_source
+from compiler.explain.counterfactual import (
     CAP,
     Counterfactual,
     Model,
@@ -26,7 +26,7 @@ from compiler.counterfactual import (
     input_facts,
     search,
 )
-from compiler.explain import module_info
+from compiler.explain.explanation import module_info
 
 
 @pytest.fixture(scope="module")

@@ -140,7 +140,7 @@ def _run_cli(args: tuple[str, ...], cwd: Path) -> subprocess.CompletedProcess[st
     env = {k: v for k, v in os.environ.items() if k != "DOCTRINE_DEBUG"}
     env["PYTHONIOENCODING"] = "utf-8"
     return subprocess.run(
-        [sys.executable, "-m", "compiler.cli", *args],
+        [sys.executable, "-m", "compiler", *args],
         cwd=cwd,
         env=env,
         capture_output=True,

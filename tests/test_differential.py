@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 from reference import Reference, disagreements
 from strategies import LIBRARY, LIBRARY_FILES, doctrine_sources, fact_patterns
 
-from compiler import ir
-from compiler.compile import Compiled, compile_files, module_from_source
+from compiler.checking import ir
+from compiler.codegen.compile import Compiled, compile_files, module_from_source
 from compiler.errors import DoctrineError
 
 FAST = settings(

@@ -22,7 +22,7 @@ import yaml
 from support import LIBRARY, ROOT, clean_env, doctrine_file, run_cli
 
 import compiler
-from compiler.explain import (
+from compiler.explain.explanation import (
     comparison,
     explanation,
     module_info,
@@ -30,7 +30,7 @@ from compiler.explain import (
     render_documentation,
     render_explanation,
 )
-from compiler.render import TemplateProblem, render
+from compiler.explain.render import TemplateProblem, render
 
 GOLDEN = ROOT / "tests" / "golden"
 FACTS = GOLDEN / "facts"
@@ -294,7 +294,7 @@ def test_pinder_under_jensen_and_deshaney_part_on_the_promise(modules: dict[str,
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_doc_renders_for_every_file_of_the_library(modules: dict[str, Any], fmt: str) -> None:
-    from compiler.explain import render_module_documentation
+    from compiler.explain.explanation import render_module_documentation
 
     for name, module in modules.items():
         if module.DOCTRINE is None:

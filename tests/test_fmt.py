@@ -10,8 +10,8 @@ import pytest
 from support import LIBRARY, ROOT, run_cli
 
 from compiler.errors import DoctrineError
-from compiler.fmt import _tokens, format_source, parse_with_comments
-from compiler.parser import parse
+from compiler.syntax.parser import parse
+from compiler.tools.fmt import _tokens, format_source, parse_with_comments
 
 FIXTURES = ROOT / "tests" / "fixtures" / "fmt"
 ALL_LIBRARY = sorted(LIBRARY.rglob("*.doctrine"))
@@ -177,7 +177,7 @@ def test_fmt_diff_and_stdin(tmp_path: Path) -> None:
     import sys
 
     piped = subprocess.run(
-        [sys.executable, "-m", "compiler.cli", "fmt", "-"],
+        [sys.executable, "-m", "compiler", "fmt", "-"],
         input="fact   x :bool  # c\n",
         capture_output=True,
         text=True,

@@ -26,7 +26,7 @@ from strategies import (
     tokens,
 )
 
-from compiler.cli import main
+from compiler.tools.cli import main
 
 FAST = settings(
     max_examples=40,

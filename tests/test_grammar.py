@@ -7,8 +7,8 @@ from pathlib import Path
 import lark
 import pytest
 
-from compiler.parser import lark_parser, parse
-from compiler.resources import grammar_path
+from compiler.syntax.parser import lark_parser, parse
+from compiler.syntax.resources import grammar_path
 
 ROOT = Path(__file__).resolve().parent.parent
 LIBRARY = sorted((ROOT / "doctrine").glob("*.doctrine"))

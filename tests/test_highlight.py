@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from support import LIBRARY, ROOT
 
-from compiler.highlight import CSS_CLASS, DoctrineLexer, highlight_html, stylesheet
+from compiler.tools.highlight import CSS_CLASS, DoctrineLexer, highlight_html, stylesheet
 
 SAMPLE = ROOT / "tests" / "fixtures" / "fmt" / "tricky.formatted.doctrine"
 PYGMENTIZE = shutil.which("pygmentize", path=str(Path(sys.executable).parent)) or shutil.which(
@@ -32,7 +32,7 @@ def pygmentize(*args: str | Path) -> subprocess.CompletedProcess[str]:
 
 def test_the_lexer_is_a_pygments_plugin() -> None:
     points = importlib.metadata.entry_points(group="pygments.lexers")
-    assert any(p.value == "compiler.highlight:DoctrineLexer" for p in points)
+    assert any(p.value == "compiler.tools.highlight:DoctrineLexer" for p in points)
     from pygments.lexers import find_lexer_class_by_name, get_lexer_for_filename
 
     assert find_lexer_class_by_name("doctrine") is DoctrineLexer

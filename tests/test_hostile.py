@@ -27,9 +27,9 @@ from support import LIBRARY, clean_env, run_cli
 
 import compiler
 from compiler import runtime
-from compiler.compile import compile_files, module_from_source, write_module
+from compiler.codegen.compile import compile_files, module_from_source, write_module
 from compiler.errors import DoctrineError
-from compiler.parser import MAX_NESTING
+from compiler.syntax.parser import MAX_NESTING
 
 # ---------------------------------------------------------------- what a module may contain
 
@@ -475,7 +475,7 @@ def test_a_killed_compile_leaves_no_half_module(tmp_path: Path) -> None:
     out = tmp_path / "out"
     for delay in (1.5, 2.5):
         proc = subprocess.Popen(
-            [sys.executable, "-m", "compiler.cli", "compile", "doctrine/", "-o", str(out)],
+            [sys.executable, "-m", "compiler", "compile", "doctrine/", "-o", str(out)],
             cwd=LIBRARY.parent,
             env=clean_env(),
             stdout=subprocess.DEVNULL,

@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 from support import doctrine_file, run_cli
 
 import compiler
-from compiler.facts import MAX_BYTES, FactsFileError, parse_facts, read_facts
 from compiler.runtime import FactsError
+from compiler.tools.facts import MAX_BYTES, FactsFileError, parse_facts, read_facts
 
 DANGER = compiler.load(doctrine_file("state_created_danger")).DOCTRINES["state_created_danger"]
 

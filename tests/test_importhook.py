@@ -150,7 +150,7 @@ def test_reload_in_the_same_interpreter(lib: Path) -> None:
     script = f"""
 import importlib, sys
 sys.path.insert(0, {str(lib)!r})
-from compiler.importhook import install, uninstall
+from compiler.tools.importhook import install, uninstall
 install()
 import rules
 before = rules.holds({{"a": True}})

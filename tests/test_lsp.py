@@ -67,7 +67,7 @@ class Client:
     def __init__(self, cwd: Path, log: Path) -> None:
         self.log = log.open("wb")  # the server's standard error, for a failing test to read
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "compiler.cli", "lsp"],
+            [sys.executable, "-m", "compiler", "lsp"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.log,

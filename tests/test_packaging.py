@@ -23,7 +23,7 @@ from support import (
 )
 
 import compiler
-from compiler import resources
+from compiler.syntax import resources
 
 PRECEDENTS = {p["id"]: p for p in load_precedents()}
 
@@ -84,13 +84,13 @@ def test_wheel_carries_grammar_and_templates(wheel: Path) -> None:
         names = archive.namelist()
     assert "compiler/_data/grammar/doctrine.lark" in names
     assert any(n.startswith("compiler/_data/templates/") for n in names), names
-    assert "compiler/runtime.py" in names
+    assert "compiler/runtime/__init__.py" in names
     assert all(n.startswith(("compiler/", "doctrine-")) for n in names), names
     with zipfile.ZipFile(wheel) as archive:
         grammar = archive.read("compiler/_data/grammar/doctrine.lark")
         entry_points = archive.read(next(n for n in names if n.endswith("entry_points.txt")))
     assert grammar == (ROOT / "grammar" / "doctrine.lark").read_bytes()
-    assert b"doctrine = compiler.cli:main" in entry_points
+    assert b"doctrine = compiler.tools.cli:main" in entry_points
 
 
 @pytest.mark.slow
@@ -126,7 +126,7 @@ def test_wheel_installs_and_evaluates(wheel: Path, tmp_path: Path) -> None:
     where = run(
         python,
         "-c",
-        "import sys, compiler, compiler.resources as r; "
+        "import sys, compiler, compiler.syntax.resources as r; "
         "print(compiler.__file__); print(r.grammar_path()); print(r.data_dir('templates'))",
         cwd=work,
     ).splitlines()
@@ -181,8 +181,8 @@ def test_compiled_modules_run_on_the_standard_library_alone(tmp_path: Path) -> N
     proc = run_cli("compile", *(doctrine_file(d) for d in doctrines), "-o", out)
     assert proc.returncode == 0, proc.stderr
     assert sorted(p.name for p in out.iterdir()) == sorted(f"{d}.py" for d in doctrines)
-    (out / "compiler").mkdir()
-    for name in ("__init__.py", "runtime.py"):
+    (out / "compiler" / "runtime").mkdir(parents=True)
+    for name in ("__init__.py", "runtime/__init__.py"):
         shutil.copy(ROOT / "compiler" / name, out / "compiler" / name)
     (out / "precedents.json").write_text(
         json.dumps([jsonable(p) for p in PRECEDENTS.values()]), encoding="utf-8"

@@ -1,4 +1,4 @@
-"""The parser: source text to the syntax tree of compiler.nodes, with positions and diagnostics."""
+"""The parser: source text to the syntax tree (compiler.syntax.nodes), positions, diagnostics."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from typing import Any
 import attrs
 import pytest
 
-from compiler import nodes as n
 from compiler.errors import DoctrineError, SourcePosition
-from compiler.parser import decode_string, parse
+from compiler.syntax import nodes as n
+from compiler.syntax.parser import decode_string, parse
 
 # ---------------------------------------------------------------- helpers
 

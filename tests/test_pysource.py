@@ -1,4 +1,4 @@
-"""compiler/pysource.py writes a generated module exactly as `ast.unparse` would, faster."""
+"""compiler/codegen/pysource.py writes a generated module exactly as `ast.unparse` would, faster."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from bench import bench_compile
-from compiler import codegen, pysource
-from compiler.checker import check
-from compiler.loader import load
+from compiler.checking.checker import check
+from compiler.codegen import generator, pysource
+from compiler.syntax.loader import load
 from tests.support import ROOT
 
 EVERY_CONSTRUCT = """
@@ -98,8 +98,8 @@ def _both(paths: list[Path]) -> None:
     checker, _ = check(load(paths))
     for path in paths:
         program = checker.program(path.resolve())
-        expected = ast.unparse(codegen.Generator(program).module())
-        assert pysource.unparse(codegen.Generator(program).module()) == expected, path
+        expected = ast.unparse(generator.Generator(program).module())
+        assert pysource.unparse(generator.Generator(program).module()) == expected, path
 
 
 def test_the_library() -> None:

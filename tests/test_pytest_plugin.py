@@ -84,7 +84,7 @@ def project(tmp_path: Path) -> Path:
 
 def test_the_plugin_is_registered_for_pytest() -> None:
     points = importlib.metadata.entry_points(group="pytest11")
-    assert any(p.name == "doctrine" and p.value == "compiler.pytest_plugin" for p in points)
+    assert any(p.name == "doctrine" and p.value == "compiler.tools.pytest_plugin" for p in points)
 
 
 def test_pytest_collects_and_runs_the_cases(project: Path) -> None:

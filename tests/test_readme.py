@@ -94,7 +94,7 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, s
         shutil.copytree(ROOT / folder, work / folder)
     bin_dir = tmp_path_factory.mktemp("bin")
     shim = bin_dir / "doctrine"
-    shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m compiler.cli "$@"\n', encoding="utf-8")
+    shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m compiler "$@"\n', encoding="utf-8")
     shim.chmod(shim.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     env = clean_env(PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}", PYTHONUNBUFFERED="1")
     return work, env
@@ -163,7 +163,7 @@ def test_python_examples(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_every_error_code_is_documented() -> None:
     used = set()
-    for path in (ROOT / "compiler").glob("*.py"):
+    for path in (ROOT / "compiler").rglob("*.py"):
         used |= set(re.findall(r'"(D\d{4})"', path.read_text(encoding="utf-8")))
     documented = set(re.findall(r"^\| (D\d{4}) \|", TEXT, re.MULTILINE))
     assert used, "no error codes found in compiler/"

@@ -13,8 +13,9 @@ import pytest
 from jsonschema import Draft202012Validator
 from support import EVERY_FACT, EXAMPLES, LIBRARY, jsonable, load_precedents
 
-from compiler import cli, load
+from compiler import load
 from compiler.runtime import FactsError
+from compiler.tools import cli
 from compiler.tools.factschema import doctrine_schema
 
 TRADE_SECRETS = LIBRARY / "trade_secrets" / "trade_secret_misappropriation.doctrine"

@@ -1,1 +1,1 @@
-"""Front ends over the compiled doctrines: the CLI's tools, interviews, the web app and MCP."""
+"""The front ends: the CLI, fmt, graph, highlighter, import hook, LSP, plugins, ask, serve, mcp."""

@@ -8,8 +8,8 @@ from typing import Any
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    from ..cli import EXIT_OK, UsageError, _emit
-    from ..compile import load
+    from ..codegen.compile import load
+    from .cli import EXIT_OK, UsageError, _emit
     from .factschema import doctrine_schema, module_schema
 
     module = load(args.file)
@@ -30,9 +30,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
     import sys
     from pathlib import Path
 
-    from ..cli import EXIT_ERROR, EXIT_OK, UsageError, _emit, _facts, _load_one
     from ..runtime import FactsError
     from .ask import Answerer, Interrupted, run
+    from .cli import EXIT_ERROR, EXIT_OK, UsageError, _emit, _facts, _load_one
 
     evaluator = _load_one(args.file, args.doctrine)
     start = _facts(args.facts) if args.facts else {}
@@ -66,7 +66,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if args.format == "json":
         text = json.dumps({**result.as_dict(), "asked": asked}) + "\n"
     else:
-        from ..explain import render_explanation
+        from ..explain.explanation import render_explanation
 
         text = render_explanation(result, args.format)
     _emit(text, args.output)

@@ -130,7 +130,7 @@ def facts_schema(
 
 def doctrine_schema(evaluator: Any) -> dict[str, Any]:
     """The facts schema of one compiled doctrine (an `Evaluator`)."""
-    from ..explain import module_info
+    from ..explain.explanation import module_info
 
     info = module_info(evaluator)
     d = info["doctrines"][evaluator.name]

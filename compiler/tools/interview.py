@@ -15,7 +15,7 @@ from typing import Any
 
 import attrs
 
-from ..explain import module_info, type_words
+from ..explain.explanation import module_info, type_words
 from ..runtime import Evaluator, FactsError, Result
 
 __all__ = [

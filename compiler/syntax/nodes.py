@@ -11,7 +11,7 @@ from typing import Literal, Union
 
 import attrs
 
-from .errors import SourcePosition
+from ..errors import SourcePosition
 
 NOWHERE = SourcePosition("<nowhere>", 0, 0, 0, 0)
 

@@ -673,7 +673,7 @@ class Result:
         `templates` names a folder of one's own Jinja templates (run sandboxed; ours fill the
         gaps). Needs jinja2, which the runtime itself does not: it is imported only here.
         """
-        from .explain import render_explanation
+        from ..explain.explanation import render_explanation
 
         return render_explanation(self, format=format, templates=templates)
 

@@ -15,8 +15,8 @@ from collections.abc import Mapping, Sequence
 from os import PathLike
 from typing import Any
 
+from ..runtime import ABSENT, Evaluator, Result
 from .counterfactual import Counterfactual, Model, filled_list, search
-from .runtime import ABSENT, Evaluator, Result
 
 __all__ = [
     "comparison",

@@ -8,8 +8,8 @@ from typing import Any, Union
 
 import attrs
 
-from .errors import SourcePosition
-from .nodes import NOWHERE
+from ..errors import SourcePosition
+from ..syntax.nodes import NOWHERE
 
 
 @attrs.frozen(kw_only=True)

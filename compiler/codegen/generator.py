@@ -13,8 +13,9 @@ import operator
 import sys
 from typing import Any
 
-from . import ir, pysource
-from .errors import Diagnostic, DoctrineError
+from ..checking import ir
+from ..errors import Diagnostic, DoctrineError
+from . import pysource
 
 VERSION = "0.1.0"
 # An element whose expression, with the small elements it uses, has at most this many nodes

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import attrs
 
-from . import ir
-from .checker import Checker, check
-from .codegen import generate
-from .errors import Diagnostic
-from .loader import load as load_files
+from ..checking import ir
+from ..checking.checker import Checker, check
+from ..errors import Diagnostic
+from ..syntax.loader import load as load_files
+from .generator import generate
 
 
 @attrs.frozen

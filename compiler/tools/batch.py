@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from .runtime import Evaluator, FactsError
+from ..runtime import Evaluator, FactsError
 
 CHUNK = 1000  # CSV rows sent to a worker at once
 CHUNK_BYTES = 1 << 18  # JSON Lines sent to a worker at once: whole lines, about 256 KiB
@@ -60,7 +60,7 @@ _output = "jsonl"
 
 def _init_worker(source: str, module: str, filename: str, doctrine: str, output: str) -> None:
     """Set up a worker process: the compiled module, executed from its source."""
-    from .compile import module_from_source
+    from ..codegen.compile import module_from_source
 
     global _evaluator, _output
     _evaluator = module_from_source(source, module, filename).DOCTRINES[doctrine]
@@ -297,7 +297,7 @@ def _progress(total: int | None, enabled: bool) -> Any:
 
 def load(file: str, doctrine: str | None) -> tuple[Evaluator, tuple[str, str, str, str]]:
     """Compile FILE and pick its doctrine: the evaluator, and how a worker rebuilds it."""
-    from .compile import compile_files, module_from_source
+    from ..codegen.compile import compile_files, module_from_source
 
     compiled = compile_files([Path(file)])[0]
     filename = f"<doctrine {compiled.program.path}>"

@@ -28,9 +28,9 @@ import lark
 from lark import Token, Tree
 from lark.exceptions import UnexpectedInput
 
-from .errors import DoctrineError
-from .parser import _syntax_diagnostic, parse
-from .resources import grammar_path
+from ..errors import DoctrineError
+from ..syntax.parser import _syntax_diagnostic, parse
+from ..syntax.resources import grammar_path
 
 WIDTH = 100
 INDENT = 2

@@ -26,8 +26,8 @@ from typing import Any
 import attrs
 import yaml
 
-from .compile import Compiled, compile_files, module_from_source
-from .loader import display_path
+from ..codegen.compile import Compiled, compile_files, module_from_source
+from ..syntax.loader import display_path
 
 CASE_FILE_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -75,7 +75,7 @@ def judge(
     line: int,
 ) -> CaseOutcome:
     """Evaluate one case and compare every value it expects with the result."""
-    from .runtime import FactsError
+    from ..runtime import FactsError
 
     where = f"{path}:{line}" if line else path
     try:

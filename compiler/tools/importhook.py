@@ -32,7 +32,7 @@ import types
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import __version__
+from .. import __version__
 
 SUFFIX = ".doctrine"
 _MARK = "# doctrine-cache: "
@@ -91,9 +91,9 @@ def _write_cache(cache: Path, text: str) -> None:
 
 def _compile(source: Path) -> str:
     """The module's Python, ending with the manifest of the files it was compiled from."""
-    from .codegen import generate
-    from .compile import check_files
-    from .loader import display_path
+    from ..codegen.compile import check_files
+    from ..codegen.generator import generate
+    from ..syntax.loader import display_path
 
     resolved = source.resolve()
     checker, _ = check_files([source])

@@ -150,8 +150,8 @@ class DoctrineCase(_CaseItem):
         self.module = module
 
     def check(self) -> Any:
+        from ..syntax.loader import display_path
         from .cases import judge
-        from .loader import display_path
 
         case = self.case
         return judge(
@@ -171,8 +171,8 @@ class _DoctrineCollector(pytest.File):
         excinfo: pytest.ExceptionInfo[BaseException],
         style: Any = None,
     ) -> str | Any:
+        from ..errors import DoctrineError
         from .cases import CaseFileError
-        from .errors import DoctrineError
 
         if isinstance(excinfo.value, DoctrineError):
             return excinfo.value.render()
@@ -185,7 +185,7 @@ class DoctrineFile(_DoctrineCollector):
     """A `.doctrine` file: compiled once, one item per case."""
 
     def collect(self) -> Iterator[pytest.Item]:
-        from .compile import compile_files, module_from_source
+        from ..codegen.compile import compile_files, module_from_source
 
         compiled = compile_files([self.path])[0]
         module = module_from_source(compiled.source, compiled.program.name, str(self.path))
@@ -202,8 +202,8 @@ class CaseFileItem(_CaseItem):
         self.doctrines = doctrines
 
     def check(self) -> Any:
+        from ..syntax.loader import display_path
         from .cases import judge
-        from .loader import display_path
 
         name, evaluator = self.doctrines.find(self.spec)
         spec = self.spec
@@ -216,8 +216,8 @@ class CaseFileItem(_CaseItem):
         excinfo: pytest.ExceptionInfo[BaseException],
         style: Any = None,
     ) -> str | Any:
+        from ..errors import DoctrineError
         from .cases import CaseFileError
-        from .errors import DoctrineError
 
         if isinstance(excinfo.value, DoctrineError):
             return excinfo.value.render()

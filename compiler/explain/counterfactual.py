@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .runtime import ABSENT, Result
+from ..runtime import ABSENT, Result
 
 __all__ = [
     "CAP",

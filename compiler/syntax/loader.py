@@ -9,8 +9,8 @@ from pathlib import Path
 
 import attrs
 
+from ..errors import Diagnostic, DoctrineError, SourcePosition, did_you_mean
 from . import nodes as n
-from .errors import Diagnostic, DoctrineError, SourcePosition, did_you_mean
 from .parser import parse
 
 SUFFIX = ".doctrine"

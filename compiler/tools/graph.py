@@ -14,9 +14,9 @@ from pathlib import Path
 
 import attrs
 
-from . import ir
-from .errors import Diagnostic, DoctrineError, did_you_mean
-from .loader import display_path
+from ..checking import ir
+from ..errors import Diagnostic, DoctrineError, did_you_mean
+from ..syntax.loader import display_path
 
 FORMATS = ("dot", "mermaid")
 
@@ -67,7 +67,7 @@ def build(path: Path, doctrine: str | None = None, facts: bool = True) -> Graph:
 
     Raises DoctrineError if the file does not check, or has no doctrine called `doctrine`.
     """
-    from .compile import check_files
+    from ..codegen.compile import check_files
 
     resolved = path.resolve()
     checker, _ = check_files([path])

@@ -30,11 +30,11 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path, to_fs_path
 from pygls.workspace import PositionCodec, ServerTextPosition
 
-from . import __version__
-from . import nodes as n
-from .checker import Checker, Entry
-from .errors import Diagnostic, DoctrineError
-from .loader import Loaded, Loader, display_path
+from .. import __version__
+from ..checking.checker import Checker, Entry
+from ..errors import Diagnostic, DoctrineError
+from ..syntax import nodes as n
+from ..syntax.loader import Loaded, Loader, display_path
 
 log = logging.getLogger(__name__)
 

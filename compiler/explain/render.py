@@ -20,7 +20,7 @@ import jinja2
 import markupsafe
 from jinja2.sandbox import SandboxedEnvironment
 
-from .resources import data_dir
+from ..syntax.resources import data_dir
 
 __all__ = ["FORMATS", "TemplateProblem", "environment", "render"]
 

@@ -14,8 +14,8 @@ import lark
 from lark import Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
+from ..errors import Diagnostic, DoctrineError, SourcePosition
 from . import nodes as n
-from .errors import Diagnostic, DoctrineError, SourcePosition
 from .resources import grammar_path
 
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from .. import __version__
 
 EXIT_OK, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
 
@@ -40,7 +40,7 @@ def _print_diagnostics(diagnostics: Sequence[Any], sources: dict[str, str] | Non
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from .compile import check_files
+    from ..codegen.compile import check_files
 
     _, warnings = check_files(_paths(args.files))
     _print_diagnostics(warnings)
@@ -53,7 +53,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
-    from .compile import compile_files, write_module
+    from ..codegen.compile import compile_files, write_module
 
     out_dir = Path(args.output)
     for compiled in compile_files(_paths(args.files)):
@@ -67,7 +67,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
 
 def _load_one(file: str, doctrine: str | None) -> Any:
-    from .compile import load
+    from ..codegen.compile import load
 
     module = load(file)
     name = doctrine or module.DOCTRINE
@@ -118,7 +118,7 @@ def render_text(result: Any) -> str:
 
 
 def cmd_eval_batch(args: argparse.Namespace) -> int:
-    """`eval --batch`: every case of a JSON Lines or CSV file (see compiler/batch.py)."""
+    """`eval --batch`: every case of a JSON Lines or CSV file (see compiler/tools/batch.py)."""
     from .batch import BatchError, load, run_batch
 
     if args.jobs < 1:
@@ -132,7 +132,7 @@ def cmd_eval_batch(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .runtime import FactsError
+    from ..runtime import FactsError
 
     if args.batch is not None:
         return cmd_eval_batch(args)
@@ -160,7 +160,7 @@ def period_warnings(result: Any, file: Path) -> list[str]:
     naming the rule of the same library that governed then."""
     import datetime
 
-    from .which import library_files, period_reason, standings
+    from ..law.which import library_files, period_reason, standings
 
     day = result.facts.get("event_date")
     info = result.evaluator.info
@@ -208,7 +208,7 @@ def cmd_test(args: argparse.Namespace) -> int:
 def cmd_fmt(args: argparse.Namespace) -> int:
     import difflib
 
-    from .errors import DoctrineError
+    from ..errors import DoctrineError
     from .fmt import format_source
 
     if args.files == ["-"]:
@@ -313,7 +313,7 @@ def _emit(text: str, output: str | None) -> int:
 
 
 def _evaluate(evaluator: Any, facts: dict[str, Any], path: str, stage: str | None = None) -> Any:
-    from .runtime import FactsError
+    from ..runtime import FactsError
 
     try:
         return evaluator.evaluate(facts, stage=stage) if stage else evaluator.evaluate(facts)
@@ -330,7 +330,7 @@ class _FactsProblems(Exception):
 
 
 def _document(args: argparse.Namespace, make: Any) -> int:
-    from .render import TemplateProblem
+    from ..explain.render import TemplateProblem
 
     try:
         text = make()
@@ -344,7 +344,7 @@ def _document(args: argparse.Namespace, make: Any) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from .explain import render_explanation
+    from ..explain.explanation import render_explanation
 
     evaluator = _load_one(args.file, args.doctrine)
     facts = _facts(args.facts)
@@ -360,8 +360,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_doc(args: argparse.Namespace) -> int:
-    from .compile import load
-    from .explain import render_documentation, render_module_documentation
+    from ..codegen.compile import load
+    from ..explain.explanation import render_documentation, render_module_documentation
 
     module = load(args.file)
     name = args.doctrine or module.DOCTRINE
@@ -381,7 +381,7 @@ def cmd_doc(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from .explain import render_comparison
+    from ..explain.explanation import render_comparison
 
     first = _load_one(args.first, None)
     second = _load_one(args.second, None)
@@ -443,7 +443,7 @@ def _add_document_commands(sub: Any) -> None:
 def cmd_which(args: argparse.Namespace) -> int:
     import datetime
 
-    from .which import library_files, standings
+    from ..law.which import library_files, standings
 
     try:
         day = datetime.date.fromisoformat(args.date)
@@ -542,7 +542,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_test)
     _add_document_commands(sub)
     _add_tool_commands(sub)
-    from .tools.commands import register  # schema, ask, serve, mcp: compiler/tools/
+    from .commands import register  # schema, ask, serve, mcp: compiler/tools/
 
     register(sub)
     return parser
@@ -550,7 +550,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return its exit status."""
-    from .errors import DoctrineError
+    from ..errors import DoctrineError
 
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import attrs
 
-from . import ir
-from .compile import check_files
+from ..checking import ir
+from ..codegen.compile import check_files
 
 
 @attrs.frozen

@@ -9,13 +9,13 @@ from typing import Any, ClassVar
 
 import attrs
 
+from ..errors import Diagnostic, DoctrineError, SourcePosition, did_you_mean
+from ..runtime import value_problem
+from ..syntax import nodes as n
+from ..syntax.loader import Loaded, display_path, sha256
+from ..syntax.unparse import unparse
 from . import ir
-from . import nodes as n
-from .errors import Diagnostic, DoctrineError, SourcePosition, did_you_mean
-from .loader import Loaded, display_path, sha256
 from .logic import satisfiable
-from .runtime import value_problem
-from .unparse import unparse
 
 BOOL = ir.FactType(kind="bool")
 TEXT = ir.FactType(kind="text")

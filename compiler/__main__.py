@@ -1,0 +1,7 @@
+"""`python -m compiler` runs the doctrine command line."""
+
+import sys
+
+from .tools.cli import main
+
+sys.exit(main())

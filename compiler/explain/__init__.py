@@ -1,0 +1,1 @@
+"""Explanations of results: counterfactuals, memos and documentation rendered with Jinja."""

@@ -1,0 +1,1 @@
+"""Legal notions over the library: which rule governs, precedents, stages."""

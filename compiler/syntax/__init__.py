@@ -1,0 +1,1 @@
+"""The source language: grammar access, parser, syntax tree, loader and unparser."""
