@@ -73,6 +73,66 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _library(given: str | None) -> Any:
+    from .cli import UsageError
+    from .library import Library, LibraryError, default_library
+
+    try:
+        return Library.load(default_library(given))
+    except LibraryError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _missing_extra(extra: str, exc: ImportError) -> Exception:
+    from .cli import UsageError
+
+    return UsageError(
+        f"`doctrine {extra}` needs {exc.name or 'a package'} that is not installed: "
+        f"pip install 'doctrine[{extra}]'"
+    )
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import sys
+
+    from .cli import EXIT_OK, UsageError
+
+    try:
+        import uvicorn
+
+        from .serve import create_app
+    except ImportError as exc:
+        raise _missing_extra("serve", exc) from None
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port {args.port}: expected 0 to 65535")
+    library = _library(args.library)
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(
+            f"warning: serving on {args.host}: anyone who can reach this machine there can use "
+            "it; the app has no accounts or passwords",
+            file=sys.stderr,
+        )
+    print(
+        f"serving {len(library.entries)} doctrine(s) from {library.folder} at "
+        f"http://{args.host}:{args.port}/ (Ctrl-C to stop)",
+        file=sys.stderr,
+    )
+    uvicorn.run(create_app(library), host=args.host, port=args.port, log_level="warning")
+    return EXIT_OK
+
+
+def cmd_mcp(args: argparse.Namespace) -> int:
+    from .cli import EXIT_OK
+
+    try:
+        from .mcpserver import build_server
+    except ImportError as exc:
+        raise _missing_extra("mcp", exc) from None
+    # Standard output carries the protocol: nothing else may be printed there.
+    build_server(_library(args.library)).run("stdio")
+    return EXIT_OK
+
+
 def register(sub: Any) -> None:
     """Add the front ends' subcommands to the `doctrine` parser's subparsers."""
     p = sub.add_parser("schema", help="write the JSON Schema (draft 2020-12) of a doctrine's facts")
@@ -113,3 +173,34 @@ def register(sub: Any) -> None:
         help="the stage of the proceedings, for facts marked alleged or disputed",
     )
     p.set_defaults(run=cmd_ask)
+
+    p = sub.add_parser(
+        "serve",
+        help="serve the library as a web app (interviews, memos) and a JSON API",
+        description="Serve interviews, memos and a JSON API (OpenAPI at /openapi.json) for "
+        "the doctrines of LIBRARY, on this machine only unless --host says otherwise.",
+    )
+    p.add_argument(
+        "library",
+        nargs="?",
+        metavar="LIBRARY",
+        help="a folder of .doctrine files (default: doctrine/ here, else the installed one)",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="the address to listen on (127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="the port to listen on (8000)")
+    p.set_defaults(run=cmd_serve)
+
+    p = sub.add_parser(
+        "mcp",
+        help="serve the library's doctrines as tools for AI assistants (MCP over stdio)",
+        description="A Model Context Protocol server over standard input and output: tools "
+        "list_doctrines, describe_doctrine, evaluate, next_question, explain and which, and "
+        "each doctrine's document and source as resources. See docs/mcp.md.",
+    )
+    p.add_argument(
+        "library",
+        nargs="?",
+        metavar="LIBRARY",
+        help="a folder of .doctrine files (default: doctrine/ here, else the installed one)",
+    )
+    p.set_defaults(run=cmd_mcp)

@@ -26,6 +26,7 @@ __all__ = [
     "Step",
     "element_facts",
     "next_step",
+    "question_for",
     "replay",
 ]
 
@@ -158,7 +159,7 @@ def _element_facts(evaluator: Evaluator) -> tuple[tuple[str, frozenset[str]], ..
     return tuple(result)
 
 
-def _question(evaluator: Evaluator, fact: str, result: Result) -> Question:
+def question_for(evaluator: Evaluator, fact: str, result: Result) -> Question:
     info = module_info(evaluator)
     meta = info["facts"].get(fact, {})
     kind, spec = evaluator.schema.facts[fact]
@@ -313,7 +314,7 @@ def next_step(
     if not candidates:
         return Step(result, None, order)
     fact = STRATEGIES[strategy](evaluator, facts, candidates, stage)
-    return Step(result, _question(evaluator, fact, result), order)
+    return Step(result, question_for(evaluator, fact, result), order)
 
 
 def replay(
