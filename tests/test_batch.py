@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import fcntl
+import functools
 import io
 import json
 import os
@@ -46,10 +47,16 @@ def cases(count: int) -> list[dict[str, Any]]:
     return out
 
 
-def expected(facts: dict[str, Any]) -> dict[str, Any]:
+@functools.cache
+def danger() -> Any:
+    """The doctrine the batches run, compiled once for the whole file."""
     import compiler
 
-    return dict(compiler.load(DANGER).evaluate(facts).as_dict())
+    return compiler.load(DANGER)
+
+
+def expected(facts: dict[str, Any]) -> dict[str, Any]:
+    return dict(danger().evaluate(facts).as_dict())
 
 
 def write_jsonl(path: Path, rows: list[Any], extra: str = "") -> Path:
@@ -181,14 +188,8 @@ def test_a_header_naming_no_fact_stops_before_any_case(tmp_path: Path) -> None:
 
 def test_standard_input_and_usage_errors(tmp_path: Path) -> None:
     rows = cases(3)
-    proc = subprocess.run(
-        [sys.executable, "-m", "compiler", "eval", str(DANGER), "--batch", "-"],
-        input="".join(json.dumps(r) + "\n" for r in rows),
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=clean_env(),
-        check=False,
+    proc = run_cli(
+        "eval", DANGER, "--batch", "-", input="".join(json.dumps(r) + "\n" for r in rows)
     )
     assert proc.returncode == 0, proc.stderr
     assert [json.loads(x) for x in proc.stdout.splitlines()] == [expected(r) for r in rows]

@@ -14,10 +14,10 @@ import functools
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+import support
 
 HERE = Path(__file__).resolve().parent
 FIXTURES = HERE / "fixtures" / "diagnostics"
@@ -131,24 +131,13 @@ KNOWN_CRASHES = [
 
 
 def run_cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    """Run `doctrine ARGS` in `cwd` as a fresh process, the way a user would (once per session)."""
+    """Run `doctrine ARGS` in `cwd` (in this process, as a child would see it; once per session)."""
     return _run_cli(tuple(args), cwd)
 
 
 @functools.cache
 def _run_cli(args: tuple[str, ...], cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "DOCTRINE_DEBUG"}
-    env["PYTHONIOENCODING"] = "utf-8"
-    return subprocess.run(
-        [sys.executable, "-m", "compiler", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=120,
-        check=False,
-    )
+    return support.run_cli(*args, cwd=cwd)
 
 
 def assert_snapshot(name: str, actual: str) -> None:

@@ -173,17 +173,7 @@ def test_fmt_diff_and_stdin(tmp_path: Path) -> None:
     assert "-fact x:bool\n+fact x: bool\n" in proc.stdout
     assert target.read_text(encoding="utf-8") == "fact x:bool\n"
 
-    import subprocess
-    import sys
-
-    piped = subprocess.run(
-        [sys.executable, "-m", "compiler", "fmt", "-"],
-        input="fact   x :bool  # c\n",
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    piped = run_cli("fmt", "-", input="fact   x :bool  # c\n")
     assert piped.returncode == 0, piped.stderr
     assert piped.stdout == "fact x: bool # c\n"
 

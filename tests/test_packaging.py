@@ -78,7 +78,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return built
 
 
-@pytest.mark.slow
+@pytest.mark.heavy  # builds a wheel and a venv: `.ci/run` runs it in its heavy step
 def test_wheel_carries_grammar_and_templates(wheel: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
@@ -93,7 +93,7 @@ def test_wheel_carries_grammar_and_templates(wheel: Path) -> None:
     assert b"doctrine = compiler.tools.cli:main" in entry_points
 
 
-@pytest.mark.slow
+@pytest.mark.heavy  # builds a wheel and a venv: `.ci/run` runs it in its heavy step
 def test_wheel_installs_and_evaluates(wheel: Path, tmp_path: Path) -> None:
     venv = tmp_path / "venv"
     run(sys.executable, "-m", "venv", venv, cwd=tmp_path)

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import hashlib
+import os
 import re
+import sys
+import tempfile
 import textwrap
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -19,15 +24,67 @@ from . import nodes as n
 from .resources import grammar_path
 
 
+def _cache_folder() -> Path | None:
+    """The user's cache folder for doctrine, made private; None where it cannot be used.
+
+    A cached parser is a pickle, and loading a pickle runs code: so only a folder of this
+    user's own that no one else can write to is trusted.
+    """
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = Path(base) / "doctrine"
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = folder.stat()
+    except OSError:
+        return None
+    getuid = getattr(os, "getuid", None)
+    if getuid is not None and (info.st_uid != getuid() or info.st_mode & 0o022):
+        return None
+    return folder
+
+
+def build_lark(**options: Any) -> lark.Lark:
+    """An LALR parser for the grammar; its tables come from the user's cache when saved before.
+
+    Building the tables takes most of a second; loading them a few milliseconds. The cache file
+    is named by the grammar's content, these options, and the lark and Python versions, so an
+    edited grammar or another lark never loads stale tables; it is written whole or not at all.
+    """
+    grammar = grammar_path().read_text(encoding="utf-8")
+    options = {"parser": "lalr", **options}
+    folder = _cache_folder()
+    if folder is None:
+        return lark.Lark(grammar, **options)
+    key = hashlib.sha256(
+        "\0".join(
+            [
+                grammar,
+                repr(sorted((k, repr(v)) for k, v in options.items() if k != "lexer_callbacks")),
+                repr(sorted(options.get("lexer_callbacks", {}))),
+                lark.__version__,
+                sys.version,
+            ]
+        ).encode("utf-8")
+    ).hexdigest()[:32]
+    target = folder / f"grammar-{key}.lark"
+    if target.is_file():
+        return lark.Lark(grammar, cache=str(target), **options)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        parser = lark.Lark(grammar, cache=tmp, **options)
+        if os.path.getsize(tmp):  # lark writes nothing where it could not
+            os.replace(tmp, target)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+    return parser
+
+
 @lru_cache(maxsize=1)
 def lark_parser() -> lark.Lark:
-    """The LALR parser, built once per process from the grammar file."""
-    return lark.Lark(
-        grammar_path().read_text(encoding="utf-8"),
-        parser="lalr",
-        propagate_positions=True,
-        maybe_placeholders=False,
-    )
+    """The LALR parser, built once per process (or loaded from the cache) from the grammar."""
+    return build_lark(propagate_positions=True, maybe_placeholders=False)
 
 
 # ---------------------------------------------------------------- syntax errors

@@ -29,8 +29,7 @@ from lark import Token, Tree
 from lark.exceptions import UnexpectedInput
 
 from ..errors import DoctrineError
-from ..syntax.parser import _syntax_diagnostic, parse
-from ..syntax.resources import grammar_path
+from ..syntax.parser import _syntax_diagnostic, build_lark, parse
 
 WIDTH = 100
 INDENT = 2
@@ -341,9 +340,7 @@ _comments: list[Token] = []
 
 @lru_cache(maxsize=1)
 def _cst_parser() -> lark.Lark:
-    return lark.Lark(
-        grammar_path().read_text(encoding="utf-8"),
-        parser="lalr",
+    return build_lark(
         propagate_positions=True,
         maybe_placeholders=False,
         keep_all_tokens=True,
