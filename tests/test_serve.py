@@ -333,3 +333,10 @@ def test_a_list_of_records_by_form(client: TestClient) -> None:
     assert answer(client, name, {}, "authorities", none="1").status_code == 303
     bad = answer(client, name, {}, "authorities", **{**row, "r0.decided": "soon"})
     assert bad.status_code == 422 and "item 1, decided" in bad.text
+
+
+def test_a_result_shows_itself_as_html_in_jupyter(library: Library) -> None:
+    result = library.entries["special_relationship"].evaluator.evaluate({"custody": "none"})
+    html = result._repr_html_()
+    assert html.startswith("<article") and html.endswith("</article>")
+    assert "<style" not in html and "special_relationship" in html

@@ -677,6 +677,13 @@ class Result:
 
         return render_explanation(self, format=format, templates=templates)
 
+    def _repr_html_(self) -> str:
+        """Jupyter shows a result as its memo: the memo's article alone, without the page's
+        stylesheet, so that the notebook keeps its own look."""
+        html = self.explain(format="html")
+        found = re.search(r"<article\b.*</article>", html, re.S)
+        return found.group(0) if found else html
+
 
 class Evaluator:
     """One compiled doctrine: its schema, its element labels and its generated functions."""

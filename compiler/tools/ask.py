@@ -31,14 +31,18 @@ class Interrupted(Exception):
 # ---------------------------------------------------------------- showing a question
 
 
-def describe(question: Question, number: int) -> str:
-    """A question as the terminal shows it: the fact, its meaning, why it is asked, its type."""
+def describe(question: Question, number: int, menu: bool = False) -> str:
+    """A question as the terminal shows it: the fact, its meaning, why it is asked, its type
+    (and its choices, numbered, unless a menu shows them)."""
     lines = [f"Question {number}: {question.fact.replace('_', ' ')} ({question.fact})"]
     if question.meaning:
         lines.append(f"  Meaning: {question.meaning}")
     if question.reasons:
         lines.append("  Asked because it can still decide:")
         lines.extend(f"    - {r.element}: {r.title}" for r in question.reasons)
+    if menu:
+        lines.append(f"  Answer: {question.type} (arrow keys or the number, then Enter)")
+        return "\n".join(lines)
     lines.append(f"  Answer: {question.type}; or ? for don't know")
     if question.values:
         lines.extend(f"    {i}) {v}" for i, v in enumerate(question.values, 1))
@@ -126,7 +130,8 @@ class Answerer:
         self.read = (_terminal_reader() if terminal else None) or _line_reader(stdin, err)
 
     def answer(self, question: Question, number: int) -> Any:
-        self.err.write("\n" + describe(question, number) + "\n")
+        menu = self.replay is None and self.menus and question.kind in ("bool", "enum", "scale")
+        self.err.write("\n" + describe(question, number, menu) + "\n")
         if self.replay is not None:
             value = self.replay.get(question.fact)
             where = f"from {self.replay_name}" if question.fact in self.replay else "not given"
