@@ -137,6 +137,26 @@ def write_yaml(path: Path, facts: dict[str, Any]) -> Path:
     return path
 
 
+# The one switch that rewrites every expected-output file (golden memos, diagnostics snapshots):
+# `UPDATE_GOLDEN=1 pytest`, then read the diff before committing it.
+UPDATE_GOLDEN = os.environ.get("UPDATE_GOLDEN") == "1"
+
+
+def check_golden(path: Path, actual: str) -> None:
+    """Compare `actual` with the file at `path`, or write it there under UPDATE_GOLDEN=1."""
+    import pytest
+
+    if UPDATE_GOLDEN:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(actual, encoding="utf-8", newline="\n")
+        return
+    shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+    if not path.is_file():
+        pytest.fail(f"{shown} is missing: run with UPDATE_GOLDEN=1 to write it. Got:\n{actual}")
+    expected = path.read_text(encoding="utf-8")
+    assert actual == expected, f"{shown} differs: run with UPDATE_GOLDEN=1 and read the diff"
+
+
 def clean_env(**extra: str) -> dict[str, str]:
     """The environment for a child process, without settings that would change its imports."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "DOCTRINE_DEBUG")}

@@ -5,13 +5,12 @@ holds one kind of mistake. The test runs `doctrine check main.doctrine` in that 
 user would, and compares the whole of standard error with tests/snapshots/diagnostics/NAME.txt.
 Facts files live in tests/fixtures/diagnostics/facts/ and go through `doctrine eval --facts`.
 
-Run with UPDATE_SNAPSHOTS=1 to (re)write the snapshots, then read the diff as a user would.
+Run with UPDATE_GOLDEN=1 to (re)write the snapshots, then read the diff as a user would.
 """
 
 from __future__ import annotations
 
 import functools
-import os
 import re
 import subprocess
 from pathlib import Path
@@ -23,7 +22,6 @@ HERE = Path(__file__).resolve().parent
 FIXTURES = HERE / "fixtures" / "diagnostics"
 FACTS = FIXTURES / "facts"
 SNAPSHOTS = HERE / "snapshots" / "diagnostics"
-UPDATE = os.environ.get("UPDATE_SNAPSHOTS") == "1"
 
 # Fixtures checked with `doctrine check main.doctrine`: name -> exit status. Every one but the
 # warning is an error (exit 2).
@@ -141,19 +139,8 @@ def _run_cli(args: tuple[str, ...], cwd: Path) -> subprocess.CompletedProcess[st
 
 
 def assert_snapshot(name: str, actual: str) -> None:
-    """Compare `actual` with snapshots/diagnostics/NAME.txt, or write it under UPDATE_SNAPSHOTS."""
-    path = SNAPSHOTS / f"{name}.txt"
-    if UPDATE:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(actual, encoding="utf-8", newline="\n")
-        return
-    if not path.is_file():
-        pytest.fail(
-            f"no snapshot {path.relative_to(HERE.parent)}; "
-            f"run with UPDATE_SNAPSHOTS=1 to write it. The output was:\n{actual}"
-        )
-    expected = path.read_text(encoding="utf-8")
-    assert actual == expected, f"stderr differs from {path.relative_to(HERE.parent)}"
+    """Compare `actual` with snapshots/diagnostics/NAME.txt, or write it under UPDATE_GOLDEN=1."""
+    support.check_golden(SNAPSHOTS / f"{name}.txt", actual)
 
 
 def assert_no_crash(result: subprocess.CompletedProcess[str]) -> None:
@@ -224,7 +211,7 @@ def test_every_fixture_is_listed() -> None:
 
 def test_snapshots_have_fixtures() -> None:
     """A snapshot left behind by a removed fixture is stale."""
-    if UPDATE:
+    if support.UPDATE_GOLDEN:
         pytest.skip("rewriting snapshots")
     expected = {*CHECK_FIXTURES, *(_facts_snapshot(f) for f in FACTS_FIXTURES)}
     assert {p.stem for p in SNAPSHOTS.glob("*.txt")} == expected

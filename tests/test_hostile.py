@@ -179,7 +179,9 @@ PAYLOADS = {
     "raw nul": ("raw\x00nul", "raw\x00nul"),
     "bidi": ("access\\u202e\\u2066 level", "access\u202e\u2066 level"),
     "raw bidi": ("raw\u202eevil\u2069", "raw\u202eevil\u2069"),
-    "surrogate": ("half \\ud800 pair", "half \ud800 pair"),
+    # A pair of escapes is one character; half of a pair is refused (see
+    # test_a_lone_surrogate_is_reported).
+    "surrogate pair": ("pair \\ud83d\\ude00 whole", "pair \U0001f600 whole"),
     "code": (
         '\\"); __import__(\\"os\\").system(\\"touch PWNED\\"); (\\"',
         '"); __import__("os").system("touch PWNED"); ("',
@@ -624,3 +626,197 @@ def test_a_user_template_cannot_exhaust_memory(
     (folder / "explain.txt.j2").write_text("{{ ('a' * 10**8)|length }}", encoding="utf-8")
     proc = run_cli("explain", doctrine, "--facts", facts, "--format", "text", "--templates", folder)
     assert proc.returncode == 2 and "error:" in proc.stderr, proc.stdout[:200]
+
+
+# Issue 17, item 5: each of these would exhaust CPU or memory in a render unless it is refused
+# before it runs (a C-level operation cannot be interrupted once started).
+_TEMPLATE_BOMBS = [
+    "{{ ((9**64)**64)**64 }}",
+    "{{ 9**999999 }}",
+    "{{ ''.ljust(1500000000) }}",
+    "{{ 'a'.zfill(1500000000) }}",
+    "{{ 'a'.center(1500000000) }}",
+    "{{ 'a'.rjust(1500000000) }}",
+    "{{ ('\\t' * 1000).expandtabs(1000000) }}",
+    "{{ ('a\\n' * 500000)|indent(1000) }}",
+    "{{ 'a'|center(1500000000) }}",
+    "{{ '%01500000000d' % 1 }}",
+    "{{ '%01500000000d'|format(1) }}",
+    "{{ '{:1500000000}'.format(1) }}",
+    "{{ ('a' * 1000000).replace('a', 'aaaa') }}",
+    "{{ ',' .join(['a' * 1000000] * 1000) }}",
+    "{{ ['a' * 1000000] * 1000 }}",
+    "{% set ns = namespace(s='ab') %}{% for i in range(60) %}{% set ns.s = ns.s ~ ns.s %}"
+    "{% endfor %}{{ ns.s|length }}",
+    "{% set ns = namespace(s='ab') %}{% for i in range(60) %}{% set ns.s = ns.s + ns.s %}"
+    "{% endfor %}{{ ns.s|length }}",
+    "{% set ns = namespace(s=[1]) %}{% for i in range(60) %}{% set ns.s = ns.s + ns.s %}"
+    "{% endfor %}{{ ns.s|length }}",
+    "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+    "{% set l = [] %}{% for i in range(1500000) %}{{ l.append('a' * 1000000) or '' }}"
+    "{% endfor %}{{ l }}",
+]
+
+
+@pytest.mark.parametrize("template", _TEMPLATE_BOMBS)
+def test_a_user_template_cannot_exhaust_cpu_or_memory(
+    markup_case: tuple[Path, Path],
+    tmp_path: Path,
+    template: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from compiler.tools.cli import main
+
+    doctrine, facts = markup_case
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    (folder / "explain.txt.j2").write_text(template, encoding="utf-8")
+    args = ["explain", str(doctrine), "--facts", str(facts), "--format", "text"]
+    status = main([*args, "--templates", str(folder)])
+    err = capsys.readouterr().err
+    assert status == 2, err
+    assert err.startswith("error: template explain.txt.j2: not allowed in the sandbox:"), err
+    assert "too large for a template" in err or "steps" in err, err
+
+
+def test_a_bounded_user_template_still_renders(
+    markup_case: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from compiler.tools.cli import main
+
+    doctrine, facts = markup_case
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    (folder / "explain.txt.j2").write_text(
+        "{{ doctrine.name|center(20) }}|{{ ('ab' * 3)|indent(2) }}|{{ 2 ** 10 }}|"
+        "{% for e in elements %}{{ e.label ~ ':' ~ e.status }}{% endfor %}|{{ '%05d' % 42 }}",
+        encoding="utf-8",
+    )
+    assert (
+        main(
+            [
+                "explain",
+                str(doctrine),
+                "--facts",
+                str(facts),
+                "--templates",
+                str(folder),
+                "--format",
+                "text",
+            ]
+        )
+        == 0
+    )
+    assert capsys.readouterr().out == "      hostile       |ababab|1024|e:not met|00042\n"
+
+
+# Issue 17, item 8: escape sequences from a case reach no terminal, and half of a surrogate
+# pair (in a doctrine's string or a fact's value) is reported, never an internal error.
+_ESC_DOCTRINE = (
+    'fact t: text means "the note"\n'
+    'fact b: bool means "b \\u001b[2J"\n'
+    'element e { title "E \\u001b]0;owned\\u0007" holds when b or t == "x" }\n'
+    "doctrine d { element e }\n"
+)
+
+
+@pytest.mark.parametrize("command", ["eval", "explain-md", "explain-txt", "explain-html", "doc"])
+def test_no_terminal_escape_reaches_the_output(
+    tmp_path: Path, command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from compiler.tools.cli import main
+
+    doctrine = tmp_path / "d.doctrine"
+    doctrine.write_text(_ESC_DOCTRINE, encoding="utf-8")
+    facts = tmp_path / "case.yaml"
+    facts.write_text('t: "\\e[31mred\\e[0m \\r\\x9b1m \\u202eevil"\nb: false\n', encoding="utf-8")
+    kind, _, fmt = command.partition("-")
+    args = {
+        "eval": ["eval", str(doctrine), "--facts", str(facts)],
+        "explain": ["explain", str(doctrine), "--facts", str(facts)],
+        "doc": ["doc", str(doctrine)],
+    }[kind]
+    assert (
+        main(
+            [*args, *(["--format", {"md": "markdown", "txt": "text"}.get(fmt, fmt)] if fmt else [])]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    for raw in ("\x1b", "\x9b", "\r", "\u202e", "\x07"):
+        assert raw not in out, (raw, out)
+    if kind != "eval":
+        assert "\\x1b" in out  # shown, not obeyed
+
+
+_SURROGATE_CASES = {
+    "doctrine string": (
+        'fact t: text means "a\\ud800b"\nelement e { holds when t == "x" }\n'
+        "doctrine d { element e }\n",
+        None,
+    ),
+    "JSON fact": (
+        'fact t: text means "t"\nelement e { holds when t == "x" }\ndoctrine d { element e }\n',
+        ("case.json", '{"t": "a\\ud800b"}'),
+    ),
+    "YAML fact": (
+        'fact t: text means "t"\nelement e { holds when t == "x" }\ndoctrine d { element e }\n',
+        ("case.yaml", 't: "a\\udc00b"\n'),
+    ),
+    "YAML key": (
+        'fact t: text means "t"\nelement e { holds when t == "x" }\ndoctrine d { element e }\n',
+        ("case.yaml", '"\\ud800": true\n'),
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("case", "command"),
+    [
+        (case, command)
+        for case in sorted(_SURROGATE_CASES)
+        for command in ("eval", "explain", "doc", "graph")
+        if command in ("eval", "explain") or _SURROGATE_CASES[case][1] is None  # doc reads no facts
+    ],
+)
+def test_a_lone_surrogate_is_reported(
+    tmp_path: Path, case: str, command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from compiler.tools.cli import main
+
+    source, facts_file = _SURROGATE_CASES[case]
+    doctrine = tmp_path / "d.doctrine"
+    doctrine.write_text(source, encoding="utf-8")
+    facts = tmp_path / (facts_file[0] if facts_file else "case.yaml")
+    facts.write_text(facts_file[1] if facts_file else "t: x\n", encoding="utf-8")
+    args = {
+        "eval": ["eval", str(doctrine), "--facts", str(facts)],
+        "explain": ["explain", str(doctrine), "--facts", str(facts)],
+        "doc": ["doc", str(doctrine)],
+        "graph": ["graph", str(doctrine)],
+    }[command]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "surrogate" in err, err
+    assert "internal error" not in err
+
+
+def test_a_lone_surrogate_in_a_case_file_is_shown_not_a_crash(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from compiler.tools.cli import main
+
+    doctrine = tmp_path / "d.doctrine"
+    doctrine.write_text(
+        'fact t: text means "t"\nelement e { holds when t == "x" }\ndoctrine d { element e }\n',
+        encoding="utf-8",
+    )
+    cases = tmp_path / "cases.yaml"
+    cases.write_text(
+        '- id: "half \\ud800"\n  doctrine: d.doctrine\n  facts: {t: "y"}\n'
+        "  expect: {holds: true}\n",
+        encoding="utf-8",
+    )
+    assert main(["test", str(cases)]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL half \\ud800 (" in out

@@ -84,6 +84,9 @@ def test_wheel_carries_grammar_and_templates(wheel: Path) -> None:
         names = archive.namelist()
     assert "compiler/_data/grammar/doctrine.lark" in names
     assert any(n.startswith("compiler/_data/templates/") for n in names), names
+    # The library travels in the wheel, so that `import vocabulary` works from anywhere.
+    assert "compiler/_data/doctrine/vocabulary.doctrine" in names
+    assert "compiler/_data/doctrine/trade_secrets/factors.doctrine" in names
     assert "compiler/runtime/__init__.py" in names
     assert all(n.startswith(("compiler/", "doctrine-")) for n in names), names
     with zipfile.ZipFile(wheel) as archive:
@@ -127,13 +130,15 @@ def test_wheel_installs_and_evaluates(wheel: Path, tmp_path: Path) -> None:
         python,
         "-c",
         "import sys, compiler, compiler.syntax.resources as r; "
-        "print(compiler.__file__); print(r.grammar_path()); print(r.data_dir('templates'))",
+        "print(compiler.__file__); print(r.grammar_path()); print(r.data_dir('templates')); "
+        "print(r.data_dir('doctrine'))",
         cwd=work,
     ).splitlines()
     installed = site / "compiler"
     assert Path(where[0]).parent == installed, where
     assert Path(where[1]) == installed / "_data" / "grammar" / "doctrine.lark"
     assert Path(where[2]) == installed / "_data" / "templates"
+    assert Path(where[3]) == installed / "_data" / "doctrine"
 
     precedent = PRECEDENTS["pinder-immunity"]
     facts = write_json(work / "pinder-immunity.json", precedent["facts"])
@@ -148,6 +153,28 @@ def test_wheel_installs_and_evaluates(wheel: Path, tmp_path: Path) -> None:
     # The installed command compiles too (the grammar comes from inside the wheel).
     run(venv / "bin" / "doctrine", "compile", doctrine, "-o", work / "build", cwd=work)
     assert (work / "build" / f"{precedent['doctrine']}.py").is_file()
+
+    # A doctrine of one's own, far from the checkout, imports the library inside the wheel.
+    (work / "mine.doctrine").write_text(
+        "import vocabulary, doctrine.sources\n"
+        'element knew { title "Knew" holds when state_aware_of_danger met "m" unmet "u" }\n'
+        'doctrine mine { title "Mine" element knowledge = knew }\n',
+        encoding="utf-8",
+    )
+    (work / "knew.yaml").write_text("state_aware_of_danger: true\n", encoding="utf-8")
+    out = run(
+        venv / "bin" / "doctrine",
+        "eval",
+        "mine.doctrine",
+        "--facts",
+        "knew.yaml",
+        "--format",
+        "json",
+        cwd=work,
+    )
+    assert json.loads(out)["holds"] is True
+    # And `doctrine test` with no doctrine/ folder here runs the installed library's cases.
+    assert run(venv / "bin" / "doctrine", "test", cwd=work).strip().endswith(" 0 failed")
 
 
 # ---------------------------------------------------------------- (iii) a compiled module alone
@@ -203,3 +230,13 @@ def test_compiled_modules_run_on_the_standard_library_alone(tmp_path: Path) -> N
         precedent = next(p for p in PRECEDENTS.values() if p["doctrine"] == doctrine)
         facts = write_json(tmp_path / f"{precedent['id']}.json", precedent["facts"])
         assert report["results"][precedent["id"]] == eval_json(doctrine_file(doctrine), facts)
+
+
+def test_the_version_is_written_once() -> None:
+    import importlib.metadata
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert "version" not in project and "version" in project["dynamic"]
+    assert importlib.metadata.version("doctrine") == compiler.__version__
+    assert run_cli("--version").stdout == f"doctrine {compiler.__version__}\n"

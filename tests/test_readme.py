@@ -1,33 +1,26 @@
 """The README's commands, run as written, so that they cannot go stale.
 
 - Its opening lines are the two commands, and `.ci/run` installs and tests as the second does.
-- Each ```console block is a shell session: each `$ COMMAND` runs in bash (with `doctrine` on
-  the PATH) in a copy of doctrine/ and examples/, and must print what follows it (standard
-  output and standard error together, in the order written). In the expected text, a line
-  `...` stands for any lines, and `...` within a line for any text.
+- Each ```console block is a shell session (tests/sessions.py), run in a copy of doctrine/ and
+  examples/: each `$ COMMAND` must print what follows it, `...` standing for what it elides.
 - The ```pycon blocks run as doctests, from the checkout.
 """
 
 from __future__ import annotations
 
 import doctest
-import os
 import re
 import shutil
-import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from support import ROOT, clean_env
+from sessions import blocks, expected_pattern, run, sessions, shell_env
+from support import ROOT
 
 README = ROOT / "README.md"
 TEXT = README.read_text(encoding="utf-8")
+BLOCKS = blocks(TEXT)
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
-BLOCKS = [
-    (m.group(1), m.group(2), TEXT.count("\n", 0, m.start()) + 2) for m in FENCE.finditer(TEXT)
-]
 
 SETUP = (
     "python3 -m venv .venv && .venv/bin/pip install -e . && "
@@ -57,34 +50,7 @@ def test_ci_installs_and_tests_as_the_readme_says() -> None:
         assert check in ci
 
 
-def expected_pattern(expected: str) -> re.Pattern[str]:
-    parts = []
-    for line in expected.splitlines():
-        if line == "...":
-            parts.append(r"(?:[^\n]*\n)*?")
-        else:
-            parts.append(r"[^\n]*".join(re.escape(p) for p in line.split("...")) + r"\n")
-    return re.compile("".join(parts))
-
-
-def sessions() -> list[tuple[int, str, str]]:
-    """(line, command, expected output) for every `$ ` command of the console blocks."""
-    out = []
-    for lang, body, line in BLOCKS:
-        if lang != "console":
-            continue
-        current: list[str] | None = None
-        for i, text in enumerate(body.splitlines()):
-            if text.startswith("$ "):
-                current = [text[2:]]
-                out.append((line + i, current))
-            else:
-                assert current is not None, f"README.md:{line + i}: output before a command"
-                current.append(text)
-    return [(n, cmd[0], "".join(f"{x}\n" for x in cmd[1:])) for n, cmd in out]
-
-
-SESSIONS = sessions()
+SESSIONS = sessions(TEXT, "README.md")
 
 
 @pytest.fixture(scope="module")
@@ -92,12 +58,7 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, s
     work = tmp_path_factory.mktemp("readme")
     for folder in ("doctrine", "examples"):
         shutil.copytree(ROOT / folder, work / folder)
-    bin_dir = tmp_path_factory.mktemp("bin")
-    shim = bin_dir / "doctrine"
-    shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m compiler "$@"\n', encoding="utf-8")
-    shim.chmod(shim.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    env = clean_env(PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}", PYTHONUNBUFFERED="1")
-    return work, env
+    return work, shell_env(tmp_path_factory.mktemp("bin"))
 
 
 def test_readme_has_sessions() -> None:
@@ -113,17 +74,7 @@ def test_console_session(
     workdir: tuple[Path, dict[str, str]], line: int, command: str, expected: str
 ) -> None:
     work, env = workdir
-    proc = subprocess.run(
-        ["bash", "-c", command],
-        cwd=work,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    output = proc.stdout
+    output = run(command, work, env)
     assert expected_pattern(expected).fullmatch(output), (
         f"README.md:{line}: $ {command}\n--- expected\n{expected}--- got\n{output}"
     )
@@ -165,7 +116,18 @@ def test_every_error_code_is_documented() -> None:
     used = set()
     for path in (ROOT / "compiler").rglob("*.py"):
         used |= set(re.findall(r'"(D\d{4})"', path.read_text(encoding="utf-8")))
-    documented = set(re.findall(r"^\| (D\d{4}) \|", TEXT, re.MULTILINE))
+    codes = (ROOT / "docs" / "codes.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"^\| (D\d{4}) \|", codes, re.MULTILINE))
     assert used, "no error codes found in compiler/"
-    assert sorted(used - documented) == [], "codes missing from the README's table"
-    assert sorted(documented - used) == [], "codes in the README's table that nothing raises"
+    assert sorted(used - documented) == [], "codes missing from docs/codes.md"
+    assert sorted(documented - used) == [], "codes in docs/codes.md that nothing raises"
+
+
+def test_the_readme_is_a_front_page() -> None:
+    """Under 300 lines, and every link into the repository leads to a file that exists."""
+    assert len(TEXT.splitlines()) < 300
+    links = re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", TEXT)
+    assert links
+    for link in links:
+        if "://" not in link:
+            assert (ROOT / link).exists(), f"README.md links to {link}, which does not exist"

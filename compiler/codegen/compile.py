@@ -31,15 +31,43 @@ def check_files(paths: list[Path]) -> tuple[Checker, list[Diagnostic]]:
     return check(load_files(paths))
 
 
-def compile_files(paths: list[Path]) -> list[Compiled]:
-    """Compile each file to Python source; raise DoctrineError on any error."""
+def compile_files(paths: list[Path], runtime: str | None = None) -> list[Compiled]:
+    """Compile each file to Python source; raise DoctrineError on any error.
+
+    With `runtime`, the modules import the runtime by that name (see `write_runtime`).
+    """
     checker, warnings = check_files(paths)
     out = []
     for path in paths:
         program = checker.program(path.resolve())
         mine = tuple(w for w in warnings if w.pos and Path(w.pos.path).resolve() == path.resolve())
-        out.append(Compiled(path, program, generate(program), mine))
+        out.append(Compiled(path, program, generate(program, runtime), mine))
     return out
+
+
+def standalone_runtime_name() -> str:
+    """The private name of the runtime's copy that standalone modules import: it names this
+    version, so modules of two versions in one folder each find their own, and it can shadow
+    no package (`_doctrine_runtime_0_1_0`)."""
+    from .. import __version__
+
+    return "_doctrine_runtime_" + "".join(c if c.isalnum() else "_" for c in __version__)
+
+
+def write_runtime(out_dir: Path) -> Path:
+    """Write a copy of the runtime package into OUT_DIR under its standalone name; return it.
+
+    The runtime needs only the standard library, so modules compiled with `--standalone`
+    run wherever Python does, with no `compiler` package installed.
+    """
+    from .. import runtime
+
+    source = Path(runtime.__file__).parent
+    target = out_dir / standalone_runtime_name()
+    target.mkdir(parents=True, exist_ok=True)
+    for module in sorted(source.glob("*.py")):
+        _write_atomically(target / module.name, module.read_text(encoding="utf-8"))
+    return target
 
 
 def compile_file(path: str | os.PathLike[str]) -> str:
@@ -80,15 +108,19 @@ def write_module(compiled: Compiled, out_dir: Path) -> Path:
     folder = out_dir.joinpath(*packages)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{leaf}.py"
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
+    _write_atomically(target, compiled.source)
+    return target
+
+
+def _write_atomically(target: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(compiled.source)
+            handle.write(text)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return target
 
 
 __all__ = [
@@ -99,5 +131,7 @@ __all__ = [
     "compile_source",
     "load",
     "module_from_source",
+    "standalone_runtime_name",
     "write_module",
+    "write_runtime",
 ]

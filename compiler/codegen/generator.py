@@ -13,11 +13,11 @@ import operator
 import sys
 from typing import Any
 
+from .. import __version__
 from ..checking import ir
 from ..errors import Diagnostic, DoctrineError
 from . import pysource
 
-VERSION = "0.1.0"
 # An element whose expression, with the small elements it uses, has at most this many nodes
 # is computed in place wherever it is used (see Generator.inlined): no call per element.
 INLINE_SIZE = 8
@@ -134,8 +134,9 @@ class _Data:
 class Generator:
     """Emits one module for one Program."""
 
-    def __init__(self, program: ir.Program):
+    def __init__(self, program: ir.Program, runtime: str | None = None):
         self.program = program
+        self.runtime = runtime
         self.elements = {e.key: e for e in program.elements}
         self.element_ids = {e.key: i for i, e in enumerate(program.elements)}
         self.doctrine_ids = {d.name: i for i, d in enumerate(program.doctrines)}
@@ -671,17 +672,21 @@ class Generator:
         # Built before the date constants are written, since it may add to them.
         precedents_ast = {d.name: self.data(self.precedents(d)) for d in p.doctrines}
         doc = (
-            f"Evaluator compiled by doctrine {VERSION} from {p.path}. Do not edit: recompile.\n\n"
+            f"Evaluator compiled by doctrine {__version__} from {p.path}. "
+            "Do not edit: recompile.\n\n"
             "Sources (SHA-256):\n"
             + "".join(f"    {name}  {digest}\n" for name, digest in p.sources)
         )
         body.append(ast.Expr(_c(doc)))
         body.append(ast.Import(names=[ast.alias(name="datetime", asname="_dt")]))
-        body.append(
-            ast.ImportFrom(
-                module="compiler", names=[ast.alias(name="runtime", asname="_rt")], level=0
+        if self.runtime is None:
+            body.append(
+                ast.ImportFrom(
+                    module="compiler", names=[ast.alias(name="runtime", asname="_rt")], level=0
+                )
             )
-        )
+        else:  # `compile --standalone`: the runtime's copy beside the module, by its own name
+            body.append(ast.Import(names=[ast.alias(name=self.runtime, asname="_rt")]))
         body.append(
             _assign(
                 "__all__",
@@ -839,14 +844,18 @@ def _facts(e: ir.Expr) -> set[str]:
     return {x.name for x in ir.walk(e) if isinstance(x, ir.FactRef)}
 
 
-def generate(program: ir.Program) -> str:
-    """The Python source of the module for `program`: deterministic, byte for byte."""
+def generate(program: ir.Program, runtime: str | None = None) -> str:
+    """The Python source of the module for `program`: deterministic, byte for byte.
+
+    The module imports `compiler.runtime`, or with `runtime` the top-level module of that
+    name (a copy of the runtime written beside it by `compile --standalone`).
+    """
     # The tree is only unparsed, never compiled, so it needs no line numbers. It is large and
     # holds no cycles: collecting garbage while it is built only walks it again and again.
     enabled = gc.isenabled()
     gc.disable()
     try:
-        module = Generator(program).module()
+        module = Generator(program, runtime).module()
         source = pysource.unparse(module) + "\n"
         # Never hand out a module Python would refuse (a doctrine nested past what its parser
         # takes): say so as a diagnostic instead. The functions are what can nest too deep;

@@ -146,6 +146,8 @@ def cite(c: Mapping[str, Any] | None) -> Data | None:
         "citation": citation,
         "name": name,
         "rest": rest,
+        "sep": ", ",
+        "form": "full",
         "pinpoint": c.get("pinpoint", ""),
         "purpose": c.get("purpose", ""),
     }
@@ -153,6 +155,61 @@ def cite(c: Mapping[str, Any] | None) -> Data | None:
 
 def _cites(cs: Sequence[Mapping[str, Any]] | None) -> list[Data]:
     return [x for x in (cite(c) for c in cs or ()) if x is not None]
+
+
+# ---------------------------------------------------------------- citation forms
+
+# "Name v. Other, 54 F.3d 1169, 1175 (4th Cir. 1995) (en banc)": the parts a short form needs.
+_CASE = re.compile(
+    r"^(?P<name>.+? v\. .+?), (?P<volume>\d+) (?P<reporter>[A-Za-z][A-Za-z0-9.' ]*?) "
+    r"(?P<first>\d+)(?:, (?P<pin>[^()]+?))?(?P<tail> \(.*)?$"
+)
+# Parties a short form passes over for the other side (Bluebook rule 10.9(a)(i)).
+_GENERIC_PARTY = re.compile(
+    r"^(?:United States|State|Commonwealth|People|City|County|Town|Village|Board|Department"
+    r"|Dep't|Estate|In re)\b"
+)
+
+
+def _short_name(name: str) -> str:
+    """The name a short form uses: the first party's, unless it is a government or the like."""
+    first, _, second = name.partition(" v. ")
+    party = second if _GENERIC_PARTY.match(first) and second else first
+    # "Winnebago County Dep't of Social Servs." -> "Winnebago County"; "DeShaney" -> "DeShaney"
+    party = re.split(r",| of | Dep't| Inc\.| Corp\.", party, maxsplit=1)[0].strip()
+    return party or first
+
+
+def citation_forms(cites: Sequence[Data]) -> None:
+    """Give each citation, in the order a reader meets them, the form a clerk would write:
+    in full the first time, a short form after ("Pinder, 54 F.3d at 1175"), and "Id." when
+    it cites the same case as the citation just before it.
+
+    The forms are set in place: `form` ("full", "short" or "id"), and `name` and `rest`
+    (the italic and roman parts) rewritten for that form; `citation` keeps the full text.
+    """
+    seen: set[str] = set()
+    previous: tuple[str, str] | None = None
+    for c in cites:
+        match = _CASE.match(str(c.get("citation", "")))
+        key = str(c.get("authority") or (match.group("name") if match else c.get("citation")))
+        pin = (match.group("pin") or "") if match else ""
+        c.setdefault("full_name", c.get("name", ""))
+        c.setdefault("full_rest", c.get("rest", ""))
+        if match is None:
+            c["form"] = "full"
+        elif previous is not None and previous[0] == key:
+            c["form"], c["sep"] = "id", " "
+            c["name"], c["rest"] = "Id.", "" if pin == previous[1] or not pin else f"at {pin}"
+        elif key in seen:
+            c["form"] = "short"
+            volume, reporter = match.group("volume"), match.group("reporter")
+            at = f" at {pin}" if pin else f" {match.group('first')}"
+            c["name"], c["rest"] = _short_name(match.group("name")), f"{volume} {reporter}{at}"
+        else:
+            c["form"] = "full"
+        seen.add(key)
+        previous = (key, pin)
 
 
 # ---------------------------------------------------------------- the tree in words
@@ -464,8 +521,15 @@ class _Facts:
                         "fields": fields,
                     }
                 )
+        shown = answer(value, kind) if kind != "list" else literal(value)
+        if value is None:
+            shown = "not given"
+        elif name == self.supplied:
+            shown = f"{literal(value)} supplied by the library"
         return {
             "name": name,
+            "words": words(name),
+            "shown": shown,
             "kind": kind,
             "given": value is not None and name != self.supplied,
             "value": "not given"
@@ -768,8 +832,39 @@ def _counterfactual_data(cf: Counterfactual, schema: Mapping[str, tuple[str, Any
     }
 
 
-def explanation(result: Result, *, case: str | None = None, limit: int = 8) -> Data:
-    """Everything an explanation document says about one result, as plain data."""
+def heading(
+    to: str | None = None,
+    from_: str | None = None,
+    date: str | None = None,
+    subject: str | None = None,
+) -> Data | None:
+    """A memorandum's To / From / Date / Re block, or None when none of them is given.
+
+    A date given as YYYY-MM-DD is written out ("December 4, 2026"); anything else is kept.
+    """
+    if not any((to, from_, date, subject)):
+        return None
+    shown = date or ""
+    try:
+        day = datetime.date.fromisoformat(shown)
+    except ValueError:
+        pass
+    else:
+        shown = f"{day:%B} {day.day}, {day.year}"
+    return {"to": to or "", "from": from_ or "", "date": shown, "re": subject or ""}
+
+
+def explanation(
+    result: Result,
+    *,
+    case: str | None = None,
+    limit: int = 8,
+    memo: Mapping[str, str] | None = None,
+) -> Data:
+    """Everything an explanation document says about one result, as plain data.
+
+    `case` names the case (a facts file's `title`, else its name); `memo` is a `heading()`.
+    """
     evaluator = result.evaluator
     info = module_info(evaluator)
     schema = evaluator.schema.facts
@@ -814,6 +909,7 @@ def explanation(result: Result, *, case: str | None = None, limit: int = 8) -> D
     record = [
         {
             "fact": str(note.get("fact", "")),
+            "words": words(str(note.get("fact", ""))),
             "used": "unknown" if note.get("used") is None else literal(note.get("used")),
             "why": str(note.get("why", "")),
         }
@@ -826,10 +922,19 @@ def explanation(result: Result, *, case: str | None = None, limit: int = 8) -> D
     ]
     found = search(result, info, limit=limit) if limit > 0 else ()
     cfs = [_counterfactual_data(cf, schema) for cf in found]
+    summary = _summary(info, result.doctrine, result.facts, schema)
+    citation_forms(
+        [
+            *([summary["source"]] if summary["source"] else []),
+            *(c for e in elements for c in e["cites"]),
+            *(c for r in rejects for c in r["cites"]),
+        ]
+    )
     return {
         "kind": "explain",
         "case": case or "",
-        "doctrine": _summary(info, result.doctrine, result.facts, schema),
+        "memo": dict(memo) if memo else None,
+        "doctrine": summary,
         "holds": result.holds,
         "outcome": OUTCOME[result.holds],
         "conclusion": {
@@ -845,6 +950,7 @@ def explanation(result: Result, *, case: str | None = None, limit: int = 8) -> D
                 for e in decisive
             ],
             "missing": list(result.missing),
+            "missing_words": [words(name) for name in result.missing],
         },
         "elements": elements,
         "rules": _rules(model, d["tree"], words_, True),
@@ -1041,13 +1147,27 @@ def documentation(
     elements = [_element_doc(info, words_, s["label"], s["key"], seen) for s in d["elements"]]
     labels = {s["key"]: s["label"] for s in d["elements"]}
     model = Model(info, schema, dict.fromkeys(schema))
+    summary = _summary(info, name, None, schema)
+    rejects = _rejects(d, None)
+
+    def element_cites(items: list[Data]) -> list[Data]:
+        return [c for e in items for c in (*e["cites"], *element_cites(e["parts"]))]
+
+    citation_forms(
+        [
+            *([summary["source"]] if summary["source"] else []),
+            *summary["cites"],
+            *element_cites(elements),
+            *(c for r in rejects for c in r["cites"]),
+        ]
+    )
     return {
         "kind": "doc",
-        "doctrine": _summary(info, name, None, schema),
+        "doctrine": summary,
         "elements": elements,
         "facts": _fact_docs(info, d.get("facts_weighed") or ()),
         "rules": _rules(model, d["tree"], _Words(info, schema, labels), False),
-        "rejects": _rejects(d, None),
+        "rejects": rejects,
         "variant": _variant(info, d, words_),
     }
 
@@ -1135,11 +1255,12 @@ def render_explanation(
     format: str = "markdown",
     templates: str | PathLike[str] | None = None,
     case: str | None = None,
+    memo: Mapping[str, str] | None = None,
 ) -> str:
     """The explanation of one result as a document (markdown, html or text)."""
     from .render import render
 
-    return render("explain", format, explanation(result, case=case), templates)
+    return render("explain", format, explanation(result, case=case, memo=memo), templates)
 
 
 def render_documentation(

@@ -18,9 +18,9 @@ from typing import Any
 
 import jinja2
 import markupsafe
-from jinja2.sandbox import SandboxedEnvironment
 
 from ..syntax.resources import data_dir
+from .sandbox import BoundedSandbox, render_bounded
 
 __all__ = ["FORMATS", "TemplateProblem", "environment", "render"]
 
@@ -58,9 +58,14 @@ def _join(items: Sequence[Any], word: str = "and") -> str:
 
 
 def _md(text: Any) -> str:
-    """Text made safe inside markdown: no raw HTML can come through."""
+    """Text made safe inside markdown: no raw HTML can come through, and an asterisk outside
+    `code` (a star page, "*1175") starts no emphasis."""
     escaped: str = _ENTITY.sub("&amp;", str(text))
-    return escaped.replace("<", "&lt;").replace(">", "&gt;")
+    escaped = escaped.replace("<", "&lt;").replace(">", "&gt;")
+    parts = escaped.split("`")
+    if len(parts) % 2 == 0:  # an unmatched backtick: no code spans to keep
+        return escaped.replace("*", "\\*")
+    return "`".join(p if i % 2 else p.replace("*", "\\*") for i, p in enumerate(parts))
 
 
 _ENTITY = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
@@ -95,6 +100,77 @@ def _wrap(text: Any, width: int = 78, indent: str = "", first: str | None = None
     )
 
 
+def _table(
+    rows: str | Sequence[Sequence[Any]],
+    headers: Sequence[str] | None = None,
+    width: int = 78,
+    indent: str = "  ",
+) -> str:
+    """Rows as a plain-text table that fits in `width` columns, long cells wrapped in place.
+
+    `rows` is a list of rows of cells, or text with a line per row and a tab between cells.
+
+    Each column gets its natural width when all fit; otherwise the room is shared out so that
+    narrow columns keep theirs and the wide ones wrap (a share is never under 8 columns).
+    """
+    if isinstance(rows, str):  # built in a template: a line per row, tabs between cells
+        rows = [line.split("\t") for line in rows.splitlines() if line.strip()]
+    table = [[" ".join(str(cell).split()) for cell in row] for row in rows]
+    if headers:
+        table.insert(0, [str(h) for h in headers])
+    if not table:
+        return ""
+    count = max(len(row) for row in table)
+    for row in table:
+        row.extend([""] * (count - len(row)))
+    natural = [max(len(row[i]) for row in table) for i in range(count)]
+    room = max(width - len(indent) - 2 * (count - 1), 8 * count)
+    widths = list(natural)
+    if sum(natural) > room:
+        left, pending = room, sorted(range(count), key=lambda i: natural[i])
+        while pending:
+            share = max(left // len(pending), 8)
+            i = pending.pop(0)
+            widths[i] = min(natural[i], share) if pending else max(min(natural[i], left), 8)
+            left -= widths[i]
+    lines: list[str] = []
+    for n, row in enumerate(table):
+        cells = [
+            textwrap.wrap(cell, widths[i], break_on_hyphens=False) or [""]
+            for i, cell in enumerate(row)
+        ]
+        for k in range(max(len(c) for c in cells)):
+            parts = [(c[k] if k < len(c) else "").ljust(widths[i]) for i, c in enumerate(cells)]
+            lines.append((indent + "  ".join(parts)).rstrip())
+        if n == 0 and headers:
+            lines.append(indent + "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+# A case name in running text: "Pinder v. Johnson", "DeShaney v. Winnebago County Dep't of
+# Social Servs.", "L.W. v. Grubbs". A party is capitalized words, joined by a few small ones;
+# words that start a sentence ("In", "See") are not taken for the first party's.
+_CAP = r"[A-Z][\w.'&-]*"
+_PARTY = rf"{_CAP}(?:(?: (?:of|the|for|de|ex rel\.))* {_CAP})*"
+_LEAD = (
+    r"(?!(?:In|The|See|Under|As|But|And|Unlike|Like|After|Before|Since|When|While|Cf\.|"
+    r"Compare|Accord|Contra|Also|Both|Only|Even|Here|This|That|Thus|Then|Per|From|By|At|"
+    r"On|With|Without|Neither|Nor|Both|Under|Applying|Following|Citing)\b)"
+)
+CASE_NAME = re.compile(rf"\b{_LEAD}{_PARTY} v\. {_PARTY}")
+
+
+def _case_names(text: Any, format: str = "md") -> Any:
+    """Case names in running text set in italics: *X v. Y* in markdown, <i> in HTML, and
+    _X v. Y_ in plain text (the typewriter's underscore for italics). The text must already
+    be escaped for its format."""
+    shown = str(text)
+    if format == "html":
+        return markupsafe.Markup(CASE_NAME.sub(lambda m: f"<i>{m.group()}</i>", shown))
+    mark = "*" if format == "md" else "_"
+    return CASE_NAME.sub(lambda m: f"{mark}{m.group()}{mark}", shown)
+
+
 def _upfirst(text: Any) -> str:
     shown = str(text)
     return shown[:1].upper() + shown[1:]
@@ -111,6 +187,8 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "html_text": _html_text,
     "plain": _plain,
     "wrap": _wrap,
+    "table": _table,
+    "case_names": _case_names,
     "upfirst": _upfirst,
     "plural": _plural,
 }
@@ -120,36 +198,11 @@ FILTERS: dict[str, Callable[..., Any]] = {
 
 
 def _configure(env: jinja2.Environment) -> jinja2.Environment:
-    env.filters.update(FILTERS)
+    if isinstance(env, BoundedSandbox):
+        env.add_filters(FILTERS)
+    else:
+        env.filters.update(FILTERS)
     return env
-
-
-# The largest string, list or number a user's template may build with `*` or `**`.
-_MAX_SIZE = 1_000_000
-
-
-class _BoundedSandbox(SandboxedEnvironment):
-    """Jinja's sandbox, which guards attributes but not arithmetic, with `*` and `**` bounded
-    so that `{{ 'a' * 10**10 }}` is refused instead of exhausting memory."""
-
-    intercepted_binops = frozenset({"*", "**"})
-
-    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        numbers = isinstance(left, (int, float)) and isinstance(right, (int, float))
-        if operator == "**" and numbers and abs(right) > 64 and abs(left) > 1:
-            raise jinja2.exceptions.SecurityError("`**` result too large for a template")
-        if operator == "*":
-            for seq, count in ((left, right), (right, left)):
-                sized = isinstance(seq, (str, list, tuple)) and isinstance(count, int)
-                if sized and len(seq) * count > _MAX_SIZE:
-                    raise jinja2.exceptions.SecurityError("`*` builds too much for a template")
-            if (
-                isinstance(left, int)
-                and isinstance(right, int)
-                and (left.bit_length() + right.bit_length() > 4096)
-            ):
-                raise jinja2.exceptions.SecurityError("`*` result too large for a template")
-        return super().call_binop(context, operator, left, right)
 
 
 @functools.lru_cache(maxsize=8)
@@ -165,7 +218,7 @@ def _environment(user: str | None) -> jinja2.Environment:
     if user is None:
         return _configure(jinja2.Environment(loader=ours, **options))
     loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(user), ours])
-    return _configure(_BoundedSandbox(loader=loader, **options))
+    return _configure(BoundedSandbox(loader=loader, **options))
 
 
 def environment(templates: str | PathLike[str] | None = None) -> jinja2.Environment:
@@ -197,7 +250,9 @@ def render(
     env = environment(templates)
     try:
         template = env.get_template(name)
-        return _tidy(template.render(**data))
+        if templates is None:
+            return _tidy(template.render(**data))
+        return _tidy(render_bounded(template, data))
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateProblem(
             f"template {exc.filename or exc.name or name}, line {exc.lineno}: {exc.message}"

@@ -673,8 +673,10 @@ class Result:
         `templates` names a folder of one's own Jinja templates (run sandboxed; ours fill the
         gaps). Needs jinja2, which the runtime itself does not: it is imported only here.
         """
-        from ..explain.explanation import render_explanation
-
+        try:
+            from ..explain.explanation import render_explanation
+        except ImportError:  # a standalone copy of the runtime (`doctrine compile --standalone`)
+            return _explain_standalone(self, format, templates)
         return render_explanation(self, format=format, templates=templates)
 
     def _repr_html_(self) -> str:
@@ -683,6 +685,46 @@ class Result:
         html = self.explain(format="html")
         found = re.search(r"<article\b.*</article>", html, re.S)
         return found.group(0) if found else html
+
+
+def _explain_standalone(result: Result, format: str, templates: str | None) -> str:
+    """Explain a result of a module compiled with --standalone, with the compiler if it is
+    installed: the module's own source is loaded again over the compiler's runtime, and the
+    case evaluated there, so the explanation is the compiler's own, exactly."""
+    try:
+        from compiler.codegen.compile import module_from_source
+        from compiler.explain.explanation import render_explanation
+    except ImportError:
+        raise ImportError(
+            "Result.explain() writes explanations with the doctrine compiler, which is not "
+            "installed here (this module was compiled with --standalone and evaluates on the "
+            "standard library alone): pip install doctrine"
+        ) from None
+    namespace = getattr(result.evaluator._values, "__globals__", {})
+    path = namespace.get("__file__")
+    if not path:
+        raise ImportError("Result.explain(): cannot find the source of this compiled module")
+    with open(path, encoding="utf-8") as handle:
+        source = handle.read()
+    ours = f"import {__name__} as _rt\n"
+    if ours not in source:
+        raise ImportError(f"Result.explain(): {path} does not import this runtime")
+    source = source.replace(ours, "from compiler import runtime as _rt\n", 1)
+    module = module_from_source(source, str(namespace.get("__name__", "doctrine")), path)
+
+    def given(value: Any) -> Any:  # the facts as a case would give them: absent fields left out
+        if isinstance(value, (list, tuple)):
+            return [
+                {k: v for k, v in item.items() if v is not ABSENT}
+                if isinstance(item, dict)
+                else item
+                for item in value
+            ]
+        return value
+
+    facts = {name: given(value) for name, value in result.facts.items() if value is not None}
+    again = module.DOCTRINES[result.doctrine].evaluate(facts)
+    return str(render_explanation(again, format=format, templates=templates))
 
 
 class Evaluator:

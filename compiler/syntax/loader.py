@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import stat
@@ -14,6 +15,38 @@ from . import nodes as n
 from .parser import parse
 
 SUFFIX = ".doctrine"
+
+LIBRARY_PREFIX = "doctrine"
+"""`import doctrine.vocabulary` names the installed library's `vocabulary`, and nothing else."""
+
+_extra_path: list[Path] = []
+
+
+def set_search_path(folders: list[str] | list[Path]) -> None:
+    """Folders to search for imports before DOCTRINE_PATH (the command line's `--path`)."""
+    _extra_path[:] = [Path(f) for f in folders]
+
+
+def library_dir() -> Path | None:
+    """The installed library's folder (the checkout's `doctrine/` in an editable install)."""
+    from .resources import data_dir
+
+    try:
+        return data_dir("doctrine")
+    except FileNotFoundError:
+        return None
+
+
+def search_path() -> list[Path]:
+    """Where an import that is not beside its file is looked for, in order: the folders of
+    `--path`, those of DOCTRINE_PATH (separated by the platform's os.pathsep), and last the
+    installed library."""
+    folders = list(_extra_path)
+    folders += [Path(f) for f in os.environ.get("DOCTRINE_PATH", "").split(os.pathsep) if f]
+    library = library_dir()
+    if library is not None:
+        folders.append(library)
+    return folders
 
 
 def display_path(path: Path) -> str:
@@ -55,7 +88,8 @@ class Loaded:
 class Loader:
     """Loads modules once each, collecting every diagnostic it meets."""
 
-    def __init__(self) -> None:
+    def __init__(self, search: list[Path] | None = None) -> None:
+        self.search = search_path() if search is None else search
         self.modules: dict[Path, n.Module] = {}
         self.imports: dict[Path, tuple[Path, ...]] = {}
         self.sources: dict[str, str] = {}
@@ -90,6 +124,71 @@ class Loader:
         self.sources[shown] = text
         return text
 
+    def _candidates(self, module: str, folder: Path, root: Path) -> list[tuple[Path, Path]]:
+        """(file, the folder it must stay within) for each place `module` may be, in order."""
+        parts = module.split(".")
+        if parts[0] == LIBRARY_PREFIX and len(parts) > 1:
+            library = library_dir()
+            if library is None:
+                return []
+            return [(library.joinpath(*parts[1:]).with_suffix(SUFFIX), library.resolve())]
+        places = [(folder.joinpath(*parts).with_suffix(SUFFIX), root)]
+        for entry in self.search:
+            with contextlib.suppress(OSError, RuntimeError):
+                places.append((entry.joinpath(*parts).with_suffix(SUFFIX), entry.resolve()))
+        return places
+
+    def find(self, module: str, folder: Path, root: Path) -> tuple[Path, Path]:
+        """The file an import names: the first place it exists, else the first place looked."""
+        places = self._candidates(module, folder, root)
+        for target, within in places:
+            if target.exists():
+                return target, within
+        if places:
+            return places[0]
+        return folder.joinpath(*module.split(".")).with_suffix(SUFFIX), root
+
+    def not_found(self, imp: n.Import, folder: Path) -> Diagnostic:
+        """The error for an import found nowhere, naming every place that was looked in."""
+        places = self._candidates(imp.module, folder, folder)
+        library = library_dir()
+        where = []
+        for _target, within in places:
+            if library is not None and within == library.resolve():
+                where.append("in the installed library")
+            elif within != folder:
+                where.append(f"in {display_path(within)}{os.sep}")
+        if not places:
+            message = f"cannot import `{imp.module}`: the installed library is missing"
+        else:
+            message = f"cannot import `{imp.module}`: no file {display_path(places[0][0])}"
+            if imp.module.split(".")[0] == LIBRARY_PREFIX:
+                message = f"cannot import `{imp.module}`: the installed library has no such module"
+            elif where:
+                message += f", nor {', nor '.join(where)}"
+        near = sorted(
+            {
+                p.stem
+                for target, _ in places
+                if target.parent.is_dir()
+                for p in target.parent.glob(f"*{SUFFIX}")
+            }
+        )
+        hint = did_you_mean(imp.module.split(".")[-1], near)
+        if not hint and imp.module.split(".")[0] != LIBRARY_PREFIX:
+            hint = (
+                "an import is looked for beside the importing file, then in the folders of "
+                "--path and DOCTRINE_PATH, then in the installed library "
+                "(`import doctrine.NAME` names the library's module NAME)"
+            )
+        return Diagnostic(
+            "D0401",
+            message,
+            imp.pos,
+            label="imported here",
+            help=hint,
+        )
+
     def load(
         self, path: Path, at: SourcePosition | None = None, root: Path | None = None
     ) -> Path | None:
@@ -118,7 +217,7 @@ class Loader:
         self._active.append(path)
         deps: list[Path] = []
         for imp in module.imports:
-            target = path.parent.joinpath(*imp.module.split(".")).with_suffix(SUFFIX)
+            target, root_of = self.find(imp.module, path.parent, root)
             try:
                 resolved = target.resolve()
             except (OSError, RuntimeError):
@@ -145,12 +244,12 @@ class Loader:
                     )
                 )
                 continue
-            if not resolved.is_relative_to(root):
+            if not resolved.is_relative_to(root_of):
                 self.diagnostics.append(
                     Diagnostic(
                         "D0401",
                         f"cannot import `{imp.module}`: {display_path(target)} links to a file "
-                        f"outside the folder compiled from ({display_path(root)})",
+                        f"outside the folder it was found in ({display_path(root_of)})",
                         imp.pos,
                         label="imported here",
                         help="an import reads a file in the importing file's folder or below it",
@@ -169,18 +268,9 @@ class Loader:
                 )
                 continue
             if not target.is_file():
-                near = [p.stem for p in path.parent.glob(f"*{SUFFIX}")]
-                self.diagnostics.append(
-                    Diagnostic(
-                        "D0401",
-                        f"cannot import `{imp.module}`: no file {display_path(target)}",
-                        imp.pos,
-                        label="imported here",
-                        help=did_you_mean(imp.module, near),
-                    )
-                )
+                self.diagnostics.append(self.not_found(imp, path.parent))
                 continue
-            loaded = self.load(target, imp.pos, root)
+            loaded = self.load(target, imp.pos, root_of)
             if loaded is not None:
                 deps.append(loaded)
         self._active.pop()
@@ -189,9 +279,13 @@ class Loader:
         return path
 
 
-def load(paths: list[Path]) -> Loaded:
-    """Load the given files and their imports; raise DoctrineError on any problem."""
-    loader = Loader()
+def load(paths: list[Path], search: list[Path] | None = None) -> Loaded:
+    """Load the given files and their imports; raise DoctrineError on any problem.
+
+    An import is looked for beside the importing file, then along `search` (by default
+    `search_path()`: --path, DOCTRINE_PATH, the installed library).
+    """
+    loader = Loader(search)
     for path in paths:
         loader.load(path)
     if loader.diagnostics:

@@ -8,7 +8,6 @@ import hashlib
 import os
 import re
 import sys
-import tempfile
 import textwrap
 from functools import lru_cache
 from pathlib import Path
@@ -47,8 +46,9 @@ def build_lark(**options: Any) -> lark.Lark:
     """An LALR parser for the grammar; its tables come from the user's cache when saved before.
 
     Building the tables takes most of a second; loading them a few milliseconds. The cache file
-    is named by the grammar's content, these options, and the lark and Python versions, so an
-    edited grammar or another lark never loads stale tables; it is written whole or not at all.
+    is named by the grammar's content, these options, and the lark and Python versions, and lark
+    checks the same inside it, so an edited grammar or another lark never loads stale tables. It
+    is read and written under a lock, so no process sees it half-written.
     """
     grammar = grammar_path().read_text(encoding="utf-8")
     options = {"parser": "lalr", **options}
@@ -67,18 +67,18 @@ def build_lark(**options: Any) -> lark.Lark:
         ).encode("utf-8")
     ).hexdigest()[:32]
     target = folder / f"grammar-{key}.lark"
-    if target.is_file():
-        return lark.Lark(grammar, cache=str(target), **options)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(fd)
     try:
-        parser = lark.Lark(grammar, cache=tmp, **options)
-        if os.path.getsize(tmp):  # lark writes nothing where it could not
-            os.replace(tmp, target)
+        lock = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        return lark.Lark(grammar, **options)
+    try:
+        with contextlib.suppress(ImportError, OSError):
+            import fcntl  # not on Windows, where the cache goes unlocked
+
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        return lark.Lark(grammar, cache=str(target), **options)
     finally:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-    return parser
+        os.close(lock)  # which releases the lock
 
 
 @lru_cache(maxsize=1)
@@ -281,9 +281,9 @@ _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
 class BadEscape(ValueError):
     """A backslash followed by something the language does not know, at `offset` in the token."""
 
-    def __init__(self, message: str, offset: int, width: int):
+    def __init__(self, message: str, offset: int, width: int, label: str = "unknown escape"):
         super().__init__(message)
-        self.offset, self.width = offset, width
+        self.offset, self.width, self.label = offset, width, label
 
 
 def decode_string(raw: str) -> str:
@@ -304,7 +304,21 @@ def decode_string(raw: str) -> str:
             out.append(_ESCAPES[nxt])
             i += 2
         elif nxt == "u" and re.fullmatch(r"[0-9a-fA-F]{4}", body[i + 2 : i + 6]):
-            out.append(chr(int(body[i + 2 : i + 6], 16)))
+            code = int(body[i + 2 : i + 6], 16)
+            low = body[i + 6 : i + 12]
+            if 0xD800 <= code < 0xDC00 and re.fullmatch(r"\\u[dD][c-fC-F][0-9a-fA-F]{2}", low):
+                # A pair of escapes, as JSON writes a character beyond U+FFFF: one character.
+                out.append(chr(0x10000 + ((code - 0xD800) << 10) + (int(low[2:], 16) - 0xDC00)))
+                i += 12
+                continue
+            if 0xD800 <= code < 0xE000:
+                raise BadEscape(
+                    f"`\\u{body[i + 2 : i + 6]}` is half of a surrogate pair, not a character",
+                    i + (3 if long else 1),
+                    6,
+                    "lone surrogate",
+                )
+            out.append(chr(code))
             i += 6
         else:
             raise BadEscape(f"unknown escape `\\{nxt}`", i + (3 if long else 1), len(nxt) + 1)
@@ -397,7 +411,7 @@ class ToNodes(Transformer[Token, n.Module]):
                 "D0103",
                 f"bad string: {exc}",
                 SourcePosition(self.path, line, column, line, column + exc.width),
-                label="unknown escape",
+                label=exc.label,
                 help='the escapes are \\" \\\\ \\n \\t and \\uXXXX; write a backslash as `\\\\`',
             )
             return ""

@@ -1,4 +1,4 @@
-"""Finds the grammar and templates folders, in a checkout or in an installed wheel."""
+"""Finds the grammar, templates and library folders, in a checkout or in an installed wheel."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ _PACKAGE = Path(__file__).resolve().parent.parent  # compiler/, above syntax/
 
 
 def data_dir(name: str) -> Path:
-    """Return the folder `name` ("grammar" or "templates") shipped with the package.
+    """Return the folder `name` ("grammar", "templates" or "doctrine", the library) shipped
+    with the package.
 
     A wheel carries it inside the package as `_data/NAME`; an editable install or a
     checkout reads the top-level folder beside the package.

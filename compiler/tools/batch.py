@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..runtime import Evaluator, FactsError
+from .sanitize import safe_text
 
 CHUNK = 1000  # CSV rows sent to a worker at once
 CHUNK_BYTES = 1 << 18  # JSON Lines sent to a worker at once: whole lines, about 256 KiB
@@ -287,7 +288,9 @@ def _progress(total: int | None, enabled: bool) -> Any:
         unit_scale=True,
         unit_divisor=1024,
         desc="evaluating",
-        file=sys.stderr,
+        # The bar's carriage returns go to the terminal as they are (past the escaping of
+        # standard error); the lines written above it are escaped on the way (safe_text).
+        file=getattr(sys.stderr, "raw", sys.stderr),
         leave=False,
         dynamic_ncols=columns > 0,
         ncols=None if columns > 0 else 80,
@@ -358,7 +361,7 @@ def run_batch(
                 report = (
                     (lambda line: print(line, file=sys.stderr))
                     if bar is None
-                    else (lambda line: bar.write(line, file=sys.stderr))
+                    else (lambda line: bar.write(safe_text(line), file=bar.fp))
                 )
             try:
                 for text, done, bad in results:

@@ -30,7 +30,8 @@ def _paths(names: Sequence[str]) -> list[Path]:
         else:
             paths.append(p)
     if not paths:
-        raise UsageError("no .doctrine files given")
+        looked = ", ".join(f"{n}/" for n in names)
+        raise UsageError(f"no .doctrine files in {looked}" if names else "no .doctrine files given")
     return paths
 
 
@@ -53,10 +54,22 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
-    from ..codegen.compile import compile_files, write_module
+    from ..codegen.compile import (
+        compile_files,
+        standalone_runtime_name,
+        write_module,
+        write_runtime,
+    )
 
     out_dir = Path(args.output)
-    for compiled in compile_files(_paths(args.files)):
+    runtime = standalone_runtime_name() if args.standalone else None
+    if runtime is not None:
+        try:
+            written = write_runtime(out_dir)
+        except OSError as exc:
+            raise UsageError(f"cannot write into {out_dir}: {exc.strerror or exc}") from None
+        print(f"wrote {written}{os.sep} (the runtime, for the standalone modules)", file=sys.stderr)
+    for compiled in compile_files(_paths(args.files), runtime):
         _print_diagnostics(compiled.warnings)
         try:
             target = write_module(compiled, out_dir)
@@ -78,13 +91,30 @@ def _load_one(file: str, doctrine: str | None) -> Any:
     return module.DOCTRINES[name]
 
 
-def _facts(path: str) -> dict[str, Any]:
+def _facts(path: str, *evaluators: Any) -> dict[str, Any]:
+    """The facts of a case file, less its `title` (see `_case_title`) when no doctrine
+    among `evaluators` has a fact of that name."""
     from .facts import FactsFileError, read_facts
 
     try:
-        return read_facts(Path(path))
+        facts = read_facts(Path(path))
     except FactsFileError as exc:
         raise UsageError(f"{path}: {exc}") from None
+    if evaluators and not any("title" in e.schema.facts for e in evaluators):
+        facts.pop("title", None)
+    return facts
+
+
+def _case_title(path: str) -> str:
+    """The name a memo gives the case: the facts file's `title` when it has one (`title:
+    Pinder v. Johnson`), else the file's name."""
+    from .facts import FactsFileError, read_facts
+
+    with contextlib.suppress(FactsFileError):
+        title = read_facts(Path(path)).get("title")
+        if isinstance(title, str) and title.strip():
+            return " ".join(title.split())
+    return Path(path).name
 
 
 def _truth(value: bool | None) -> str:
@@ -139,7 +169,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.jobs != 1 or args.output is not None:
         raise UsageError("--jobs and -o go with --batch")
     evaluator = _load_one(args.file, args.doctrine)
-    facts = _facts(args.facts)
+    facts = _facts(args.facts, evaluator)
     try:
         result = evaluator.evaluate(facts, stage=args.stage)
     except FactsError as exc:
@@ -151,7 +181,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(result.as_dict()))
     else:
-        print(render_text(result))
+        from .sanitize import safe_text
+
+        print(safe_text(render_text(result)))
     return EXIT_OK
 
 
@@ -180,10 +212,27 @@ def period_warnings(result: Any, file: Path) -> list[str]:
     return [f"{result.doctrine} was {state} on {day.isoformat()} ({detail}){governing}"]
 
 
+def _default_library() -> Path:
+    """The library a command uses when none is named: `doctrine/` in the working folder when
+    it is there, else the installed library."""
+    from ..syntax.loader import library_dir
+
+    here = Path("doctrine")
+    if here.is_dir():
+        return here
+    installed = library_dir()
+    if installed is None:
+        raise UsageError(
+            "no library: there is no doctrine/ folder here, and the installed library is "
+            "missing (reinstall doctrine, or name the files or folder to use)"
+        )
+    return installed
+
+
 def cmd_test(args: argparse.Namespace) -> int:
     from .cases import CaseFileError, run_tests
 
-    files = _paths(args.paths or ["doctrine"])
+    files = _paths(args.paths or [str(_default_library())])
     try:
         outcomes = run_tests(files)
     except CaseFileError as exc:
@@ -282,8 +331,13 @@ def _add_tool_commands(sub: Any) -> None:
     p.set_defaults(run=cmd_fmt)
 
     p = sub.add_parser("graph", help="draw the element tree of a doctrine, with its imports")
-    p.add_argument("file", metavar="FILE")
-    p.add_argument("--format", choices=("dot", "mermaid"), default="dot")
+    p.add_argument("file", metavar="FILE", help="the doctrine file")
+    p.add_argument(
+        "--format",
+        choices=("dot", "mermaid"),
+        default="dot",
+        help="Graphviz dot (the default) or Mermaid",
+    )
     p.add_argument("--doctrine", metavar="NAME", help="only this doctrine (default: the file's)")
     p.add_argument("--no-facts", action="store_true", help="leave out the facts tested")
     p.add_argument("-o", "--output", metavar="OUT", help="write to OUT, not standard output")
@@ -298,7 +352,11 @@ def _add_tool_commands(sub: Any) -> None:
 
 
 def _emit(text: str, output: str | None) -> int:
-    """Write a document to OUT, or to standard output (as UTF-8, whatever the locale)."""
+    """Write a document to OUT, or to standard output (as UTF-8, whatever the locale), with
+    any terminal escape or lone surrogate from a case or a doctrine shown, not obeyed."""
+    from .sanitize import safe_text
+
+    text = safe_text(text)
     if output:
         try:
             Path(output).write_text(text, encoding="utf-8", newline="\n")
@@ -347,16 +405,63 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from ..explain.explanation import render_explanation
 
     evaluator = _load_one(args.file, args.doctrine)
-    facts = _facts(args.facts)
+    facts = _facts(args.facts, evaluator)
+    if args.format == "docx":
+        return _explain_docx(args, evaluator, facts)
     return _document(
         args,
         lambda: render_explanation(
             _evaluate(evaluator, facts, args.facts, args.stage),
             args.format,
             args.templates,
-            case=Path(args.facts).stem,
+            case=_case_title(args.facts),
+            memo=_memo_heading(args),
         ),
     )
+
+
+def _explain_docx(args: argparse.Namespace, evaluator: Any, facts: dict[str, Any]) -> int:
+    """`explain --format docx`: a Word file, to -o or to standard output when it is no terminal."""
+    from ..explain.docx_memo import DocxUnavailable, explanation_docx
+    from ..explain.explanation import explanation
+
+    if args.templates:
+        raise UsageError("--templates does not apply to --format docx")
+    if not args.output and sys.stdout.isatty():
+        raise UsageError("--format docx writes a binary file: give -o FILE.docx")
+    try:
+        result = _evaluate(evaluator, facts, args.facts, args.stage)
+    except _FactsProblems as exc:
+        for line in exc.lines:
+            print(line, file=sys.stderr)
+        return EXIT_ERROR
+    data = explanation(result, case=_case_title(args.facts), memo=_memo_heading(args))
+    try:
+        content = explanation_docx(data)
+    except DocxUnavailable as exc:
+        raise UsageError(str(exc)) from None
+    if args.output:
+        try:
+            Path(args.output).write_bytes(content)
+        except OSError as exc:
+            raise UsageError(f"{args.output}: {exc.strerror or exc}") from None
+        print(f"wrote {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(content)
+        sys.stdout.buffer.flush()
+    return EXIT_OK
+
+
+def _memo_heading(args: argparse.Namespace) -> dict[str, str] | None:
+    from ..explain.explanation import heading
+
+    date = args.memo_date
+    if date == "today":
+        import datetime
+
+        date = datetime.date.today().isoformat()
+    return heading(args.to, args.memo_from, date, args.re)
 
 
 def cmd_doc(args: argparse.Namespace) -> int:
@@ -385,7 +490,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
     first = _load_one(args.first, None)
     second = _load_one(args.second, None)
-    facts = _facts(args.facts)
+    facts = _facts(args.facts, first, second)
     return _document(
         args,
         lambda: render_comparison(
@@ -393,7 +498,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
             _evaluate(second, facts, args.facts, args.stage),
             args.format,
             args.templates,
-            case=Path(args.facts).stem,
+            case=_case_title(args.facts),
         ),
     )
 
@@ -401,8 +506,14 @@ def cmd_diff(args: argparse.Namespace) -> int:
 def _add_document_commands(sub: Any) -> None:
     formats = ("markdown", "html", "text")
 
-    def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--format", choices=formats, default="markdown")
+    def common(p: argparse.ArgumentParser, docx: bool = False) -> None:
+        p.add_argument(
+            "--format",
+            choices=(*formats, "docx") if docx else formats,
+            default="markdown",
+            help="the document's format (default: markdown)"
+            + ("; docx needs python-docx and -o" if docx else ""),
+        )
         p.add_argument("-o", "--output", metavar="OUT", help="write the document to OUT")
         p.add_argument(
             "--templates",
@@ -418,22 +529,34 @@ def _add_document_commands(sub: Any) -> None:
         )
 
     p = sub.add_parser("explain", help="explain a doctrine's result on the facts of a case")
-    p.add_argument("file", metavar="FILE")
+    p.add_argument("file", metavar="FILE", help="the doctrine file")
     p.add_argument("--facts", required=True, metavar="CASE", help="YAML or JSON file of facts")
     p.add_argument("--doctrine", metavar="NAME", help="a doctrine of FILE other than its main one")
-    common(p)
+    common(p, docx=True)
     stage(p)
+    memo = p.add_argument_group(
+        "memorandum heading", "a To / From / Date / Re block at the top (each line optional)"
+    )
+    memo.add_argument("--to", metavar="WHOM", help="whom the memo is for")
+    memo.add_argument("--from", dest="memo_from", metavar="WHOM", help="who wrote it")
+    memo.add_argument(
+        "--date",
+        dest="memo_date",
+        metavar="DATE",
+        help="its date: YYYY-MM-DD (written out), 'today', or any text",
+    )
+    memo.add_argument("--re", metavar="SUBJECT", help="what it is about")
     p.set_defaults(run=cmd_explain)
 
     p = sub.add_parser("doc", help="write a doctrine out as a readable document")
-    p.add_argument("file", metavar="FILE")
+    p.add_argument("file", metavar="FILE", help="the doctrine file")
     p.add_argument("--doctrine", metavar="NAME", help="a doctrine of FILE other than its main one")
     common(p)
     p.set_defaults(run=cmd_doc)
 
     p = sub.add_parser("diff", help="compare two doctrines on the same facts")
-    p.add_argument("first", metavar="A")
-    p.add_argument("second", metavar="B")
+    p.add_argument("first", metavar="A", help="the first doctrine file")
+    p.add_argument("second", metavar="B", help="the second doctrine file")
     p.add_argument("--facts", required=True, metavar="CASE", help="YAML or JSON file of facts")
     common(p)
     stage(p)
@@ -449,9 +572,13 @@ def cmd_which(args: argparse.Namespace) -> int:
         day = datetime.date.fromisoformat(args.date)
     except ValueError:
         raise UsageError(f"--date {args.date}: expected a date such as 1989-03-10") from None
-    files = library_files(Path(args.library))
+    library = Path(args.library) if args.library else _default_library()
+    if not library.is_dir():
+        raise UsageError(f"--library {args.library}: no such folder")
+    files = library_files(library)
     if not files:
-        raise UsageError(f"no .doctrine files in {args.library}")
+        raise UsageError(f"no .doctrine files in {library}")
+    args.library = str(library)
     found = standings(args.question, args.court, day, files)
     if not found:
         raise UsageError(f"no doctrine in {args.library} answers `{args.question}`")
@@ -476,6 +603,70 @@ def cmd_which(args: argparse.Namespace) -> int:
     return EXIT_OK if governed else EXIT_FAILED
 
 
+def cmd_completion(args: argparse.Namespace) -> int:
+    from .completion import script
+
+    sys.stdout.write(script(build_parser(), args.shell))
+    return EXIT_OK
+
+
+def _add_completion_command(sub: Any) -> None:
+    p = sub.add_parser("completion", help="print a shell completion script (bash or zsh)")
+    p.add_argument("shell", choices=("bash", "zsh"), help="the shell to complete for")
+    p.set_defaults(run=cmd_completion)
+
+
+def cmd_site(args: argparse.Namespace) -> int:
+    from .site import SiteError, broken_links, build_site
+
+    out = Path(args.output)
+    try:
+        library = Path(args.library) if args.library else _default_library()
+        written = build_site(library, out, title=args.title, graphviz=args.graphviz)
+    except SiteError as exc:
+        raise UsageError(str(exc)) from None
+    print(f"wrote {len(written)} files into {out}", file=sys.stderr)
+    if args.check_links:
+        broken = broken_links(out)
+        for problem in broken:
+            print(f"error: broken link: {problem}", file=sys.stderr)
+        if broken:
+            return EXIT_ERROR
+        print("every link resolves", file=sys.stderr)
+    return EXIT_OK
+
+
+def _add_site_command(sub: Any) -> None:
+    p = sub.add_parser(
+        "site",
+        help="write a library as a static website (HTML and CSS that open from disk)",
+        description="Write a page per doctrine, element, authority, fact, worked case and "
+        "module of LIBRARY, the memo of each worked case, an index by court and period, and "
+        "an offline search page.",
+    )
+    p.add_argument(
+        "library",
+        nargs="?",
+        metavar="LIBRARY",
+        help="a folder of .doctrine files, or one file (default: doctrine/ here if there is "
+        "one, else the installed library)",
+    )
+    p.add_argument("-o", "--output", required=True, metavar="DIR", help="the folder to write")
+    p.add_argument("--title", help="the site's title (default: after the library's folder)")
+    p.add_argument(
+        "--graphviz",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="draw each doctrine with Graphviz (default: when `dot` is on the PATH, else a list)",
+    )
+    p.add_argument(
+        "--check-links",
+        action="store_true",
+        help="then check that every link between the pages resolves (exit status 2 if not)",
+    )
+    p.set_defaults(run=cmd_site)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the `doctrine` command."""
     parser = argparse.ArgumentParser(
@@ -486,16 +677,22 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("check", help="parse and check doctrine files")
-    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("files", nargs="+", metavar="FILE", help="doctrine files, or folders of them")
     p.set_defaults(run=cmd_check)
 
     p = sub.add_parser("compile", help="write each doctrine file as a Python module")
-    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("files", nargs="+", metavar="FILE", help="doctrine files, or folders of them")
     p.add_argument("-o", "--output", default=".", metavar="DIR", help="folder for the modules")
+    p.add_argument(
+        "--standalone",
+        action="store_true",
+        help="write the runtime beside the modules (as _doctrine_runtime_VERSION), so they run "
+        "on the standard library alone",
+    )
     p.set_defaults(run=cmd_compile)
 
     p = sub.add_parser("eval", help="evaluate a doctrine on the facts of a case")
-    p.add_argument("file", metavar="FILE")
+    p.add_argument("file", metavar="FILE", help="the doctrine file")
     cases = p.add_mutually_exclusive_group(required=True)
     cases.add_argument("--facts", metavar="CASE", help="YAML or JSON file of facts")
     cases.add_argument(
@@ -504,7 +701,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="many cases: JSON Lines, or CSV (.csv) with a header row of fact names"
         " ('-': standard input); one result per case, in order",
     )
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text for people (the default), or the contract's JSON",
+    )
     p.add_argument("--doctrine", metavar="NAME", help="a doctrine of FILE other than its main one")
     p.add_argument(
         "--jobs", type=int, default=1, metavar="N", help="with --batch: N worker processes"
@@ -528,7 +730,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("question", metavar="QUESTION", help="a doctrine or the rule its variants share")
     p.add_argument("--court", required=True, help="the court whose law binds, such as 4th or 9th")
     p.add_argument("--date", required=True, help="the day the official acted (YYYY-MM-DD)")
-    p.add_argument("--library", default="doctrine", metavar="DIR", help="default: doctrine/")
+    p.add_argument(
+        "--library",
+        metavar="DIR",
+        help="the library's folder (default: doctrine/ here if there is one, else the installed "
+        "library)",
+    )
     p.set_defaults(run=cmd_which)
 
     p = sub.add_parser("test", help="run the cases of doctrine files and of case files")
@@ -536,24 +743,66 @@ def build_parser() -> argparse.ArgumentParser:
         "paths",
         nargs="*",
         metavar="PATH",
-        help="doctrine files, folders of them, or YAML/JSON case files (default: doctrine/)",
+        help="doctrine files, folders of them, or YAML/JSON case files (default: doctrine/ "
+        "here if there is one, else the installed library)",
     )
     p.add_argument("-v", "--verbose", action="store_true", help="list passing cases too")
     p.set_defaults(run=cmd_test)
     _add_document_commands(sub)
     _add_tool_commands(sub)
-    from .commands import register  # schema, ask, serve, mcp: compiler/tools/
+    _add_site_command(sub)
+    from .commands import register  # schema, ask, serve, mcp: compiler/tools/commands.py
 
     register(sub)
+    _add_completion_command(sub)
+    for name, command in sub.choices.items():
+        if name not in ("fmt", "completion"):
+            command.add_argument(
+                "--path",
+                action="append",
+                metavar="DIR",
+                help="a folder to look in for imports, before DOCTRINE_PATH and the installed "
+                "library (may be given more than once)",
+            )
+    from .cli_help import apply_help
+
+    apply_help(parser)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return its exit status."""
-    from ..errors import DoctrineError
+    from .sanitize import SafeStream
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    # Messages (and whatever a command prints to a terminal) show escape sequences from the
+    # input as text; output to a file or pipe is left as it is, but for lone surrogates,
+    # which no UTF-8 output can hold. The language server's stdout is its protocol.
+    saved = sys.stdout, sys.stderr
+    if args.command != "lsp":
+        sys.stderr = SafeStream(sys.stderr)
+        sys.stdout = SafeStream(sys.stdout, everything=sys.stdout.isatty())
+    library_path = os.environ.get("DOCTRINE_PATH")
+    if getattr(args, "path", None):
+        # --path goes before DOCTRINE_PATH, for this run and the worker processes it starts.
+        os.environ["DOCTRINE_PATH"] = os.pathsep.join([*args.path, *filter(None, [library_path])])
+    try:
+        return _run(args)
+    finally:
+        if library_path is None:
+            os.environ.pop("DOCTRINE_PATH", None)
+        else:
+            os.environ["DOCTRINE_PATH"] = library_path
+        if sys.stdout is not saved[0] and isinstance(sys.stdout, SafeStream):
+            sys.stdout = saved[0]
+        if isinstance(sys.stderr, SafeStream):
+            sys.stderr = saved[1]
+
+
+def _run(args: argparse.Namespace) -> int:
+    from ..errors import DoctrineError
+
     try:
         return int(args.run(args))
     except DoctrineError as err:

@@ -136,7 +136,7 @@ def cmd_mcp(args: argparse.Namespace) -> int:
 def register(sub: Any) -> None:
     """Add the front ends' subcommands to the `doctrine` parser's subparsers."""
     p = sub.add_parser("schema", help="write the JSON Schema (draft 2020-12) of a doctrine's facts")
-    p.add_argument("file", metavar="FILE")
+    p.add_argument("file", metavar="FILE", help="a .doctrine file")
     p.add_argument("--doctrine", metavar="NAME", help="a doctrine of FILE other than its main one")
     p.add_argument("-o", "--output", metavar="OUT", help="write the schema to OUT")
     p.set_defaults(run=cmd_schema)
@@ -144,10 +144,8 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "ask",
         help="interview: ask only the facts that can still change the outcome, then the memo",
-        description="Ask one fact at a time, only those that can still change the outcome, "
-        "then print the memo. Questions go to standard error, the memo to standard output.",
     )
-    p.add_argument("file", metavar="FILE")
+    p.add_argument("file", metavar="FILE", help="the .doctrine file of the test to apply")
     p.add_argument("--doctrine", metavar="NAME", help="a doctrine of FILE other than its main one")
     p.add_argument("--facts", metavar="PARTIAL", help="start from the facts of this file")
     p.add_argument(
@@ -177,8 +175,6 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "serve",
         help="serve the library as a web app (interviews, memos) and a JSON API",
-        description="Serve interviews, memos and a JSON API (OpenAPI at /openapi.json) for "
-        "the doctrines of LIBRARY, on this machine only unless --host says otherwise.",
     )
     p.add_argument(
         "library",
@@ -193,9 +189,6 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "mcp",
         help="serve the library's doctrines as tools for AI assistants (MCP over stdio)",
-        description="A Model Context Protocol server over standard input and output: tools "
-        "list_doctrines, describe_doctrine, evaluate, next_question, explain and which, and "
-        "each doctrine's document and source as resources. See docs/mcp.md.",
     )
     p.add_argument(
         "library",

@@ -111,7 +111,34 @@ def parse_facts(text: str, name: str) -> dict[str, Any]:
         raise FactsFileError(
             f"expected a mapping of fact names to values, found a {type(data).__name__}"
         )
+    for key, value in data.items():
+        _no_lone_surrogates(key, value)
     return data
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _no_lone_surrogates(fact: Any, value: Any) -> None:
+    """Refuse text holding half of a surrogate pair (JSON's "\\ud800"): it is no character,
+    and no output could be written with it. The error names the fact."""
+    stack = [fact, value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            found = _SURROGATE.search(item)
+            if found:
+                shown = f"\\u{ord(found.group()):04x}"
+                name = fact if isinstance(fact, str) and not _SURROGATE.search(fact) else "?"
+                raise FactsFileError(
+                    f"`{name}`: the text holds {shown}, half of a surrogate pair and not a "
+                    "character; give the character itself"
+                )
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 def read_facts(path: Path) -> dict[str, Any]:

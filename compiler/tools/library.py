@@ -31,15 +31,15 @@ def default_library(given: str | None = None) -> Path:
     here = Path("doctrine")
     if here.is_dir():
         return here
-    from ..syntax.resources import data_dir
+    from ..syntax.loader import library_dir
 
-    try:
-        return data_dir("doctrine")
-    except FileNotFoundError:
+    installed = library_dir()
+    if installed is None:
         raise LibraryError(
             "no doctrine/ folder here and no library installed with the package: "
             "name a folder of .doctrine files"
-        ) from None
+        )
+    return installed
 
 
 @attrs.frozen

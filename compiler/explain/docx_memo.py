@@ -1,0 +1,329 @@
+"""Writes an explanation as a Word document (.docx), with python-docx, from the same data and
+sentences as the markdown, HTML and text memos.
+
+python-docx is an optional dependency (`pip install 'doctrine[docx]'`); without it,
+`DocxUnavailable` says what to install. Case names are set in italics, the heading block
+(To / From / Date / Re) is a table, headings keep with the text that follows them, and the
+footer numbers the pages with Word's own PAGE and NUMPAGES fields.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .render import CASE_NAME, environment
+
+__all__ = ["DocxUnavailable", "explanation_docx"]
+
+Data = Mapping[str, Any]
+
+
+class DocxUnavailable(Exception):
+    """python-docx is not installed; the message says how to install it."""
+
+
+def _phrases() -> Any:
+    """The sentences every format shares (templates/_phrases.j2), callable from Python."""
+    return environment().get_template("_phrases.j2").module
+
+
+def _runs(paragraph: Any, text: str, *, italic_cases: bool = True) -> None:
+    """Add `text` to a paragraph, case names in italics and `code` in a fixed-width face."""
+    for n, chunk in enumerate(re.split(r"(`[^`]*`)", str(text))):
+        if n % 2:
+            run = paragraph.add_run(chunk[1:-1])
+            run.font.name = "Consolas"
+            continue
+        place = 0
+        for match in CASE_NAME.finditer(chunk) if italic_cases else ():
+            paragraph.add_run(chunk[place : match.start()])
+            paragraph.add_run(match.group()).italic = True
+            place = match.end()
+        paragraph.add_run(chunk[place:])
+
+
+def _cite(paragraph: Any, c: Data) -> None:
+    """A citation in the form the memo gives it (full, short or Id.), the name in italics."""
+    if c.get("name"):
+        paragraph.add_run(str(c["name"])).italic = True
+        if c.get("rest"):
+            paragraph.add_run(str(c.get("sep", ", ")))
+    paragraph.add_run(str(c.get("rest", "")))
+    if c.get("purpose"):
+        paragraph.add_run(f" ({c['purpose']})")
+
+
+class _Writer:
+    def __init__(self, document: Any):
+        self.doc = document
+
+    def heading(self, text: str, level: int) -> None:
+        paragraph = self.doc.add_heading(level=level)
+        _runs(paragraph, text)
+        paragraph.paragraph_format.keep_with_next = True
+
+    def para(self, text: str = "", style: str | None = None, *, bold_lead: str = "") -> Any:
+        paragraph = self.doc.add_paragraph(style=style)
+        if bold_lead:
+            paragraph.add_run(bold_lead).bold = True
+        _runs(paragraph, text)
+        return paragraph
+
+    def label(self, text: str) -> None:
+        paragraph = self.doc.add_paragraph()
+        run = paragraph.add_run(text)
+        run.bold = True
+        paragraph.paragraph_format.keep_with_next = True
+
+    def bullets(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            self.para(line, "List Bullet")
+
+    def cites(self, cites: Iterable[Data], heading: str = "Authorities") -> None:
+        cites = list(cites)
+        if not cites:
+            return
+        self.label(heading)
+        for c in cites:
+            _cite(self.doc.add_paragraph(style="List Bullet"), c)
+
+    def table(self, headers: list[str], rows: list[list[str]], style: str = "Table Grid") -> None:
+        table = self.doc.add_table(rows=1, cols=len(headers))
+        table.style = style
+        for cell, text in zip(table.rows[0].cells, headers, strict=True):
+            cell.paragraphs[0].add_run(text).bold = True
+        for row in rows:
+            cells = table.add_row().cells
+            for cell, text in zip(cells, row, strict=True):
+                _runs(cell.paragraphs[0], text)
+
+
+def _page_numbers(document: Any) -> None:
+    """'Page N of M' in the footer of every page, as Word fields."""
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    paragraph = document.sections[0].footer.paragraphs[0]
+    paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+
+    def field(code: str) -> None:
+        run = paragraph.add_run()
+        for kind, text in (("begin", None), (None, code), ("separate", None), ("end", None)):
+            if kind is None:
+                instr = OxmlElement("w:instrText")
+                instr.set(qn("xml:space"), "preserve")
+                instr.text = text
+                run._r.append(instr)
+            else:
+                mark = OxmlElement("w:fldChar")
+                mark.set(qn("w:fldCharType"), kind)
+                run._r.append(mark)
+
+    paragraph.add_run("Page ")
+    field("PAGE")
+    paragraph.add_run(" of ")
+    field("NUMPAGES")
+
+
+def _fact(q: Data, p: Any) -> str:
+    return f"{p.fact_words(q)} (`{p.fact_ref(q)}`)"
+
+
+def explanation_docx(data: Data) -> bytes:
+    """The explanation (`explain.explanation()`'s data) as the bytes of a .docx file."""
+    try:
+        import docx
+        from docx.shared import Pt
+    except ImportError:
+        raise DocxUnavailable(
+            "--format docx needs python-docx: pip install 'doctrine[docx]'"
+            " (or pip install python-docx)"
+        ) from None
+    p = _phrases()
+    document = docx.Document()
+    # A fixed creation date and no author: the same explanation gives the same file.
+    props = document.core_properties
+    props.author = ""
+    props.last_modified_by = ""
+    props.title = str(data["doctrine"]["title"])
+    normal = document.styles["Normal"]
+    normal.font.name = "Times New Roman"
+    normal.font.size = Pt(12)
+    w = _Writer(document)
+    d = data["doctrine"]
+
+    memo = data.get("memo")
+    if memo:
+        w.para().add_run("MEMORANDUM").bold = True
+        rows = [
+            [label, str(memo[key])]
+            for label, key in (("To:", "to"), ("From:", "from"), ("Date:", "date"), ("Re:", "re"))
+            if memo.get(key)
+        ]
+        table = document.add_table(rows=0, cols=2)
+        for label, value in rows:
+            cells = table.add_row().cells
+            cells[0].paragraphs[0].add_run(label).bold = True
+            _runs(cells[1].paragraphs[0], value)
+
+    w.heading(str(d["title"]), 1)
+    meta = w.para(bold_lead="Doctrine: ")
+    meta.add_run(str(d["name"])).font.name = "Consolas"
+    if d.get("module_title"):
+        meta.add_run(f" ({d['module_title']})")
+    if d.get("source"):
+        source = w.para(bold_lead="Source: ")
+        _cite(source, d["source"])
+        if d.get("court_words"):
+            source.add_run(f"; {d['court_words']}")
+    if d["period"]["bounded"]:
+        w.para(str(d["period"]["text"]), bold_lead="In force: ")
+    if d.get("extends"):
+        w.para(f"{d['extends']['name']} ({d['extends']['title']})", bold_lead="Variant of: ")
+    if data.get("case"):
+        w.para(str(data["case"]), bold_lead="Facts: ")
+
+    w.heading("Conclusion", 2)
+    w.para(
+        str(p.conclusion(data["conclusion"], data["missing"])),
+        bold_lead=f"{p.outcome_word(data['outcome'])}. ",
+    )
+    if d["period"]["bounded"]:
+        w.para(str(p.period_note(d["period"])))
+
+    stage = data.get("stage")
+    if stage:
+        w.heading(f"At {stage['words']}", 2)
+        w.para(
+            "The facts marked alleged or disputed are read as they count at this stage of "
+            "the proceedings:"
+        )
+        w.bullets(
+            f"{n['words'][:1].upper()}{n['words'][1:]} (`{n['fact']}`) counts as {n['used']}: "
+            f"{n['why']}."
+            for n in stage["record"]
+        )
+
+    w.heading("Elements", 2)
+    w.table(
+        ["Element", "Result", "Turned on"],
+        [
+            [
+                e["words"][:1].upper() + e["words"][1:],
+                e["status"],
+                ", ".join(q["words"] for q in e["facts"]) or "—",
+            ]
+            for e in data["elements"]
+        ],
+    )
+    for n, e in enumerate(data["elements"], 1):
+        w.heading(str(p.element_heading(e, n)), 3)
+        w.para(f"{e['title']}.").runs[0].italic = True
+        w.para(f"{e['requirement']}.", bold_lead="Requires: ")
+        if e["facts"]:
+            w.label(
+                "Facts it turned on"
+                if e["status"] != "undetermined"
+                else "Facts that leave it open"
+            )
+            w.bullets(_fact(q, p) for q in e["facts"])
+        if e["members"]:
+            w.label(f"Each of the {e['members'][0]['list'].replace('_', ' ')}")
+            w.bullets(f"{it['title']}: {p.item_status(it)}" for it in e["members"])
+        if e["parts"]:
+            w.label("Through")
+            w.bullets(str(p.part_line(part)) for part in e["parts"])
+        if e["prose"]:
+            w.para(str(e["prose"]))
+        for note in e["notes"]:
+            w.para(str(note), bold_lead="Note: ")
+        w.cites(e["cites"])
+
+    supplied = data.get("supplied")
+    if supplied:
+        w.heading(f"Decided cases standing in for {supplied['list']}", 2)
+        w.para(
+            f"The case gives no {supplied['words']}; the library's decided cases stand in "
+            "for them, each weighed by precedential constraint:"
+        )
+        w.bullets(f"{c['name']}: {c['reason']}" for c in supplied["cases"])
+
+    rules = data.get("rules")
+    if rules:
+        w.heading("The general rule and its exceptions", 2)
+        for b in rules["branches"]:
+            lead = f"{b['words'][:1].upper()}{b['words'][1:]}"
+            decides = ", decides the case" if b["decides"] else ""
+            w.para(
+                f" ({b['status']}{decides}): the test is {b['outcome']} when "
+                f"{b['condition']}. {b['because']}",
+                "List Bullet",
+                bold_lead=lead,
+            )
+        default = rules["default"]
+        when = "decides the case" if default["decides"] else "applies when no exception does"
+        w.para(
+            f" ({when}): the test is {default['outcome']}. {default['because']}",
+            "List Bullet",
+            bold_lead="General rule",
+        )
+
+    if data.get("rejects"):
+        w.heading("Theories that do not suffice", 2)
+        for r in data["rejects"]:
+            under = f" (under {r['under']})" if r.get("under") else ""
+            w.heading(f"{r['title']}{under}", 3)
+            w.label(str(p.raised(r)))
+            w.bullets(_fact(q, p) for q in r["on"])
+            w.para(str(r["because"]))
+            w.cites(r["cites"])
+
+    if data.get("unweighed"):
+        w.heading("Given facts this doctrine does not weigh", 2)
+        w.bullets(
+            _fact(q, p)
+            + (f" (answered above: {', '.join(q['answered_by'])})" if q["answered_by"] else "")
+            for q in data["unweighed"]
+        )
+
+    if data.get("missing"):
+        w.heading("Facts still needed", 2)
+        w.bullets(f"{p.missing_words(q)} ({q['type']}; `{q['name']}`)" for q in data["missing"])
+
+    counterfactuals = data["counterfactuals"]
+    if counterfactuals["searched"]:
+        w.heading("What would change the outcome", 2)
+        if counterfactuals["all"]:
+            w.bullets(str(p.would(cf)) for cf in counterfactuals["all"])
+        else:
+            w.para(
+                "No change to the facts this doctrine weighs would settle the outcome the "
+                "other way."
+            )
+
+    _page_numbers(document)
+    props.comments = "written by doctrine"
+    out = io.BytesIO()
+    document.save(out)
+    return _stable(out.getvalue())
+
+
+def _stable(content: bytes) -> bytes:
+    """The package again with every member dated 1980-01-01, so that the same explanation
+    always gives the same bytes (python-docx stamps the time of writing)."""
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(content)) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for member in source.infolist():
+            info = zipfile.ZipInfo(member.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            target.writestr(info, source.read(member.filename))
+    return out.getvalue()
