@@ -42,12 +42,11 @@ def evaluator(name: str) -> Any:
 def cases() -> list[tuple[str, str, str, dict[str, Any]]]:
     """(set, doctrine, case name, facts) for every worked case and precedent."""
     out = []
+    seen = set()
     for path in sorted(LIBRARY.rglob("*.doctrine")):
-        module = load(path)
-        if module.DOCTRINE is None:
-            continue
-        for case in module.CASES:
-            if case["doctrine"] == module.DOCTRINE:
+        for case in load(path).CASES:
+            if (case["doctrine"], case["name"]) not in seen:
+                seen.add((case["doctrine"], case["name"]))
                 out.append(("cases", case["doctrine"], case["name"], dict(case["given"])))
     path = next(p for p in PRECEDENTS if p.is_file())
     for p in yaml.safe_load(path.read_text(encoding="utf-8")):
@@ -64,21 +63,41 @@ for _depth in (2, 3):
 STRATEGIES = {
     "declared": {"strategy": "declared"},
     "informed": {"strategy": "informed"},
+}
+DEEP = {
     "lookahead-2": {"strategy": "lookahead-2"},
     "lookahead-3": {"strategy": "lookahead-3"},
 }
 
 
+def _cell(counts: list[int]) -> str:
+    if any(c < 0 for c in counts):
+        return "—"
+    return f"{statistics.mean(counts):.2f} / {max(counts)}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.parse_args()
+    parser.add_argument(
+        "--deep",
+        action="store_true",
+        help="also look two and three answers ahead (slow; not on closed-world doctrines)",
+    )
+    args = parser.parse_args()
+    if args.deep:
+        STRATEGIES.update(DEEP)
     rows: dict[tuple[str, str], dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
     spent: dict[str, float] = defaultdict(float)
     disagreements = 0
     for group, name, case, facts in cases():
         ev = evaluator(name)
         truth = ev.evaluate(facts).holds
+        if ev.closed:
+            group = "CATO cases"  # a closed world: every factor is a question
         for label, options in STRATEGIES.items():
+            if label in DEEP and ev.closed:
+                rows[(group, name)][label].append(-1)
+                continue
             began = time.perf_counter()
             result, asked = interview.replay(ev, facts, **options)
             spent[label] += time.perf_counter() - began
@@ -97,13 +116,12 @@ def main() -> None:
     totals: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
     for (group, name), by in sorted(rows.items()):
         n = len(next(iter(by.values())))
-        cells = [f"{statistics.mean(by[s]):.2f} / {max(by[s])}" for s in STRATEGIES]
+        cells = [_cell(by[s]) for s in STRATEGIES]
         print(f"| {group} | `{name}` | {n} | {weighed[name]} | " + " | ".join(cells) + " |")
         for s in STRATEGIES:
             totals[group][s].extend(by[s])
-            totals["all"][s].extend(by[s])
     for group, by in totals.items():
-        cells = [f"{statistics.mean(by[s]):.2f} / {max(by[s])}" for s in STRATEGIES]
+        cells = [_cell(by[s]) for s in STRATEGIES]
         n = len(next(iter(by.values())))
         print(f"| **{group}** | | {n} | | " + " | ".join(cells) + " |")
     print(

@@ -249,3 +249,20 @@ def test_parse_value() -> None:
         with pytest.raises(interview.AnswerError):
             interview.parse_value(kind, ("a",), text)
     assert interview.is_dont_know("Don\u2019t know") and interview.is_dont_know("?")
+
+
+def test_a_closed_world_doctrine_is_still_asked_its_factors() -> None:
+    """Under a closed world a factor not given is absent, so `missing` is always empty; an
+    interview still asks the factors that could change the outcome, and reports the closed
+    world's result on the answers."""
+    path = LIBRARY / "trade_secrets" / "trade_secret_misappropriation.doctrine"
+    module = load(path)
+    ev = module.DOCTRINES[module.DOCTRINE]
+    first = interview.next_step(ev, {})
+    assert not first.done and first.question is not None and first.question.kind == "bool"
+    assert first.result.holds is False  # the closed world's answer, with nothing known
+    (case,) = [c for c in load(LIBRARY / "trade_secrets" / "cases.doctrine").CASES
+               if c["name"] == "space_aero"]  # fmt: skip
+    result, asked = interview.replay(ev, case["given"])
+    assert result.holds == ev.evaluate(case["given"]).holds
+    assert 0 < len(asked) <= len(ev.info["facts_weighed"])

@@ -197,8 +197,20 @@ def question_for(evaluator: Evaluator, fact: str, result: Result) -> Question:
 def _open(
     evaluator: Evaluator, facts: Mapping[str, Any], stage: str | None
 ) -> tuple[Result, list[str]]:
-    """The result on the answers so far, and the facts that still matter and were not asked."""
+    """The result on the answers so far, and the facts that still matter and were not asked.
+
+    Under a closed world (`closed world` in the doctrine) a fact not given counts as absent,
+    so the result is always settled and its `missing` empty; but in an interview a fact not
+    yet asked is not yet known to be absent. The facts worth asking are then those the
+    doctrine's `missing` names when the closed facts not yet asked are taken as unknown; the
+    result reported stays the closed world's.
+    """
     result = evaluator.evaluate(facts, stage=stage)
+    if evaluator.closed and stage is None and evaluator.precedents is None:
+        open_world = evaluator.evaluate(evaluator.schema.validate(facts), validate=False)
+        if open_world.holds is None:
+            return result, [f for f in open_world.missing if f not in facts]
+        return result, []
     if result.holds is not None:
         return result, []
     return result, [f for f in result.missing if f not in facts]
