@@ -264,3 +264,83 @@ def test_chunks_in_flight_stay_few_whatever_the_input() -> None:
         assert count == 1 and bad == []
         assert read - taken <= 2 * batch.AHEAD
     assert taken == 40
+
+
+# ---------------------------------------------------------------- hostile lines (#17.4)
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_each_hostile_line_gets_its_error_in_place_and_the_rest_go_on(
+    tmp_path: Path, jobs: str
+) -> None:
+    good = cases(3)
+    hostile = [
+        '{"affirmative_act": ' + "9" * 5_000 + "}",  # more digits than Python converts
+        "[" * 100_000 + "]" * 100_000,  # nested past any recursion limit
+        '{"affirmative_act": true, "affirmative_act": false}',  # a key given twice
+        '{"authorities": [{"name": "a", "name": "b"}]}',  # twice, inside a record
+    ]
+    lines = [json.dumps(good[0]), *hostile, json.dumps(good[1]), json.dumps(good[2])]
+    source = tmp_path / "cases.jsonl"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    proc = run_cli("eval", DANGER, "--batch", source, "--jobs", jobs, "-o", out)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    got = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert len(got) == 7
+    assert got[0] == expected(good[0])
+    assert [g["line"] for g in got[1:5]] == [2, 3, 4, 5]
+    assert "digits" in got[1]["error"][0]
+    assert got[2]["error"] == ["nested too deeply"]
+    assert got[3]["error"] == ["`affirmative_act` is given twice"]
+    assert got[4]["error"] == ["`name` is given twice"]
+    assert got[5:] == [expected(good[1]), expected(good[2])]
+    assert [line.split(":")[2] for line in proc.stderr.splitlines()] == ["2", "3", "4", "5"]
+
+
+def test_a_huge_csv_cell_is_an_error_in_its_row_only(tmp_path: Path) -> None:
+    source = tmp_path / "cases.csv"
+    huge = "x" * (batch.MAX_CELL + 1)
+    source.write_text(
+        "affirmative_act,culpability\ntrue,intent\n"
+        f"true,{huge}\n"
+        f'true,"{"y" * 200_000}"\n'  # over the csv module's 128 KiB default: read
+        "false,none\n"
+        "true,\n",
+        encoding="utf-8",
+    )
+    with source.open("ab") as handle:
+        handle.write(b"true,\xff\xfe\nfalse,\n")
+    out = tmp_path / "out.csv"
+    proc = run_cli("eval", DANGER, "--batch", source, "-o", out)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    csv.field_size_limit(batch.MAX_CELL)  # the error names the long value it refused
+    table = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
+    assert [row["holds"] for row in table] == [
+        "unknown",
+        "error",
+        "error",
+        "false",
+        "unknown",
+        "error",
+        "false",
+    ]
+    assert "field larger than field limit" in table[1]["error"]
+    assert "expected one of" in table[2]["error"]  # read whole, then refused by its fact
+    assert table[5]["error"] == "not UTF-8 text"
+
+
+@pytest.mark.parametrize("same", ["path", "link"])
+def test_writing_over_the_input_is_refused(tmp_path: Path, same: str) -> None:
+    source = write_jsonl(tmp_path / "cases.jsonl", cases(3))
+    before = source.read_bytes()
+    target = source
+    if same == "link":
+        target = tmp_path / "link.jsonl"
+        target.symlink_to(source)
+    proc = run_cli("eval", DANGER, "--batch", source, "-o", target)
+    assert proc.returncode == 2
+    assert "this is the input file" in proc.stderr
+    assert source.read_bytes() == before

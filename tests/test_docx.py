@@ -126,3 +126,25 @@ def test_without_python_docx_it_says_what_to_install(tmp_path: Path) -> None:
     assert "pip install 'doctrine[docx]'" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "x.docx").exists()
+
+
+def test_control_characters_from_a_case_are_written_as_escapes(tmp_path: Path) -> None:
+    # XML, and so Word, cannot hold most control characters: a case holding them must still
+    # give a document, showing them rather than failing (or obeying them).
+    doctrine = tmp_path / "d.doctrine"
+    doctrine.write_text(
+        'fact t: text means "the note"\n'
+        'element e { title "E \\u001b]0;owned\\u0007" holds when t == "x" }\n'
+        "doctrine d { element e }\n",
+        encoding="utf-8",
+    )
+    facts = tmp_path / "case.yaml"
+    facts.write_text('t: "\\e[31mred\\x00nul"\n', encoding="utf-8")
+    out = tmp_path / "memo.docx"
+    assert (
+        main(["explain", str(doctrine), "--facts", str(facts), "--format", "docx", "-o", str(out)])
+        == 0
+    )
+    texts = [p.text for p in docx.Document(str(out)).paragraphs]
+    assert "E \\x1b]0;owned\\x07." in texts
+    assert any(t.startswith("T: \\x1b[31mred\\x00nul — the note") for t in texts)

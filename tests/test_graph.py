@@ -53,13 +53,13 @@ def test_mermaid() -> None:
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert lines[0] == "flowchart LR"
-    assert '    d__duty_to_protect[["doctrine duty_to_protect"]]' in lines
+    assert '    d_cduty__to__protect[["doctrine duty_to_protect"]]' in lines
     assert (
-        '  d__duty_to_protect -->|"special_relationship"| '
-        "e__duty_to_protect_special_relationship_exception"
+        '  d_cduty__to__protect -->|"special_relationship"| '
+        "e_cduty__to__protect_dspecial__relationship__exception"
     ) in lines
-    assert "  m__duty_to_protect -.-> m__vocabulary" in lines
-    assert not any(line.strip().startswith("f__") for line in lines)
+    assert "  m_cduty__to__protect -.-> m_cvocabulary" in lines
+    assert not any(line.strip().startswith("f_c") for line in lines)
     assert sum(1 for line in lines if line.strip().startswith("subgraph")) == sum(
         1 for line in lines if line.strip() == "end"
     )

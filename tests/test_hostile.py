@@ -653,6 +653,8 @@ _TEMPLATE_BOMBS = [
     "{% set ns = namespace(s=[1]) %}{% for i in range(60) %}{% set ns.s = ns.s + ns.s %}"
     "{% endfor %}{{ ns.s|length }}",
     "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+    "{{ lipsum(1000000) }}",
+    "{{ lipsum(n=10, max=1000000) }}",
     "{% set l = [] %}{% for i in range(1500000) %}{{ l.append('a' * 1000000) or '' }}"
     "{% endfor %}{{ l }}",
 ]

@@ -3,7 +3,7 @@
 From the bottom: `compiler.runtime` (what generated code imports: the standard library only),
 `compiler.errors`, then `syntax`, `checking`, `codegen`, `explain`, `law` and `tools`. A module
 may import its own layer and those below it. The runtime has exactly one way up, documented in
-`Result.explain`: a function-level import of `compiler.explain.explanation.render_explanation`.
+`Result.explain`: a function-level import of `compiler.explain.explanation.explain_result`.
 The package's `__init__` imports nothing of its own at module level (generated code imports it),
 and reaches its public functions (`compiler.load`, `compiler.install`, ...) lazily.
 """
@@ -24,7 +24,7 @@ PACKAGE = ROOT / "compiler"
 LAYERS = ("runtime", "errors", "syntax", "checking", "codegen", "explain", "law", "tools")
 
 # The one import from the runtime upwards (Result.explain needs jinja2; the runtime must not).
-RUNTIME_WAY_UP = ("compiler.explain.explanation", "render_explanation")
+RUNTIME_WAY_UP = ("compiler.explain.explanation", "explain_result")
 
 
 def module_name(path: Path) -> str:

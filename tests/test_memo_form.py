@@ -67,14 +67,20 @@ def test_full_then_short_then_id() -> None:
 @pytest.mark.parametrize(
     ("fmt", "expected"),
     [
-        ("md", "In *Pinder v. Johnson*, and *L.W. v. Grubbs*, not In re Nothing."),
-        ("txt", "In _Pinder v. Johnson_, and _L.W. v. Grubbs_, not In re Nothing."),
-        ("html", "In <i>Pinder v. Johnson</i>, and <i>L.W. v. Grubbs</i>, not In re Nothing."),
+        ("md", "In *Pinder v. Johnson*, *L.W. v. Grubbs*, not In re X; as *Pinder* *1175 held."),
+        ("txt", "In _Pinder v. Johnson_, _L.W. v. Grubbs_, not In re X; as _Pinder_ *1175 held."),
+        (
+            "html",
+            "In <i>Pinder v. Johnson</i>, <i>L.W. v. Grubbs</i>, not In re X; as <i>Pinder</i>"
+            " *1175 held.",
+        ),
     ],
 )
 def test_case_names_are_italic_in_running_text(fmt: str, expected: str) -> None:
-    text = "In Pinder v. Johnson, and L.W. v. Grubbs, not In re Nothing."
-    assert str(FILTERS["case_names"](text, fmt)) == expected
+    # The memo's data names the short names of the cases it cites (`case_short_names`).
+    text = "In Pinder v. Johnson, L.W. v. Grubbs, not In re X; as Pinder *1175 held."
+    context = {"case_short_names": ["Pinder", "Grubbs"]}
+    assert str(FILTERS["case_names"](context, text, fmt)) == expected
 
 
 def test_a_text_table_wraps_within_78_columns() -> None:
@@ -116,3 +122,15 @@ def test_the_facts_line_names_the_case(tmp_path: Path, capsys: pytest.CaptureFix
     assert "\nFacts:      _Doe v. Roe_, No. 24-1 (4th Cir.)\n" in capsys.readouterr().out
     # eval sets the title aside too: it is the case's name, not a fact.
     assert main(["eval", str(doctrine_file("special_relationship")), "--facts", str(facts)]) == 0
+
+
+def test_no_id_refers_back_to_the_source_line() -> None:
+    source = _cite("Pinder v. Johnson, 54 F.3d 1169, 1174 (4th Cir. 1995)", "pinder")
+    text = [_cite("Pinder v. Johnson, 54 F.3d 1169, 1175 (4th Cir. 1995)", "pinder")]
+    citation_forms(text, header=[source])
+    assert source["form"] == "full" and source["name"] == "Pinder v. Johnson"
+    assert (text[0]["form"], text[0]["name"], text[0]["rest"]) == (
+        "short",
+        "Pinder",
+        "54 F.3d at 1175",
+    )

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from support import LIBRARY, ROOT
+from support import LIBRARY, ROOT, clean_env, run_process
 
 pytestmark = pytest.mark.heavy
 
@@ -93,3 +93,25 @@ def test_screenshots_of_the_site(tmp_path: Path) -> None:
         png = (tmp_path / name).read_bytes()
         assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 20_000
         assert (ROOT / "docs" / name).is_file(), f"docs/{name} is missing"
+
+
+def test_the_site_is_the_same_under_other_hash_seeds_and_folders(tmp_path: Path) -> None:
+    """Two copies of the library in different folders, built by two processes with different
+    hash seeds, give the same bytes."""
+    sites = []
+    for seed in ("1", "2"):
+        library = tmp_path / f"checkout-{seed}" / "doctrine"
+        shutil.copytree(LIBRARY, library)
+        out = tmp_path / f"site-{seed}"
+        proc = run_process(
+            "site",
+            str(library),
+            "-o",
+            str(out),
+            "--no-graphviz",
+            env=clean_env(PYTHONHASHSEED=seed),
+        )
+        assert proc.returncode == 0, proc.stderr
+        sites.append({p.name: p.read_bytes() for p in out.iterdir()})
+    assert sites[0].keys() == sites[1].keys()
+    assert [name for name in sites[0] if sites[0][name] != sites[1][name]] == []

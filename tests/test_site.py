@@ -191,3 +191,59 @@ def test_no_library_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[st
     (tmp_path / "empty").mkdir()
     assert main(["site", str(tmp_path / "empty"), "-o", str(tmp_path / "out")]) == 2
     assert "no .doctrine files" in capsys.readouterr().err
+
+
+def test_element_page(site: Path) -> None:
+    html = page(site, "element-culpability.deliberate_indifference_to_known_danger.html")
+    words = text(html)
+    # The requirement in words and as written, the doctrines that use it, and its source line.
+    assert "The danger was known to the official or obvious and culpability is at least" in words
+    assert 'href="fact-danger_known_or_obvious.html"' in html
+    assert 'href="doctrine-state_created_danger.html#slot-culpability"' in html
+    assert re.search(r'href="module-culpability.html#L-\d+"', html)
+
+
+def test_authored_text_is_escaped(tmp_path: Path) -> None:
+    hostile = '<script>alert(1)</script> & \\"quotes\\"'
+    (tmp_path / "evil.doctrine").write_text(
+        f"""module evil "{hostile}"
+
+fact flag: bool
+  means "{hostile}"
+
+authority a_case {{
+  name "{hostile}"
+  reporter "1 F.3d 1"
+  court "9th"
+  year 2000
+}}
+
+doctrine evil {{
+  title "{hostile}"
+  source a_case at "2"
+  element e {{
+    title "{hostile}"
+    holds when flag
+    cite a_case at "3" for "{hostile}"
+  }}
+}}
+
+case c under evil {{
+  title "{hostile}"
+  given {{
+    flag: true
+  }}
+  expect {{
+    holds: true
+  }}
+}}
+""",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    assert main(["site", str(tmp_path), "-o", str(out), "--check-links"]) == 0
+    pages = {p.name: p.read_text(encoding="utf-8") for p in out.glob("*.html")}
+    assert len(pages) >= 7
+    for name, html in pages.items():
+        assert "<script>alert" not in html, name
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in pages["doctrine-evil.html"]

@@ -372,9 +372,9 @@ def test_doctrine_test_fails_a_mutated_model(tmp_path: Path) -> None:
     shutil.copytree(FOLDER, copy)
     path = copy / "abstract_factors.doctrine"
     text = path.read_text(encoding="utf-8")
-    clause = "MaintainSecrecyOutsiders or (not NoSecurityMeasures)"
+    clause = "\n      or (not NoSecurityMeasures)"  # its own line, as `doctrine fmt` lays it out
     assert text.count(clause) == 1
-    path.write_text(text.replace(clause, "MaintainSecrecyOutsiders"), encoding="utf-8")
+    path.write_text(text.replace(clause, ""), encoding="utf-8")
     proc = run_cli("test", copy)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert proc.stdout.splitlines()[-1] == "24 passed, 8 failed"

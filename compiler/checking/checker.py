@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 import attrs
 
 from ..errors import Diagnostic, DoctrineError, SourcePosition, did_you_mean
-from ..runtime import value_problem
+from ..runtime import convert, value_problem
 from ..syntax import nodes as n
 from ..syntax.loader import Loaded, display_path, sha256
 from ..syntax.unparse import unparse
@@ -654,6 +654,7 @@ class Checker:
             met=d.met,
             unmet=d.unmet,
             notes=d.notes,
+            presumptions=self.burdens(d.burdens, scope),
             pos=d.pos,
         )
 
@@ -667,6 +668,7 @@ class Checker:
             "holds": "`holds when`",
             "rule": "a general rule with exceptions",
             "first": "a `first match` list",
+            "switch": "a `holds by` switch",
         }
         for kind, _, pos in ways[1:]:
             self.fail(
@@ -674,7 +676,8 @@ class Checker:
                 f"`{d.name}` states its outcome twice",
                 pos,
                 label=f"{words[kind]}, after {words[ways[0][0]]}",
-                help="use one way: `holds when`, a general rule with exceptions, or `first match`",
+                help="use one way: `holds when`, a general rule with exceptions, `first match`, "
+                "or `holds by`",
             )
         return ways[0] if ways else None
 
@@ -691,6 +694,8 @@ class Checker:
             return expr, text
         if kind == "first":
             return self.first_match(payload, scope)
+        if kind == "switch":
+            return self.switch(payload, scope)
         rule, exceptions = payload
         if rule is None:
             self.fail(
@@ -711,7 +716,7 @@ class Checker:
             )
         chain = self.exceptions(
             exceptions,
-            rule.outcome,
+            _outcome_default(rule.outcome),
             scope,
             rule.because,
             self.cites(scope.module, rule.cites),
@@ -721,7 +726,9 @@ class Checker:
             _word(rule.outcome)
             + " as a general rule"
             + "".join(
-                f"; exception {b.label}: {(b.outcome and 'true') or 'false'} when {t}"
+                f"; exception {b.label}: "
+                f"{_word(b.result if isinstance(b.result, ir.Open) else b.outcome)}"
+                f" when {t}"
                 for b, t in zip(chain.branches, self._texts.pop(id(chain), []))
             )
         )
@@ -730,7 +737,7 @@ class Checker:
     def exceptions(
         self,
         excs: tuple[n.Exception_, ...],
-        default: bool,
+        default: bool | ir.Open,
         scope: Scope,
         because: str,
         cites: tuple[ir.Citation, ...],
@@ -771,7 +778,7 @@ class Checker:
             if e.exceptions:
                 result: ir.Expr = self.exceptions(
                     e.exceptions,
-                    e.outcome,
+                    _outcome_default(e.outcome),
                     scope,
                     e.because,
                     sub_cites,
@@ -779,13 +786,13 @@ class Checker:
                 )
                 self._texts.pop(id(result), None)
             else:
-                result = ir.Const(value=e.outcome, type=BOOL)
+                result = _outcome_expr(e.outcome)
             branches.append(
                 ir.Branch(
                     label=e.label,
                     cond=cond,
                     result=result,
-                    outcome=e.outcome,
+                    outcome=_outcome_bool(e.outcome),
                     because=e.because,
                     cites=sub_cites,
                 )
@@ -855,8 +862,8 @@ class Checker:
                 ir.Branch(
                     label=f"line {i}",
                     cond=self.condition(b.condition, scope),
-                    result=ir.Const(value=b.outcome, type=BOOL),
-                    outcome=b.outcome,
+                    result=_outcome_expr(b.outcome),
+                    outcome=_outcome_bool(b.outcome),
                     because=b.because,
                     cites=self.cites(scope.module, b.cites),
                 )
@@ -866,12 +873,158 @@ class Checker:
         chain = ir.Chain(
             kind="first_match",
             branches=tuple(branches),
-            default=other.outcome,
+            default=_outcome_default(other.outcome),
             because=other.because,
             cites=self.cites(scope.module, other.cites),
         )
         self._pending_checks.append(("first", chain, list(fm.branches), {}, None, scope.module))
         return chain, "first match: " + "; ".join([*texts, f"otherwise {_word(other.outcome)}"])
+
+    def _result(self, r: n.Expr | n.Open, scope: Scope) -> tuple[ir.Expr, str]:
+        if isinstance(r, n.Open):
+            return ir.Open(reason=r.reason), _word(r)
+        return self.condition(r, scope), unparse(r)
+
+    def literal(self, v: n.Value, t: ir.FactType, what: str) -> object | None:
+        """A literal of a fact's type in the runtime's form, or None after reporting it."""
+        value = _plain(v)
+        if v.kind == "unknown" or value is None:
+            self.fail(
+                "D0314",
+                f"{what}: `unknown` is not a value",
+                v.pos,
+                help=f"write a value of the fact's type ({t.describe()})",
+            )
+            return None
+        if t.kind == "list" and value == []:
+            return ()
+        converted, problem = convert(t.kind, t.spec(), value)
+        if problem:
+            close = ""
+            if t.kind in ("enum", "scale") and isinstance(value, str):
+                close = did_you_mean(value, t.values)
+            self.fail(
+                "D0314",
+                f"{what}: {problem.split('; did you mean')[0]}",
+                v.pos,
+                label=f"not {t.describe()}",
+                help=close,
+            )
+            return None
+        return converted  # type: ignore[no-any-return]
+
+    def switch_fact(self, name: n.Name, scope: Scope, what: str) -> ir.FactRef | None:
+        entry = scope.names.get(name.id)
+        if entry is None or entry.kind != "fact":
+            self.fail(
+                "D0201",
+                f"{what}: unknown fact `{name.id}`"
+                if entry is None
+                else f"{what}: `{name.id}` is {_KIND_WORDS[entry.kind]}, not a fact",
+                name.pos,
+                help=did_you_mean(name.id, self._names(scope.module, "fact"))
+                or "name a fact of the vocabulary",
+            )
+            return None
+        return ir.FactRef(name=name.id, type=self.fact(entry))
+
+    def switch(self, sw: n.Switch, scope: Scope) -> tuple[ir.Expr, str]:
+        fact = self.switch_fact(sw.fact, scope, "`holds by`")
+        arms: list[ir.SwitchArm] = []
+        texts: list[str] = []
+        seen: dict[object, n.SwitchArm] = {}
+        for arm in sw.arms:
+            result, text = self._result(arm.result, scope)
+            texts.append(f"{_show_value(arm.value)} then {text}")
+            if fact is None:
+                continue
+            if fact.type.kind == "list":
+                continue
+            value = self.literal(arm.value, fact.type, f"`holds by {fact.name}`")
+            if value is None:
+                continue
+            if value in seen:
+                self.fail(
+                    "D0314",
+                    f"`holds by {fact.name}` has two arms for {_show(value)}",
+                    arm.pos,
+                    label="the second is never chosen",
+                    help="keep one arm for each value",
+                )
+                continue
+            seen[value] = arm
+            arms.append(ir.SwitchArm(value=ir.Const(value=value, type=fact.type), result=result))  # type: ignore[arg-type]
+        if fact is not None and fact.type.kind == "list":
+            self.fail(
+                "D0314",
+                f"`holds by {fact.name}`: a list cannot choose a rule",
+                sw.fact.pos,
+                help="switch on a fact with one value: text, an enum, a bool, a date or a number",
+            )
+        if sw.otherwise is not None:
+            other, other_text = self._result(sw.otherwise, scope)
+            texts.append(f"otherwise {other_text}")
+        else:
+            other = ir.Const(value=False, type=BOOL)
+            every = (
+                (True, False)
+                if fact is not None and fact.type.kind == "bool"
+                else fact.type.values
+                if fact is not None
+                else ()
+            )
+            if fact is not None and (not every or any(v not in seen for v in every)):
+                self.fail(
+                    "D0314",
+                    f"`holds by {fact.name}` has no `otherwise`",
+                    sw.pos,
+                    label="says nothing of the values no arm names",
+                    help='add `otherwise OUTCOME`, as `otherwise open "REASON"`',
+                )
+        if fact is None:
+            return ir.Const(value=False, type=BOOL), ""
+        expr = ir.Switch(fact=fact, arms=tuple(arms), otherwise=other)
+        return expr, f"by {fact.name}: " + "; ".join(texts)
+
+    def burdens(self, burdens: tuple[n.Burden, ...], scope: Scope) -> tuple[ir.Presumption, ...]:
+        out: list[ir.Presumption] = []
+        facts_done: dict[str, n.Burden] = {}
+        for b in burdens:
+            fact = self.switch_fact(b.fact, scope, "`absent ... counts as`")
+            cond = self.condition(b.condition, scope) if b.condition is not None else None
+            cites = self.cites(scope.module, b.cites)
+            if not b.because:
+                self.fail(
+                    "D0315",
+                    f"the burden on `{b.fact.id}` does not say why",
+                    b.pos,
+                    help='add `because "..."`: who must show it, and on what authority',
+                )
+            if fact is None:
+                continue
+            if b.fact.id in facts_done and b.condition is None:
+                self.warn(
+                    "D0315",
+                    f"`{b.fact.id}` already has a burden here; this one applies only when "
+                    "the earlier ones do not",
+                    b.pos,
+                )
+            facts_done.setdefault(b.fact.id, b)
+            value = self.literal(b.value, fact.type, f"`absent {b.fact.id} counts as`")
+            if value is None:
+                continue
+            out.append(
+                ir.Presumption(
+                    fact=b.fact.id,
+                    type=fact.type,
+                    value=value,
+                    cond=cond,
+                    because=b.because,
+                    cites=cites,
+                    text=unparse(b.condition) if b.condition is not None else "",
+                )
+            )
+        return tuple(out)
 
     def check_chains(self) -> None:
         """Exceptions that never apply, that change nothing, or that conflict unranked."""
@@ -903,7 +1056,8 @@ class Checker:
                         help="check the condition, or remove the exception",
                     )
                 elif (
-                    branch.outcome == chain.default
+                    branch.outcome is not None
+                    and branch.outcome == chain.default
                     and not decl.exceptions
                     and not closure.get(branch.label)
                 ):
@@ -978,6 +1132,7 @@ class Checker:
             "notes": (),
             "closed": False,
             "precedents": None,
+            "burdens": (),
         }
         if d.extends is not None:
             parent = self.scopes[entry.module].get(d.extends.id)
@@ -1037,6 +1192,7 @@ class Checker:
         base["cites"] = tuple((c, entry.module) for c in d.cites)
         base["notes"] = d.notes
         base["closed"] = base["closed"] or d.closed_world
+        base["burdens"] = (*base["burdens"], *((b, entry.module) for b in d.burdens))
         if d.precedents is not None:
             base["precedents"] = (d.precedents, entry.module)
         return base
@@ -1105,6 +1261,16 @@ class Checker:
             self.used.add(key)
             scope = Scope(module=module, names=self.scopes[module], slots=slot_keys, exclude=label)
             self.elements[key] = self.build_element(key, slot.element, scope)
+        # Thresholds first: the court answers them before the elements.
+        thresholds = [
+            label
+            for label, (slot, _) in eff["slots"].items()
+            if slot.threshold and label in slot_keys
+        ]
+        slot_keys = {
+            **{label: slot_keys[label] for label in thresholds},
+            **{k: v for k, v in slot_keys.items() if k not in thresholds},
+        }
         if eff["decision"] is None:
             expr: ir.Expr = ir.And(items=tuple(ir.ElementRef(key=k) for k in slot_keys.values()))
             text = "all of (" + ", ".join(slot_keys) + ")"
@@ -1112,6 +1278,13 @@ class Checker:
             decision, module = eff["decision"]
             scope = Scope(module=module, names=self.scopes[module], slots=slot_keys)
             expr, text = self.decide(decision, scope, f"doctrine `{d.name}`")
+            if thresholds:
+                expr = ir.And(items=(*(ir.ElementRef(key=slot_keys[t]) for t in thresholds), expr))
+                text = "all of (" + ", ".join(thresholds) + f") and then {text}"
+        presumptions: list[ir.Presumption] = []
+        for b, module in eff["burdens"]:
+            scope = Scope(module=module, names=self.scopes[module], slots=slot_keys)
+            presumptions.extend(self.burdens((b,), scope))
         if not eff["slots"]:
             self.fail(
                 "D0208",
@@ -1172,6 +1345,8 @@ class Checker:
             notes=eff["notes"],
             facts_weighed=(),
             closed_world=eff["closed"],
+            thresholds=tuple(thresholds),
+            presumptions=tuple(presumptions),
             pos=d.pos,
         )
         if eff["precedents"] is not None:
@@ -1385,12 +1560,14 @@ class Checker:
                         "D0503", "`missing` lists fact names, as in [culpability]", pair.value.pos
                     )
                     continue
-                for name in names:
+                items = pair.value.value if pair.value.kind == "list" else ()
+                for name, item in zip(names, items):  # type: ignore[call-overload]
                     if name not in facts:
                         self.fail(
                             "D0501",
                             f"unknown fact `{name}` in `missing`",
-                            pair.value.pos,
+                            item.pos,  # the wrong name, not the whole list
+                            label="not in the vocabulary",
                             help=did_you_mean(name, facts),
                         )
                 expect.append(("missing", tuple(sorted(names))))
@@ -1608,22 +1785,45 @@ def _decisions(d: n.ElementDecl | n.DoctrineDecl) -> list[tuple[str, Any, Source
         ways.append(("rule", (d.rule, d.exceptions), pos))
     if d.first_match is not None:
         ways.append(("first", d.first_match, d.first_match.pos))
+    if d.switch is not None:
+        ways.append(("switch", d.switch, d.switch.pos))
     return ways
 
 
-def _word(value: bool) -> str:
+def _word(value: bool | n.Open | ir.Open | None) -> str:
+    if isinstance(value, (n.Open, ir.Open)):
+        return f'open "{value.reason}"'
+    if value is None:
+        return "open"
     return "true" if value else "false"
 
 
-def _outcomes(e: ir.Expr) -> set[bool]:
+def _outcomes(e: ir.Expr) -> set[object]:
     if isinstance(e, ir.Const):
         return {bool(e.value)}
+    if isinstance(e, ir.Open):
+        return {e}
     if isinstance(e, ir.Chain):
-        out = {e.default}
+        out: set[object] = {e.default}
         for b in e.branches:
             out |= _outcomes(b.result)
         return out
     return {True, False}
+
+
+def _outcome_expr(o: bool | n.Open) -> ir.Expr:
+    """An outcome as an expression: a constant, or an open question."""
+    if isinstance(o, n.Open):
+        return ir.Open(reason=o.reason)
+    return ir.Const(value=o, type=BOOL)
+
+
+def _outcome_default(o: bool | n.Open) -> bool | ir.Open:
+    return ir.Open(reason=o.reason) if isinstance(o, n.Open) else o
+
+
+def _outcome_bool(o: bool | n.Open) -> bool | None:
+    return None if isinstance(o, n.Open) else o
 
 
 def _same_type(a: ir.FactType, b: ir.FactType) -> bool:
@@ -1640,6 +1840,15 @@ def _what(e: n.Expr, t: ir.FactType) -> str:
     if isinstance(e, n.Literal_):
         return f"{_show(e.value)} ({t.describe()})"
     return t.describe()
+
+
+def _show_value(v: n.Value) -> str:
+    value = _plain(v)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if v.kind == "string":
+        return f'"{value}"'
+    return str(value)
 
 
 def _show(value: object) -> str:

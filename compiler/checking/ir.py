@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any, Union
 
 import attrs
@@ -147,13 +147,40 @@ class Quantified:
 
 
 @attrs.frozen(kw_only=True)
+class Open:
+    """An outcome the law leaves open whatever the facts: unknown, and the reason is reported
+    in the result's `open` list. No fact can settle it, so it adds nothing to `missing`."""
+
+    reason: str
+
+
+@attrs.frozen(kw_only=True)
+class SwitchArm:
+    value: Const
+    result: Expr
+
+
+@attrs.frozen(kw_only=True)
+class Switch:
+    """The rule chosen by a fact's value: the arm whose value the fact has, else `otherwise`.
+
+    With the fact unknown, the arms are the doctrine's stated alternatives and the value is
+    their agreement: true if every arm is true, false if every arm is false, else unknown.
+    """
+
+    fact: FactRef
+    arms: tuple[SwitchArm, ...]
+    otherwise: Expr
+
+
+@attrs.frozen(kw_only=True)
 class Branch:
     """An exception, or a line of a first-match list: when `cond` holds, `result` decides."""
 
     label: str
     cond: Expr
-    result: Expr  # a Const outcome, or a Chain of the exception's own exceptions
-    outcome: bool
+    result: Expr  # a Const or Open outcome, or a Chain of the exception's own exceptions
+    outcome: bool | None  # None: the outcome is open (`result` is an Open)
     because: str = ""
     cites: tuple[Citation, ...] = ()
 
@@ -168,7 +195,7 @@ class Chain:
 
     kind: str  # "exceptions" or "first_match"
     branches: tuple[Branch, ...]
-    default: bool
+    default: bool | Open
     because: str = ""
     cites: tuple[Citation, ...] = ()
 
@@ -187,6 +214,8 @@ Expr = Union[
     Presence,
     Quantified,
     Chain,
+    Open,
+    Switch,
 ]
 
 # ---------------------------------------------------------------- declarations
@@ -231,6 +260,20 @@ def _court_abbrev(court: str) -> str:
 
 
 @attrs.frozen(kw_only=True)
+class Presumption:
+    """What a fact the case does not give counts as, when `cond` holds (a burden of proof), and
+    why. The closed world is the same mechanism: every bool fact counts as false, always."""
+
+    fact: str
+    type: FactType
+    value: object
+    cond: Expr | None
+    because: str
+    cites: tuple[Citation, ...] = ()
+    text: str = ""  # the condition, as written
+
+
+@attrs.frozen(kw_only=True)
 class Element:
     key: str
     name: str
@@ -241,6 +284,7 @@ class Element:
     met: str = ""
     unmet: str = ""
     notes: tuple[str, ...] = ()
+    presumptions: tuple[Presumption, ...] = ()
     pos: SourcePosition = attrs.field(default=NOWHERE, eq=False)
 
 
@@ -274,6 +318,9 @@ class Doctrine:
     # When a case gives no list for `precedents[0]`, these decided cases fill it: each a
     # plain mapping (name, court, decided, held, abrogated, facts, relied: favoured facts).
     precedents: tuple[str, tuple[dict[str, Any], ...]] | None = None
+    thresholds: tuple[str, ...] = ()  # labels of slots answered first: if one fails, the
+    # doctrine fails and the other elements are not reached
+    presumptions: tuple[Presumption, ...] = ()
     pos: SourcePosition = attrs.field(default=NOWHERE, eq=False)
 
 
@@ -322,3 +369,39 @@ def walk(expr: Expr) -> Iterator[Expr]:
         for branch in expr.branches:
             yield from walk(branch.cond)
             yield from walk(branch.result)
+    elif isinstance(expr, Switch):
+        yield expr.fact
+        for arm in expr.arms:
+            yield from walk(arm.result)
+        yield from walk(expr.otherwise)
+
+
+def presumptions_of(
+    doctrine: Doctrine, elements: Mapping[str, Element], doctrines: Mapping[str, Doctrine]
+) -> tuple[Presumption, ...]:
+    """The burdens that apply when `doctrine` is evaluated: its own, then those of every
+    element and doctrine it uses (a burden goes with the rule that states it), in order."""
+    out: list[Presumption] = list(doctrine.presumptions)
+    seen: set[str] = set()
+
+    def visit(expr: Expr) -> None:
+        for node in walk(expr):
+            if isinstance(node, ElementRef) and "e:" + node.key not in seen:
+                seen.add("e:" + node.key)
+                el = elements.get(node.key)
+                if el is not None:
+                    out.extend(el.presumptions)
+                    visit(el.expr)
+            elif isinstance(node, DoctrineRef) and "d:" + node.name not in seen:
+                seen.add("d:" + node.name)
+                d = doctrines.get(node.name)
+                if d is not None:
+                    out.extend(d.presumptions)
+                    visit(d.expr)
+
+    visit(doctrine.expr)
+    unique: list[Presumption] = []
+    for p in out:
+        if p not in unique:
+            unique.append(p)
+    return tuple(unique)

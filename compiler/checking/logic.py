@@ -38,8 +38,13 @@ def _facts(
     def visit(e: ir.Expr) -> None:
         if isinstance(e, ir.FactRef):
             out[e.name] = e.type
-        elif isinstance(e, (ir.Quantified, ir.FieldRef, ir.Presence)):
-            raise _Infinite
+        elif isinstance(e, (ir.Quantified, ir.FieldRef, ir.Presence, ir.Open)):
+            raise _Infinite  # an open outcome is neither true nor false: cannot tell
+        elif isinstance(e, ir.Switch):
+            visit(e.fact)
+            for arm in e.arms:
+                visit(arm.result)
+            visit(e.otherwise)
         elif isinstance(e, (ir.And, ir.Or, ir.AtLeast)):
             for i in e.items:
                 visit(i)
@@ -96,7 +101,15 @@ def evaluate(
             for b in e.branches:
                 if value(b.cond):
                     return value(b.result)
+            if isinstance(e.default, ir.Open):
+                raise _Infinite
             return e.default
+        if isinstance(e, ir.Switch):
+            chosen = facts[e.fact.name]
+            for arm in e.arms:
+                if arm.value.value == chosen:
+                    return value(arm.result)
+            return value(e.otherwise)
         if isinstance(e, ir.ElementRef):
             return value(elements[e.key].expr)
         if isinstance(e, ir.DoctrineRef):

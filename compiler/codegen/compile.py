@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 import types
 from pathlib import Path
@@ -66,7 +67,7 @@ def write_runtime(out_dir: Path) -> Path:
     target = out_dir / standalone_runtime_name()
     target.mkdir(parents=True, exist_ok=True)
     for module in sorted(source.glob("*.py")):
-        _write_atomically(target / module.name, module.read_text(encoding="utf-8"))
+        write_text_atomically(target / module.name, module.read_text(encoding="utf-8"))
     return target
 
 
@@ -98,29 +99,65 @@ def load(path: str | os.PathLike[str]) -> types.ModuleType:
     return module_from_source(compiled.source, name, f"<doctrine {compiled.program.path}>")
 
 
+def _umask() -> int:
+    """The process's umask (read by setting it and putting it back at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    """Write `text` to `path` whole or not at all: a temporary file beside it, then a rename.
+
+    A file that was there keeps its permissions; a new one gets the usual ones (0644 under the
+    common umask), not the 0600 of a temporary file. A failed write leaves the old file as it was.
+    """
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        mode = 0o666 & ~_umask()
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# Module names that would write over a package's own files or a project's setup script.
+_RESERVED_LEAVES = frozenset({"setup", "conftest"})
+
+
+def module_path_problem(name: str) -> str | None:
+    """Why a module of this name must not be written as NAME.py, or None if it may."""
+    parts = name.split(".")
+    for part in parts:
+        if part.startswith("__") and part.endswith("__"):
+            return f"module {name} would be written as {part}.py, a file Python gives a meaning to"
+    if len(parts) == 1 and parts[0] in _RESERVED_LEAVES:
+        return f"module {name} would write over {name}.py, a file Python tools give a meaning to"
+    return None
+
+
 def write_module(compiled: Compiled, out_dir: Path) -> Path:
     """Write a compiled module atomically (temporary file, then rename) and return its path.
 
     A dotted module name (`module trade_secrets.factors`) becomes a folder, so the result
-    imports as `trade_secrets.factors` from OUT_DIR.
+    imports as `trade_secrets.factors` from OUT_DIR. A name that would write over a file with a
+    meaning of its own (`app.__init__`, `setup`) is refused with ValueError.
     """
+    problem = module_path_problem(compiled.program.name)
+    if problem is not None:
+        raise ValueError(problem)
     *packages, leaf = compiled.program.name.split(".")
     folder = out_dir.joinpath(*packages)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{leaf}.py"
-    _write_atomically(target, compiled.source)
+    write_text_atomically(target, compiled.source)
     return target
-
-
-def _write_atomically(target: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 __all__ = [
@@ -131,7 +168,9 @@ __all__ = [
     "compile_source",
     "load",
     "module_from_source",
+    "module_path_problem",
     "standalone_runtime_name",
     "write_module",
     "write_runtime",
+    "write_text_atomically",
 ]

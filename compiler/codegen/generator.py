@@ -140,12 +140,14 @@ class Generator:
         self.elements = {e.key: e for e in program.elements}
         self.element_ids = {e.key: i for i, e in enumerate(program.elements)}
         self.doctrine_ids = {d.name: i for i, d in enumerate(program.doctrines)}
+        self.doctrine_map = {d.name: d for d in program.doctrines}
         self.ranks: dict[tuple[str, ...], str] = {}
         self.dates: dict[datetime.date, str] = {}
         self.data = _Data(self.dates)
         self.temp = 0
         self._nullable: dict[str, bool] = {}
         self.chains: dict[ir.Chain, int] = {}
+        self.switches: dict[ir.Switch, int] = {}
         self.chain_funcs: list[ast.stmt] = []
         self._sizes: dict[str, int] = {}
         self.inlining = False  # set while the hot functions (_v, _h) are generated
@@ -196,7 +198,67 @@ class Generator:
             return self.quantified(e, env)
         if isinstance(e, ir.Chain):
             return _call(_name(f"_c{self.chain(e)}"), _name("f"))
+        if isinstance(e, ir.Switch):
+            return _call(_name(f"_w{self.switch(e)}"), _name("f"))
+        if isinstance(e, ir.Open):
+            return _c(None)  # unknown whatever the facts; `missing` reports the reason
         raise AssertionError(f"unexpected {e!r}")
+
+    def switch(self, e: ir.Switch) -> int:
+        """The number of the function choosing a rule by a fact's value (emitted once)."""
+        if e in self.switches:
+            return self.switches[e]
+        i = self.switches[e] = len(self.switches)
+        inlining, self.inlining = self.inlining, False
+        fact = ast.Subscript(value=_name("f"), slice=_c(e.fact.name), ctx=ast.Load())
+        merge = _attr("_rt", "merge")
+        # The fact unknown: the arms' agreement, stopping at the first disagreement.
+        agree: list[ast.stmt] = [_assign("_p", _attr("_rt", "OPEN"))]
+        for arm in e.arms:
+            agree.append(_assign("_p", _call(merge, _name("_p"), self.value(arm.result, {}))))
+            agree.append(
+                ast.If(test=_is(_name("_p"), _c(None)), body=[ast.Return(_c(None))], orelse=[])
+            )
+        agree.append(ast.Return(_call(merge, _name("_p"), _c(None)) if not e.arms else _name("_p")))
+        body: list[ast.stmt] = [
+            _assign("_k", fact),
+            ast.If(test=_is(_name("_k"), _c(None)), body=agree, orelse=[]),
+        ]
+        miss: list[ast.stmt] = [_assign("_k", fact)]
+        unknown: list[ast.stmt] = [ast.Expr(_call(_attr("acc", "add"), _c(e.fact.name)))]
+        for arm in e.arms:
+            if self.nullable(arm.result):
+                unknown.append(
+                    ast.If(
+                        test=_is(self.value(arm.result, {}), _c(None)),
+                        body=self.missing(arm.result) or [ast.Pass()],
+                        orelse=[],
+                    )
+                )
+        unknown.append(ast.Return(None))
+        miss.append(ast.If(test=_is(_name("_k"), _c(None)), body=unknown, orelse=[]))
+        for arm in e.arms:
+            test = ast.Compare(
+                left=_name("_k"), ops=[ast.Eq()], comparators=[self.data(arm.value.value)]
+            )
+            body.append(ast.If(test=test, body=[ast.Return(self.value(arm.result, {}))], orelse=[]))
+            miss.append(
+                ast.If(
+                    test=test,
+                    body=[
+                        *(self.missing(arm.result) if self.nullable(arm.result) else []),
+                        ast.Return(None),
+                    ],
+                    orelse=[],
+                )
+            )
+        body.append(ast.Return(self.value(e.otherwise, {})))
+        if self.nullable(e.otherwise):
+            miss.extend(self.missing(e.otherwise))
+        self.chain_funcs.append(_def(f"_w{i}", ["f"], body))
+        self.chain_funcs.append(_def(f"_mw{i}", ["f", "acc"], miss))
+        self.inlining = inlining
+        return i
 
     def chain(self, e: ir.Chain) -> int:
         """The number of the function deciding a rule with exceptions (emitted once)."""
@@ -256,7 +318,10 @@ class Generator:
                         orelse=[],
                     )
                 )
-        body.append(ast.Return(_call(merge, _name("_p"), _c(e.default))))
+        default = None if isinstance(e.default, ir.Open) else e.default
+        body.append(ast.Return(_call(merge, _name("_p"), _c(default))))
+        if isinstance(e.default, ir.Open):  # reached when no branch surely applied
+            miss.extend(self.missing(e.default))
         self.chain_funcs.append(_def(f"_c{i}", ["f"], body))
         self.chain_funcs.append(_def(f"_mc{i}", ["f", "acc"], miss))
         self.inlining = inlining
@@ -320,7 +385,7 @@ class Generator:
             return 1 + self.size(e.item)
         if isinstance(e, ir.Compare):
             return 1 + self.size(e.left) + self.size(e.right)
-        if isinstance(e, (ir.Quantified, ir.Chain)):
+        if isinstance(e, (ir.Quantified, ir.Chain, ir.Switch)):
             return INLINE_SIZE + 1  # never inlined: big, and lambdas or functions of their own
         return 1
 
@@ -464,8 +529,10 @@ class Generator:
             d = next(d for d in self.program.doctrines if d.name == e.name)
             return self.nullable(d.expr)
         if isinstance(e, ir.Chain):
-            return any(self.nullable(b.cond) or self.nullable(b.result) for b in e.branches)
-        return False
+            return isinstance(e.default, ir.Open) or any(
+                self.nullable(b.cond) or self.nullable(b.result) for b in e.branches
+            )
+        return isinstance(e, (ir.Switch, ir.Open))
 
     # -------------------------------------------------------------- missing facts
     def missing(self, e: ir.Expr) -> list[ast.stmt]:
@@ -506,6 +573,11 @@ class Generator:
             ]
         if isinstance(e, ir.Chain):
             return [ast.Expr(_call(_name(f"_mc{self.chain(e)}"), _name("f"), _name("acc")))]
+        if isinstance(e, ir.Switch):
+            return [ast.Expr(_call(_name(f"_mw{self.switch(e)}"), _name("f"), _name("acc")))]
+        if isinstance(e, ir.Open):
+            reason = _call(_attr("_rt", "Reason"), _c(e.reason))
+            return [ast.Expr(_call(add, reason))]
         if isinstance(e, ir.Quantified):
             items = self.fresh("_l")
             loop = ast.For(
@@ -574,6 +646,7 @@ class Generator:
 
         doctrines = {}
         for d in self.program.doctrines:
+            presumptions = ir.presumptions_of(d, self.elements, self.doctrine_map)
             doctrines[d.name] = {
                 "name": d.name,
                 "title": d.title,
@@ -600,6 +673,17 @@ class Generator:
                 "notes": d.notes,
                 "facts_weighed": d.facts_weighed,
                 "closed_world": d.closed_world,
+                "thresholds": d.thresholds,
+                "presumptions": tuple(
+                    {
+                        "fact": pr.fact,
+                        "value": pr.value,
+                        "when": pr.text,
+                        "because": pr.because,
+                        "cites": tuple(cite(c) for c in pr.cites),
+                    }
+                    for pr in presumptions
+                ),
                 "line": d.pos.line,
             }
         return {
@@ -637,11 +721,31 @@ class Generator:
             stmts: list[ast.stmt] = []
             locals_: list[ast.expr] = []
             self.inlining = True
-            for n_, (_, key) in enumerate(d.slots):
+            for n_, (label, key) in enumerate(d.slots):
                 local = f"_s{n_}"
                 stmts.append(_assign(local, self.value(ir.ElementRef(key=key), env)))
                 env.setdefault(key, _name(local))
                 locals_.append(_name(local))
+                if label in d.thresholds:
+                    # A threshold that fails decides: the other elements are not reached.
+                    unreached = ast.Dict(
+                        keys=[_c(lb) for lb, _ in d.slots],
+                        values=[
+                            _name(f"_s{j}")
+                            if lb in d.thresholds[: d.thresholds.index(label) + 1]
+                            else _c(None)
+                            for j, (lb, _) in enumerate(d.slots)
+                        ],
+                    )
+                    stmts.append(
+                        ast.If(
+                            test=_is(_name(local), _c(False)),
+                            body=[
+                                ast.Return(ast.Tuple(elts=[_c(False), unreached], ctx=ast.Load()))
+                            ],
+                            orelse=[],
+                        )
+                    )
             elements = ast.Dict(keys=[_c(label) for label, _ in d.slots], values=locals_)
             stmts.append(
                 ast.Return(ast.Tuple(elts=[self.value(d.expr, env), elements], ctx=ast.Load()))
@@ -652,6 +756,31 @@ class Generator:
             funcs.append(
                 _def(f"_md{i}", ["f", "acc"], self.missing(d.expr) if self.nullable(d.expr) else [])
             )
+        # The burdens each doctrine applies, then (under a closed world) every bool fact false:
+        # one mechanism, read by the runtime before evaluation (fact, value, condition, note).
+        presume_ast: dict[str, ast.expr] = {}
+        conds: dict[ir.Expr, str] = {}
+        for d in p.doctrines:
+            presumed: list[ast.expr] = []
+            for k, pr in enumerate(ir.presumptions_of(d, self.elements, self.doctrine_map)):
+                cond: ast.expr = _c(None)
+                if pr.cond is not None:
+                    if pr.cond not in conds:
+                        conds[pr.cond] = f"_p{len(conds)}"
+                        funcs.append(
+                            _def(conds[pr.cond], ["f"], [ast.Return(self.value(pr.cond, {}))])
+                        )
+                    cond = _name(conds[pr.cond])
+                presumed.append(
+                    ast.Tuple(elts=[_c(pr.fact), self.data(pr.value), cond, _c(k)], ctx=ast.Load())
+                )
+            if d.closed_world:
+                presumed.extend(
+                    ast.Tuple(elts=[_c(f.name), _c(False), _c(None), _c(-1)], ctx=ast.Load())
+                    for f in p.facts
+                    if f.type.kind == "bool"
+                )
+            presume_ast[d.name] = ast.Tuple(elts=presumed, ctx=ast.Load())
         info = self.info()
         cases = tuple(
             {
@@ -738,11 +867,7 @@ class Generator:
                             slice=_c(d.name),
                             ctx=ast.Load(),
                         ),
-                        self.data(
-                            tuple(f.name for f in p.facts if f.type.kind == "bool")
-                            if d.closed_world
-                            else ()
-                        ),
+                        presume_ast[d.name],
                         precedents_ast[d.name],
                     ),
                 )
@@ -809,11 +934,20 @@ def tree(e: ir.Expr) -> tuple[Any, ...]:
         return ("present" if e.present else "absent", tree(e.field))
     if isinstance(e, ir.Quantified):
         return (e.quantifier, e.var, e.collection.name, tree(e.body))
+    if isinstance(e, ir.Open):
+        return ("open", e.reason)
+    if isinstance(e, ir.Switch):
+        return (
+            "switch",
+            e.fact.name,
+            tuple((arm.value.value, tree(arm.result)) for arm in e.arms),
+            tree(e.otherwise),
+        )
     if isinstance(e, ir.Chain):
         return (
             "chain",
             e.kind,
-            e.default,
+            e.default if isinstance(e.default, bool) else tree(e.default),
             e.because,
             tuple(_cite(c) for c in e.cites),
             tuple(

@@ -368,7 +368,33 @@ class Model:
             return self._doctrine_values[name]
         if tag == "chain":
             return self._chain(node)
+        if tag == "open":
+            return None  # open whatever the facts
+        if tag == "switch":
+            return self._switch(node)
         raise ValueError(f"unknown node {tag!r}")
+
+    def switch_arm(self, node: Node) -> Node | None:
+        """The rule a switch chooses on these facts (an arm's or `otherwise`), None when its
+        fact is unknown."""
+        _, fact, arms, otherwise = node
+        chosen = self.facts.get(fact)
+        if chosen is None:
+            return None
+        rule: Node = next((result for value, result in arms if value == chosen), otherwise)
+        return rule
+
+    def _switch(self, node: Node) -> Truth:
+        rule = self.switch_arm(node)
+        if rule is not None:
+            return self.value(rule)
+        # The fact unknown: the stated alternatives' agreement.
+        pending: Any = _OPEN
+        for _value, result in node[2]:
+            pending = _merge_outcome(pending, self.value(result))
+            if pending is None:
+                return None
+        return None if pending is _OPEN else pending
 
     def _ranked(self, node: Node, env: Mapping[int, tuple[str, int]]) -> tuple[Any, ...] | None:
         """The order of an ordered enum compared by this node, or None."""
@@ -421,7 +447,7 @@ class Model:
                 pending = _merge_outcome(pending, self.value(branch[3]))
                 if pending is None:
                     return None
-        return _merge_outcome(pending, default)
+        return _merge_outcome(pending, default if isinstance(default, bool) else None)
 
     def chain_branch(self, node: Node) -> int | None:
         """Which branch of a rule decides it on these facts: its index, -1 for the general
@@ -499,6 +525,14 @@ class _Search:
             return self._quantified(node, target, env)
         if tag == "chain":
             return self._chain(node, target)
+        if tag == "open":
+            return []  # no fact settles an open question
+        if tag == "switch":
+            rule = self.model.switch_arm(node)
+            if rule is not None:
+                return self.make(rule, target, {})
+            # The fact unknown: every stated alternative brought to the target.
+            return _product([self.make(result, target, {}) for _v, result in node[2]], self.cap)
         raise ValueError(f"unknown node {tag!r}")
 
     def _at_least(self, count: int, parts: list[list[ChangeSet]]) -> list[ChangeSet]:
@@ -757,6 +791,12 @@ def _critical_points(model: Model, tree: Node, fact: str) -> list[Any]:
             for branch in node[5]:
                 walk(branch[1], {})
                 walk(branch[3], {})
+        elif tag == "switch":
+            if node[1] == fact:
+                out.extend(value for value, _result in node[2])
+            for _value, result in node[2]:
+                walk(result, {})
+            walk(node[3], {})
 
     walk(tree, {})
     return out

@@ -15,20 +15,45 @@ import zipfile
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .render import CASE_NAME, environment
+from ..errors import DoctrineException
+from .render import CASE_NAME, case_pattern, environment
 
 __all__ = ["DocxUnavailable", "explanation_docx"]
 
 Data = Mapping[str, Any]
 
 
-class DocxUnavailable(Exception):
+class DocxUnavailable(DoctrineException):
     """python-docx is not installed; the message says how to install it."""
+
+
+# Characters a Word document cannot hold (XML 1.0 forbids most controls and surrogates) or
+# that a case should not smuggle in (escape sequences): each is written as a visible escape.
+_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def _clean(value: Any) -> Any:
+    """The explanation's data with every string made fit for a Word document."""
+    if isinstance(value, str):
+        return _UNSAFE.sub(
+            lambda m: (
+                f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}"
+            ),
+            value,
+        )
+    if isinstance(value, Mapping):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    return value
 
 
 def _phrases() -> Any:
     """The sentences every format shares (templates/_phrases.j2), callable from Python."""
     return environment().get_template("_phrases.j2").module
+
+
+_cases = [CASE_NAME]  # the pattern of the document being written (its cases' short names)
 
 
 def _runs(paragraph: Any, text: str, *, italic_cases: bool = True) -> None:
@@ -39,7 +64,7 @@ def _runs(paragraph: Any, text: str, *, italic_cases: bool = True) -> None:
             run.font.name = "Consolas"
             continue
         place = 0
-        for match in CASE_NAME.finditer(chunk) if italic_cases else ():
+        for match in _cases[0].finditer(chunk) if italic_cases else ():
             paragraph.add_run(chunk[place : match.start()])
             paragraph.add_run(match.group()).italic = True
             place = match.end()
@@ -144,6 +169,8 @@ def explanation_docx(data: Data) -> bytes:
             "--format docx needs python-docx: pip install 'doctrine[docx]'"
             " (or pip install python-docx)"
         ) from None
+    data = _clean(data)
+    _cases[0] = case_pattern(tuple(data.get("case_short_names") or ()))
     p = _phrases()
     document = docx.Document()
     # A fixed creation date and no author: the same explanation gives the same file.

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Mapping, Sequence
+import sys
+from collections.abc import Iterable, Mapping, Sequence
 from os import PathLike
 from typing import Any
 
@@ -22,6 +23,7 @@ __all__ = [
     "comparison",
     "describe",
     "documentation",
+    "explain_result",
     "explanation",
     "module_documentation",
     "module_info",
@@ -174,21 +176,53 @@ _GENERIC_PARTY = re.compile(
 def _short_name(name: str) -> str:
     """The name a short form uses: the first party's, unless it is a government or the like."""
     first, _, second = name.partition(" v. ")
-    party = second if _GENERIC_PARTY.match(first) and second else first
-    # "Winnebago County Dep't of Social Servs." -> "Winnebago County"; "DeShaney" -> "DeShaney"
-    party = re.split(r",| of | Dep't| Inc\.| Corp\.", party, maxsplit=1)[0].strip()
+    # A government, or a party known by initials ("L.W. v. Grubbs"), gives way to the other.
+    initials = re.fullmatch(r"(?:[A-Z]\.)+", first.strip())
+    party = second if (_GENERIC_PARTY.match(first) or initials) and second else first
+    # "Winnebago County Dep't of Social Servs." -> "Winnebago County"; "Grubbs (Grubbs I)"
+    # -> "Grubbs"; "DeShaney" -> "DeShaney"
+    party = re.split(r",| of | Dep't| Inc\.| Corp\.| \(", party, maxsplit=1)[0].strip()
     return party or first
 
 
-def citation_forms(cites: Sequence[Data]) -> None:
+def short_names(cites: Sequence[Data]) -> list[str]:
+    """The short names of the cases among `cites`, as running text may mention them."""
+    out: set[str] = set()
+    for c in cites:
+        match = _CASE.match(str(c.get("citation", "")))
+        if match:
+            out.add(_short_name(match.group("name")))
+    return sorted(out)
+
+
+def module_short_names(info: Mapping[str, Any]) -> list[str]:
+    """The short names of every case the module's elements and doctrines cite."""
+    cites: list[Data] = []
+    for el in info.get("elements", {}).values():
+        cites.extend(el.get("cites") or ())
+    for d in info.get("doctrines", {}).values():
+        cites.extend(d.get("cites") or ())
+        if d.get("source"):
+            cites.append(d["source"])
+        for r in d.get("rejects") or ():
+            cites.extend(r.get("cites") or ())
+    return short_names(cites)
+
+
+def citation_forms(cites: Sequence[Data], header: Sequence[Data] = ()) -> None:
     """Give each citation, in the order a reader meets them, the form a clerk would write:
     in full the first time, a short form after ("Pinder, 54 F.3d at 1175"), and "Id." when
     it cites the same case as the citation just before it.
 
     The forms are set in place: `form` ("full", "short" or "id"), and `name` and `rest`
     (the italic and roman parts) rewritten for that form; `citation` keeps the full text.
+    The `header`'s citations (a memo's Source line) stay in full and count as cited, but no
+    "Id." of the text refers back to them: a heading is not the sentence before.
     """
     seen: set[str] = set()
+    for c in header:
+        match = _CASE.match(str(c.get("citation", "")))
+        seen.add(str(c.get("authority") or (match.group("name") if match else c.get("citation"))))
     previous: tuple[str, str] | None = None
     for c in cites:
         match = _CASE.match(str(c.get("citation", "")))
@@ -282,7 +316,18 @@ class _Words:
             return f"the {words(node[1])} test is met"
         if tag == "chain":
             return self.chain(node)
+        if tag == "open":
+            return f"the law leaves it open ({lower_first(str(node[1])).rstrip('.')})"
+        if tag == "switch":
+            return self.switch(node)
         return str(node)
+
+    def switch(self, node: Node) -> str:
+        _, fact, arms, otherwise = node
+        lines = [
+            f"where {words(fact)} is {literal(value)}, {self(result)}" for value, result in arms
+        ]
+        return "; ".join([*lines, f"otherwise, {self(otherwise)}"])
 
     def _slots(self, node: Node) -> list[str] | None:
         """The element labels of an `and`/`or` (or its negation) made only of slots."""
@@ -366,13 +411,22 @@ class _Words:
     def chain(self, node: Node) -> str:
         _, kind, default, _because, _cites, branches = node
         lines = [
-            f"{'met' if outcome else 'not met'} when {self(cond)}"
-            for _label, cond, outcome, _result, _why, _c in branches
+            f"{_outcome_words(outcome, result)} when {self(cond)}"
+            for _label, cond, outcome, result, _why, _c in branches
         ]
-        otherwise = "met" if default else "not met"
+        otherwise = _outcome_words(default, default)
         if kind == "first_match":
             return "; ".join([*lines, f"otherwise {otherwise}"])
         return f"{otherwise} as a general rule, except that it is " + "; and it is ".join(lines)
+
+
+def _outcome_words(outcome: Any, result: Any) -> str:
+    """A rule's outcome in words: met, not met, or open (and why)."""
+    if isinstance(outcome, bool):
+        return "met" if outcome else "not met"
+    if isinstance(result, tuple) and result and result[0] == "open":
+        return f"open ({lower_first(str(result[1])).rstrip('.')})"
+    return "open"
 
 
 def describe(
@@ -454,6 +508,16 @@ def support(
         else:
             table = "elements" if tag == "element" else "doctrines"
             add(support(model, model.info[table][node[1]]["tree"], stop=stop))
+    elif tag == "switch":
+        rule = model.switch_arm(node)
+        if rule is None:  # the fact unknown: it, and the alternatives that leave it open
+            add([("fact", node[1])])
+            for _value, result in node[2]:
+                if model.value(result) is value or value is None:
+                    add(support(model, result, stop=stop))
+        else:
+            add([("fact", node[1])])
+            add(support(model, rule, stop=stop))
     elif tag == "chain":
         decided = model.chain_branch(node)
         branches = node[5]
@@ -494,10 +558,13 @@ class _Facts:
         schema: Mapping[str, tuple[str, Any]],
         facts: Mapping[str, Any],
         supplied: str | None = None,
+        presumed: Iterable[str] = (),
     ):
         self.info = info
         self.schema = schema
         self.facts = facts
+        self.presumed = frozenset(presumed)
+        """Facts the case did not give that a burden of proof made count one way."""
         self.supplied = supplied
         """A list the library filled from its decided cases, which the case did not give."""
 
@@ -531,11 +598,13 @@ class _Facts:
             "words": words(name),
             "shown": shown,
             "kind": kind,
-            "given": value is not None and name != self.supplied,
+            "given": value is not None and name != self.supplied and name not in self.presumed,
             "value": "not given"
             if value is None
             else f"{literal(value)} supplied by the library"
             if name == self.supplied
+            else f"{literal(value)}, as the burden of proof counts it (not given)"
+            if name in self.presumed
             else literal(value),
             "answer": answer(value, kind)
             if kind != "list"
@@ -734,7 +803,9 @@ def _rules(model: Model, tree: Node, words_: _Words, with_status: bool) -> Data 
                 "label": label,
                 "words": words(label),
                 "condition": condition,
-                "outcome": OUTCOME[bool(outcome)],
+                "outcome": _outcome_words(outcome, _result)
+                if outcome is None
+                else OUTCOME[bool(outcome)],
                 "because": why,
                 "cites": _cites(bcites),
                 "status": {True: "applies", False: "does not apply", None: "undetermined"}[applies],
@@ -745,7 +816,9 @@ def _rules(model: Model, tree: Node, words_: _Words, with_status: bool) -> Data 
         "kind": kind,
         "first_match": kind == "first_match",
         "default": {
-            "outcome": OUTCOME[bool(default)],
+            "outcome": OUTCOME[default]
+            if isinstance(default, bool)
+            else _outcome_words(default, default),
             "because": because,
             "cites": _cites(cites),
             "decides": decided == -1,
@@ -776,6 +849,10 @@ def _referenced(info: Mapping[str, Any], tree: Node) -> list[str]:
             for branch in node[5]:
                 walk(branch[1])
                 walk(branch[3])
+        elif tag == "switch":
+            for _value, result in node[2]:
+                walk(result)
+            walk(node[3])
         elif tag == "element" and node[1] not in seen:
             seen.add(node[1])
             walk(info["elements"][node[1]]["tree"])
@@ -870,7 +947,8 @@ def explanation(
     schema = evaluator.schema.facts
     d = info["doctrines"][result.doctrine]
     model = Model(info, schema, result.facts)
-    quote = _Facts(info, schema, result.facts, filled_list(result))
+    presumed_facts = {str(note["fact"]) for note in getattr(result, "presumed", ()) or ()}
+    quote = _Facts(info, schema, result.facts, filled_list(result), presumed_facts)
     labels = {slot["key"]: slot["label"] for slot in d["elements"]}
     words_ = _Words(info, schema, labels)
     elements = [
@@ -884,6 +962,10 @@ def explanation(
         )
         for s in d["elements"]
     ]
+    not_reached = set(getattr(result, "not_reached", ()) or ())
+    for e in elements:
+        if e["label"] in not_reached:  # a threshold failed: the court never reached it
+            e["status"], e["prose"], e["facts"], e["parts"] = "not reached", "", [], []
     by_key = {s["key"]: e for s, e in zip(d["elements"], elements, strict=True)}
     decisive: list[Data] = []
     for leaf in support(model, d["tree"], stop=True):
@@ -901,7 +983,7 @@ def explanation(
                 rejects.append(r)
     unweighed = []
     for name in schema:
-        if result.facts.get(name) is not None and name not in weighed:
+        if result.facts.get(name) is not None and name not in weighed | presumed_facts:
             q = quote.quote(name)
             q["answered_by"] = [r["title"] for r in rejects if name in [o["name"] for o in r["on"]]]
             unweighed.append(q)
@@ -924,11 +1006,8 @@ def explanation(
     cfs = [_counterfactual_data(cf, schema) for cf in found]
     summary = _summary(info, result.doctrine, result.facts, schema)
     citation_forms(
-        [
-            *([summary["source"]] if summary["source"] else []),
-            *(c for e in elements for c in e["cites"]),
-            *(c for r in rejects for c in r["cites"]),
-        ]
+        [*(c for e in elements for c in e["cites"]), *(c for r in rejects for c in r["cites"])],
+        header=[summary["source"]] if summary["source"] else [],
     )
     return {
         "kind": "explain",
@@ -963,11 +1042,32 @@ def explanation(
             "all": cfs,
             "searched": limit > 0,
         },
-        "given": [quote.quote(name) for name in schema if result.facts.get(name) is not None],
+        "given": [
+            quote.quote(name)
+            for name in schema
+            if result.facts.get(name) is not None and name not in presumed_facts
+        ],
         "stage": {"name": stage, "words": stage.replace("-", " "), "record": record}
         if stage
         else None,
         "supplied": {"list": filled, "words": words(filled), "cases": supplied} if filled else None,
+        "case_short_names": module_short_names(info),
+        # Why the outcome is open whatever the facts, one line each (`open "..."`).
+        "open": list(getattr(result, "open", ()) or ()),
+        # The facts the case did not give that a burden made count one way, and why.
+        "presumed": [
+            {
+                "fact": str(note["fact"]),
+                "words": words(str(note["fact"])),
+                "value": literal(note["value"]) if note["value"] != () else "none",
+                "when": str(note.get("when") or ""),
+                "because": str(note.get("because") or ""),
+                "cites": _cites(note.get("cites")),
+            }
+            for note in getattr(result, "presumed", ()) or ()
+        ],
+        "thresholds": [words(t) for t in d.get("thresholds") or ()],
+        "not_reached": [words(label) for label in result.elements if label in not_reached],
     }
 
 
@@ -1128,6 +1228,7 @@ def module_documentation(info: Mapping[str, Any], schema: Mapping[str, tuple[str
     }
     return {
         "kind": "doc",
+        "case_short_names": module_short_names(info),
         "doctrine": summary,
         "elements": elements,
         "facts": _fact_docs(info, read if own else list(info["facts"])),
@@ -1155,14 +1256,15 @@ def documentation(
 
     citation_forms(
         [
-            *([summary["source"]] if summary["source"] else []),
             *summary["cites"],
             *element_cites(elements),
             *(c for r in rejects for c in r["cites"]),
-        ]
+        ],
+        header=[summary["source"]] if summary["source"] else [],
     )
     return {
         "kind": "doc",
+        "case_short_names": module_short_names(info),
         "doctrine": summary,
         "elements": elements,
         "facts": _fact_docs(info, d.get("facts_weighed") or ()),
@@ -1226,6 +1328,7 @@ def comparison(a: Result, b: Result, *, case: str | None = None) -> Data:
         break
     return {
         "kind": "diff",
+        "case_short_names": sorted(set(ea["case_short_names"]) | set(eb["case_short_names"])),
         "case": case or "",
         "a": {
             "doctrine": ea["doctrine"],
@@ -1261,6 +1364,46 @@ def render_explanation(
     from .render import render
 
     return render("explain", format, explanation(result, case=case, memo=memo), templates)
+
+
+def explain_result(result: Any, format: str = "markdown", templates: str | None = None) -> str:
+    """`Result.explain()`: the runtime's one entry point into this layer.
+
+    A result of a module compiled with --standalone comes from a copy of the runtime, not
+    `compiler.runtime`: the module's own source is loaded again over the compiler's runtime
+    and the case evaluated there, so the explanation is the compiler's own, exactly.
+    """
+    if isinstance(result, Result):
+        return render_explanation(result, format=format, templates=templates)
+    from ..codegen.compile import module_from_source
+
+    own_runtime = sys.modules[type(result).__module__]
+    namespace = getattr(result.evaluator._values, "__globals__", {})
+    path = namespace.get("__file__")
+    if not path:
+        raise ImportError("Result.explain(): cannot find the source of this compiled module")
+    with open(path, encoding="utf-8") as handle:
+        source = handle.read()
+    ours = f"import {own_runtime.__name__} as _rt\n"
+    if ours not in source:
+        raise ImportError(f"Result.explain(): {path} does not import this runtime")
+    source = source.replace(ours, "from compiler import runtime as _rt\n", 1)
+    module = module_from_source(source, str(namespace.get("__name__", "doctrine")), path)
+    absent = own_runtime.ABSENT
+
+    def given(value: Any) -> Any:  # the facts as a case would give them: absent fields left out
+        if isinstance(value, (list, tuple)):
+            return [
+                {k: v for k, v in item.items() if v is not absent}
+                if isinstance(item, dict)
+                else item
+                for item in value
+            ]
+        return value
+
+    facts = {name: given(value) for name, value in result.facts.items() if value is not None}
+    again = module.DOCTRINES[result.doctrine].evaluate(facts)
+    return render_explanation(again, format=format, templates=templates)
 
 
 def render_documentation(

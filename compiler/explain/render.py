@@ -19,6 +19,7 @@ from typing import Any
 import jinja2
 import markupsafe
 
+from ..errors import DoctrineException
 from ..syntax.resources import data_dir
 from .sandbox import BoundedSandbox, render_bounded
 
@@ -36,7 +37,7 @@ FORMATS: dict[str, str] = {
 KINDS = ("explain", "doc", "diff")
 
 
-class TemplateProblem(Exception):
+class TemplateProblem(DoctrineException):
     """A template could not be found, compiled or rendered; the message says which and why."""
 
 
@@ -160,15 +161,28 @@ _LEAD = (
 CASE_NAME = re.compile(rf"\b{_LEAD}{_PARTY} v\. {_PARTY}")
 
 
-def _case_names(text: Any, format: str = "md") -> Any:
+@functools.lru_cache(maxsize=64)
+def case_pattern(short: tuple[str, ...] = ()) -> re.Pattern[str]:
+    """Full case names, and the short names (`Pinder`, `DeShaney`) of the cases a memo
+    cites, as whole words: one pattern, so that a match is never italicized twice."""
+    names = "|".join(re.escape(n) for n in sorted(short, key=len, reverse=True) if n)
+    if not names:
+        return CASE_NAME
+    return re.compile(rf"{CASE_NAME.pattern}|\b(?:{names})\b(?!\.? v\. )")
+
+
+@jinja2.pass_context
+def _case_names(context: Any, text: Any, format: str = "md") -> Any:
     """Case names in running text set in italics: *X v. Y* in markdown, <i> in HTML, and
-    _X v. Y_ in plain text (the typewriter's underscore for italics). The text must already
-    be escaped for its format."""
+    _X v. Y_ in plain text (the typewriter's underscore for italics); and so are the short
+    names of the cases the memo cites (`case_short_names` in its data: "as Pinder held").
+    The text must already be escaped for its format."""
     shown = str(text)
+    pattern = case_pattern(tuple(context.get("case_short_names") or ()))
     if format == "html":
-        return markupsafe.Markup(CASE_NAME.sub(lambda m: f"<i>{m.group()}</i>", shown))
+        return markupsafe.Markup(pattern.sub(lambda m: f"<i>{m.group()}</i>", shown))
     mark = "*" if format == "md" else "_"
-    return CASE_NAME.sub(lambda m: f"{mark}{m.group()}{mark}", shown)
+    return pattern.sub(lambda m: f"{mark}{m.group()}{mark}", shown)
 
 
 def _upfirst(text: Any) -> str:

@@ -141,6 +141,15 @@ class BoundedSandbox(SandboxedEnvironment):
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.globals["range"] = self._range
+        lipsum: Callable[..., Any] = self.globals["lipsum"]  # type: ignore[assignment]
+
+        def bounded_lipsum(n: int = 5, html: bool = True, min: int = 20, max: int = 100) -> Any:
+            # Up to n * max words of about seven characters each.
+            if n * max * 8 > MAX_SIZE:
+                raise _refuse(f"lipsum of {n} paragraphs of up to {max} words")
+            return lipsum(n=n, html=html, min=min, max=max)
+
+        self.globals["lipsum"] = bounded_lipsum
         self.filters = {name: _bounded_filter(name, f) for name, f in self.filters.items()}
         self.filters["_bounded_iter"] = _bounded_iter
         self.filters["_bounded_concat"] = _bounded_concat

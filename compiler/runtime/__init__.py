@@ -16,8 +16,10 @@ from typing import Any
 __all__ = [
     "ABSENT",
     "OPEN",
+    "DoctrineException",
     "Evaluator",
     "FactsError",
+    "Reason",
     "Result",
     "Schema",
     "at_least",
@@ -47,7 +49,15 @@ ABSENT = _Absent()
 _BOOL, _TEXT, _DATE, _OTHER = object(), object(), object(), object()
 
 
-class FactsError(ValueError):
+class DoctrineException(Exception):
+    """The base of every exception the doctrine package raises on purpose.
+
+    It lives here, in the layer compiled modules import, so that `FactsError` has it too;
+    `compiler.errors.DoctrineException` is the same class.
+    """
+
+
+class FactsError(DoctrineException, ValueError):
     """The facts of a case do not fit the doctrine's vocabulary; one line per problem."""
 
     def __init__(self, problems: list[str]):
@@ -160,6 +170,11 @@ def _record(fields: tuple[tuple[str, str, Any, bool], ...], item: Any) -> tuple[
             return None, f"field '{name}': {problem}"
         out[name] = value
     return out, None
+
+
+def convert(kind: str, spec: Any, value: Any) -> tuple[Any, str | None]:
+    """`value` as a fact of this type in the runtime's form, or a problem saying what is wrong."""
+    return _convert(kind, spec, value)
 
 
 def value_problem(kind: str, spec: Any, value: Any) -> str | None:
@@ -289,6 +304,13 @@ class _Open:
 
 
 OPEN = _Open()
+
+
+class Reason(str):
+    """Why an outcome is open whatever the facts (`open "..."`): collected beside the missing
+    facts, and reported in the result's `open` list rather than in `missing`."""
+
+    __slots__ = ()
 
 
 def merge(pending: Any, value: Truth) -> Truth:
@@ -629,7 +651,10 @@ class Result:
         "facts",
         "holds",
         "missing",
+        "not_reached",
+        "open",
         "precedents",
+        "presumed",
         "record",
         "stage",
     )
@@ -654,15 +679,25 @@ class Result:
         # The stage of the proceedings, and for each marked fact the version that counted.
         self.stage: str | None = None
         self.record: tuple[dict[str, Any], ...] = ()
+        # Why the outcome is open whatever the facts, one line per reason (`open "..."`).
+        self.open: tuple[str, ...] = ()
+        # The facts the case did not give that a burden made count one way: each the
+        # doctrine's note (fact, value, when, because, cites). The closed world is not listed.
+        self.presumed: tuple[Mapping[str, Any], ...] = ()
+        # Elements a failed threshold kept the court from reaching (null in `elements`).
+        self.not_reached: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
-        """The result as the contract's JSON object."""
-        return {
+        """The result as the contract's JSON object (`open` only when there is a reason)."""
+        out = {
             "doctrine": self.doctrine,
             "holds": self.holds,
             "elements": dict(self.elements),
             "missing": list(self.missing),
         }
+        if self.open:
+            out["open"] = list(self.open)
+        return out
 
     def __repr__(self) -> str:
         return f"<Result {self.doctrine} holds={self.holds} missing={list(self.missing)}>"
@@ -673,11 +708,18 @@ class Result:
         `templates` names a folder of one's own Jinja templates (run sandboxed; ours fill the
         gaps). Needs jinja2, which the runtime itself does not: it is imported only here.
         """
+        # The runtime's one way up to the compiler (which needs jinja2): a function-level import
+        # of one function, by its absolute name, so that a standalone copy of the runtime
+        # (`doctrine compile --standalone`) reaches the installed compiler the same way.
         try:
-            from ..explain.explanation import render_explanation
-        except ImportError:  # a standalone copy of the runtime (`doctrine compile --standalone`)
-            return _explain_standalone(self, format, templates)
-        return render_explanation(self, format=format, templates=templates)
+            from compiler.explain.explanation import explain_result
+        except ImportError:
+            raise ImportError(
+                "Result.explain() writes explanations with the doctrine compiler, which is not "
+                "installed here (this module was compiled with --standalone and evaluates on the "
+                "standard library alone): pip install doctrine"
+            ) from None
+        return explain_result(self, format, templates)
 
     def _repr_html_(self) -> str:
         """Jupyter shows a result as its memo: the memo's article alone, without the page's
@@ -685,46 +727,6 @@ class Result:
         html = self.explain(format="html")
         found = re.search(r"<article\b.*</article>", html, re.S)
         return found.group(0) if found else html
-
-
-def _explain_standalone(result: Result, format: str, templates: str | None) -> str:
-    """Explain a result of a module compiled with --standalone, with the compiler if it is
-    installed: the module's own source is loaded again over the compiler's runtime, and the
-    case evaluated there, so the explanation is the compiler's own, exactly."""
-    try:
-        from compiler.codegen.compile import module_from_source
-        from compiler.explain.explanation import render_explanation
-    except ImportError:
-        raise ImportError(
-            "Result.explain() writes explanations with the doctrine compiler, which is not "
-            "installed here (this module was compiled with --standalone and evaluates on the "
-            "standard library alone): pip install doctrine"
-        ) from None
-    namespace = getattr(result.evaluator._values, "__globals__", {})
-    path = namespace.get("__file__")
-    if not path:
-        raise ImportError("Result.explain(): cannot find the source of this compiled module")
-    with open(path, encoding="utf-8") as handle:
-        source = handle.read()
-    ours = f"import {__name__} as _rt\n"
-    if ours not in source:
-        raise ImportError(f"Result.explain(): {path} does not import this runtime")
-    source = source.replace(ours, "from compiler import runtime as _rt\n", 1)
-    module = module_from_source(source, str(namespace.get("__name__", "doctrine")), path)
-
-    def given(value: Any) -> Any:  # the facts as a case would give them: absent fields left out
-        if isinstance(value, (list, tuple)):
-            return [
-                {k: v for k, v in item.items() if v is not ABSENT}
-                if isinstance(item, dict)
-                else item
-                for item in value
-            ]
-        return value
-
-    facts = {name: given(value) for name, value in result.facts.items() if value is not None}
-    again = module.DOCTRINES[result.doctrine].evaluate(facts)
-    return str(render_explanation(again, format=format, templates=templates))
 
 
 class Evaluator:
@@ -740,6 +742,7 @@ class Evaluator:
         "labels",
         "name",
         "precedents",
+        "presume",
         "schema",
     )
 
@@ -752,11 +755,17 @@ class Evaluator:
         holds: Callable[[dict[str, Any]], Truth],
         missing: Callable[[dict[str, Any], set[str]], None],
         info: Mapping[str, Any],
-        closed: tuple[str, ...] = (),
+        presume: tuple[Any, ...] = (),
         precedents: tuple[str, tuple[Mapping[str, Any], ...], tuple[Any, ...]] | None = None,
     ):
         self.name = name
-        self.closed = closed
+        # What facts the case does not give count as: (fact, value, condition or None, index
+        # of the doctrine's note on it, -1 for the closed world). A bare name is a fact the
+        # closed world makes false, as modules before burdens wrote it.
+        self.presume: tuple[tuple[str, Any, Any, int], ...] = tuple(
+            (p, False, None, -1) if isinstance(p, str) else p for p in presume
+        )
+        self.closed = tuple(p[0] for p in self.presume if p[3] == -1)
         self.precedents = precedents
         self.labels = labels
         self.schema = schema
@@ -765,24 +774,45 @@ class Evaluator:
         self._missing = missing
         self.info = info
         # The facts in runtime form: checked only, unless a closed world fills absent bools.
-        self._check = self.prepare if closed or precedents else schema.validate
+        self._check = self.prepare if self.presume or precedents else schema.validate
 
     def prepare(self, facts: Mapping[str, Any]) -> dict[str, Any]:
-        """The facts checked and in runtime form; under a closed world, absent bools are false."""
+        """The facts checked and in runtime form, with what absent facts count as (burdens;
+        under a closed world, absent bools are false)."""
         return self._prepare(facts)[0]
+
+    def presumed(self, f: dict[str, Any]) -> tuple[Mapping[str, Any], ...]:
+        """Give the absent facts the values the burdens say they count as, in `f`; return the
+        notes of those applied. Conditions read the facts as the case gave them."""
+        given = f.copy() if any(p[2] is not None for p in self.presume) else f
+        applied: list[Mapping[str, Any]] = []
+        notes = self.info.get("presumptions", ())
+        for name, value, cond, index in self.presume:
+            if f[name] is not None or given[name] is not None:
+                continue
+            if cond is not None and cond(given) is not True:
+                continue
+            f[name] = value
+            if index >= 0:
+                applied.append(notes[index])
+        return tuple(applied)
 
     def _prepare(
         self, facts: Mapping[str, Any]
     ) -> tuple[dict[str, Any], tuple[dict[str, Any], ...]]:
+        f, notes, _ = self._prepare_all(facts)
+        return f, notes
+
+    def _prepare_all(
+        self, facts: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], tuple[dict[str, Any], ...], tuple[Mapping[str, Any], ...]]:
         f = self.schema.validate(facts)
-        for name in self.closed:
-            if f[name] is None:
-                f[name] = False
+        presumed = self.presumed(f) if self.presume else ()
         notes: tuple[dict[str, Any], ...] = ()
         if self.precedents is not None and f[self.precedents[0]] is None:
             f[self.precedents[0]], notes = precedent_records(self.precedents[1], f)
             notes = _why(notes, f[self.precedents[0]], self.precedents[2], f)
-        return f, notes
+        return f, notes, presumed
 
     def evaluate(
         self, facts: Mapping[str, Any], stage: str | None = None, *, validate: bool = True
@@ -796,6 +826,7 @@ class Evaluator:
         """
         record: tuple[dict[str, Any], ...] = ()
         notes: tuple[dict[str, Any], ...] = ()
+        presumed: tuple[Mapping[str, Any], ...] = ()
         if not validate:
             if stage is not None or self.precedents is not None:
                 raise ValueError(
@@ -808,17 +839,21 @@ class Evaluator:
             plain = self.schema.quick(facts) if stage is None else None
             if plain is None and (stage is not None or _has_marks(facts)):
                 facts, record = read_record(facts, stage)
-            if self.precedents is not None:
-                f, notes = self._prepare(facts)
-            elif plain is not None and not self.closed:
+            if self.precedents is not None or self.presume:
+                f, notes, presumed = self._prepare_all(facts)
+            elif plain is not None:
                 f = plain
             else:
                 f = self._check(facts)
         holds, values = self._values(f)
         missing: tuple[str, ...] = ()
+        reasons: tuple[str, ...] = ()
         if holds is None:
             found: set[str] = set()
             self._missing(f, found)
+            if found:
+                reasons = tuple(sorted({str(x) for x in found if x.__class__ is Reason}))
+                found = {x for x in found if x.__class__ is not Reason}
             refill = None
             if notes and self.precedents is not None:
                 refill = (self.precedents[0], self.precedents[1])
@@ -826,6 +861,13 @@ class Evaluator:
         # Generated modules give the elements as a dict of labels; older ones as a tuple.
         elements = values if values.__class__ is dict else dict(zip(self.labels, values))
         result = Result(self, holds, elements, missing, f)
+        result.open = reasons
+        result.presumed = presumed
+        thresholds = self.info.get("thresholds", ())
+        if thresholds and any(elements.get(t) is False for t in thresholds):
+            first = next(i for i, t in enumerate(thresholds) if elements.get(t) is False)
+            reached = set(thresholds[: first + 1])
+            result.not_reached = tuple(label for label in elements if label not in reached)
         if notes:
             result.precedents = notes
         if stage is not None or record:

@@ -124,6 +124,10 @@ class Loader:
         self.sources[shown] = text
         return text
 
+    def parse(self, text: str, shown: str) -> n.Module:
+        """Parse one file's text (the language server caches this)."""
+        return parse(text, shown)
+
     def _candidates(self, module: str, folder: Path, root: Path) -> list[tuple[Path, Path]]:
         """(file, the folder it must stay within) for each place `module` may be, in order."""
         parts = module.split(".")
@@ -209,7 +213,7 @@ class Loader:
         if text is None:
             return None
         try:
-            module = parse(text, display_path(path))
+            module = self.parse(text, display_path(path))
         except DoctrineError as err:
             self.diagnostics.extend(err.diagnostics)
             return None

@@ -205,10 +205,53 @@ class Condition:
 
 
 @attrs.frozen(kw_only=True)
+class Open:
+    """An outcome the law leaves open whatever the facts: unknown, for the reason given."""
+
+    reason: str
+    pos: SourcePosition = _pos()
+
+
+Outcome = Union[bool, Open]
+
+
+@attrs.frozen(kw_only=True)
+class SwitchArm:
+    """`LITERAL then RESULT`: the rule that applies when the switch fact has this value."""
+
+    value: Value
+    result: Expr | Open
+    pos: SourcePosition = _pos()
+
+
+@attrs.frozen(kw_only=True)
+class Switch:
+    """`holds by FACT { ... }`: the rule chosen by a fact's value, as a jurisdiction's test."""
+
+    fact: Name
+    arms: tuple[SwitchArm, ...]
+    otherwise: Expr | Open | None = None
+    otherwise_pos: SourcePosition = _pos()
+    pos: SourcePosition = _pos()
+
+
+@attrs.frozen(kw_only=True)
+class Burden:
+    """`absent FACT counts as VALUE when CONDITION because ...`: a burden of proof."""
+
+    fact: Name
+    value: Value
+    condition: Expr | None = None
+    because: str = ""
+    cites: tuple[Cite, ...] = ()
+    pos: SourcePosition = _pos()
+
+
+@attrs.frozen(kw_only=True)
 class GeneralRule:
     """The outcome when no exception applies, with the authority for it."""
 
-    outcome: bool
+    outcome: Outcome
     because: str = ""
     cites: tuple[Cite, ...] = ()
     pos: SourcePosition = _pos()
@@ -220,7 +263,7 @@ class Exception_:
 
     label: str
     condition: Expr
-    outcome: bool
+    outcome: Outcome
     because: str = ""
     cites: tuple[Cite, ...] = ()
     over: tuple[Name, ...] = ()
@@ -233,7 +276,7 @@ class Branch:
     """One line of a first-match list; the `otherwise` line has no condition."""
 
     condition: Expr | None
-    outcome: bool
+    outcome: Outcome
     because: str = ""
     cites: tuple[Cite, ...] = ()
     pos: SourcePosition = _pos()
@@ -254,6 +297,8 @@ class ElementDecl:
     rule: GeneralRule | None = None
     exceptions: tuple[Exception_, ...] = ()
     first_match: FirstMatch | None = None
+    switch: Switch | None = None
+    burdens: tuple[Burden, ...] = ()
     cites: tuple[Cite, ...] = ()
     met: str = ""
     unmet: str = ""
@@ -268,6 +313,7 @@ class Slot:
     label: str
     target: str | None = None
     element: ElementDecl | None = None
+    threshold: bool = False  # answered before the others, which are not reached if it fails
     pos: SourcePosition = _pos()
     target_pos: SourcePosition = _pos()
 
@@ -298,6 +344,8 @@ class DoctrineDecl:
     rule: GeneralRule | None = None
     exceptions: tuple[Exception_, ...] = ()
     first_match: FirstMatch | None = None
+    switch: Switch | None = None
+    burdens: tuple[Burden, ...] = ()
     rejects: tuple[Rejects, ...] = ()
     dropped: tuple[Name, ...] = ()
     closed_world: bool = False

@@ -18,7 +18,7 @@ import lark
 from lark import Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-from ..errors import Diagnostic, DoctrineError, SourcePosition
+from ..errors import Diagnostic, DoctrineError, DoctrineException, SourcePosition, did_you_mean
 from . import nodes as n
 from .resources import grammar_path
 
@@ -79,6 +79,11 @@ def build_lark(**options: Any) -> lark.Lark:
         return lark.Lark(grammar, cache=str(target), **options)
     finally:
         os.close(lock)  # which releases the lock
+
+
+# The longest number a doctrine may write: far past any count, sum or limit in law, and well
+# inside what Python reads and compiles (4,300 digits) and what a float holds (308 digits).
+MAX_NUMBER_DIGITS = 300
 
 
 @lru_cache(maxsize=1)
@@ -197,6 +202,49 @@ def _unclosed_brace(text: str) -> tuple[int, int] | None:
     return stack[-1] if stack else None
 
 
+# The type keywords, and the terminals that show a type may stand where the error is.
+_TYPES = ("bool", "date", "text", "number", "enum", "list")
+_TYPE_TERMINALS = frozenset({"BOOL", "DATE_TYPE", "TEXT", "NUMBER_TYPE"})
+
+
+def _type_typo(
+    text: str,
+    offset: int,
+    found: str,
+    found_type: str,
+    expected: set[str],
+    path: str,
+    line: int,
+    column: int,
+) -> Diagnostic | None:
+    """`fact x: boolean` or `fact x: boolen`: an unknown type, with the type it is close to.
+
+    The lexer reads `boolean` as the keyword `bool` and then `ean`, so the word is taken whole
+    from the text around the error.
+    """
+    if not found or not (found[0].isalpha() or found[0] == "_"):
+        return None
+    start = offset
+    while start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_"):
+        start -= 1
+    end = offset
+    while end < len(text) and (text[end].isalnum() or text[end] == "_"):
+        end += 1
+    word = text[start:end]
+    glued_to_a_type = start < offset and text[start:offset] in _TYPES
+    if not (glued_to_a_type or (found_type == "NAME" and expected & _TYPE_TERMINALS)):
+        return None
+    first = column - (offset - start)
+    return Diagnostic(
+        "D0101",
+        f"unknown type `{word}`",
+        SourcePosition(path, line, first, line, first + len(word)),
+        label="not a type",
+        help=did_you_mean(word, _TYPES)
+        or "the types are bool, date, text, number, enum (A, B) or enum (LOW < HIGH), list of R",
+    )
+
+
 def _syntax_diagnostic(err: UnexpectedInput, text: str, path: str) -> Diagnostic:
     line = getattr(err, "line", -1)
     column = getattr(err, "column", -1)
@@ -255,6 +303,18 @@ def _syntax_diagnostic(err: UnexpectedInput, text: str, path: str) -> Diagnostic
             label="this string has no closing quote on its line",
             help='close it with `"`; for text over several lines use triple quotes: """..."""',
         )
+    typo = _type_typo(text, offset, found, found_type, expected, path, line, column)
+    if typo is not None:
+        return typo
+    if found in ("favours", "known") and "MEANS" in expected:
+        return Diagnostic(
+            "D0101",
+            f"`{found}` before `means`",
+            pos,
+            label="a fact's meaning comes first",
+            help="write the meaning, then the tags: "
+            f'`fact NAME: TYPE means "..." {"known as" if found == "known" else found} ...`',
+        )
     if found_type == "CHAR" and found == "'":
         hint = 'strings are written in double quotes: "..."'
     else:
@@ -278,7 +338,7 @@ def _syntax_diagnostic(err: UnexpectedInput, text: str, path: str) -> Diagnostic
 _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
 
 
-class BadEscape(ValueError):
+class BadEscape(DoctrineException, ValueError):
     """A backslash followed by something the language does not know, at `offset` in the token."""
 
     def __init__(self, message: str, offset: int, width: int, label: str = "unknown escape"):
@@ -362,6 +422,7 @@ _SINGLE = {
     "expect",
     "rule",
     "first",
+    "switch",
     "closed",
     "applied",
     "held",
@@ -596,7 +657,18 @@ class ToNodes(Transformer[Token, n.Module]):
         return ("decided", self._date(c[0]), self.pos(meta))
 
     def year_item(self, meta: Any, c: list[Token]) -> tuple[str, int, SourcePosition]:
-        return ("year", int(c[0]), self.pos(meta))
+        text = str(c[0])
+        # Checked on the text: a 5,000-digit year must not reach int() (Python refuses it).
+        if len(text) > 4 or not datetime.MINYEAR <= int(text) <= datetime.MAXYEAR:
+            self.fail(
+                "D0104",
+                f"`{text[:20]}{'...' if len(text) > 20 else ''}` is not a year of the calendar",
+                self.tpos(c[0]),
+                label="no such year",
+                help=f"years run from {datetime.MINYEAR} to {datetime.MAXYEAR}",
+            )
+            return ("year", datetime.MAXYEAR, self.pos(meta))
+        return ("year", int(text), self.pos(meta))
 
     def abrogated_item(self, meta: Any, c: list[Token]) -> tuple[str, Any, SourcePosition]:
         by = str(c[1]) if len(c) > 1 else None
@@ -647,8 +719,56 @@ class ToNodes(Transformer[Token, n.Module]):
         return ("source", self._cite(meta, c), self.pos(meta))
 
     # general rules and exceptions ------------------------------------
-    def outcome(self, meta: Any, c: list[Token]) -> bool:
+    def outcome(self, meta: Any, c: list[Any]) -> n.Outcome:
+        if isinstance(c[0], n.Open):
+            return c[0]
         return str(c[0]) == "true"
+
+    def open_outcome(self, meta: Any, c: list[Token]) -> n.Open:
+        return n.Open(reason=self._str(c[0]), pos=self.pos(meta))
+
+    # switches and burdens --------------------------------------------
+    def switch_arm(self, meta: Any, c: list[Any]) -> n.SwitchArm:
+        result = c[1] if isinstance(c[1], n.Open) else _normalise_operands(c[1])
+        return n.SwitchArm(value=c[0], result=result, pos=self.pos(meta))
+
+    def switch_otherwise(self, meta: Any, c: list[Any]) -> tuple[str, Any, SourcePosition]:
+        result = c[0] if isinstance(c[0], n.Open) else _normalise_operands(c[0])
+        return ("otherwise", result, self.pos(meta))
+
+    def switch_item(self, meta: Any, c: list[Any]) -> tuple[str, n.Switch, SourcePosition]:
+        arms = tuple(x for x in c[1:] if isinstance(x, n.SwitchArm))
+        other = next((x for x in c[1:] if isinstance(x, tuple)), None)
+        switch = n.Switch(
+            fact=n.Name(id=str(c[0]), pos=self.tpos(c[0])),
+            arms=arms,
+            otherwise=other[1] if other else None,
+            otherwise_pos=other[2] if other else n.NOWHERE,
+            pos=self.pos(meta),
+        )
+        return ("switch", switch, self.pos(meta))
+
+    def burden_when(self, meta: Any, c: list[Any]) -> tuple[str, Any]:
+        return ("when", _normalise_operands(c[0]))
+
+    def burden_item(self, meta: Any, c: list[Any]) -> tuple[str, n.Burden, SourcePosition]:
+        fact, value = c[1], c[2]
+        rest = c[3:]
+        condition = None
+        if rest and isinstance(rest[0], tuple) and rest[0][0] == "when":
+            condition = rest[0][1]
+            rest = rest[1:]
+        props = self._items("burden", rest)
+        self._no_over(props, "a burden")
+        burden = n.Burden(
+            fact=n.Name(id=str(fact), pos=self.tpos(fact)),
+            value=value,
+            condition=condition,
+            because=props.get("because", ""),
+            cites=tuple(props.get("cite", [])),
+            pos=self.pos(meta),
+        )
+        return ("burden", burden, self.pos(meta))
 
     def over_item(
         self, meta: Any, c: list[Token]
@@ -724,6 +844,8 @@ class ToNodes(Transformer[Token, n.Module]):
             rule=props.get("rule"),
             exceptions=tuple(props.get("exception", [])),
             first_match=props.get("first"),
+            switch=props.get("switch"),
+            burdens=tuple(props.get("burden", [])),
             cites=tuple(props.get("cite", [])),
             met=props.get("met", ""),
             unmet=props.get("unmet", ""),
@@ -763,6 +885,22 @@ class ToNodes(Transformer[Token, n.Module]):
             n.Slot(label=str(c[0]), element=element, pos=self.tpos(c[0])),
             self.pos(meta),
         )
+
+    def threshold_alias(self, meta: Any, c: list[Token]) -> tuple[str, n.Slot, SourcePosition]:
+        target = c[1] if len(c) > 1 else c[0]
+        slot = n.Slot(
+            label=str(c[0]),
+            target=str(target),
+            threshold=True,
+            pos=self.tpos(c[0]),
+            target_pos=self.tpos(target),
+        )
+        return ("slot", slot, self.pos(meta))
+
+    def threshold_inline(self, meta: Any, c: list[Any]) -> tuple[str, n.Slot, SourcePosition]:
+        element = self._element(c[0], c[1:])
+        slot = n.Slot(label=str(c[0]), element=element, threshold=True, pos=self.tpos(c[0]))
+        return ("slot", slot, self.pos(meta))
 
     def on_item(self, meta: Any, c: list[Token]) -> tuple[str, tuple[n.Name, ...], SourcePosition]:
         return ("on", tuple(n.Name(id=str(t), pos=self.tpos(t)) for t in c), self.pos(meta))
@@ -807,6 +945,8 @@ class ToNodes(Transformer[Token, n.Module]):
             rule=props.get("rule"),
             exceptions=tuple(props.get("exception", [])),
             first_match=props.get("first"),
+            switch=props.get("switch"),
+            burdens=tuple(props.get("burden", [])),
             rejects=tuple(props.get("rejects", [])),
             dropped=tuple(props.get("drop", [])),
             closed_world=props.get("closed", False),
@@ -859,6 +999,17 @@ class ToNodes(Transformer[Token, n.Module]):
 
     def number(self, meta: Any, c: list[Token]) -> n.Value:
         text = str(c[0])
+        if len(text) > MAX_NUMBER_DIGITS:
+            # Python refuses to read (or to compile) a whole number this long, and a decimal
+            # this long is not one a float can hold.
+            self.fail(
+                "D0107",
+                f"a number of {len(text):,} digits is longer than doctrine reads",
+                self.tpos(c[0]),
+                label="too long",
+                help=f"numbers have at most {MAX_NUMBER_DIGITS} digits",
+            )
+            return n.Value(kind="number", value=0, pos=self.tpos(c[0]))
         value: int | float = float(text) if "." in text else int(text)
         return n.Value(kind="number", value=value, pos=self.tpos(c[0]))
 
@@ -1007,8 +1158,17 @@ def _too_deep(tree: lark.Tree[Token], path: str) -> Diagnostic | None:
     return None
 
 
+def strip_bom(text: str) -> str:
+    """The text without the byte order mark some editors put at the start of a UTF-8 file.
+
+    Editors do not count the mark as a column, so positions stay as the user sees them.
+    """
+    return text[1:] if text.startswith("\ufeff") else text
+
+
 def parse(text: str, path: str) -> n.Module:
     """Parse one file's text into a Module; raises DoctrineError with every syntax problem."""
+    text = strip_bom(text)
     try:
         tree = lark_parser().parse(text)
     except UnexpectedInput as err:

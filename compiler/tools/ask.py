@@ -17,14 +17,14 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..runtime import Evaluator
+from ..runtime import DoctrineException, Evaluator
 from . import interview
 from .interview import AnswerError, Question
 
 __all__ = ["Interrupted", "run", "save_facts"]
 
 
-class Interrupted(Exception):
+class Interrupted(DoctrineException):
     """The interview stopped before it was done (Ctrl-C, or the answers ran out)."""
 
 

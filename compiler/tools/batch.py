@@ -18,21 +18,27 @@ rest go on; the exit status is then 2.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import os
+import re
 import sys
+import tempfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from ..errors import DoctrineException
 from ..runtime import Evaluator, FactsError
 from .sanitize import safe_text
 
 CHUNK = 1000  # CSV rows sent to a worker at once
 CHUNK_BYTES = 1 << 18  # JSON Lines sent to a worker at once: whole lines, about 256 KiB
+MAX_CELL = 32 * 1024 * 1024  # as large as a facts file may be
+_SURROGATE = re.compile("[\udc80-\udcff]")  # a byte that was not UTF-8, kept as a surrogate
 AHEAD = 4  # chunks in flight per worker: enough to keep workers busy, few enough to be small
 
 # A unit of work: (format, header for CSV, items). CSV items are (line number, row); JSON
@@ -44,33 +50,36 @@ Chunk = tuple[str, Sequence[str] | None, list[tuple[int, Any]]]
 Done = tuple[str, int, list[tuple[int, str]]]
 
 
-class BatchError(Exception):
+class BatchError(DoctrineException):
     """The batch cannot start (an unreadable file, a header naming no fact); one line."""
 
 
 def input_format(path: str) -> str:
-    """`csv` for a .csv file, else `jsonl`."""
-    return "csv" if path.lower().endswith(".csv") else "jsonl"
+    """`csv` for a .csv file, `parquet` for .parquet, else `jsonl`."""
+    return format_of(path)
 
 
 # ---------------------------------------------------------------- evaluating a chunk
 
 _evaluator: Evaluator | None = None
 _output = "jsonl"
+_keep: tuple[str, ...] = ()
 
 
-def _init_worker(source: str, module: str, filename: str, doctrine: str, output: str) -> None:
+def _init_worker(
+    source: str, module: str, filename: str, doctrine: str, output: str, keep: tuple[str, ...]
+) -> None:
     """Set up a worker process: the compiled module, executed from its source."""
     from ..codegen.compile import module_from_source
 
-    global _evaluator, _output
+    global _evaluator, _output, _keep
     _evaluator = module_from_source(source, module, filename).DOCTRINES[doctrine]
-    _output = output
+    _output, _keep = output, keep
 
 
-def _use(evaluator: Evaluator, output: str) -> None:
-    global _evaluator, _output
-    _evaluator, _output = evaluator, output
+def _use(evaluator: Evaluator, output: str, keep: tuple[str, ...] = ()) -> None:
+    global _evaluator, _output, _keep
+    _evaluator, _output, _keep = evaluator, output, keep
 
 
 def _csv_facts(evaluator: Evaluator, header: Sequence[str], row: Sequence[str]) -> Any:
@@ -80,7 +89,7 @@ def _csv_facts(evaluator: Evaluator, header: Sequence[str], row: Sequence[str]) 
     kinds = evaluator.schema.facts
     facts: dict[str, Any] = {}
     for name, cell in zip(header, row):
-        if cell == "":
+        if cell == "" or name not in kinds:  # unknown, or a kept column
             continue
         kind = kinds[name][0]
         value: Any = cell
@@ -100,6 +109,42 @@ def _csv_facts(evaluator: Evaluator, header: Sequence[str], row: Sequence[str]) 
     return facts
 
 
+class _Twice(ValueError):
+    """A key given twice in one object of a line."""
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _Twice(key)
+            seen.add(key)
+    return out
+
+
+def read_json_line(raw: bytes | str) -> Any:
+    """One line of JSON Lines as Python values; a FactsError says why it cannot be read.
+
+    A key given twice is refused, as `--facts` refuses it, rather than letting the last one win;
+    so are a number of more digits than Python converts and nesting deeper than it can follow:
+    each is one bad line, never the end of the batch.
+    """
+    try:
+        return json.loads(raw, object_pairs_hook=_no_duplicates)
+    except json.JSONDecodeError as exc:
+        raise FactsError([f"not JSON: {exc.msg} (column {exc.colno})"]) from None
+    except UnicodeDecodeError:
+        raise FactsError(["not UTF-8 text"]) from None
+    except _Twice as exc:
+        raise FactsError([f"`{exc.args[0]}` is given twice"]) from None
+    except RecursionError:
+        raise FactsError(["nested too deeply"]) from None
+    except ValueError as exc:  # a whole number of more digits than Python converts
+        raise FactsError([f"not a value a fact can have: {exc}"]) from None
+
+
 def _truth(value: bool | None) -> str:
     return "unknown" if value is None else "true" if value else "false"
 
@@ -109,14 +154,6 @@ def process(chunk: Chunk) -> Done:
     evaluator = _evaluator
     assert evaluator is not None, "no doctrine loaded"
     kind, header, items = chunk
-    out: list[str] = []
-    bad: list[tuple[int, str]] = []
-    writer: Any = None
-    buffer = io.StringIO()
-    if _output == "csv":
-        writer = csv.writer(buffer, lineterminator="\n")
-    dumps = json.dumps
-    evaluate = evaluator.evaluate
     if kind == "jsonl":
         items = [
             (first + i, raw)
@@ -124,32 +161,74 @@ def process(chunk: Chunk) -> Done:
             for i, raw in enumerate(block.split(b"\n"))
             if raw.strip()
         ]
+    return evaluate_items(evaluator, "csv" if kind == "csv" else "lines", header, items)
+
+
+def evaluate_items(
+    evaluator: Evaluator,
+    kind: str,
+    header: Sequence[str] | None,
+    items: Iterable[tuple[int, Any]],
+    keep: Sequence[str] | None = None,
+    output: str | None = None,
+) -> Done:
+    """The results of (line number, case) items: JSON Lines text (`kind` "lines": each case
+    one line of it, blank lines skipped), CSV rows (`kind` "csv") or rows of values (`kind`
+    "rows": a mapping of column to value, None for unknown, as a Parquet file gives them)."""
+    keep = _keep if keep is None else keep
+    output = _output if output is None else output
+    out: list[str] = []
+    bad: list[tuple[int, str]] = []
+    writer: Any = None
+    buffer = io.StringIO()
+    if output == "csv":
+        writer = csv.writer(buffer, lineterminator="\n")
+    dumps = json.dumps
+    evaluate = evaluator.evaluate
+    facts_names = evaluator.schema.facts
+    count = 0
     for line, raw in items:
+        if kind == "lines" and not raw.strip():
+            continue
+        count += 1
+        kept: dict[str, Any] = dict.fromkeys(keep)
         try:
             if kind == "csv":
                 assert header is not None
+                if isinstance(raw, str):  # a row the CSV reader could not read
+                    raise FactsError([raw])
+                if keep:
+                    for name, cell in zip(header, raw):
+                        if name in kept:
+                            kept[name] = cell
                 facts = _csv_facts(evaluator, header, raw)
             else:
-                try:
-                    facts = json.loads(raw)
-                except json.JSONDecodeError as exc:
-                    problem = f"not JSON: {exc.msg} (column {exc.colno})"
-                    raise FactsError([problem]) from None
-                except UnicodeDecodeError:
-                    raise FactsError(["not UTF-8 text"]) from None
+                facts = read_json_line(raw) if kind == "lines" else raw
+                if keep and isinstance(facts, dict):
+                    for name in keep:
+                        kept[name] = (
+                            facts.get(name) if name in facts_names else facts.pop(name, None)
+                        )
             result = evaluate(facts)
         except FactsError as exc:
             bad.extend((line, problem) for problem in exc.problems)
             if writer is not None:
                 writer.writerow(
-                    ["error", *([""] * len(evaluator.labels)), "", "; ".join(exc.problems)]
+                    [
+                        *(_cell(kept[k]) for k in keep),
+                        "error",
+                        *([""] * len(evaluator.labels)),
+                        "",
+                        "; ".join(exc.problems),
+                    ]
                 )
             else:
-                out.append(dumps({"line": line, "error": exc.problems}))
+                out.append(dumps({**kept, "line": line, "error": exc.problems}))
             continue
         if writer is not None:
             writer.writerow(
                 [
+                    *(_cell(kept[k]) for k in keep),
                     _truth(result.holds),
                     *(_truth(v) for v in result.elements.values()),
                     " ".join(result.missing),
@@ -157,10 +236,17 @@ def process(chunk: Chunk) -> Done:
                 ]
             )
         else:
-            out.append(dumps(result.as_dict()))
+            out.append(dumps({**kept, **result.as_dict()} if keep else result.as_dict()))
     if writer is not None:
-        return buffer.getvalue(), len(items), bad
-    return "".join(line + "\n" for line in out), len(items), bad
+        return buffer.getvalue(), count, bad
+    return "".join(line + "\n" for line in out), count, bad
+
+
+def _cell(value: Any) -> str:
+    """A kept value in a CSV cell: text as it is, unknown as an empty cell, others as JSON."""
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 # ---------------------------------------------------------------- reading cases
@@ -169,21 +255,36 @@ def process(chunk: Chunk) -> Done:
 class _Input:
     """The cases of a file (or standard input) as chunks, with how many bytes were read."""
 
-    def __init__(self, handle: IO[bytes], kind: str, evaluator: Evaluator, name: str):
+    def __init__(
+        self,
+        handle: IO[bytes],
+        kind: str,
+        evaluator: Evaluator,
+        name: str,
+        keep: Sequence[str] = (),
+    ):
+        self.keep = keep
         self.handle = handle
         self.kind = kind
         self.name = name
         self.header: list[str] | None = None
         self.read = 0
         if kind == "csv":
-            self.text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
+            # Bytes that are not UTF-8 make that row an error, not the end of the batch.
+            self.text = io.TextIOWrapper(
+                handle, encoding="utf-8-sig", errors="surrogateescape", newline=""
+            )
+            # A cell may be as large as a facts file; a larger one is an error in its row.
+            csv.field_size_limit(MAX_CELL)
             self.rows = csv.reader(self.text)
             try:
                 self.header = [h.strip() for h in next(self.rows)]
             except StopIteration:
                 raise BatchError(f"{name}: no header row naming the facts") from None
-            except (UnicodeDecodeError, csv.Error) as exc:
+            except csv.Error as exc:
                 raise BatchError(f"{name}: cannot read the header row: {exc}") from None
+            if any(_SURROGATE.search(h) for h in self.header):
+                raise BatchError(f"{name}: line 1: the header row is not UTF-8 text")
             self._check_header(evaluator)
 
     def _check_header(self, evaluator: Evaluator) -> None:
@@ -196,7 +297,7 @@ class _Input:
             if column in seen:
                 raise BatchError(f"{self.name}: line 1: column `{column}` is given twice")
             seen.add(column)
-            if column not in evaluator.schema.facts:
+            if column not in evaluator.schema.facts and column not in self.keep:
                 close = get_close_matches(column, names, n=1)
                 hint = f"; did you mean '{close[0]}'?" if close else ""
                 raise BatchError(f"{self.name}: line 1: `{column}` is not a fact{hint}")
@@ -210,9 +311,13 @@ class _Input:
                     row = next(rows)
                 except StopIteration:
                     break
-                except (UnicodeDecodeError, csv.Error) as exc:
-                    raise BatchError(f"{self.name}: line {rows.line_num}: {exc}") from None
+                except csv.Error as exc:  # a cell over the limit: this row only
+                    items.append((rows.line_num, f"cannot read the row: {exc}"))
+                    continue
                 if not row:
+                    continue
+                if any(_SURROGATE.search(cell) for cell in row):
+                    items.append((rows.line_num, "not UTF-8 text"))
                     continue
                 items.append((rows.line_num, row))
                 if len(items) >= size:
@@ -249,18 +354,19 @@ def _ordered(
     jobs: int,
     worker: tuple[str, str, str, str] | None,
     output: str,
+    keep: tuple[str, ...] = (),
 ) -> Iterator[Done]:
     """The chunks evaluated, in input order; with jobs > 1, by a pool of worker processes
     with at most AHEAD chunks per worker in flight."""
     if jobs <= 1 or worker is None:
-        _use(evaluator, output)
+        _use(evaluator, output, keep)
         for chunk in chunks:
             yield process(chunk)
         return
     import multiprocessing
 
     with multiprocessing.get_context().Pool(
-        jobs, initializer=_init_worker, initargs=(*worker, output)
+        jobs, initializer=_init_worker, initargs=(*worker, output, keep)
     ) as pool:
         pending: deque[Any] = deque()
         for chunk in chunks:
@@ -298,8 +404,23 @@ def _progress(total: int | None, enabled: bool) -> Any:
     )
 
 
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # the output does not exist yet
+        return False
+
+
 def load(file: str, doctrine: str | None) -> tuple[Evaluator, tuple[str, str, str, str]]:
     """Compile FILE and pick its doctrine: the evaluator, and how a worker rebuilds it."""
+    evaluator, worker, _ = load_program(file, doctrine)
+    return evaluator, worker
+
+
+def load_program(
+    file: str, doctrine: str | None
+) -> tuple[Evaluator, tuple[str, str, str, str], Any]:
+    """As `load`, and the checked program too (what the SQL engines compile)."""
     from ..codegen.compile import compile_files, module_from_source
 
     compiled = compile_files([Path(file)])[0]
@@ -310,7 +431,50 @@ def load(file: str, doctrine: str | None) -> tuple[Evaluator, tuple[str, str, st
         raise BatchError(f"{file} declares no doctrine to evaluate")
     if name not in module.DOCTRINES:
         raise BatchError(f"{file} has no doctrine `{name}`; it has {', '.join(module.DOCTRINES)}")
-    return module.DOCTRINES[name], (compiled.source, compiled.program.name, filename, name)
+    worker = (compiled.source, compiled.program.name, filename, name)
+    return module.DOCTRINES[name], worker, compiled.program
+
+
+ENGINES = ("python", "duckdb", "spark")
+FORMATS = ("jsonl", "csv", "parquet")
+# Keys of a result or an error record: a kept column may not take one of them.
+RESERVED = ("doctrine", "holds", "elements", "missing", "line", "error")
+
+
+def default_engine() -> str:
+    """DuckDB when it is installed (the sql extra), else the Python engine."""
+    import importlib.util
+
+    if importlib.util.find_spec("duckdb") and importlib.util.find_spec("sqlglot"):
+        return "duckdb"
+    return "python"
+
+
+def format_of(path: str | None, given: str | None = None) -> str:
+    """The format of a file by its suffix (.csv, .parquet, else JSON Lines), or as given."""
+    if given is not None:
+        return given
+    if path is None or path == "-":
+        return "jsonl"
+    lower = path.lower()
+    if lower.endswith(".csv"):
+        return "csv"
+    if lower.endswith((".parquet", ".pq")):
+        return "parquet"
+    return "jsonl"
+
+
+def check_keep(evaluator: Evaluator, keep: Sequence[str]) -> None:
+    """Refuse kept columns that would clash with the results' own keys or labels."""
+    seen: set[str] = set()
+    for name in keep:
+        if name in seen:
+            raise BatchError(f"--keep {name} is given twice")
+        seen.add(name)
+        if name in RESERVED or name in evaluator.labels:
+            raise BatchError(
+                f"--keep {name}: the results have a field of that name; rename the column"
+            )
 
 
 def run_batch(
@@ -321,14 +485,29 @@ def run_batch(
     worker: tuple[str, str, str, str] | None = None,
     progress: bool | None = None,
     report: Callable[[str], None] | None = None,
+    *,
+    keep: Sequence[str] = (),
+    engine: str = "python",
+    input_format: str | None = None,
+    program: Any = None,
+    master: str | None = None,
 ) -> tuple[int, int]:
     """Evaluate every case of the file `cases` ("-": standard input) and write the results to
     `output` (None: standard output). `worker` is (source, module, filename, doctrine): how a
     worker process builds the evaluator for itself; without it, one job. Each bad line is
-    passed to `report` as it is met. Returns (cases read, bad lines)."""
-    kind = input_format(cases)
-    out_kind = input_format(output) if output else kind
+    passed to `report` as it is met. `engine` is python, duckdb or spark (these two need
+    `program`, the checked program). Returns (cases read, bad lines)."""
+    keep = tuple(keep)
+    check_keep(evaluator, keep)
+    kind = format_of(cases, input_format)
+    out_kind = format_of(output) if output else ("jsonl" if kind == "parquet" else kind)
+    if output is None and out_kind == "parquet":
+        raise BatchError("Parquet results need a file: give -o OUT.parquet")
+    if engine not in ENGINES:
+        raise BatchError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     name = "<stdin>" if cases == "-" else cases
+    if output and cases != "-" and _same_file(cases, output):
+        raise BatchError(f"{output}: this is the input file; write the results elsewhere")
     try:
         handle: IO[bytes] = sys.stdin.buffer if cases == "-" else open(cases, "rb")  # noqa: SIM115
     except OSError as exc:
@@ -339,23 +518,72 @@ def run_batch(
             total = os.fstat(handle.fileno()).st_size
         except OSError:
             total = None
+    temporary: list[str] = []
     try:
-        source = _Input(handle, kind, evaluator, name)
         if progress is None:
             progress = sys.stderr.isatty()
+        text_kind = "jsonl" if out_kind == "parquet" else out_kind
+        read = [0]  # bytes read so far, for the progress bar
+
+        def position() -> int:
+            return read[0]
+
+        results: Iterable[Done]
+        if kind == "parquet":
+            from . import sqlbatch
+
+            path = cases
+            if cases == "-":
+                path = sqlbatch.temporary_parquet_source(handle)
+                temporary.append(path)
+            if engine == "python":
+                results = sqlbatch.python_parquet(evaluator, path, keep, text_kind, name)
+            elif engine == "spark":
+                from . import sparkbatch
+
+                results = sparkbatch.parquet(evaluator, program, path, keep, text_kind, master)
+            else:
+                duck = sqlbatch.DuckBatch(evaluator, program, keep, text_kind)
+                results = sqlbatch.duck_parquet(duck, path, name)
+        elif kind == "jsonl" and engine != "python":
+            from . import sqlbatch
+
+            blocks = sqlbatch.read_blocks(handle, read)
+            if engine == "spark":
+                from . import sparkbatch
+
+                results = sparkbatch.json_blocks(
+                    evaluator, program, blocks, keep, text_kind, master
+                )
+            else:
+                results = sqlbatch.DuckBatch(evaluator, program, keep, text_kind).json_blocks(
+                    blocks, name
+                )
+        else:  # CSV is read by Python's csv module, whose line numbers the errors give
+            source = _Input(handle, kind, evaluator, name, keep)
+            results = _ordered(evaluator, source.chunks(CHUNK), jobs, worker, text_kind, keep)
+
+            def position() -> int:
+                return source.read
+
+        target = output
+        if out_kind == "parquet":
+            assert output is not None
+            fd, target = tempfile.mkstemp(suffix=".jsonl")
+            os.close(fd)
+            temporary.append(target)
         try:
             sink: IO[str] = (
-                open(output, "w", encoding="utf-8", newline="")  # noqa: SIM115
-                if output
+                open(target, "w", encoding="utf-8", newline="")  # noqa: SIM115
+                if target
                 else sys.stdout
             )
         except OSError as exc:
             raise BatchError(f"{output}: {exc.strerror or exc}") from None
         try:
-            if out_kind == "csv":
-                sink.write(",".join(["holds", *evaluator.labels, "missing", "error"]) + "\n")
+            if text_kind == "csv":
+                sink.write(",".join([*keep, "holds", *evaluator.labels, "missing", "error"]) + "\n")
             count = bad_lines = 0
-            results = _ordered(evaluator, source.chunks(CHUNK), jobs, worker, out_kind)
             bar = _progress(total, progress)
             if report is None:  # on standard error, above the bar if there is one
                 report = (
@@ -366,7 +594,7 @@ def run_batch(
             try:
                 for text, done, bad in results:
                     sink.write(text)
-                    if not output:  # each chunk's results before its errors, when merged
+                    if not target:  # each chunk's results before its errors, when merged
                         sink.flush()
                     count += done
                     seen: set[int] = set()
@@ -375,17 +603,25 @@ def run_batch(
                         seen.add(line)
                     bad_lines += len(seen)
                     if bar is not None:
-                        bar.update(source.read - bar.n)
                         bar.set_postfix(cases=f"{count:,}", refresh=False)
+                        bar.update(max(0, position() - bar.n))
             finally:
                 if bar is not None:
                     bar.close()
         finally:
-            if output:
+            if target:
                 sink.close()
             else:
                 sink.flush()
+        if out_kind == "parquet":
+            from . import sqlbatch
+
+            assert output is not None and target is not None
+            sqlbatch.jsonl_to_parquet(target, output, evaluator, keep)
     finally:
         if cases != "-":
             handle.close()
+        for path in temporary:
+            with contextlib.suppress(OSError):
+                os.remove(path)
     return count, bad_lines

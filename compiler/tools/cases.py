@@ -27,6 +27,7 @@ import attrs
 import yaml
 
 from ..codegen.compile import Compiled, compile_files, module_from_source
+from ..errors import DoctrineException
 from ..syntax.loader import display_path
 
 CASE_FILE_SUFFIXES = (".yaml", ".yml", ".json")
@@ -49,7 +50,7 @@ class CaseOutcome:
     rows: tuple[tuple[str, object, object, bool], ...] = ()
 
 
-class CaseFileError(Exception):
+class CaseFileError(DoctrineException):
     """A case file that cannot be read or run; the message says where and why."""
 
 

@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..errors import DoctrineException
 
 EXIT_OK, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
 
 
-class UsageError(Exception):
+class UsageError(DoctrineException):
     """A mistake in how the command was called, reported as one line."""
 
 
@@ -56,20 +57,46 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_compile(args: argparse.Namespace) -> int:
     from ..codegen.compile import (
         compile_files,
+        module_path_problem,
         standalone_runtime_name,
         write_module,
         write_runtime,
     )
 
-    out_dir = Path(args.output)
+    if args.target == "sql":
+        from .sqlfront import compile_sql
+
+        return compile_sql(args, _paths(args.files), _print_diagnostics, UsageError)
+    if args.dialect or args.table or args.keep or args.doctrine:
+        raise UsageError("--dialect, --table, --keep and --doctrine go with --target sql")
+    out_dir = Path(args.output or ".")
     runtime = standalone_runtime_name() if args.standalone else None
+    everything = compile_files(_paths(args.files), runtime)
+    # Refuse before writing anything: a name that would overwrite a file with a meaning of its
+    # own, or two files that would write the same module.
+    problems = []
+    writers: dict[str, Path] = {}
+    for compiled in everything:
+        problem = module_path_problem(compiled.program.name)
+        if problem is not None:
+            problems.append(f"{compiled.path}: {problem}; give the module another name")
+        first = writers.setdefault(compiled.program.name, compiled.path)
+        if first != compiled.path:
+            problems.append(
+                f"{compiled.path}: module {compiled.program.name} is also the module of {first};"
+                " both would be written to the same file"
+            )
+    if problems:
+        for problem in problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return EXIT_ERROR
     if runtime is not None:
         try:
             written = write_runtime(out_dir)
         except OSError as exc:
             raise UsageError(f"cannot write into {out_dir}: {exc.strerror or exc}") from None
         print(f"wrote {written}{os.sep} (the runtime, for the standalone modules)", file=sys.stderr)
-    for compiled in compile_files(_paths(args.files), runtime):
+    for compiled in everything:
         _print_diagnostics(compiled.warnings)
         try:
             target = write_module(compiled, out_dir)
@@ -148,14 +175,31 @@ def render_text(result: Any) -> str:
 
 
 def cmd_eval_batch(args: argparse.Namespace) -> int:
-    """`eval --batch`: every case of a JSON Lines or CSV file (see compiler/tools/batch.py)."""
-    from .batch import BatchError, load, run_batch
+    """`eval --batch`: every case of a JSON Lines, CSV or Parquet file (compiler/tools/batch.py)."""
+    from .batch import BatchError, default_engine, load_program, run_batch
 
     if args.jobs < 1:
         raise UsageError(f"--jobs must be at least 1, not {args.jobs}")
     try:
-        evaluator, worker = load(args.file, args.doctrine)
-        _, bad = run_batch(evaluator, args.batch, args.output, args.jobs, worker)
+        evaluator, worker, program = load_program(args.file, args.doctrine)
+        # --jobs is the Python engine's: given alone, it chooses that engine.
+        engine = args.engine or ("python" if args.jobs != 1 else default_engine())
+        if args.jobs != 1 and engine != "python":
+            raise UsageError("--jobs goes with --engine python (DuckDB and Spark use every core)")
+        if args.master and engine != "spark":
+            raise UsageError("--master goes with --engine spark")
+        _, bad = run_batch(
+            evaluator,
+            args.batch,
+            args.output,
+            args.jobs,
+            worker,
+            keep=args.keep or (),
+            engine=engine,
+            input_format=args.input_format,
+            program=program,
+            master=args.master,
+        )
     except BatchError as exc:
         raise UsageError(str(exc)) from None
     return EXIT_ERROR if bad else EXIT_OK
@@ -168,6 +212,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return cmd_eval_batch(args)
     if args.jobs != 1 or args.output is not None:
         raise UsageError("--jobs and -o go with --batch")
+    if args.engine or args.keep or args.input_format or args.master:
+        raise UsageError("--engine, --keep, --input-format and --master go with --batch")
     evaluator = _load_one(args.file, args.doctrine)
     facts = _facts(args.facts, evaluator)
     try:
@@ -257,6 +303,7 @@ def cmd_test(args: argparse.Namespace) -> int:
 def cmd_fmt(args: argparse.Namespace) -> int:
     import difflib
 
+    from ..codegen.compile import write_text_atomically
     from ..errors import DoctrineError
     from .fmt import format_source
 
@@ -290,7 +337,13 @@ def cmd_fmt(args: argparse.Namespace) -> int:
         if args.check:
             print(f"would reformat {path}", file=sys.stderr)
         elif not args.diff:
-            path.write_text(formatted, encoding="utf-8", newline="\n")
+            try:  # whole or not at all: a failed write must not truncate the source
+                write_text_atomically(path, formatted)
+            except OSError as exc:
+                print(f"error: {path}: {exc.strerror or exc}", file=sys.stderr)
+                failed += 1
+                changed -= 1
+                continue
             print(f"reformatted {path}", file=sys.stderr)
     verb = "would be reformatted" if args.check or args.diff else "reformatted"
     print(
@@ -680,9 +733,42 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", metavar="FILE", help="doctrine files, or folders of them")
     p.set_defaults(run=cmd_check)
 
-    p = sub.add_parser("compile", help="write each doctrine file as a Python module")
+    p = sub.add_parser(
+        "compile", help="write each doctrine file as a Python module (or a doctrine as SQL)"
+    )
     p.add_argument("files", nargs="+", metavar="FILE", help="doctrine files, or folders of them")
-    p.add_argument("-o", "--output", default=".", metavar="DIR", help="folder for the modules")
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="DIR",
+        help="folder for the modules (default: here); with --target sql, the .sql file"
+        " (default: standard output)",
+    )
+    p.add_argument(
+        "--target",
+        choices=("python", "sql"),
+        default="python",
+        help="python modules (default), or one SQL query for a doctrine (needs the sql extra)",
+    )
+    p.add_argument(
+        "--dialect",
+        choices=("duckdb", "spark", "postgres", "sqlite", "bigquery", "trino", "snowflake"),
+        metavar="DIALECT",
+        help="with --target sql: duckdb (default), spark, postgres, sqlite, bigquery, trino"
+        " or snowflake",
+    )
+    p.add_argument(
+        "--table", metavar="NAME", help="with --target sql: the relation of cases (default cases)"
+    )
+    p.add_argument(
+        "--keep",
+        action="append",
+        metavar="COL",
+        help="with --target sql: a column to carry through to the results (repeatable)",
+    )
+    p.add_argument(
+        "--doctrine", metavar="NAME", help="with --target sql: a doctrine other than the main one"
+    )
     p.add_argument(
         "--standalone",
         action="store_true",
@@ -715,7 +801,32 @@ def build_parser() -> argparse.ArgumentParser:
         "-o",
         "--output",
         metavar="OUT",
-        help="with --batch: write the results here (.csv: CSV; else JSON Lines)",
+        help="with --batch: write the results here (.csv: CSV; .parquet: Parquet; else JSON Lines)",
+    )
+    p.add_argument(
+        "--engine",
+        choices=("python", "duckdb", "spark"),
+        help="with --batch: who evaluates (default duckdb when the sql extra is installed,"
+        " else python); every engine gives the same results",
+    )
+    p.add_argument(
+        "--keep",
+        action="append",
+        metavar="COL",
+        help="with --batch: a column (or key) to carry through to each result, such as a"
+        " case id; repeatable",
+    )
+    p.add_argument(
+        "--input-format",
+        choices=("jsonl", "csv", "parquet"),
+        help="with --batch: the format of the cases (default: by the file's suffix;"
+        " JSON Lines on standard input)",
+    )
+    p.add_argument(
+        "--master",
+        metavar="URL",
+        help="with --engine spark: the Spark master (default local[*]), or sc://HOST for"
+        " Spark Connect",
     )
     p.add_argument(
         "--stage",

@@ -24,10 +24,12 @@ COMMANDS: dict[str, tuple[str, tuple[str, ...], dict[int, str]]] = {
         {},
     ),
     "compile": (
-        "Write each doctrine file as an importable Python module.",
+        "Write each doctrine file as an importable Python module, or (--target sql) one "
+        "doctrine as one SQL query over a table of cases.",
         (
             "doctrine compile my_test.doctrine -o build/",
             "doctrine compile my_test.doctrine -o dist/ --standalone",
+            "doctrine compile my_test.doctrine --target sql --dialect spark --keep id -o q.sql",
         ),
         {},
     ),
@@ -38,6 +40,7 @@ COMMANDS: dict[str, tuple[str, tuple[str, ...], dict[int, str]]] = {
             "doctrine eval doctrine/state_created_danger.doctrine --facts case.yaml",
             "doctrine eval my_test.doctrine --facts case.json --format json",
             "doctrine eval my_test.doctrine --batch cases.jsonl -o results.jsonl --jobs 2",
+            "doctrine eval my_test.doctrine --batch cases.parquet --keep id -o results.parquet",
         ),
         {2: "an error in the input, or (with --batch) a case that could not be evaluated"},
     ),
@@ -150,6 +153,15 @@ COMMANDS: dict[str, tuple[str, tuple[str, ...], dict[int, str]]] = {
 }
 
 
+# The help of arguments many commands share, for those declared without a line of help.
+_USUAL = {
+    "file": "the doctrine file",
+    "files": "doctrine files, or folders of them",
+    "output": "write to OUT, not standard output",
+    "doctrine": "a doctrine of FILE other than its main one",
+}
+
+
 def _epilog(command: str | None) -> str:
     examples: tuple[str, ...] = ()
     statuses = dict(EXIT_STATUS)
@@ -183,6 +195,9 @@ def apply_help(parser: argparse.ArgumentParser) -> None:
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for name, sub in action.choices.items():
+                for argument in sub._actions:  # the usual arguments, where help was left out
+                    if not argument.help and argument.dest in _USUAL:
+                        argument.help = _USUAL[argument.dest]
                 sub.formatter_class = argparse.RawDescriptionHelpFormatter
                 text = sub.description or (COMMANDS[name][0] if name in COMMANDS else "")
                 # Paragraphs filled to 78 columns (the raw formatter keeps the examples' lines).

@@ -10,8 +10,10 @@ from typing import Any
 
 import yaml
 
+from ..errors import DoctrineException
 
-class FactsFileError(Exception):
+
+class FactsFileError(DoctrineException):
     """The facts file could not be read as one mapping; the message says where and why."""
 
 

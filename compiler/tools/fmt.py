@@ -28,8 +28,8 @@ import lark
 from lark import Token, Tree
 from lark.exceptions import UnexpectedInput
 
-from ..errors import DoctrineError
-from ..syntax.parser import _syntax_diagnostic, build_lark, parse
+from ..errors import DoctrineError, DoctrineException
+from ..syntax.parser import _syntax_diagnostic, build_lark, parse, strip_bom
 
 WIDTH = 100
 INDENT = 2
@@ -617,6 +617,12 @@ class _Layout:
         c = tree.children  # otherwise OUTCOME reasons...
         return self.parts([c[:2], *([r] for r in c[2:])])
 
+    def r_burden_item(self, tree: Tree[Token]) -> Doc:
+        c = tree.children  # absent FACT counts as VALUE (when EXPR)? { because "..." cites }
+        at = next(i for i, x in enumerate(c) if isinstance(x, Token) and x.type == "LBRACE")
+        head = self.parts([c[:5], *([r] for r in c[5:at])])
+        return self.block(c, head)
+
     def r_exception_item(self, tree: Tree[Token]) -> Doc:
         c = tree.children  # exception NAME when EXPR then OUTCOME ({ ... })?
         head = self.parts([c[:4], c[4:6]])
@@ -756,13 +762,14 @@ class _Layout:
 # ---------------------------------------------------------------- the entry points
 
 
-class FormatError(Exception):
+class FormatError(DoctrineException):
     """The formatter would have changed what a file means: a bug in the formatter."""
 
 
 def format_source(text: str, path: str = "<string>", width: int = WIDTH) -> str:
     """The canonical layout of doctrine source; raises DoctrineError on a syntax error."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    # A byte order mark is dropped: the formatted file is plain UTF-8.
+    text = strip_bom(text).replace("\r\n", "\n").replace("\r", "\n")
     tree, comments = parse_with_comments(text, path)
     layout = _Layout(text, tree, comments)
     out = render(layout.doc(tree), width)

@@ -9,7 +9,6 @@ boxes' own nodes are the imports. Written as Graphviz dot or as a Mermaid flowch
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import attrs
@@ -203,8 +202,19 @@ def _dot_node(n: Node) -> str:
     return f"{_dot_str(n.id)} [label={_dot_str(label)}, {_DOT_SHAPES[n.kind]}{extra}];"
 
 
+_MERMAID_ESCAPES = {"_": "__", ":": "_c", ".": "_d"}
+
+
 def _mermaid_id(node_id: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_]", "_", node_id.replace(":", "__"))
+    """A Mermaid identifier for a node id, one to one: `a.b_c` and `a_b.c` stay apart.
+
+    Letters and digits stand for themselves; every other character becomes `_` and a code
+    (`__` for `_` itself), so no two ids can meet.
+    """
+    return "".join(
+        ch if ch.isascii() and ch.isalnum() else _MERMAID_ESCAPES.get(ch) or f"_x{ord(ch):x}_"
+        for ch in node_id
+    )
 
 
 def _mermaid_text(text: str) -> str:

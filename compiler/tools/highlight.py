@@ -26,7 +26,7 @@ from pygments.token import (
 )
 
 # What each word is, as the grammar (grammar/doctrine.lark) uses it.
-DECLARATIONS = ("fact", "record", "authority", "element", "doctrine", "case")
+DECLARATIONS = ("fact", "record", "authority", "element", "doctrine", "case", "threshold")
 NAMESPACE = ("module", "import")
 KEYWORDS = (
     "means",
@@ -81,6 +81,8 @@ KEYWORDS = (
     "violation",
     "facts",
     "precedents",
+    "open",
+    "counts",
 )
 OPERATOR_WORDS = (
     "and",
@@ -122,7 +124,7 @@ class DoctrineLexer(RegexLexer):
             (r"\d+(\.\d+)?", Number),
             # `fact custody`, `element custody`, `case wood under d`: the name declared
             (
-                r"(fact|record|authority|element|doctrine|case)(\s+)(" + _NAME + ")",
+                r"(" + "|".join(DECLARATIONS) + r")(\s+)(" + _NAME + ")",
                 bygroups(Keyword.Declaration, Whitespace, Name.Class),
             ),
             (r"(module|import)\b", Keyword.Namespace, "modules"),
@@ -182,4 +184,96 @@ def stylesheet(style: str = "default") -> str:
     return str(HtmlFormatter(style=style).get_style_defs(f".{CSS_CLASS}"))
 
 
-__all__ = ["CSS_CLASS", "DoctrineLexer", "highlight_html", "stylesheet"]
+# ---------------------------------------------------------------- the TextMate grammar
+
+# The TextMate scope of each Pygments token type: editors (VS Code, and those that read
+# TextMate grammars) colour what the lexer above names, with the same rules in the same order.
+SCOPES = {
+    "Comment.Single": "comment.line.number-sign.doctrine",
+    "Literal.String.Doc": "string.quoted.triple.doctrine",
+    "Literal.String.Double": "string.quoted.double.doctrine",
+    "Literal.String.Escape": "constant.character.escape.doctrine",
+    "Literal.Date": "constant.other.date.doctrine",
+    "Literal.Number": "constant.numeric.doctrine",
+    "Keyword.Declaration": "keyword.declaration.doctrine",
+    "Name.Class": "entity.name.type.doctrine",
+    "Keyword.Namespace": "keyword.control.import.doctrine",
+    "Name.Namespace": "entity.name.namespace.doctrine",
+    "Name.Attribute": "variable.other.property.doctrine",
+    "Keyword.Constant": "constant.language.doctrine",
+    "Keyword.Type": "storage.type.doctrine",
+    "Operator.Word": "keyword.operator.word.doctrine",
+    "Keyword": "keyword.other.doctrine",
+    "Operator": "keyword.operator.doctrine",
+    "Punctuation": "punctuation.separator.doctrine",
+}
+
+
+def _alternatives(words_: tuple[str, ...]) -> str:
+    return r"\b(?:" + "|".join(sorted(words_, key=lambda w: (-len(w), w))) + r")\b"
+
+
+def textmate_grammar() -> dict[str, Any]:
+    """The TextMate grammar of `editors/vscode` (a test keeps the file equal to this)."""
+    s = SCOPES
+    escape = {"match": r'\\(?:["\\nt]|u[0-9a-fA-F]{4})', "name": s["Literal.String.Escape"]}
+    return {
+        "$schema": "https://raw.githubusercontent.com/martinring/tmlanguage/master/tmlanguage.json",
+        "name": "Doctrine",
+        "scopeName": "source.doctrine",
+        "fileTypes": ["doctrine"],
+        "patterns": [
+            {"match": "#.*$", "name": s["Comment.Single"]},
+            {
+                "begin": '"""',
+                "end": '"""',
+                "name": s["Literal.String.Doc"],
+                "patterns": [escape],
+            },
+            {"begin": '"', "end": '"|$', "name": s["Literal.String.Double"], "patterns": [escape]},
+            {"match": r"\b\d{4}-\d{2}-\d{2}\b", "name": s["Literal.Date"]},
+            {"match": r"\b\d+(?:\.\d+)?\b", "name": s["Literal.Number"]},
+            {
+                "match": r"\b(" + "|".join(DECLARATIONS) + r")\s+(" + _NAME + ")",
+                "captures": {
+                    "1": {"name": s["Keyword.Declaration"]},
+                    "2": {"name": s["Name.Class"]},
+                },
+            },
+            {
+                "begin": r"\b(module|import)\b",
+                "beginCaptures": {"1": {"name": s["Keyword.Namespace"]}},
+                "end": r'(?=["#{]|$)',
+                "patterns": [
+                    {"match": _NAME + r"(?:\." + _NAME + ")*", "name": s["Name.Namespace"]},
+                    {"match": ",", "name": s["Punctuation"]},
+                ],
+            },
+            {
+                "match": r"(\.)(" + _NAME + ")",
+                "captures": {"1": {"name": s["Punctuation"]}, "2": {"name": s["Name.Attribute"]}},
+            },
+            {
+                "match": "(" + _NAME + r")\s*(:)",
+                "captures": {"1": {"name": s["Name.Attribute"]}, "2": {"name": s["Punctuation"]}},
+            },
+            {"match": r'\bname(?=\s+")', "name": s["Keyword"]},
+            {"match": _alternatives(DECLARATIONS), "name": s["Keyword.Declaration"]},
+            {"match": _alternatives(CONSTANTS), "name": s["Keyword.Constant"]},
+            {"match": _alternatives(TYPES), "name": s["Keyword.Type"]},
+            {"match": _alternatives(OPERATOR_WORDS), "name": s["Operator.Word"]},
+            {"match": _alternatives(KEYWORDS), "name": s["Keyword"]},
+            {"match": "==|!=|<=|>=|<|>|=", "name": s["Operator"]},
+            {"match": r"[{}()\[\],:]", "name": s["Punctuation"]},
+        ],
+    }
+
+
+__all__ = [
+    "CSS_CLASS",
+    "SCOPES",
+    "DoctrineLexer",
+    "highlight_html",
+    "stylesheet",
+    "textmate_grammar",
+]

@@ -27,7 +27,6 @@ import importlib.util
 import json
 import os
 import sys
-import tempfile
 import types
 from collections.abc import Sequence
 from pathlib import Path
@@ -76,15 +75,10 @@ def _write_cache(cache: Path, text: str) -> None:
     if sys.dont_write_bytecode:
         return
     try:
+        from ..codegen.compile import write_text_atomically
+
         cache.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=cache.parent, prefix=f".{cache.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-                handle.write(text)
-            os.replace(tmp, cache)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_text_atomically(cache, text)
     except OSError:
         pass  # a read-only folder: compile each time, as Python does without __pycache__
 

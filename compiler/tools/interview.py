@@ -16,7 +16,7 @@ from typing import Any
 import attrs
 
 from ..explain.explanation import module_info, type_words
-from ..runtime import Evaluator, FactsError, Result
+from ..runtime import DoctrineException, Evaluator, FactsError, Result
 
 __all__ = [
     "STRATEGIES",
@@ -357,7 +357,7 @@ _YES = ("yes", "y", "true", "t")
 _NO = ("no", "n", "false", "f")
 
 
-class AnswerError(ValueError):
+class AnswerError(DoctrineException, ValueError):
     """A typed answer that does not fit the question; the message says what would."""
 
 

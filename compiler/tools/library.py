@@ -12,12 +12,12 @@ import attrs
 
 from ..codegen.compile import compile_files, module_from_source
 from ..explain.explanation import module_info
-from ..runtime import Evaluator, FactsError, Result
+from ..runtime import DoctrineException, Evaluator, FactsError, Result
 
 __all__ = ["Entry", "Library", "LibraryError", "default_library"]
 
 
-class LibraryError(Exception):
+class LibraryError(DoctrineException):
     """No library where one was looked for; the message says where."""
 
 

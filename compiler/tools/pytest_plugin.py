@@ -27,6 +27,8 @@ from typing import Any
 
 import pytest
 
+from ..errors import DoctrineException
+
 _CASE = re.compile(r"^\s*case\s+\w+\s+under\s+\w+", re.MULTILINE)
 
 
@@ -80,7 +82,7 @@ def _relative(path: Path, root: Path) -> str:
         return path.as_posix()
 
 
-class CaseFailed(Exception):
+class CaseFailed(DoctrineException):
     """A case whose doctrine disagreed with what it expects."""
 
     def __init__(self, outcome: Any) -> None:

@@ -26,7 +26,13 @@ import markupsafe
 
 from ..checking import ir
 from ..codegen.compile import check_files, module_from_source
-from ..explain.explanation import court_words, documentation, render_explanation
+from ..errors import DoctrineException
+from ..explain.explanation import (
+    court_words,
+    documentation,
+    module_documentation,
+    render_explanation,
+)
 from ..syntax.loader import display_path
 from .cases import judge, show
 
@@ -44,7 +50,7 @@ __all__ = [
 ]
 
 
-class SiteError(Exception):
+class SiteError(DoctrineException):
     """The site cannot be built (no library, an unwritable folder); the message says why."""
 
 
@@ -329,6 +335,7 @@ class Site:
         # Each worked case, run once: (case, module, outcome, result or None).
         self.outcomes = [self._run(case, module) for case, module in lib.cases]
         self._cited_by = self._citations()
+        self._in_words = self._requirements_in_words()
 
     # -- running the worked cases, with `doctrine test`'s own judge
     def _run(self, case: ir.Case, module: str) -> tuple[ir.Case, str, Any, Any]:
@@ -349,6 +356,24 @@ class Site:
         except Exception:  # facts a case gives wrongly: its page reports the problems
             result = None
         return case, module, outcome, result
+
+    def _requirements_in_words(self) -> dict[str, str]:
+        """Each element's requirement in words, as `doctrine doc` writes it for its module."""
+        out: dict[str, str] = {}
+
+        def collect(items: Iterable[Data]) -> None:
+            for item in items:
+                out.setdefault(str(item["key"]), str(item["requirement"]))
+                collect(item.get("parts") or ())
+
+        # A compiled module's INFO holds the elements its doctrines use: each element is
+        # described from a module whose doctrine reaches it.
+        for compiled in self.lib.modules.values():
+            schema = {name: (kind, spec) for name, kind, spec in compiled.FACTS}
+            collect(module_documentation(compiled.INFO, schema)["elements"])
+            for name, evaluator in compiled.DOCTRINES.items():
+                collect(documentation(compiled.INFO, name, evaluator.schema.facts)["elements"])
+        return out
 
     # -- who cites what
     def _citations(self) -> dict[str, list[Data]]:
@@ -611,6 +636,7 @@ class Site:
             "key": key,
             "module": module,
             "requirement": self._requirement(el.expr, el.text, module),
+            "in_words": self._in_words.get(key, ""),
             "cites": self._cites(el.cites, module),
             "doctrines": used_by_doctrines,
             "elements": used_by_elements,

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -42,8 +43,8 @@ def cli_markdown() -> str:
         "# Command-line reference",
         "",
         "Written when the documentation is built, from the help of the `doctrine` command",
-        "itself (`doctrine COMMAND --help` prints the same). The [guide to the commands]",
-        "(../commands.md) shows them at work.",
+        "itself (`doctrine COMMAND --help` prints the same). The",
+        "[guide to the commands](../commands.md) shows them at work.",
         "",
         "```text",
         _help(parser),
@@ -59,13 +60,17 @@ def cli_markdown() -> str:
 
 
 def _help(parser: argparse.ArgumentParser) -> str:
-    # A fixed width, so that the page does not depend on the terminal of whoever builds it.
-    formatter_class = parser.formatter_class
-    parser.formatter_class = lambda prog: argparse.HelpFormatter(prog, width=88)  # type: ignore[assignment]
+    # A fixed width (argparse reads COLUMNS), so that the page does not depend on the terminal
+    # of whoever builds it; the parser's own formatter keeps its examples' layout.
+    saved = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = "90"
     try:
         text = parser.format_help()
     finally:
-        parser.formatter_class = formatter_class
+        if saved is None:
+            del os.environ["COLUMNS"]
+        else:
+            os.environ["COLUMNS"] = saved
     return re.sub(r"[ \t]+\n", "\n", text).rstrip()
 
 

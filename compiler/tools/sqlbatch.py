@@ -1,0 +1,668 @@
+"""Batches on DuckDB: the doctrine's SQL over the cases, the Python runtime for the rows SQL leaves.
+
+The reader never guesses. For each line (or Parquet row) the query also decides whether SQL's
+answer is certainly the Python engine's: the line is plain printable ASCII, one JSON object
+whose every key is a fact of the vocabulary or a kept column, given once, each value of its
+fact's type (bools, words of the enum, ISO dates, finite numbers of at most 15 digits, text;
+kept values that are short numbers, plain text, true, false or null), no explicit null, no
+list, and `holds` decided (an undecided case needs `missing`, which the runtime computes
+exactly). Every other line — a bad one, an undecided one, one with a list of records — goes to
+the Python engine, which writes its result or its error record. So the output is the Python
+engine's, byte for byte, whatever the input; only the speed differs.
+
+How a line is known to have no unknown or repeated key without a second parse: with no
+backslash in the line every `"` delimits a string, so the line has exactly two quotes per key
+plus the quotes of its values; and exactly one comma between members plus those inside its
+values (which also rules out DuckDB's tolerance of trailing commas).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import itertools
+import json
+import os
+import tempfile
+import threading
+from collections.abc import Iterator, Sequence
+from typing import IO, Any
+
+import sqlglot
+from sqlglot import exp
+
+from ..checking import ir
+from ..codegen.sql import SqlCompiler
+from ..runtime import Evaluator
+from .batch import BatchError, Done, evaluate_items
+
+BLOCK_BYTES = 1 << 21  # JSON Lines given to DuckDB at once: whole lines, about 2 MiB
+THREADS = 2  # blocks evaluated at once, each by its own DuckDB cursor
+PARQUET_ROWS = 1 << 16  # Parquet rows the Python engine reads at once
+# A fast kept value: JSON a json.dumps would write the same way (a short whole number, plain
+# printable ASCII text without quotes or backslashes, true, false); for CSV, no comma either.
+_KEPT_JSON = r'-?(0|[1-9][0-9]{0,14})|true|false|"[ !#-\[\]-~]*"'
+_KEPT_CSV = r'-?(0|[1-9][0-9]{0,14})|true|false|"[ !#-+\--\[\]-~]*"'
+_NUMBER = r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?"
+_EXACT = 9007199254740992  # 2**53: whole numbers below it are exact as doubles
+
+
+def _sql(text: str, **nodes: exp.Expr) -> exp.Expr:
+    """A small DuckDB expression with named placeholders filled by expression nodes."""
+    tree = sqlglot.parse_one(text, read="duckdb")
+    return exp.replace_placeholders(tree, **nodes)
+
+
+def _str(text: str) -> exp.Expr:
+    return exp.Literal.string(text)
+
+
+def _quotes(e: exp.Expr) -> exp.Expr:
+    return _sql("length(:e) - length(replace(:e, '\"', ''))", e=e)
+
+
+def _commas(e: exp.Expr) -> exp.Expr:
+    return _sql("length(:e) - length(replace(:e, ',', ''))", e=e)
+
+
+def duckdb_type(t: ir.FactType) -> str:
+    """The DuckDB column type of a fact."""
+    if t.kind == "bool":
+        return "BOOLEAN"
+    if t.kind == "number":
+        return "DOUBLE"
+    if t.kind == "date":
+        return "DATE"
+    if t.kind == "list" and t.record is not None:
+        fields = ", ".join(f'"{f.name}" {duckdb_type(f.type)}' for f in t.record.fields)
+        return f"STRUCT({fields})[]"
+    return "VARCHAR"
+
+
+def _connect() -> Any:
+    try:
+        import duckdb
+    except ImportError:
+        raise BatchError(
+            "the duckdb engine needs the sql extra: pip install 'doctrine[sql]'"
+            " (or use --engine python)"
+        ) from None
+    return duckdb.connect(config={"threads": THREADS})
+
+
+class DuckBatch:
+    """One doctrine's batch query on DuckDB, for JSON Lines blocks or a Parquet file."""
+
+    def __init__(
+        self,
+        evaluator: Evaluator,
+        program: ir.Program,
+        keep: Sequence[str],
+        output: str,
+    ):
+        self.evaluator = evaluator
+        self.program = program
+        self.keep = tuple(keep)
+        self.output = output
+        self.compiler = SqlCompiler(program, evaluator.name, "duckdb")
+        self.facts = {f.name: f for f in program.facts}
+        self.vocabulary = [n for n in evaluator.schema.names if n not in self.keep]
+        probe = SqlCompiler(program, evaluator.name, "duckdb")
+        probe.query()
+        self.reads = set(probe.reads)  # the facts the doctrine reads
+        self.con = _connect()
+
+    # ------------------------------------------------------------ what the doctrine gives
+
+    def results(self, source: str) -> exp.Select:
+        """The doctrine's query over `source`, with the text of each fast row's result."""
+        query = self.compiler.query(source, ("__i", "__fast", *(f"__k{n}" for n in self.keep)))
+        assert isinstance(query, exp.Select)
+        # `source` gives __fast, __i, and for each kept column __kNAME: its JSON text (or,
+        # for CSV output, its cell) when it is written the way the Python engine writes it.
+        labels = [label for label, _ in self.compiler.doctrine.slots]
+
+        def word(e: exp.Expr, csv: bool) -> exp.Expr:
+            return _sql(
+                "CASE WHEN :e THEN 'true' WHEN NOT :e THEN 'false' ELSE :u END",
+                e=e,
+                u=_str("unknown" if csv else "null"),
+            )
+
+        parts: list[exp.Expr] = []
+        if self.output == "csv":
+            for name in self.keep:
+                parts += [exp.column(f"__k{name}", quoted=True), _str(",")]
+            parts += [word(exp.column("holds", quoted=True), True), _str(",")]
+            for label in labels:
+                parts += [word(exp.column(label, quoted=True), True), _str(",")]
+            parts += [_str(",")]
+        else:
+            parts.append(_str("{"))
+            for name in self.keep:
+                parts += [_str(json.dumps(name) + ": "), exp.column(f"__k{name}", quoted=True)]
+                parts.append(_str(", "))
+            parts.append(_str('"doctrine": ' + json.dumps(self.evaluator.name) + ', "holds": '))
+            parts.append(word(exp.column("holds", quoted=True), False))
+            parts.append(_str(', "elements": {'))
+            for n, label in enumerate(labels):
+                parts.append(_str((", " if n else "") + json.dumps(label) + ": "))
+                parts.append(word(exp.column(label, quoted=True), False))
+            parts.append(_str('}, "missing": []}'))
+        text = exp.func("concat", *parts)
+        fast = _sql("__fast AND holds IS NOT NULL")
+        outer = exp.select(
+            exp.column("__i"),
+            exp.alias_(fast, "fast"),
+            exp.alias_(_sql("CASE WHEN :f THEN :t END", f=fast.copy(), t=text), "out"),
+        ).from_(exp.Subquery(this=query, alias=exp.TableAlias(this=exp.to_identifier("q"))))
+        return outer
+
+    # ------------------------------------------------------------ reading JSON Lines
+
+    def json_cases(self, seen: set[str] | None = None) -> exp.Select:
+        """The cases of a block of JSON Lines (parameter $1), typed, with __fast and __i.
+
+        The JSON is read for the facts the doctrine reads, the kept columns, and the other
+        facts of the vocabulary in `seen` (those the first lines give): each key read costs
+        time on every line, and a line with a key not read goes to the Python engine."""
+        names = [
+            *(n for n in self.vocabulary if n in self.reads or seen is None or n in seen),
+            *self.keep,
+        ]
+        shape = json.dumps(dict.fromkeys(names, "JSON"))
+        lines = exp.select(
+            _sql("unnest(string_split($1, chr(10)))").as_("j"),
+            _sql("generate_subscripts(string_split($1, chr(10)), 1)").as_("__i"),
+        )
+        parsed = exp.select(
+            "j",
+            "__i",
+            exp.alias_(_sql("try(json_transform(j, :shape))", shape=_str(shape)), "s"),
+        ).from_(lines.subquery("l"))
+        # Each value's JSON as text, once: compared with text, a JSON value would cast the
+        # other side to JSON.
+        texts = exp.select("j", "__i", _sql("s IS NOT NULL").as_("__parsed"))
+        for n, name in enumerate(names):
+            field = exp.Dot(this=exp.column("s"), expression=exp.to_identifier(name, quoted=True))
+            texts = texts.select(
+                exp.alias_(exp.Cast(this=field, to=exp.DataType.build("VARCHAR")), f"__v{n}")
+            )
+        texts = texts.from_(parsed.subquery("p"))
+        values: list[exp.Expr] = []
+        oks: list[exp.Expr] = [
+            _sql("left(j, 1) = '{'"),
+            _sql("NOT regexp_matches(j, '[^ -\\[\\]-~]')"),  # printable ASCII, no backslash
+            _sql("__parsed"),
+        ]
+        # The quotes and commas each value brings: constants for values whose check already
+        # fixes their form (true, a word, a date, a number), counted for the others.
+        quotes: list[exp.Expr] = []
+        commas: list[exp.Expr] = []
+        present: list[exp.Expr] = []
+        for n, name in enumerate(names):
+            v = exp.column(f"__v{n}")
+            kind = self.facts[name].type.kind if name in self.vocabulary else "kept"
+            if kind in ("bool", "number", "list"):
+                q: exp.Expr = exp.Literal.number(2)
+            elif kind in ("enum", "scale", "date", "text"):
+                q = exp.Literal.number(4)
+            else:
+                q = _sql("2 + :vq", vq=_quotes(v.copy()))
+            quotes.append(_sql("CASE WHEN :v IS NULL THEN 0 ELSE :q END", v=v.copy(), q=q))
+            if kind in ("text", "kept"):
+                commas.append(_sql("coalesce(:c, 0)", c=_commas(v.copy())))
+            present.append(_sql("CASE WHEN :v IS NULL THEN 0 ELSE 1 END", v=v.copy()))
+            if name in self.vocabulary:
+                value, ok = self.typed(name, v.copy())
+                values.append(exp.alias_(value, exp.to_identifier(name, quoted=True)))
+                oks.append(ok)
+            if name in self.keep:
+                pattern = _KEPT_CSV if self.output == "csv" else _KEPT_JSON
+                kept = _sql(
+                    "CASE WHEN :v IS NULL THEN :null"
+                    " WHEN regexp_full_match(:v, :p) THEN :shown END",
+                    v=v.copy(),
+                    null=_str("" if self.output == "csv" else "null"),
+                    p=_str(pattern),
+                    shown=(
+                        _sql("trim(:v, '\"')", v=v.copy()) if self.output == "csv" else v.copy()
+                    ),
+                )
+                values.append(exp.alias_(kept, exp.to_identifier(f"__k{name}", quoted=True)))
+                oks.append(_sql(":k IS NOT NULL", k=kept.copy()))
+
+        def total(items: list[exp.Expr]) -> exp.Expr:
+            out: exp.Expr = exp.Literal.number(0)
+            for item in items:
+                out = exp.Add(this=out, expression=item)
+            return out
+
+        oks.append(_sql(":a = :b", a=_quotes(exp.column("j")), b=total(quotes)))
+        oks.append(
+            _sql(
+                ":a = :b + greatest(:p - 1, 0)",
+                a=_commas(exp.column("j")),
+                b=total(commas),
+                p=total(present),
+            )
+        )
+        fast = exp.and_(*oks)
+        return exp.select(
+            "__i", exp.alias_(_sql("coalesce(:f, false)", f=fast), "__fast"), *values
+        ).from_(texts.subquery("t"))
+
+    def typed(self, name: str, v: exp.Expr) -> tuple[exp.Expr, exp.Expr]:
+        """A fact's value from its JSON text, and whether the text is certainly valid."""
+        t = self.facts[name].type
+        if t.kind == "bool":
+            return (
+                _sql("CASE WHEN :v = 'true' THEN TRUE WHEN :v = 'false' THEN FALSE END", v=v),
+                _sql(":v IS NULL OR :v IN ('true', 'false')", v=v.copy()),
+            )
+        if t.kind in ("enum", "scale"):
+            words = [_str(json.dumps(w)) for w in t.values]
+            ok = exp.or_(_sql(":v IS NULL", v=v.copy()), exp.In(this=v.copy(), expressions=words))
+            return _sql("substr(:v, 2, length(:v) - 2)", v=v), ok
+        if t.kind == "text":
+            return (
+                _sql("substr(:v, 2, length(:v) - 2)", v=v),
+                _sql(":v IS NULL OR left(:v, 1) = '\"'", v=v.copy()),
+            )
+        if t.kind == "date":
+            return (
+                _sql("try_cast(substr(:v, 2, 10) AS DATE)", v=v),
+                _sql(
+                    ":v IS NULL OR (regexp_full_match(:v, '\"[0-9]{4}-[0-9]{2}-[0-9]{2}\"')"
+                    " AND try_cast(substr(:v, 2, 10) AS DATE) IS NOT NULL"
+                    " AND substr(:v, 2, 4) <> '0000')",
+                    v=v.copy(),
+                ),
+            )
+        if t.kind == "number":
+            return (
+                _sql("try_cast(:v AS DOUBLE)", v=v),
+                _sql(
+                    ":v IS NULL OR (regexp_full_match(:v, :p)"
+                    " AND abs(try_cast(:v AS DOUBLE)) < :m)",
+                    v=v.copy(),
+                    p=_str(_NUMBER),
+                    m=exp.Literal.number(_EXACT),
+                ),
+            )
+        # A list of records: the Python engine reads it.
+        return (
+            exp.Cast(this=exp.Null(), to=exp.DataType.build(duckdb_type(t), dialect="duckdb")),
+            _sql(":v IS NULL", v=v.copy()),
+        )
+
+    def json_query(self, seen: set[str] | None = None) -> str:
+        query = self.results("__dcases")
+        query = query.with_("__dcases", as_=self.json_cases(seen))
+        return query.sql(dialect="duckdb")
+
+    def json_blocks(self, blocks: Iterator[tuple[int, bytes]], name: str) -> Iterator[Done]:
+        """Results for blocks of whole lines (number of the first line, the bytes), in order."""
+        first_block = next(blocks, None)
+        if first_block is None:
+            return
+        blocks = itertools.chain([first_block], blocks)
+        sql = self.json_query(_keys_of(first_block[1]))
+        aggregate = (
+            "SELECT string_agg(coalesce(out, ''), chr(10) ORDER BY __i),"
+            " list(__i ORDER BY __i) FILTER (WHERE NOT fast), count(*) FROM (" + sql + ")"
+        )
+
+        local = threading.local()  # a cursor per thread: one cursor runs one query at a time
+
+        def run(block: bytes) -> tuple[str | None, list[int]]:
+            cursor = getattr(local, "cursor", None)
+            if cursor is None:
+                cursor = local.cursor = self.con.cursor()
+            body = block[:-1] if block.endswith(b"\n") else block
+            try:
+                text = body.decode("utf-8")
+            except UnicodeDecodeError:  # a bad line: the Python engine reads it from the bytes
+                text = "\n".join(
+                    line.decode("utf-8", "replace").replace("\ufffd", "\x00")
+                    for line in body.split(b"\n")
+                )
+            row = cursor.execute(aggregate, [text]).fetchone()
+            return row[0], list(row[1] or [])
+
+        with concurrent.futures.ThreadPoolExecutor(THREADS) as pool:
+            pending: list[tuple[int, bytes, Any]] = []
+            for first, block in blocks:
+                future = pool.submit(run, block)
+                pending.append((first, block, future))
+                if len(pending) >= THREADS * 2:
+                    yield self._merge(*pending.pop(0))
+            while pending:
+                yield self._merge(*pending.pop(0))
+
+    def _merge(self, first: int, block: bytes, future: Any) -> Done:
+        joined, slow = future.result()
+        lines = block[:-1].split(b"\n") if block.endswith(b"\n") else block.split(b"\n")
+        if not slow:
+            return joined + "\n", len(lines), []
+        fast_lines = joined.split("\n") if joined is not None else [""] * len(lines)
+        out: list[str] = []
+        bad: list[tuple[int, str]] = []
+        count = 0
+        slow_set = set(slow)
+        for i, line in enumerate(fast_lines, 1):
+            if i in slow_set:
+                text, done, problems = evaluate_items(
+                    self.evaluator,
+                    "lines",
+                    None,
+                    [(first + i - 1, lines[i - 1])],
+                    self.keep,
+                    self.output,
+                )
+                out.append(text)
+                count += done
+                bad.extend(problems)
+            else:
+                out.append(line + "\n")
+                count += 1
+        return "".join(out), count, bad
+
+
+def _keys_of(block: bytes, lines: int = 200) -> set[str]:
+    """The keys the first lines of a block give (a sample: which facts the data has)."""
+    keys: set[str] = set()
+    for line in block.split(b"\n", lines)[:lines]:
+        try:
+            value = json.loads(line)
+        except (ValueError, RecursionError):  # a bad line: its record comes later
+            continue
+        if isinstance(value, dict):
+            keys.update(value)
+    return keys
+
+
+def read_blocks(handle: IO[bytes], progress: list[int]) -> Iterator[tuple[int, bytes]]:
+    """Whole lines of a file in blocks of about BLOCK_BYTES: (number of the first line, bytes)."""
+    first = 1
+    while True:
+        lines = handle.readlines(BLOCK_BYTES)
+        if not lines:
+            return
+        block = b"".join(lines)
+        progress[0] += len(block)
+        yield first, block
+        first += len(lines)
+
+
+def temporary_parquet_source(handle: IO[bytes]) -> str:
+    """Standard input saved to a file, since a Parquet file is read from its end."""
+    fd, path = tempfile.mkstemp(suffix=".parquet")
+    with os.fdopen(fd, "wb") as out:
+        while chunk := handle.read(1 << 20):
+            out.write(chunk)
+    return path
+
+
+# ---------------------------------------------------------------- Parquet
+
+
+_INTEGERS = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER")
+
+
+def parquet_columns(con: Any, path: str) -> dict[str, str]:
+    """The columns of a Parquet file and their DuckDB types."""
+    try:
+        rows = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [path]).fetchall()
+    except Exception as exc:  # duckdb's errors share no base class worth naming here
+        raise BatchError(
+            f"{path}: not a Parquet file DuckDB can read: {_first_line(exc)}"
+        ) from None
+    return {str(r[0]): str(r[1]) for r in rows}
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def check_parquet_columns(
+    columns: Sequence[str], evaluator: Evaluator, keep: Sequence[str], name: str
+) -> None:
+    """Each column must be a fact or a kept column, as a CSV header's must."""
+    from difflib import get_close_matches
+
+    for column in columns:
+        if column not in evaluator.schema.facts and column not in keep:
+            close = get_close_matches(column, evaluator.schema.names, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise BatchError(f"{name}: column `{column}` is not a fact{hint} (or --keep it)")
+
+
+def _plain(value: Any) -> Any:
+    """A kept value as JSON can write it: dates as ISO text, other odd types as text."""
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def _rows(con: Any, sql: str, params: list[Any]) -> Iterator[tuple[Any, ...]]:
+    cursor = con.execute(sql, params)
+    while True:
+        batch = cursor.fetchmany(PARQUET_ROWS)
+        if not batch:
+            return
+        yield from batch
+
+
+def _python_items(
+    rows: Iterator[tuple[Any, ...]], columns: Sequence[str], keep: Sequence[str]
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(row number, the row as facts) from (row index, *values) rows; None is unknown."""
+    for row in rows:
+        facts = {c: v for c, v in zip(columns, row[1:]) if v is not None}
+        for k in keep:
+            if k in facts:
+                facts[k] = _plain(facts[k])
+        yield int(row[0]) + 1, facts
+
+
+def parquet_items(
+    evaluator: Evaluator, path: str, keep: Sequence[str], name: str
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(row number, the row as facts) for each row of a Parquet file, read through DuckDB."""
+    con = _connect()
+    columns = list(parquet_columns(con, path))
+    check_parquet_columns(columns, evaluator, keep, name)
+    select = ", ".join(_quote(c) for c in columns)
+    rows = _rows(
+        con,
+        f"SELECT file_row_number, {select} FROM read_parquet(?, file_row_number = true)",
+        [path],
+    )
+    return _python_items(rows, columns, keep)
+
+
+def python_parquet(
+    evaluator: Evaluator, path: str, keep: Sequence[str], output: str, name: str
+) -> Iterator[Done]:
+    """The Python engine on a Parquet file (read through DuckDB), PARQUET_ROWS at a time."""
+    items = parquet_items(evaluator, path, keep, name)
+    while True:
+        chunk = [item for _, item in zip(range(PARQUET_ROWS), items)]
+        if not chunk:
+            return
+        yield evaluate_items(evaluator, "rows", None, chunk, keep, output)
+
+
+def _parquet_cases(batch: DuckBatch, columns: dict[str, str], path: str) -> exp.Select:
+    """The cases of a Parquet file, typed, with __fast and __i."""
+    values: list[exp.Expr] = []
+    oks: list[exp.Expr] = []
+    for name in batch.vocabulary:
+        col = exp.column(name, quoted=True)
+        given = columns.get(name)
+        t = batch.facts[name].type
+        target = exp.DataType.build(duckdb_type(t), dialect="duckdb")
+        value: exp.Expr = exp.Cast(this=exp.Null(), to=target)
+        ok: exp.Expr = _sql(":c IS NULL", c=col.copy()) if given else exp.true()
+        if given is None:
+            pass
+        elif t.kind == "bool" and given == "BOOLEAN":
+            value, ok = col, exp.true()
+        elif t.kind in ("enum", "scale") and given == "VARCHAR":
+            words = [_str(w) for w in t.values]
+            value = col
+            ok = exp.or_(
+                _sql(":c IS NULL", c=col.copy()), exp.In(this=col.copy(), expressions=words)
+            )
+        elif t.kind == "text" and given == "VARCHAR":
+            value, ok = col, exp.true()
+        elif t.kind == "date" and given == "DATE":
+            value = col
+            ok = _sql(":c IS NULL OR year(:c) BETWEEN 1 AND 9999", c=col.copy())
+        elif t.kind == "date" and given == "VARCHAR":
+            value = _sql("try_cast(:c AS DATE)", c=col.copy())
+            ok = _sql(
+                ":c IS NULL OR (regexp_full_match(:c, '[0-9]{4}-[0-9]{2}-[0-9]{2}')"
+                " AND try_cast(:c AS DATE) IS NOT NULL AND left(:c, 4) <> '0000')",
+                c=col.copy(),
+            )
+        elif t.kind == "number" and (given in _INTEGERS or given == "DOUBLE"):
+            value = exp.Cast(this=col, to=exp.DataType.build("DOUBLE"))
+            ok = _sql(
+                ":c IS NULL OR abs(CAST(:c AS DOUBLE)) < :m",
+                c=col.copy(),
+                m=exp.Literal.number(_EXACT),
+            )
+        values.append(exp.alias_(value, exp.to_identifier(name, quoted=True)))
+        oks.append(ok)
+    for name in batch.keep:
+        col = exp.column(name, quoted=True)
+        given = columns.get(name)
+        csv = batch.output == "csv"
+        shown: exp.Expr | None = None
+        if given is None:
+            shown = _str("" if csv else "null")
+        elif given == "VARCHAR":
+            pattern = r"[ !#-+\--\[\]-~]*" if csv else r"[ !#-\[\]-~]*"
+            shown = _sql(
+                "CASE WHEN :c IS NULL THEN :null WHEN regexp_full_match(:c, :p) THEN :t END",
+                c=col.copy(),
+                null=_str("" if csv else "null"),
+                p=_str(pattern),
+                t=col.copy() if csv else _sql("concat('\"', :c, '\"')", c=col.copy()),
+            )
+        elif given in _INTEGERS or given == "BOOLEAN":
+            shown = _sql(
+                "CASE WHEN :c IS NULL THEN :null WHEN :small THEN lower(CAST(:c AS VARCHAR)) END",
+                c=col.copy(),
+                null=_str("" if csv else "null"),
+                small=(
+                    exp.true()
+                    if given == "BOOLEAN"
+                    else _sql("abs(:c) < 1000000000000000", c=col.copy())
+                ),
+            )
+        if shown is None:  # another type: the Python engine writes it
+            shown = exp.Cast(this=exp.Null(), to=exp.DataType.build("VARCHAR"))
+        values.append(exp.alias_(shown, exp.to_identifier(f"__k{name}", quoted=True)))
+        oks.append(_sql(":k IS NOT NULL", k=shown.copy()))
+    fast = exp.and_(*oks) if oks else exp.true()
+    source = exp.Anonymous(
+        this="read_parquet", expressions=[_str(path), _sql("file_row_number = true")]
+    )
+    return exp.select(
+        exp.alias_(_sql("file_row_number + 1"), "__i"),
+        exp.alias_(_sql("coalesce(:f, false)", f=fast), "__fast"),
+        *values,
+    ).from_(exp.Table(this=source))
+
+
+def duck_parquet(batch: DuckBatch, path: str, name: str) -> Iterator[Done]:
+    """Results for a Parquet file: SQL's for the fast rows, the runtime's for the others."""
+    columns = parquet_columns(batch.con, path)
+    check_parquet_columns(list(columns), batch.evaluator, batch.keep, name)
+    query = batch.results("__dcases").with_("__dcases", as_=_parquet_cases(batch, columns, path))
+    sql = query.sql(dialect="duckdb")
+    names = list(columns)
+    select = ", ".join(_quote(c) for c in names)
+    raw = f"SELECT file_row_number, {select} FROM read_parquet(?, file_row_number = true)"
+    rows = batch.con.cursor().execute(f"SELECT __i, fast, out FROM ({sql}) ORDER BY __i")
+    # The rows SQL leaves, with their values, in the same order: read alongside.
+    slow_source = _rows(
+        batch.con.cursor(),
+        f"{raw} WHERE file_row_number + 1 IN (SELECT __i FROM ({sql}) WHERE NOT fast)"
+        " ORDER BY file_row_number",
+        [path],
+    )
+    slow_items = _python_items(slow_source, names, batch.keep)
+    out: list[str] = []
+    bad: list[tuple[int, str]] = []
+    count = 0
+    while True:
+        batch_rows = rows.fetchmany(PARQUET_ROWS)
+        if not batch_rows:
+            break
+        for i, fast, text in batch_rows:
+            if fast:
+                out.append(text + "\n")
+                count += 1
+                continue
+            line, facts = next(slow_items)
+            assert line == i, (line, i)
+            t, done, problems = evaluate_items(
+                batch.evaluator, "rows", None, [(line, facts)], batch.keep, batch.output
+            )
+            out.append(t)
+            count += done
+            bad.extend(problems)
+        yield "".join(out), count, bad
+        out, bad, count = [], [], 0
+
+
+def jsonl_to_parquet(source: str, output: str, evaluator: Evaluator, keep: Sequence[str]) -> None:
+    """The JSON Lines results as a Parquet table: a column per kept column (its JSON), line
+    (error records only), doctrine, holds, a column per element, missing and error."""
+    con = _connect()
+    labels = list(evaluator.labels)
+    elements = "STRUCT(" + ", ".join(f"{_quote(label)} BOOLEAN" for label in labels) + ")"
+    types = {
+        **dict.fromkeys(keep, "JSON"),
+        "line": "BIGINT",
+        "doctrine": "VARCHAR",
+        "holds": "BOOLEAN",
+        "elements": elements,
+        "missing": "VARCHAR[]",
+        "error": "VARCHAR[]",
+    }
+    spec = "{" + ", ".join(f"'{_escape(k)}': '{v}'" for k, v in types.items()) + "}"
+    columns = [
+        *(_quote(k) for k in keep),
+        '"line"',
+        '"doctrine"',
+        '"holds"',
+        *(f"elements.{_quote(label)} AS {_quote(label)}" for label in labels),
+        '"missing"',
+        '"error"',
+    ]
+    query = (
+        f"SELECT {', '.join(columns)} FROM read_json(?, format = 'newline_delimited', "
+        f"columns = {spec}, maximum_object_size = 1073741824)"
+    )
+    try:
+        con.execute(f"COPY ({query}) TO '{_escape(output)}' (FORMAT parquet)", [source])
+    except Exception as exc:  # a path DuckDB cannot write, and the like
+        raise BatchError(f"{output}: cannot write the Parquet file: {_first_line(exc)}") from None
+
+
+def _escape(text: str) -> str:
+    return text.replace("'", "''")
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
