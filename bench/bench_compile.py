@@ -172,7 +172,7 @@ def compile_phases(main: Path) -> dict[str, float]:
 def run(sizes: tuple[int, ...] = SIZES, repeat: int = 2) -> dict[str, Any]:
     """Compile a generated project of each size; the fastest of `repeat` runs per phase."""
     folder = Path(tempfile.mkdtemp(prefix="doctrine-bench-"))
-    rows = []
+    rows: list[dict[str, Any]] = []
     try:
         compile_phases(project(200, folder / "warm"))  # imports and grammar, outside the timing
         for size in sizes:

@@ -161,7 +161,7 @@ def three_valued(module: Any, count: int, block: int, rounds: int) -> dict[str, 
     say(f"evaluation with unknown facts: {count:,} cases of 1,701 patterns")
     plain = en.blocks(cases, block)
     compiled = compiled_engines(module, cases, block)
-    runs = {
+    runs: dict[str, tuple[Any, Any, Callable[[Any], Any]]] = {
         HAND: (_per_case(en.hand_written), plain, lambda out: out),
         PREPARED: compiled[PREPARED],
         HOLDS: compiled[HOLDS],

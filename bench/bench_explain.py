@@ -11,6 +11,7 @@ a small power of two; an exhaustive search would multiply it by 2^10 and then 2^
 
 from __future__ import annotations
 
+import functools
 import itertools
 import random
 import time
@@ -38,7 +39,11 @@ def rendering(count: int, repeat: int) -> dict[str, Any]:
     out = {}
     for fmt in ("markdown", "html"):
         results[0].explain(format=fmt)  # templates loaded outside the timing
-        seconds = fastest(lambda fmt=fmt: [r.explain(format=fmt) for r in results], repeat)
+
+        def render_all(fmt: str = fmt) -> list[str]:
+            return [r.explain(format=fmt) for r in results]
+
+        seconds = fastest(render_all, repeat)
         out[fmt] = {"count": count, "seconds": seconds, "per_second": count / seconds}
     return out
 
@@ -75,7 +80,7 @@ def search_cost(counts: tuple[int, ...], repeat: int) -> list[dict[str, Any]]:
             result = evaluator.evaluate(facts)
             row[f"evaluate_{label}"] = time.perf_counter() - start
             found = search(result, module.INFO)
-            row[f"search_{label}"] = fastest(lambda r=result, i=module.INFO: search(r, i), repeat)
+            row[f"search_{label}"] = fastest(functools.partial(search, result, module.INFO), repeat)
             row[f"found_{label}"] = len(found)
             row[f"holds_{label}"] = result.holds
         rows.append(row)
@@ -92,7 +97,10 @@ def search_cost(counts: tuple[int, ...], repeat: int) -> list[dict[str, Any]]:
 def run(count: int = 200, counts: tuple[int, ...] = FACT_COUNTS, repeat: int = 3) -> dict[str, Any]:
     """The explanation benchmark; a report as a dict."""
     say(f"explanation: rendering {count} results")
-    report = {"rendering": rendering(count, repeat), "search": search_cost(counts, repeat)}
+    report: dict[str, Any] = {
+        "rendering": rendering(count, repeat),
+        "search": search_cost(counts, repeat),
+    }
     # Doubling the facts multiplies a search of polynomial cost n^k by 2^k; an exhaustive one
     # by 2^n. Up to 16 (k = 4) passes; 2^10 = 1,024 from 10 facts to 20 would not.
     growths = [

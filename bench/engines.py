@@ -64,7 +64,9 @@ def three_valued_patterns() -> list[dict[str, Any]]:
     out = []
     for bools in itertools.product((True, False, None), repeat=len(BOOLS)):
         for culpability in (*CULPABILITY, None):
-            case = {name: value for name, value in zip(BOOLS, bools) if value is not None}
+            case: dict[str, Any] = {
+                name: value for name, value in zip(BOOLS, bools) if value is not None
+            }
             if culpability is not None:
                 case["culpability"] = culpability
             out.append(case)
@@ -172,7 +174,8 @@ class TreeWalker:
         }
 
     def __call__(self, facts: Facts) -> bool | None:
-        return self.value(self.tree, facts)
+        result: bool | None = self.value(self.tree, facts)
+        return result
 
     def value(self, node: tuple[Any, ...], facts: Facts) -> Any:
         kind = node[0]

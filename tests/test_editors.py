@@ -162,6 +162,10 @@ def test_vscode_tmgrammar_test_passes_on_the_shared_fixtures(node_modules: Path)
 
 @pytest.mark.heavy
 def test_the_extension_packages_as_a_vsix(node_modules: Path, tmp_path: Path) -> None:
+    check = subprocess.run(
+        ["node", "--check", "extension.js"], cwd=VSCODE, capture_output=True, text=True, check=False
+    )
+    assert check.returncode == 0, check.stderr
     out = tmp_path / "doctrine.vsix"
     proc = subprocess.run(
         [

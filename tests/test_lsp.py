@@ -576,6 +576,19 @@ def test_quick_fix_adds_an_import(client: Client, workspace: Path) -> None:
     assert change(client, path, fixed) == []
 
 
+def test_quick_fix_imports_from_the_library(client: Client, workspace: Path) -> None:
+    path = workspace / "third.doctrine"
+    text = "module third\n\nelement e {\n  holds when relied_on_promise\n}\n"
+    found = change(client, path, text)
+    assert [d["code"] for d in found] == ["D0201"]
+    [fix] = code_actions(client, path, found)
+    assert fix["title"] == "Import `doctrine.vocabulary` (it declares `relied_on_promise`)"
+    fixed = text.replace("module third\n", "module third\n\nimport doctrine.vocabulary\n")
+    assert change(client, path, fixed) == []
+    hover = ask(client, "textDocument/hover", path, at(fixed, "vocabulary"))
+    assert hover["contents"]["value"].endswith("*the installed library: vocabulary.doctrine*")
+
+
 def test_completion_after_import(client: Client, workspace: Path) -> None:
     path = workspace / "third.doctrine"
     text = "module third\n\nimport \n"
@@ -732,6 +745,52 @@ def test_requests_are_answered_while_a_document_is_checked(client: Client, works
         for m in client.seen[start:]
     )
     assert client.diagnostics(big.as_uri()) == []
+
+
+def test_a_threshold(client: Client, workspace: Path) -> None:
+    path = workspace / "uhlrig.doctrine"
+    text = (
+        "import base\n\n"
+        "doctrine uhlrig {\n"
+        "  threshold held = in_custody\n"
+        "  element promise {\n    holds when promised\n  }\n"
+        "}\n"
+    )
+    assert open_doc(client, path, text) == []
+    hover = ask(client, "textDocument/hover", path, at(text, "held"))
+    assert "**threshold** `held` of doctrine `uhlrig`" in hover["contents"]["value"]
+    found = ask(client, "textDocument/definition", path, at(text, "held"))
+    assert found["uri"] == (workspace / "base.doctrine").as_uri()
+    assert found["range"]["start"] == at(BASE, "in_custody")
+    symbols = client.request(
+        "textDocument/documentSymbol", {"textDocument": {"uri": path.as_uri()}}
+    )
+    assert [(c["name"], c["detail"]) for c in symbols[0]["children"]] == [
+        ("held", "= in_custody (threshold)"),
+        ("promise", "element"),
+    ]
+
+
+def test_a_file_changed_on_the_disk_rechecks_the_documents_that_read_it(
+    client: Client, workspace: Path
+) -> None:
+    base, main = workspace / "base.doctrine", workspace / "main.doctrine"
+    client.notify("textDocument/didClose", {"textDocument": {"uri": base.as_uri()}})
+    client.diagnostics(main.as_uri())  # main now reads base from the disk
+    base.write_text(BASE.replace("element in_custody", "element in_care"), encoding="utf-8")
+    try:
+        client.notify(
+            "workspace/didChangeWatchedFiles",
+            {"changes": [{"uri": base.as_uri(), "type": 2}]},
+        )
+        found = client.diagnostics(main.as_uri())
+        assert [d["code"] for d in found] == ["D0201"]
+    finally:
+        base.write_text(BASE, encoding="utf-8")
+    client.notify(
+        "workspace/didChangeWatchedFiles", {"changes": [{"uri": base.as_uri(), "type": 2}]}
+    )
+    assert client.diagnostics(main.as_uri()) == []
 
 
 # ---------------------------------------------------------------- the wire

@@ -134,3 +134,20 @@ def test_no_id_refers_back_to_the_source_line() -> None:
         "Pinder",
         "54 F.3d at 1175",
     )
+
+
+def test_a_doctrine_with_a_fact_named_title_keeps_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    doctrine = tmp_path / "d.doctrine"
+    doctrine.write_text(
+        'fact title: text means "the deed\'s title"\n'
+        'element e { holds when title == "clear" }\ndoctrine d { element e }\n',
+        encoding="utf-8",
+    )
+    facts = tmp_path / "deed.yaml"
+    facts.write_text("title: clear\n", encoding="utf-8")
+    assert main(["explain", str(doctrine), "--facts", str(facts), "--format", "text"]) == 0
+    out = capsys.readouterr().out
+    assert "\nFacts:      deed.yaml\n" in out  # the fact is a fact, not the case's name
+    assert "\nNot met." not in out and "\nMet." in out

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
-from support import run_cli
+from support import LIBRARY, run_cli
 
 FACT = 'fact a: bool means "a"\n'
 
@@ -65,3 +66,20 @@ def test_an_unknown_name_in_missing_is_underlined_alone(tmp_path: Path) -> None:
     assert "error[D0501]: unknown fact `zzz` in `missing`" in out
     assert "m.doctrine:9:38" in out
     assert "\n  |                                      ^^^ not in the vocabulary" in out
+
+
+def test_one_typo_gives_one_error_not_a_cascade(tmp_path: Path) -> None:
+    # Issue 13: a misspelt element bound to a label also gave a D0503 for each case expecting
+    # the label. The root cause alone is reported.
+    library = tmp_path / "doctrine"
+    shutil.copytree(LIBRARY, library)
+    danger = library / "state_created_danger.doctrine"
+    text = danger.read_text(encoding="utf-8")
+    right, typo = "= but_for_causation\n", "= but_for_causatio\n"
+    assert text.count(right) == 1
+    danger.write_text(text.replace(right, typo), encoding="utf-8")
+    proc = run_cli("check", library)
+    assert proc.returncode == 2
+    found = [line for line in proc.stderr.splitlines() if line.startswith(("error", "warning"))]
+    assert found == ["error[D0201]: unknown element `but_for_causatio`"], proc.stderr
+    assert "did you mean `but_for_causation`?" in proc.stderr

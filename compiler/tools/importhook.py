@@ -10,9 +10,11 @@ The finder is appended to `sys.meta_path`, so a Python module of the same name w
 looks for `NAME.doctrine` in each folder of `sys.path` (or of the package's `__path__` for
 `import pkg.NAME`). The generated Python is cached in `__pycache__` beside the file (as
 `NAME.doctrine.<cache tag>.py`, honouring `sys.pycache_prefix` and
-`sys.dont_write_bytecode`), with the SHA-256 of the file and of every file it imports; an
-import uses the cache only while all of them, and the compiler's version, are unchanged,
-and otherwise compiles again. `importlib.reload(module)` does the same check.
+`sys.dont_write_bytecode`), with the SHA-256 of the file and of every file it imports (named
+relative to the file's folder, so a copied folder is checked against its own files); an import
+uses the cache only while all of them, and the compiler's own content (its version, modules
+and grammar), are unchanged, and otherwise compiles again. `importlib.reload(module)` does the
+same check.
 
 A doctrine that does not compile raises `compiler.errors.DoctrineError` from the import,
 its message the compiler's diagnostics.
@@ -20,6 +22,7 @@ its message the compiler's diagnostics.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.abc
 import importlib.machinery
@@ -32,6 +35,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .. import __version__
+from ..syntax.resources import grammar_path
 
 SUFFIX = ".doctrine"
 _MARK = "# doctrine-cache: "
@@ -50,8 +54,27 @@ def _digest(path: Path) -> str | None:
         return None
 
 
-def _read_cache(cache: Path) -> str | None:
-    """The cached module source, if every file it came from is unchanged."""
+@functools.lru_cache(maxsize=1)
+def compiler_digest() -> str:
+    """The compiler's own content: its version, every module of the package and the grammar.
+
+    A cache keyed on the version alone serves stale modules while the compiler is edited.
+    """
+    package = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256(__version__.encode("utf-8"))
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode("utf-8") + b"\0")
+        digest.update(path.read_bytes())
+    digest.update(grammar_path().read_bytes())
+    return f"{__version__}+{digest.hexdigest()[:16]}"
+
+
+def _read_cache(cache: Path, source: Path) -> str | None:
+    """The cached module source, if the compiler and every file it came from are unchanged.
+
+    The files are named relative to the source's folder, so a copied folder checks its own
+    files, not the ones it was copied from.
+    """
     try:
         text = cache.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
@@ -59,12 +82,13 @@ def _read_cache(cache: Path) -> str | None:
     last = text.rstrip("\n").rsplit("\n", 1)[-1]
     if not last.startswith(_MARK):
         return None
+    base = source.resolve().parent
     try:
         manifest = json.loads(last[len(_MARK) :])
-        if manifest["compiler"] != __version__:
+        if manifest["compiler"] != compiler_digest():
             return None
         for name, digest in manifest["sources"].items():
-            if _digest(Path(name)) != digest:
+            if Path(name).is_absolute() or _digest(base / name) != digest:
                 return None
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
@@ -94,17 +118,19 @@ def _compile(source: Path) -> str:
     python = generate(checker.program(resolved))
     texts = checker.loaded.sources  # what was compiled, by display path
     sources = {
-        str(p): hashlib.sha256(texts[display_path(p)].encode("utf-8")).hexdigest()
+        os.path.relpath(p, resolved.parent): hashlib.sha256(
+            texts[display_path(p)].encode("utf-8")
+        ).hexdigest()
         for p in checker.loaded.closure(resolved)
     }
-    manifest = json.dumps({"compiler": __version__, "sources": sources}, sort_keys=True)
+    manifest = json.dumps({"compiler": compiler_digest(), "sources": sources}, sort_keys=True)
     return python.rstrip("\n") + "\n" + _MARK + manifest + "\n"
 
 
 def source_of(path: Path) -> tuple[str, Path]:
     """The Python for a `.doctrine` file, from the cache when it is current; and the cache."""
     cache = cache_path(path)
-    text = _read_cache(cache)
+    text = _read_cache(cache, path)
     if text is None:
         text = _compile(path)
         _write_cache(cache, text)

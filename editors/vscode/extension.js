@@ -20,6 +20,8 @@ function activate(context) {
         { scheme: "untitled", language: "doctrine" },
       ],
       initializationOptions: { debounce: settings.get("server.debounce", 150) },
+      // Files changed on the disk (a checkout): the server re-checks what imports them.
+      synchronize: { fileEvents: vscode.workspace.createFileSystemWatcher("**/*.doctrine") },
     },
   );
   // A missing `doctrine` command is the usual first problem: say what to install.
