@@ -60,14 +60,8 @@ for _depth in (2, 3):
     interview.STRATEGIES[f"lookahead-{_depth}"] = functools.partial(
         interview.choose_informed, depth=_depth
     )
-STRATEGIES = {
-    "declared": {"strategy": "declared"},
-    "informed": {"strategy": "informed"},
-}
-DEEP = {
-    "lookahead-2": {"strategy": "lookahead-2"},
-    "lookahead-3": {"strategy": "lookahead-3"},
-}
+STRATEGIES = ["declared", "informed"]
+DEEP = ["lookahead-2", "lookahead-3"]
 
 
 def _cell(counts: list[int]) -> str:
@@ -85,7 +79,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.deep:
-        STRATEGIES.update(DEEP)
+        STRATEGIES.extend(DEEP)
     rows: dict[tuple[str, str], dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
     spent: dict[str, float] = defaultdict(float)
     disagreements = 0
@@ -94,12 +88,12 @@ def main() -> None:
         truth = ev.evaluate(facts).holds
         if ev.closed:
             group = "CATO cases"  # a closed world: every factor is a question
-        for label, options in STRATEGIES.items():
+        for label in STRATEGIES:
             if label in DEEP and ev.closed:
                 rows[(group, name)][label].append(-1)
                 continue
             began = time.perf_counter()
-            result, asked = interview.replay(ev, facts, **options)
+            result, asked = interview.replay(ev, facts, strategy=label)
             spent[label] += time.perf_counter() - began
             if result.holds != truth:
                 disagreements += 1
