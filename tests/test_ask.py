@@ -261,6 +261,7 @@ def test_a_closed_world_doctrine_is_still_asked_its_factors() -> None:
     first = interview.next_step(ev, {})
     assert not first.done and first.question is not None and first.question.kind == "bool"
     assert first.result.holds is False  # the closed world's answer, with nothing known
+    assert first.question.reasons  # the elements it can decide, as if unasked were unknown
     (case,) = [c for c in load(LIBRARY / "trade_secrets" / "cases.doctrine").CASES
                if c["name"] == "space_aero"]  # fmt: skip
     result, asked = interview.replay(ev, case["given"])

@@ -9,6 +9,7 @@ here: in declaration order, or the one expected to leave the fewest questions af
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -159,7 +160,16 @@ def _element_facts(evaluator: Evaluator) -> tuple[tuple[str, frozenset[str]], ..
     return tuple(result)
 
 
-def question_for(evaluator: Evaluator, fact: str, result: Result) -> Question:
+def question_for(
+    evaluator: Evaluator, fact: str, result: Result, facts: Mapping[str, Any] | None = None
+) -> Question:
+    """The question about `fact`, with the elements still unknown in `result` that it can
+    decide. Under a closed world, where every element is settled, those are the elements
+    unknown while the facts not yet answered (`facts` gives the answers) are taken as unknown.
+    """
+    if evaluator.closed and facts is not None and evaluator.precedents is None:
+        with contextlib.suppress(FactsError, ValueError):
+            result = evaluator.evaluate(evaluator.schema.validate(facts), validate=False)
     info = module_info(evaluator)
     meta = info["facts"].get(fact, {})
     kind, spec = evaluator.schema.facts[fact]
@@ -326,7 +336,7 @@ def next_step(
     if not candidates:
         return Step(result, None, order)
     fact = STRATEGIES[strategy](evaluator, facts, candidates, stage)
-    return Step(result, question_for(evaluator, fact, result), order)
+    return Step(result, question_for(evaluator, fact, result, facts), order)
 
 
 def replay(

@@ -458,7 +458,7 @@ async def page_doctrine(request: Request) -> Response:
         redo = request.query_params.get("ask")
         if redo is not None and redo in entry.evaluator.schema.facts:
             result = entry.evaluator.evaluate(answers)
-            q = interview.question_for(entry.evaluator, redo, result)
+            q = interview.question_for(entry.evaluator, redo, result, answers)
             return _question_page(request, entry, answers, q)
         step = interview.next_step(entry.evaluator, answers)
     except (FactsError, _PageProblem) as exc:
@@ -573,7 +573,7 @@ async def page_answer(request: Request) -> Response:
     if fact not in entry.evaluator.schema.facts:
         return _problem_page(request, entry, [f"no question about {fact!r} in this doctrine"])
     result = entry.evaluator.evaluate(answers)
-    question = interview.question_for(entry.evaluator, fact, result)
+    question = interview.question_for(entry.evaluator, fact, result, answers)
     try:
         value, _ = _form_answer(question, form)
         entry.evaluator.schema.validate({fact: value})
