@@ -172,3 +172,28 @@ def test_burdens_and_thresholds_reach_the_word_memo(tmp_path: Path) -> None:
     gated = texts(THRESHOLD, "gated", '{"gate": false, "a": true}')
     assert "Not reached" in gated
     assert any(t.endswith("not reached.") for t in gated), gated
+
+
+def test_doc_writes_a_doctrine_as_a_word_document(tmp_path: Path) -> None:
+    out = tmp_path / "jensen.docx"
+    args = ["doc", str(doctrine_file("special_relationship_jensen")), "--format", "docx"]
+    assert main([*args, "-o", str(out)]) == 0
+    document = docx.Document(str(out))
+    headings = [p.text for p in document.paragraphs if p.style.name.startswith("Heading")]
+    assert headings[1:3] == ["The test", "Elements"]
+    assert "How it differs from special_relationship" in headings
+    assert headings[-1] == "Facts it weighs"
+    texts = [p.text for p in document.paragraphs]
+    assert any(t.startswith("Doctrine: special_relationship_jensen") for t in texts)
+    cites = [p for p in document.paragraphs if p.style.name == "List Bullet"]
+    assert any(r.italic and r.text == "Id." for p in cites for r in p.runs)
+    # Doc files of facts alone come out too, and the same doctrine gives the same bytes.
+    again = tmp_path / "again.docx"
+    assert main([*args, "-o", str(again)]) == 0
+    assert again.read_bytes() == out.read_bytes()
+    vocabulary = tmp_path / "vocabulary.docx"
+    assert (
+        main(["doc", str(doctrine_file("vocabulary")), "--format", "docx", "-o", str(vocabulary)])
+        == 0
+    )
+    assert docx.Document(str(vocabulary)).paragraphs[1].text == "Module: vocabulary"

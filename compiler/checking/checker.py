@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import attrs
 
@@ -97,8 +97,7 @@ class Checker:
         self._checking_doctrines: list[str] = []
         self._doctrine_cycles: set[str] = set()
         self._doctrine_decls: dict[str, Entry] = {}
-        self._pending_checks: list[tuple[str, ir.Chain, Any, dict[str, set[str]], Any, Path]] = []
-        self._texts: dict[int, list[str]] = {}
+        self._pending_checks: list[_PendingCheck] = []
         self._pending: set[str] = set()
 
     # -------------------------------------------------------------- reporting
@@ -738,7 +737,7 @@ class Checker:
                 label=f"always {_word(rule.outcome)}",
                 help="add `exception NAME when CONDITION then OUTCOME`, or use `holds when`",
             )
-        chain = self.exceptions(
+        chain, texts = self.exceptions(
             exceptions,
             _outcome_default(rule.outcome),
             scope,
@@ -753,7 +752,7 @@ class Checker:
                 f"; exception {b.label}: "
                 f"{_word(b.result if isinstance(b.result, ir.Open) else b.outcome)}"
                 f" when {t}"
-                for b, t in zip(chain.branches, self._texts.pop(id(chain), []))
+                for b, t in zip(chain.branches, texts)
             )
         )
         return chain, text
@@ -766,7 +765,9 @@ class Checker:
         because: str,
         cites: tuple[ir.Citation, ...],
         parent: ir.Expr | None,
-    ) -> ir.Chain:
+    ) -> tuple[ir.Chain, list[str]]:
+        """The chain of exceptions, and the text of each one's condition (for the rule's
+        one-line summary)."""
         labels: dict[str, n.Exception_] = {}
         for e in excs:
             if e.label in labels:
@@ -807,8 +808,7 @@ class Checker:
                     e.because,
                     sub_cites,
                     cond if parent is None else ir.And(items=(parent, cond)),
-                )
-                self._texts.pop(id(result), None)
+                )[0]
             else:
                 result = _outcome_expr(e.outcome)
             branches.append(
@@ -829,10 +829,11 @@ class Checker:
             because=because,
             cites=cites,
         )
-        self._texts[id(chain)] = texts
         closure = {k: self._reach(k, above) for k in above}
-        self._pending_checks.append(("exceptions", chain, order, closure, parent, scope.module))
-        return chain
+        self._pending_checks.append(
+            _PendingCheck("exceptions", chain, tuple(order), closure, parent, scope.module)
+        )
+        return chain, texts
 
     def _rank(
         self, excs: tuple[n.Exception_, ...], above: dict[str, set[str]]
@@ -901,7 +902,9 @@ class Checker:
             because=other.because,
             cites=self.cites(scope.module, other.cites),
         )
-        self._pending_checks.append(("first", chain, list(fm.branches), {}, None, scope.module))
+        self._pending_checks.append(
+            _PendingCheck("first", chain, tuple(fm.branches), {}, None, scope.module)
+        )
         return chain, "first match: " + "; ".join([*texts, f"otherwise {_word(other.outcome)}"])
 
     def _result(self, r: n.Expr | n.Open, scope: Scope) -> tuple[ir.Expr, str]:
@@ -1056,7 +1059,9 @@ class Checker:
         def sat(exprs: list[ir.Expr]) -> bool | None:
             return satisfiable(exprs, self.elements, self.doctrines)
 
-        for kind, chain, decls, closure, parent, _ in self._pending_checks:
+        for pending in self._pending_checks:
+            kind, chain, decls = pending.kind, pending.chain, pending.decls
+            closure, parent = pending.closure, pending.parent
             if kind == "first":
                 for i, (branch, decl) in enumerate(zip(chain.branches, decls)):
                     earlier = [ir.Not(item=b.cond) for b in chain.branches[:i]]
@@ -1916,6 +1921,19 @@ def check(loaded: Loaded) -> tuple[Checker, list[Diagnostic]]:
     if errors:
         raise DoctrineError(_dedupe(checker.diagnostics), loaded.sources)
     return checker, _dedupe(checker.diagnostics)
+
+
+@attrs.frozen
+class _PendingCheck:
+    """A chain of exceptions or a first-match list, checked once every element is built
+    (D0312 conflicts, D0602 lines that never apply, D0603 exceptions that change nothing)."""
+
+    kind: Literal["exceptions", "first"]
+    chain: ir.Chain
+    decls: tuple[Any, ...]  # the declarations of its branches, in the chain's order
+    closure: dict[str, set[str]]  # each exception's label: the labels ranked below it
+    parent: ir.Expr | None  # the condition an exception nested inside another holds under
+    module: Path
 
 
 def _dedupe(diagnostics: list[Diagnostic]) -> list[Diagnostic]:

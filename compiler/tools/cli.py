@@ -500,7 +500,7 @@ def _explain_docx(
     args: argparse.Namespace, evaluator: Any, facts: dict[str, Any], title: str
 ) -> int:
     """`explain --format docx`: a Word file, to -o or to standard output when it is no terminal."""
-    from ..explain.docx_memo import DocxUnavailable, explanation_docx
+    from ..explain.docx_memo import explanation_docx
     from ..explain.explanation import explanation
 
     if args.templates:
@@ -514,8 +514,19 @@ def _explain_docx(
             print(line, file=sys.stderr)
         return EXIT_ERROR
     data = explanation(result, case=title, memo=_memo_heading(args))
+    return _write_docx(args, lambda: explanation_docx(data))
+
+
+def _write_docx(args: argparse.Namespace, make: Any) -> int:
+    """Write a Word document made by `make()` to -o, or to standard output (not a terminal)."""
+    from ..explain.docx_memo import DocxUnavailable
+
+    if args.templates:
+        raise UsageError("--templates does not apply to --format docx")
+    if not args.output and sys.stdout.isatty():
+        raise UsageError("--format docx writes a binary file: give -o FILE.docx")
     try:
-        content = explanation_docx(data)
+        content = make()
     except DocxUnavailable as exc:
         raise UsageError(str(exc)) from None
     if args.output:
@@ -554,9 +565,27 @@ def cmd_doc(args: argparse.Namespace) -> int:
                 f"{args.file} has no doctrine `{name}`; it has {', '.join(module.DOCTRINES)}"
             )
         evaluator = module.DOCTRINES[name]
+        if args.format == "docx":
+            from ..explain.docx_memo import documentation_docx
+            from ..explain.explanation import documentation, module_info
+
+            info = module_info(evaluator)
+            return _write_docx(
+                args,
+                lambda: documentation_docx(
+                    documentation(info, evaluator.name, evaluator.schema.facts)
+                ),
+            )
         return _document(args, lambda: render_documentation(evaluator, args.format, args.templates))
     # A file of elements or facts only: document what it declares.
     schema = {name: (kind, spec) for name, kind, spec in module.FACTS}
+    if args.format == "docx":
+        from ..explain.docx_memo import documentation_docx
+        from ..explain.explanation import module_documentation
+
+        return _write_docx(
+            args, lambda: documentation_docx(module_documentation(module.INFO, schema))
+        )
     return _document(
         args,
         lambda: render_module_documentation(module.INFO, schema, args.format, args.templates),
@@ -629,7 +658,7 @@ def _add_document_commands(sub: Any) -> None:
     p = sub.add_parser("doc", help="write a doctrine out as a readable document")
     p.add_argument("file", metavar="FILE", help="the doctrine file")
     p.add_argument("--doctrine", metavar="NAME", help="a doctrine of FILE other than its main one")
-    common(p)
+    common(p, docx=True)
     p.set_defaults(run=cmd_doc)
 
     p = sub.add_parser("diff", help="compare two doctrines on the same facts")
@@ -887,6 +916,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_document_commands(sub)
     _add_tool_commands(sub)
     _add_site_command(sub)
+    from .commands import register  # schema, ask, serve, mcp: compiler/tools/commands.py
+
+    register(sub)
     _add_completion_command(sub)
     for name, command in sub.choices.items():
         if name not in ("fmt", "completion"):
