@@ -1,10 +1,12 @@
 """Batch evaluation: a million cases through `doctrine eval --batch`, as a user runs it.
 
 The cases are the 384 patterns of the evaluation benchmark, cycled in a seeded order and
-written as JSON Lines. The command runs with `--jobs 2` and with `--jobs 1`; every result is
-read back and must match the hand-written function, in input order. Peak memory is that of the
-largest process of the run (the parent or a worker), for a run ten times smaller as well: the
-same figure for both says memory does not grow with the input.
+written as JSON Lines. The command runs on each engine side by side in one run: the Python
+engine with `--jobs 2` and `--jobs 1`, DuckDB, and Spark in local mode when pyspark is
+installed; every result is read back and must match the hand-written function, in input order.
+Peak memory is that of the largest process of the run (the parent or a worker), for a run ten
+times smaller as well: the same figure for both says memory does not grow with the input. Then
+Parquet to Parquet on DuckDB, at `parquet` cases (10,000,000 at full size).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from . import engines as en
 from .common import say, table
 
 TARGET_CASES, TARGET_SECONDS = 1_000_000, 60.0
+DUCKDB_SPEEDUP = 10.0  # DuckDB against the Python engine with --jobs 2, on 1,000,000 cases
+PARQUET_CASES, PARQUET_SECONDS = 10_000_000, 10.0  # Parquet to Parquet on DuckDB
 
 
 def write_cases(path: Path, count: int, seed: int = 2026) -> list[bool | None]:
@@ -47,19 +51,12 @@ def _command() -> list[str]:
     return [str(doctrine)] if doctrine.exists() else [sys.executable, "-m", "compiler"]
 
 
-def run_once(cases: Path, out: Path, jobs: int) -> dict[str, Any]:
+def run_once(cases: Path, out: Path, jobs: int, engine: str = "python") -> dict[str, Any]:
     """One `doctrine eval --batch` run: wall time and the peak memory of its processes."""
-    argv = [
-        *_command(),
-        "eval",
-        str(en.DOCTRINE),
-        "--batch",
-        str(cases),
-        "--jobs",
-        str(jobs),
-        "-o",
-        str(out),
-    ]
+    argv = [*_command(), "eval", str(en.DOCTRINE), "--batch", str(cases), "--engine", engine]
+    if engine == "python":
+        argv += ["--jobs", str(jobs)]
+    argv += ["-o", str(out)]
     # Each run in its own child, so that the children's peak memory is this run's alone.
     probe = (
         "import resource, subprocess, sys, time\n"
@@ -75,7 +72,8 @@ def run_once(cases: Path, out: Path, jobs: int) -> dict[str, Any]:
     code, seconds, peak = done.stdout.split()
     if int(code) != 0:
         raise AssertionError(f"doctrine eval --batch exited {code}: {done.stderr}")
-    return {"jobs": jobs, "seconds": float(seconds), "peak_kib": int(peak)}
+    label = f"python --jobs {jobs}" if engine == "python" else engine
+    return {"jobs": jobs, "engine": label, "seconds": float(seconds), "peak_kib": int(peak)}
 
 
 def check_output(out: Path, expected: list[bool | None]) -> int:
@@ -91,9 +89,57 @@ def check_output(out: Path, expected: list[bool | None]) -> int:
     return n
 
 
-def run(count: int = TARGET_CASES, jobs: tuple[int, ...] = (2, 1)) -> dict[str, Any]:
+def _engines(jobs: tuple[int, ...], engines: tuple[str, ...]) -> list[tuple[str, int]]:
+    import importlib.util
+
+    out = [("python", j) for j in jobs]
+    for engine in engines:
+        module = {"duckdb": "duckdb", "spark": "pyspark"}[engine]
+        if importlib.util.find_spec(module):
+            out.append((engine, 1))
+        else:
+            say(f"  {engine}: not installed, left out")
+    return out
+
+
+def write_parquet(cases: Path, out: Path) -> None:
+    """The JSON Lines cases as a Parquet file (through DuckDB)."""
+    import duckdb
+
+    duckdb.connect().execute(
+        "COPY (SELECT * FROM read_json(?, format = 'newline_delimited')) TO '"
+        + str(out).replace("'", "''")
+        + "' (FORMAT parquet)",
+        [str(cases)],
+    )
+
+
+def check_parquet(out: Path, expected: list[bool | None]) -> int:
+    import duckdb
+
+    got = [
+        r[0]
+        for r in duckdb.connect()
+        .execute("SELECT holds FROM read_parquet(?)", [str(out)])
+        .fetchall()
+    ]
+    if got != expected:
+        first = next(i for i, (a, b) in enumerate(zip(got, expected)) if a is not b)
+        raise AssertionError(
+            f"row {first + 1}: holds {got[first]!r}, hand-written {expected[first]!r}"
+        )
+    return len(got)
+
+
+def run(
+    count: int = TARGET_CASES,
+    jobs: tuple[int, ...] = (2, 1),
+    engines: tuple[str, ...] = ("duckdb", "spark"),
+    parquet: int = PARQUET_CASES,
+) -> dict[str, Any]:
     """The batch benchmark; a report as a dict."""
     folder = Path(tempfile.mkdtemp(prefix="doctrine-batch-"))
+    parquet_row: dict[str, Any] | None = None
     try:
         cases = folder / "cases.jsonl"
         say(f"batch: writing {count:,} cases")
@@ -101,30 +147,54 @@ def run(count: int = TARGET_CASES, jobs: tuple[int, ...] = (2, 1)) -> dict[str, 
         small = folder / "small.jsonl"
         small_expected = write_cases(small, max(1, count // 10), seed=7)
         rows = []
-        for j in jobs:
-            say(f"  doctrine eval --batch, {count:,} cases, --jobs {j}")
-            out = folder / f"out{j}.jsonl"
-            row = run_once(cases, out, j)
+        for engine, j in _engines(jobs, engines):
+            say(f"  doctrine eval --batch, {count:,} cases, {engine} {j}")
+            out = folder / f"out-{engine}{j}.jsonl"
+            row = run_once(cases, out, j, engine)
             row["cases"] = count
             row["checked"] = check_output(out, expected)
             out.unlink()
-            small_row = run_once(small, folder / "small-out.jsonl", j)
+            small_row = run_once(small, folder / "small-out.jsonl", j, engine)
             check_output(folder / "small-out.jsonl", small_expected)
             row["small_cases"] = len(small_expected)
             row["small_peak_kib"] = small_row["peak_kib"]
             rows.append(row)
+        if parquet and "duckdb" in engines and any(r["engine"] == "duckdb" for r in rows):
+            say(f"  Parquet to Parquet on DuckDB, {parquet:,} cases")
+            big = folder / "big.jsonl"
+            big_expected = write_cases(big, parquet, seed=11)
+            source = folder / "cases.parquet"
+            write_parquet(big, source)
+            big.unlink()
+            out = folder / "out.parquet"
+            parquet_row = run_once(source, out, 1, "duckdb")
+            parquet_row["cases"] = parquet
+            parquet_row["checked"] = check_parquet(out, big_expected)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    target = next((r for r in rows if r["jobs"] == 2), rows[0])
-    scaled = target["seconds"] * TARGET_CASES / count
+    target = next((r for r in rows if r["engine"] == "python --jobs 2"), rows[0])
+    duck = next((r for r in rows if r["engine"] == "duckdb"), None)
+    speedup = target["seconds"] / duck["seconds"] if duck else None
     return {
         "rows": rows,
         "target": {
             "cases": count,
             "seconds": target["seconds"],
-            "per_million": scaled,
+            "per_million": target["seconds"] * TARGET_CASES / count,
             "goal": TARGET_SECONDS,
             "met": count >= TARGET_CASES and target["seconds"] < TARGET_SECONDS,
+        },
+        "duckdb": {
+            "speedup": speedup,
+            "goal": DUCKDB_SPEEDUP,
+            "met": speedup is not None and count >= TARGET_CASES and speedup >= DUCKDB_SPEEDUP,
+        },
+        "parquet": parquet_row
+        and {
+            **parquet_row,
+            "goal": PARQUET_SECONDS,
+            "met": parquet_row["cases"] >= PARQUET_CASES
+            and parquet_row["seconds"] < PARQUET_SECONDS,
         },
         "self_peak_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
     }
@@ -134,7 +204,7 @@ def markdown(report: dict[str, Any]) -> str:
     """The batch table as markdown."""
     rows = [
         [
-            f"--jobs {r['jobs']}",
+            r["engine"],
             f"{r['cases']:,}",
             f"{r['seconds']:.1f} s",
             f"{r['cases'] / r['seconds']:,.0f}",
@@ -144,25 +214,37 @@ def markdown(report: dict[str, Any]) -> str:
         for r in report["rows"]
     ]
     t = report["target"]
-    return "\n".join(
-        [
-            "Batch evaluation: `doctrine eval state_created_danger.doctrine --batch cases.jsonl"
-            " -o out.jsonl --jobs N`",
-            "",
-            table(
-                [
-                    "jobs",
-                    "cases",
-                    "wall time",
-                    "cases per second",
-                    "peak memory",
-                    "peak memory, a tenth of the cases",
-                ],
-                rows,
-            ),
-            "",
-            f"{t['cases']:,} cases with --jobs 2 in {t['seconds']:.1f} s "
-            f"(target {TARGET_CASES:,} in under {t['goal']:.0f} s: "
-            f"{'met' if t['met'] else 'NOT met'}).",
-        ]
-    )
+    lines = [
+        "Batch evaluation: `doctrine eval state_created_danger.doctrine --batch cases.jsonl"
+        " -o out.jsonl --engine E`",
+        "",
+        table(
+            [
+                "engine",
+                "cases",
+                "wall time",
+                "cases per second",
+                "peak memory",
+                "peak memory, a tenth of the cases",
+            ],
+            rows,
+        ),
+        "",
+        f"{t['cases']:,} cases with --jobs 2 in {t['seconds']:.1f} s "
+        f"(target {TARGET_CASES:,} in under {t['goal']:.0f} s: "
+        f"{'met' if t['met'] else 'NOT met'}).",
+    ]
+    d = report.get("duckdb") or {}
+    if d.get("speedup") is not None:
+        lines.append(
+            f"DuckDB {d['speedup']:.1f}x the Python engine with --jobs 2 "
+            f"(target {d['goal']:.0f}x on 1,000,000: {'met' if d['met'] else 'NOT met'})."
+        )
+    p = report.get("parquet")
+    if p:
+        lines.append(
+            f"Parquet to Parquet on DuckDB: {p['cases']:,} cases in {p['seconds']:.1f} s, "
+            f"{p['peak_kib'] / 1024:.0f} MiB peak (target {PARQUET_CASES:,} in under "
+            f"{p['goal']:.0f} s: {'met' if p['met'] else 'NOT met'})."
+        )
+    return "\n".join(lines)

@@ -129,9 +129,33 @@ class DoctrineError(DoctrineException):
         return "\n\n".join(d.render(self.sources) for d in self.diagnostics)
 
 
+# How many candidates one suggestion weighs in full: enough for any real vocabulary, and a
+# bound on the work of one call however many names a file declares.
+_MAX_WEIGHED = 200
+
+
+def _likeness(word: str, candidate: str) -> tuple[int, int, str]:
+    """A cheap sort key, likeliest first: most characters shared at both ends, nearest length."""
+    shortest = min(len(word), len(candidate))
+    start = 0
+    while start < shortest and word[start] == candidate[start]:
+        start += 1
+    end = 0
+    while end < shortest - start and word[-1 - end] == candidate[-1 - end]:
+        end += 1
+    return (-(start + end), abs(len(word) - len(candidate)), candidate)
+
+
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:
-    """A `did you mean` help line for the closest candidate, or the empty string."""
-    close = get_close_matches(word, sorted(set(candidates)), n=1, cutoff=0.6)
+    """A `did you mean` help line for the closest candidate, or the empty string.
+
+    Over a large vocabulary only the likeliest candidates are weighed (the longest shared start
+    and end, then the nearest length), so one call costs time linear in the vocabulary.
+    """
+    pool = set(candidates)
+    if len(pool) > _MAX_WEIGHED:
+        pool = set(sorted(pool, key=lambda c: _likeness(word, c))[:_MAX_WEIGHED])
+    close = get_close_matches(word, sorted(pool), n=1, cutoff=0.6)
     return f"did you mean `{close[0]}`?" if close else ""
 
 

@@ -10,7 +10,7 @@ sys.path.insert(0, str(HERE / "_ext"))
 
 project = "doctrine"
 author = "the doctrine authors"
-copyright = "the doctrine authors"  # noqa: A001 - Sphinx's name for it
+copyright = "the doctrine authors"
 
 try:
     from compiler import __version__ as release

@@ -336,11 +336,11 @@ def test_burden_explained(capsys: pytest.CaptureFixture[str], tmp_path: Path) ->
     memo = explain(capsys, tmp_path, path, "burdened", {"circuit": "9th"})
     assert "## Burdens of proof" in memo
     assert (
-        '- `consensus` counts as false (as `circuit == "9th"`): In the Ninth Circuit the '
-        "plaintiff must show the law clearly established. *Henry v. Purnell*, 501 F.3d 374, "
-        "377-78 (4th Cir. 2007)." in memo
+        '- Consensus (`consensus`) counts as false (as `circuit == "9th"`): In the Ninth '
+        "Circuit the plaintiff must show the law clearly established. *Henry v. Purnell*, "
+        "501 F.3d 374, 377-78 (4th Cir. 2007)." in memo
     )
-    assert "- `cases` counts as none" in memo
+    assert "- Cases (`cases`) counts as none" in memo
     memo = explain(capsys, tmp_path, path, "burdened", {"circuit": "4th"})
     assert "Burdens of proof" not in memo  # nothing presumed where the condition fails
 

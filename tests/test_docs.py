@@ -26,6 +26,7 @@ PAGES: dict[str, tuple[str, ...]] = {
     "trade-secrets.md": ("doctrine", "examples"),
     "tools.md": ("doctrine", "examples"),
     "site.md": ("doctrine", "examples"),
+    "batch.md": ("doctrine", "examples"),
 }
 SESSIONS = [
     (page, line, command, expected)
@@ -140,3 +141,23 @@ def test_doctrine_excerpts_of_the_guides_are_from_the_library() -> None:
                 checked += 1
                 assert text.strip() in library, f"docs/{page}:{first + i}: not in doctrine/: {text}"
     assert checked > 50
+
+
+def test_python_examples_of_the_pages(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ```pycon blocks of every page run as doctests, from the checkout."""
+    import doctest
+
+    monkeypatch.chdir(ROOT)
+    parser = doctest.DocTestParser()
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    found = 0
+    for page in sorted(DOCS.glob("*.md")):
+        globs: dict[str, object] = {}
+        for lang, body, line in blocks(page.read_text(encoding="utf-8")):
+            if lang != "pycon":
+                continue
+            test = parser.get_doctest(body, globs, f"docs/{page.name}:{line}", str(page), line)
+            found += len(test.examples)
+            runner.run(test, out=lambda text: print(text, end=""))
+    assert found, "no Python examples in docs/"
+    assert runner.failures == 0, "a Python example of docs/ fails (see the output)"

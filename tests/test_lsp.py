@@ -576,6 +576,19 @@ def test_quick_fix_adds_an_import(client: Client, workspace: Path) -> None:
     assert change(client, path, fixed) == []
 
 
+def test_quick_fix_imports_from_the_library(client: Client, workspace: Path) -> None:
+    path = workspace / "third.doctrine"
+    text = "module third\n\nelement e {\n  holds when relied_on_promise\n}\n"
+    found = change(client, path, text)
+    assert [d["code"] for d in found] == ["D0201"]
+    [fix] = code_actions(client, path, found)
+    assert fix["title"] == "Import `doctrine.vocabulary` (it declares `relied_on_promise`)"
+    fixed = text.replace("module third\n", "module third\n\nimport doctrine.vocabulary\n")
+    assert change(client, path, fixed) == []
+    hover = ask(client, "textDocument/hover", path, at(fixed, "vocabulary"))
+    assert hover["contents"]["value"].endswith("*the installed library: vocabulary.doctrine*")
+
+
 def test_completion_after_import(client: Client, workspace: Path) -> None:
     path = workspace / "third.doctrine"
     text = "module third\n\nimport \n"

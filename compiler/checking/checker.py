@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import attrs
 
@@ -86,6 +86,9 @@ class Checker:
         self.doctrine_modules: dict[str, Path] = {}
         self.cases: dict[Path, list[ir.Case]] = {}
         self.used: set[str] = set()
+        # Suggestions weigh every known name: past this many in one run they stop, so that a
+        # file of thousands of unknown names is checked in time linear in its size.
+        self._suggestions_left = 100
         # Labels of each doctrine whose element could not be resolved (already reported as
         # D0201): cases that expect them are not reported again, so one typo gives one error.
         self._unresolved_labels: dict[str, set[str]] = {}
@@ -94,8 +97,7 @@ class Checker:
         self._checking_doctrines: list[str] = []
         self._doctrine_cycles: set[str] = set()
         self._doctrine_decls: dict[str, Entry] = {}
-        self._pending_checks: list[tuple[str, ir.Chain, Any, dict[str, set[str]], Any, Path]] = []
-        self._texts: dict[int, list[str]] = {}
+        self._pending_checks: list[_PendingCheck] = []
         self._pending: set[str] = set()
 
     # -------------------------------------------------------------- reporting
@@ -109,6 +111,13 @@ class Checker:
         notes: tuple[str, ...] = (),
     ) -> None:
         self.diagnostics.append(Diagnostic(code, message, pos, label=label, help=help, notes=notes))
+
+    def suggest(self, word: str, candidates: Iterable[str]) -> str:
+        """`did you mean` for the first hundred unknown names of a run; nothing after."""
+        if self._suggestions_left <= 0:
+            return ""
+        self._suggestions_left -= 1
+        return did_you_mean(word, candidates)
 
     def warn(
         self, code: str, message: str, pos: SourcePosition, label: str = "", help: str = ""
@@ -227,7 +236,7 @@ class Checker:
                 what,
                 pos,
                 label="a list holds records declared with `record`",
-                help=did_you_mean(name, records),
+                help=self.suggest(name, records),
             )
             return None
         key = (entry.module, name)
@@ -303,7 +312,7 @@ class Checker:
                         "D0201",
                         f"unknown authority `{d.abrogated_by}`",
                         d.pos,
-                        help=did_you_mean(d.abrogated_by, self._names(entry.module, "authority")),
+                        help=self.suggest(d.abrogated_by, self._names(entry.module, "authority")),
                     )
         return self.authorities[key]
 
@@ -320,7 +329,7 @@ class Checker:
                 message,
                 c.pos,
                 label="cited here",
-                help=did_you_mean(c.authority, self._names(path, "authority"))
+                help=self.suggest(c.authority, self._names(path, "authority"))
                 or "declare it with `authority NAME { ... }` or import the module that does",
             )
             return None
@@ -461,7 +470,7 @@ class Checker:
                 help="an element is defined by other facts and elements, not by itself",
             )
             return
-        suggestion = did_you_mean(e.id, scope.visible())
+        suggestion = self.suggest(e.id, scope.visible())
         if not what:
             # Name the kind the user most likely meant: that of the closest declared name.
             close = suggestion.split("`")[1] if suggestion else ""
@@ -496,7 +505,7 @@ class Checker:
                 "D0201",
                 f"`{record.name}` has no field `{e.field}`",
                 e.pos,
-                help=did_you_mean(e.field, [x.name for x in record.fields]),
+                help=self.suggest(e.field, [x.name for x in record.fields]),
             )
             return None, BOOL
         return ir.FieldRef(var=var, field=e.field, type=f.type, optional=f.optional), f.type
@@ -576,7 +585,7 @@ class Checker:
                     f"`{word.id}` is not a value of `{other_t.name}`",
                     word.pos,
                     label=f"`{other_t.name}` is {other_t.describe()}",
-                    help=did_you_mean(word.id, other_t.values),
+                    help=self.suggest(word.id, other_t.values),
                 )
                 return bad
             const = ir.Const(value=word.id, type=other_t)
@@ -733,7 +742,7 @@ class Checker:
                 label=f"always {_word(rule.outcome)}",
                 help="add `exception NAME when CONDITION then OUTCOME`, or use `holds when`",
             )
-        chain = self.exceptions(
+        chain, texts = self.exceptions(
             exceptions,
             _outcome_default(rule.outcome),
             scope,
@@ -748,7 +757,7 @@ class Checker:
                 f"; exception {b.label}: "
                 f"{_word(b.result if isinstance(b.result, ir.Open) else b.outcome)}"
                 f" when {t}"
-                for b, t in zip(chain.branches, self._texts.pop(id(chain), []))
+                for b, t in zip(chain.branches, texts)
             )
         )
         return chain, text
@@ -761,7 +770,9 @@ class Checker:
         because: str,
         cites: tuple[ir.Citation, ...],
         parent: ir.Expr | None,
-    ) -> ir.Chain:
+    ) -> tuple[ir.Chain, list[str]]:
+        """The chain of exceptions, and the text of each one's condition (for the rule's
+        one-line summary)."""
         labels: dict[str, n.Exception_] = {}
         for e in excs:
             if e.label in labels:
@@ -781,7 +792,7 @@ class Checker:
                         "D0201",
                         f"`over {other.id}`: no exception `{other.id}` beside `{e.label}`",
                         other.pos,
-                        help=did_you_mean(other.id, labels)
+                        help=self.suggest(other.id, labels)
                         or "`over` ranks an exception above one of its siblings",
                     )
                 elif other.id == e.label:
@@ -802,8 +813,7 @@ class Checker:
                     e.because,
                     sub_cites,
                     cond if parent is None else ir.And(items=(parent, cond)),
-                )
-                self._texts.pop(id(result), None)
+                )[0]
             else:
                 result = _outcome_expr(e.outcome)
             branches.append(
@@ -824,10 +834,11 @@ class Checker:
             because=because,
             cites=cites,
         )
-        self._texts[id(chain)] = texts
         closure = {k: self._reach(k, above) for k in above}
-        self._pending_checks.append(("exceptions", chain, order, closure, parent, scope.module))
-        return chain
+        self._pending_checks.append(
+            _PendingCheck("exceptions", chain, tuple(order), closure, parent, scope.module)
+        )
+        return chain, texts
 
     def _rank(
         self, excs: tuple[n.Exception_, ...], above: dict[str, set[str]]
@@ -896,7 +907,9 @@ class Checker:
             because=other.because,
             cites=self.cites(scope.module, other.cites),
         )
-        self._pending_checks.append(("first", chain, list(fm.branches), {}, None, scope.module))
+        self._pending_checks.append(
+            _PendingCheck("first", chain, tuple(fm.branches), {}, None, scope.module)
+        )
         return chain, "first match: " + "; ".join([*texts, f"otherwise {_word(other.outcome)}"])
 
     def _result(self, r: n.Expr | n.Open, scope: Scope) -> tuple[ir.Expr, str]:
@@ -921,7 +934,7 @@ class Checker:
         if problem:
             close = ""
             if t.kind in ("enum", "scale") and isinstance(value, str):
-                close = did_you_mean(value, t.values)
+                close = self.suggest(value, t.values)
             self.fail(
                 "D0314",
                 f"{what}: {problem.split('; did you mean')[0]}",
@@ -941,7 +954,7 @@ class Checker:
                 if entry is None
                 else f"{what}: `{name.id}` is {_KIND_WORDS[entry.kind]}, not a fact",
                 name.pos,
-                help=did_you_mean(name.id, self._names(scope.module, "fact"))
+                help=self.suggest(name.id, self._names(scope.module, "fact"))
                 or "name a fact of the vocabulary",
             )
             return None
@@ -1051,7 +1064,9 @@ class Checker:
         def sat(exprs: list[ir.Expr]) -> bool | None:
             return satisfiable(exprs, self.elements, self.doctrines)
 
-        for kind, chain, decls, closure, parent, _ in self._pending_checks:
+        for pending in self._pending_checks:
+            kind, chain, decls = pending.kind, pending.chain, pending.decls
+            closure, parent = pending.closure, pending.parent
             if kind == "first":
                 for i, (branch, decl) in enumerate(zip(chain.branches, decls)):
                     earlier = [ir.Not(item=b.cond) for b in chain.branches[:i]]
@@ -1161,7 +1176,7 @@ class Checker:
                     f"unknown doctrine `{d.extends.id}`",
                     d.extends.pos,
                     label="extended here",
-                    help=did_you_mean(d.extends.id, self._names(entry.module, "doctrine")),
+                    help=self.suggest(d.extends.id, self._names(entry.module, "doctrine")),
                 )
             else:
                 inherited = self.effective(parent, (*chain, d.name))
@@ -1191,7 +1206,7 @@ class Checker:
                     "D0201",
                     f"`{d.name}` inherits no rejected theory `{dropped.id}`",
                     dropped.pos,
-                    help=did_you_mean(dropped.id, base["rejects"]) or "nothing to drop",
+                    help=self.suggest(dropped.id, base["rejects"]) or "nothing to drop",
                 )
             base["rejects"].pop(dropped.id, None)
         for r in d.rejects:
@@ -1270,7 +1285,7 @@ class Checker:
                     what,
                     slot.target_pos,
                     label=f"bound to `{label}` here",
-                    help=did_you_mean(slot.target, self._names(module, "element"))
+                    help=self.suggest(slot.target, self._names(module, "element"))
                     or "declare it with `element NAME { ... }` or import its module",
                 )
                 self._unresolved_labels.setdefault(d.name, set()).add(label)
@@ -1326,7 +1341,7 @@ class Checker:
                         f"unknown fact `{name.id}`",
                         name.pos,
                         label="a rejected theory rests on facts",
-                        help=did_you_mean(name.id, self._names(module, "fact")),
+                        help=self.suggest(name.id, self._names(module, "fact")),
                     )
                 else:
                     on.append(name.id)
@@ -1417,7 +1432,7 @@ class Checker:
                     f"unknown fact `{pair.key}` in {owner}",
                     pair.pos,
                     label="not in the vocabulary",
-                    help=did_you_mean(pair.key, facts),
+                    help=self.suggest(pair.key, facts),
                 )
                 continue
             value = _plain(pair.value)
@@ -1427,7 +1442,7 @@ class Checker:
             if problem:
                 close = ""
                 if fact.type.kind in ("enum", "scale") and isinstance(value, str):
-                    close = did_you_mean(value, fact.type.values)
+                    close = self.suggest(value, fact.type.values)
                 self.fail(
                     "D0502",
                     f"`{pair.key}`: {problem.split('; did you mean')[0]}",
@@ -1487,7 +1502,7 @@ class Checker:
                 "D0201",
                 f"unknown doctrine `{applied.id}`",
                 applied.pos,
-                help=did_you_mean(applied.id, self._names(module, "doctrine")),
+                help=self.suggest(applied.id, self._names(module, "doctrine")),
             )
             return None
         target_doctrine = self.doctrine(target)
@@ -1566,7 +1581,7 @@ class Checker:
                 else f"unknown doctrine `{c.doctrine.id}`",
                 c.doctrine.pos,
                 label="the case is decided under it",
-                help=did_you_mean(c.doctrine.id, self._names(entry.module, "doctrine")),
+                help=self.suggest(c.doctrine.id, self._names(entry.module, "doctrine")),
             )
             return None
         doctrine = self.doctrine(target)
@@ -1591,7 +1606,7 @@ class Checker:
                             f"unknown fact `{name}` in `missing`",
                             item.pos,  # the wrong name, not the whole list
                             label="not in the vocabulary",
-                            help=did_you_mean(name, facts),
+                            help=self.suggest(name, facts),
                         )
                 expect.append(("missing", tuple(sorted(names))))
                 continue
@@ -1603,7 +1618,7 @@ class Checker:
                     f"`{c.doctrine.id}` has no element `{pair.key}`",
                     pair.pos,
                     label="expected here",
-                    help=did_you_mean(pair.key, ["holds", *labels])
+                    help=self.suggest(pair.key, ["holds", *labels])
                     or f"its elements are {', '.join(labels)}",
                 )
                 continue
@@ -1916,11 +1931,22 @@ def check(loaded: Loaded) -> tuple[Checker, list[Diagnostic]]:
     return checker, _dedupe(checker.diagnostics)
 
 
+@attrs.frozen
+class _PendingCheck:
+    """A chain of exceptions or a first-match list, checked once every element is built
+    (D0312 conflicts, D0602 lines that never apply, D0603 exceptions that change nothing)."""
+
+    kind: Literal["exceptions", "first"]
+    chain: ir.Chain
+    decls: tuple[Any, ...]  # the declarations of its branches, in the chain's order
+    closure: dict[str, set[str]]  # each exception's label: the labels ranked below it
+    parent: ir.Expr | None  # the condition an exception nested inside another holds under
+    module: Path
+
+
 def _dedupe(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
-    out: list[Diagnostic] = []
-    for d in diagnostics:
-        if d not in out:
-            out.append(d)
+    # Diagnostics are frozen and hashable: a dict keeps the first of equals, in linear time.
+    out = list(dict.fromkeys(diagnostics))
     return sorted(
         out,
         key=lambda d: (

@@ -18,7 +18,7 @@ from typing import Any
 from ..errors import DoctrineException
 from .render import CASE_NAME, case_pattern, environment
 
-__all__ = ["DocxUnavailable", "explanation_docx"]
+__all__ = ["DocxUnavailable", "documentation_docx", "explanation_docx"]
 
 Data = Mapping[str, Any]
 
@@ -159,8 +159,7 @@ def _fact(q: Data, p: Any) -> str:
     return f"{p.fact_words(q)} (`{p.fact_ref(q)}`)"
 
 
-def explanation_docx(data: Data) -> bytes:
-    """The explanation (`explain.explanation()`'s data) as the bytes of a .docx file."""
+def _library() -> tuple[Any, Any]:
     try:
         import docx
         from docx.shared import Pt
@@ -169,18 +168,32 @@ def explanation_docx(data: Data) -> bytes:
             "--format docx needs python-docx: pip install 'doctrine[docx]'"
             " (or pip install python-docx)"
         ) from None
-    data = _clean(data)
-    _cases[0] = case_pattern(tuple(data.get("case_short_names") or ()))
-    p = _phrases()
+    return docx, Pt
+
+
+def _new_document(docx: Any, title: str) -> Any:
+    """A document in a memo's type, with no author and python-docx's fixed dates, so that the
+    same data gives the same file."""
+    _, pt = _library()
     document = docx.Document()
-    # A fixed creation date and no author: the same explanation gives the same file.
     props = document.core_properties
     props.author = ""
     props.last_modified_by = ""
-    props.title = str(data["doctrine"]["title"])
+    props.title = title
+    props.comments = "written by doctrine"
     normal = document.styles["Normal"]
     normal.font.name = "Times New Roman"
-    normal.font.size = Pt(12)
+    normal.font.size = pt(12)
+    return document
+
+
+def explanation_docx(data: Data) -> bytes:
+    """The explanation (`explain.explanation()`'s data) as the bytes of a .docx file."""
+    docx, _pt = _library()
+    data = _clean(data)
+    _cases[0] = case_pattern(tuple(data.get("case_short_names") or ()))
+    p = _phrases()
+    document = _new_document(docx, str(data["doctrine"]["title"]))
     w = _Writer(document)
     d = data["doctrine"]
 
@@ -215,6 +228,20 @@ def explanation_docx(data: Data) -> bytes:
     if data.get("case"):
         w.para(str(data["case"]), bold_lead="Facts: ")
 
+    governing = data.get("governing")  # the law applied: whose, as of when, which rule
+    if governing:
+        w.heading("The law applied", 2)
+        if governing.get("separate"):
+            w.para(str(governing["separate"]), bold_lead="A separate opinion, not the law. ")
+        for label, key in (
+            ("Whose law: ", "whose"),
+            ("As of: ", "as_of"),
+            ("The rule applied: ", "rule"),
+            ("Caution: ", "caution"),
+        ):
+            if governing.get(key):
+                w.para(str(governing[key]), bold_lead=label)
+
     w.heading("Conclusion", 2)
     w.para(
         str(p.conclusion(data["conclusion"], data["missing"])),
@@ -234,6 +261,37 @@ def explanation_docx(data: Data) -> bytes:
             f"{n['words'][:1].upper()}{n['words'][1:]} (`{n['fact']}`) counts as {n['used']}: "
             f"{n['why']}."
             for n in stage["record"]
+        )
+
+    if data.get("open"):
+        w.heading("Open questions", 2)
+        w.para("The law encoded leaves the outcome open for this reason, whatever the facts:")
+        w.bullets(str(reason) for reason in data["open"])
+    if data.get("presumed"):
+        w.heading("Burdens of proof", 2)
+        w.para(
+            "The case does not give these facts; the burden of proof decides what their "
+            "absence counts as:"
+        )
+        for b in data["presumed"]:
+            when = f" (as `{b['when']}`)" if b.get("when") else ""
+            line = w.para(
+                f"{b['words'][:1].upper()}{b['words'][1:]} (`{b['fact']}`) counts as "
+                f"{b['value']}{when}: {b['because']}",
+                "List Bullet",
+            )
+            for c in b.get("cites") or ():
+                line.add_run(" ")
+                _cite(line, c)
+    if data.get("not_reached"):
+        w.heading("Not reached", 2)
+        thresholds = list(data.get("thresholds") or ())
+        reached = list(data["not_reached"])
+        w.para(
+            f"{', '.join(thresholds)[:1].upper()}{', '.join(thresholds)[1:]} "
+            f"{'is a threshold' if len(thresholds) == 1 else 'are thresholds'} the court "
+            f"answers before the elements, and it failed: {', '.join(reached)} "
+            f"{'was' if len(reached) == 1 else 'were'} not reached."
         )
 
     w.heading("Elements", 2)
@@ -334,7 +392,6 @@ def explanation_docx(data: Data) -> bytes:
             )
 
     _page_numbers(document)
-    props.comments = "written by doctrine"
     out = io.BytesIO()
     document.save(out)
     return _stable(out.getvalue())
@@ -354,3 +411,95 @@ def _stable(content: bytes) -> bytes:
             info.external_attr = 0o644 << 16
             target.writestr(info, source.read(member.filename))
     return out.getvalue()
+
+
+def documentation_docx(data: Data) -> bytes:
+    """A doctrine written out (`explain.documentation()`'s data) as the bytes of a .docx file."""
+    docx, _pt = _library()
+    data = _clean(data)
+    _cases[0] = case_pattern(tuple(data.get("case_short_names") or ()))
+    document = _new_document(docx, str(data["doctrine"]["title"]))
+    w = _Writer(document)
+    d = data["doctrine"]
+    w.heading(str(d["title"]), 1)
+    meta = w.para(bold_lead="Module: " if d["module_only"] else "Doctrine: ")
+    meta.add_run(str(d["name"])).font.name = "Consolas"
+    if d.get("module_title"):
+        meta.add_run(f" ({d['module_title']})")
+    if d.get("source"):
+        _cite(w.para(bold_lead="Source: "), d["source"])
+    if d.get("court_words"):
+        w.para(str(d["court_words"]), bold_lead="Jurisdiction: ")
+    if not d["module_only"]:
+        period = d["period"]["text"] if d["period"]["bounded"] else "without limit of time"
+        w.para(str(period), bold_lead="In force: ")
+    if d.get("extends"):
+        w.para(f"{d['extends']['name']} ({d['extends']['title']})", bold_lead="Variant of: ")
+    for note in d.get("notes") or ():
+        w.para(str(note))
+    if not d["module_only"]:
+        w.heading("The test", 2)
+        rules = data.get("rules")
+        if rules:
+            for b in rules["branches"]:
+                w.para(
+                    f": the test is {b['outcome']} when {b['condition']}. {b['because']}",
+                    "List Bullet",
+                    bold_lead=f"{b['words'][:1].upper()}{b['words'][1:]}",
+                )
+            default = rules["default"]
+            w.para(
+                f": the test is {default['outcome']}. {default['because']}",
+                "List Bullet",
+                bold_lead="Otherwise" if rules["first_match"] else "General rule",
+            )
+        else:
+            w.para(f"The test is met when {d['requirement']}.")
+        w.cites(d.get("cites") or ())
+
+    def element(e: Data, number: str, level: int) -> None:
+        w.heading(f"{number}{e['words'][:1].upper()}{e['words'][1:]}", level)
+        w.para(f"{e['title']}.").runs[0].italic = True
+        w.para(f"{e['requirement']}.", bold_lead="Requires: ")
+        if e.get("met"):
+            w.para(str(e["met"]), "List Bullet", bold_lead="Met: ")
+        if e.get("unmet"):
+            w.para(str(e["unmet"]), "List Bullet", bold_lead="Not met: ")
+        for note in e.get("notes") or ():
+            w.para(str(note), bold_lead="Note: ")
+        w.cites(e.get("cites") or ())
+        for sub in e.get("parts") or ():
+            element(sub, "", min(level + 1, 9))
+
+    if data.get("elements"):
+        w.heading("Elements", 2)
+        for n, e in enumerate(data["elements"], 1):
+            element(e, f"{n}. ", 3)
+    if data.get("rejects"):
+        w.heading("Theories it rejects", 2)
+        for r in data["rejects"]:
+            w.heading(str(r["title"]), 3)
+            w.para(", ".join(f"`{q['name']}`" for q in r["on"]), bold_lead="On: ")
+            w.para(str(r["because"]))
+            w.cites(r.get("cites") or ())
+    variant = data.get("variant")
+    if variant:
+        w.heading(f"How it differs from {variant['parent']['name']}", 2)
+        for c in variant["elements"]:
+            before = c["before"]["title"] if c.get("before") else ""
+            after = c["after"]["title"] if c.get("after") else ""
+            change = " becomes ".join(x for x in (before, after) if x)
+            w.para(
+                f" ({c['change']}): {change}.",
+                "List Bullet",
+                bold_lead=f"{c['words'][:1].upper()}{c['words'][1:]}",
+            )
+    w.heading("Facts" if d["module_only"] and not data.get("elements") else "Facts it weighs", 2)
+    w.bullets(
+        f"`{f['name']}`" + (f" — {f['meaning']}" if f.get("meaning") else "") + f" ({f['type']})"
+        for f in data.get("facts") or ()
+    )
+    _page_numbers(document)
+    out = io.BytesIO()
+    document.save(out)
+    return _stable(out.getvalue())

@@ -723,6 +723,13 @@ class Result:
             ) from None
         return explain_result(self, format, templates)
 
+    def _repr_html_(self) -> str:
+        """Jupyter shows a result as its memo: the memo's article alone, without the page's
+        stylesheet, so that the notebook keeps its own look."""
+        html = self.explain(format="html")
+        found = re.search(r"<article\b.*</article>", html, re.S)
+        return found.group(0) if found else html
+
 
 class Evaluator:
     """One compiled doctrine: its schema, its element labels and its generated functions."""

@@ -523,6 +523,7 @@ def run_batch(
         if progress is None:
             progress = sys.stderr.isatty()
         text_kind = "jsonl" if out_kind == "parquet" else out_kind
+        direct = False  # Parquet written by DuckDB itself, not from JSON Lines
         read = [0]  # bytes read so far, for the progress bar
 
         def position() -> int:
@@ -542,6 +543,11 @@ def run_batch(
                 from . import sparkbatch
 
                 results = sparkbatch.parquet(evaluator, program, path, keep, text_kind, master)
+            elif out_kind == "parquet":  # all in DuckDB but the rows the runtime writes
+                assert output is not None
+                duck = sqlbatch.DuckBatch(evaluator, program, keep, text_kind)
+                results = iter([sqlbatch.duck_parquet_to_parquet(duck, path, output, name)])
+                direct = True
             else:
                 duck = sqlbatch.DuckBatch(evaluator, program, keep, text_kind)
                 results = sqlbatch.duck_parquet(duck, path, name)
@@ -567,7 +573,9 @@ def run_batch(
                 return source.read
 
         target = output
-        if out_kind == "parquet":
+        if direct:
+            target = os.devnull
+        elif out_kind == "parquet":
             assert output is not None
             fd, target = tempfile.mkstemp(suffix=".jsonl")
             os.close(fd)
@@ -613,7 +621,7 @@ def run_batch(
                 sink.close()
             else:
                 sink.flush()
-        if out_kind == "parquet":
+        if out_kind == "parquet" and not direct:
             from . import sqlbatch
 
             assert output is not None and target is not None

@@ -193,6 +193,40 @@ def _expect(raw: object, where: str) -> dict[str, Any]:
     return out
 
 
+# A case file's values, counted with every YAML alias expanded: far past any real file, and
+# small enough that a file of nested aliases (a "billion laughs") is refused at once.
+MAX_VALUES = 1_000_000
+
+
+def _expanded_size(root: yaml.Node) -> int:
+    """How many values the document holds with its aliases expanded, in time linear in its
+    nodes (an alias is the same node object: its size is worked out once; a node inside
+    itself, a recursive alias, counts once)."""
+    sizes: dict[int, int] = {}
+    visiting: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if id(node) in sizes or (not children_done and id(node) in visiting):
+            continue
+        if isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            children = [part for pair in node.value for part in pair]
+        else:
+            sizes[id(node)] = 1
+            continue
+        if children_done:
+            total = 1 + sum(sizes.get(id(c), 0) for c in children)
+            sizes[id(node)] = min(total, MAX_VALUES + 1)
+            visiting.discard(id(node))
+        else:
+            visiting.add(id(node))
+            stack.append((node, True))
+            stack.extend((c, False) for c in children)
+    return sizes[id(root)]
+
+
 def _load(text: str, shown: str) -> tuple[Any, list[int]]:
     """The document, and the line each top-level list item starts on."""
     from .facts import FactsFileError, _UniqueKeyLoader
@@ -200,6 +234,10 @@ def _load(text: str, shown: str) -> tuple[Any, list[int]]:
     loader = _UniqueKeyLoader(text)
     try:
         node = loader.get_single_node()
+        if node is not None and _expanded_size(node) > MAX_VALUES:
+            raise CaseFileError(
+                f"{shown}: more than {MAX_VALUES:,} values once its YAML aliases are expanded"
+            )
         data = loader.construct_document(node) if node is not None else None
     except FactsFileError as exc:
         raise CaseFileError(f"{shown}: {exc}") from None

@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import sys
 import traceback
 from collections.abc import Sequence
@@ -239,12 +240,19 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _text_or_empty(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
 def period_warnings(result: Any, file: Path) -> list[str]:
     """A warning when the facts' event_date falls outside the period the rule was in force,
     naming the rule of the same library that governed then."""
     import datetime
 
-    from ..law.which import library_files, period_reason, standings
+    from ..law.which import period_reason, standings
 
     day = result.facts.get("event_date")
     info = result.evaluator.info
@@ -255,8 +263,17 @@ def period_warnings(result: Any, file: Path) -> list[str]:
         return []
     court = result.facts.get("circuit") or info.get("court") or ""
     governing = ""
+    # The rules that may have governed are the doctrine's own family: variants name it
+    # (`extends NAME`), so only the files of its folder that mention it are compiled, not every
+    # doctrine below the folder (a broken or huge sibling must not cost the warning seconds).
+    name = re.compile(rf"\b{re.escape(result.doctrine)}\b")
+    related = [
+        p
+        for p in sorted(file.parent.glob("*.doctrine"))
+        if p.resolve() == file.resolve() or name.search(_text_or_empty(p))
+    ]
     with contextlib.suppress(Exception):  # the warning stands without the library's answer
-        found = standings(result.doctrine, str(court), day, library_files(file.parent))
+        found = standings(result.doctrine, str(court), day, related)
         names = [s.doctrine for s in found if s.governed]
         if names:
             governing = f"; on that day {' or '.join(names)} governed"
@@ -483,7 +500,7 @@ def _explain_docx(
     args: argparse.Namespace, evaluator: Any, facts: dict[str, Any], title: str
 ) -> int:
     """`explain --format docx`: a Word file, to -o or to standard output when it is no terminal."""
-    from ..explain.docx_memo import DocxUnavailable, explanation_docx
+    from ..explain.docx_memo import explanation_docx
     from ..explain.explanation import explanation
 
     if args.templates:
@@ -497,8 +514,19 @@ def _explain_docx(
             print(line, file=sys.stderr)
         return EXIT_ERROR
     data = explanation(result, case=title, memo=_memo_heading(args))
+    return _write_docx(args, lambda: explanation_docx(data))
+
+
+def _write_docx(args: argparse.Namespace, make: Any) -> int:
+    """Write a Word document made by `make()` to -o, or to standard output (not a terminal)."""
+    from ..explain.docx_memo import DocxUnavailable
+
+    if args.templates:
+        raise UsageError("--templates does not apply to --format docx")
+    if not args.output and sys.stdout.isatty():
+        raise UsageError("--format docx writes a binary file: give -o FILE.docx")
     try:
-        content = explanation_docx(data)
+        content = make()
     except DocxUnavailable as exc:
         raise UsageError(str(exc)) from None
     if args.output:
@@ -537,9 +565,27 @@ def cmd_doc(args: argparse.Namespace) -> int:
                 f"{args.file} has no doctrine `{name}`; it has {', '.join(module.DOCTRINES)}"
             )
         evaluator = module.DOCTRINES[name]
+        if args.format == "docx":
+            from ..explain.docx_memo import documentation_docx
+            from ..explain.explanation import documentation, module_info
+
+            info = module_info(evaluator)
+            return _write_docx(
+                args,
+                lambda: documentation_docx(
+                    documentation(info, evaluator.name, evaluator.schema.facts)
+                ),
+            )
         return _document(args, lambda: render_documentation(evaluator, args.format, args.templates))
     # A file of elements or facts only: document what it declares.
     schema = {name: (kind, spec) for name, kind, spec in module.FACTS}
+    if args.format == "docx":
+        from ..explain.docx_memo import documentation_docx
+        from ..explain.explanation import module_documentation
+
+        return _write_docx(
+            args, lambda: documentation_docx(module_documentation(module.INFO, schema))
+        )
     return _document(
         args,
         lambda: render_module_documentation(module.INFO, schema, args.format, args.templates),
@@ -612,7 +658,7 @@ def _add_document_commands(sub: Any) -> None:
     p = sub.add_parser("doc", help="write a doctrine out as a readable document")
     p.add_argument("file", metavar="FILE", help="the doctrine file")
     p.add_argument("--doctrine", metavar="NAME", help="a doctrine of FILE other than its main one")
-    common(p)
+    common(p, docx=True)
     p.set_defaults(run=cmd_doc)
 
     p = sub.add_parser("diff", help="compare two doctrines on the same facts")
@@ -870,6 +916,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_document_commands(sub)
     _add_tool_commands(sub)
     _add_site_command(sub)
+    from .commands import register  # schema, ask, serve, mcp: compiler/tools/commands.py
+
+    register(sub)
     _add_completion_command(sub)
     for name, command in sub.choices.items():
         if name not in ("fmt", "completion"):
@@ -886,6 +935,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Commands whose standard streams are a protocol (the language server's, MCP's), a server's
+# log, or an interactive screen (the interview's menu) that draws with escape sequences of
+# its own: they are left as they are, and those commands show the input's text with care.
+_OWN_STREAMS = frozenset({"lsp", "mcp", "serve", "ask"})
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return its exit status."""
     from .sanitize import SafeStream
@@ -894,9 +949,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # Messages (and whatever a command prints to a terminal) show escape sequences from the
     # input as text; output to a file or pipe is left as it is, but for lone surrogates,
-    # which no UTF-8 output can hold. The language server's stdout is its protocol.
+    # which no UTF-8 output can hold.
     saved = sys.stdout, sys.stderr
-    if args.command != "lsp":
+    if args.command not in _OWN_STREAMS:
         sys.stderr = SafeStream(sys.stderr)
         sys.stdout = SafeStream(sys.stdout, everything=sys.stdout.isatty())
     library_path = os.environ.get("DOCTRINE_PATH")

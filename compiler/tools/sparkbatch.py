@@ -14,6 +14,8 @@ running where a Spark cluster is; on one machine DuckDB is much faster.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -41,8 +43,12 @@ def session(master: str | None = None) -> Any:
     else:
         builder = builder.master(master or "local[*]")
         builder = builder.config("spark.ui.enabled", "false")
+        builder = builder.config("spark.ui.showConsoleProgress", "false")
         builder = builder.config("spark.sql.session.timeZone", "UTC")
-    return builder.getOrCreate()
+    spark = builder.getOrCreate()
+    if not (master and master.startswith("sc://")):
+        spark.sparkContext.setLogLevel("ERROR")
+    return spark
 
 
 def spark_type(t: ir.FactType) -> str:
@@ -192,19 +198,18 @@ class _SparkRunner:
             count += 1
             holds, elements = answer[0], dict(zip(labels, answer[1:]))
             kept = kept_by[n]
-            if self.output == "csv":
-                out.append(
-                    ",".join(
-                        [
-                            *(_cell(kept[k]) for k in self.keep),
-                            _word(holds),
-                            *(_word(v) for v in elements.values()),
-                            "",
-                            "",
-                        ]
-                    )
-                    + "\n"
+            if self.output == "csv":  # through the csv module, which quotes as it must
+                buffer = io.StringIO()
+                csv.writer(buffer, lineterminator="\n").writerow(
+                    [
+                        *(_cell(kept[k]) for k in self.keep),
+                        _word(holds),
+                        *(_word(v) for v in elements.values()),
+                        "",
+                        "",
+                    ]
                 )
+                out.append(buffer.getvalue())
             else:
                 record = {
                     **kept,

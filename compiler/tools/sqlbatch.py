@@ -19,6 +19,7 @@ values (which also rules out DuckDB's tolerance of trailing commas).
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import itertools
 import json
 import os
@@ -105,7 +106,7 @@ class DuckBatch:
         self.output = output
         self.compiler = SqlCompiler(program, evaluator.name, "duckdb")
         self.facts = {f.name: f for f in program.facts}
-        self.vocabulary = [n for n in evaluator.schema.names if n not in self.keep]
+        self.vocabulary = list(evaluator.schema.names)  # a kept fact is a fact as well
         probe = SqlCompiler(program, evaluator.name, "duckdb")
         probe.query()
         self.reads = set(probe.reads)  # the facts the doctrine reads
@@ -166,12 +167,17 @@ class DuckBatch:
         facts of the vocabulary in `seen` (those the first lines give): each key read costs
         time on every line, and a line with a key not read goes to the Python engine."""
         names = [
-            *(n for n in self.vocabulary if n in self.reads or seen is None or n in seen),
-            *self.keep,
+            *(
+                n
+                for n in self.vocabulary
+                if n in self.reads or n in self.keep or seen is None or n in seen
+            ),
+            *(k for k in self.keep if k not in self.vocabulary),
         ]
         shape = json.dumps(dict.fromkeys(names, "JSON"))
         lines = exp.select(
-            _sql("unnest(string_split($1, chr(10)))").as_("j"),
+            # A line's end may be CR LF: JSON takes the CR as white space, and so do we.
+            _sql("rtrim(unnest(string_split($1, chr(10))), chr(13))").as_("j"),
             _sql("generate_subscripts(string_split($1, chr(10)), 1)").as_("__i"),
         )
         parsed = exp.select(
@@ -666,3 +672,99 @@ def _escape(text: str) -> str:
 
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def duck_parquet_to_parquet(batch: DuckBatch, path: str, output: str, name: str) -> Done:
+    """Parquet to Parquet without leaving DuckDB for the rows SQL settles: the same table
+    `jsonl_to_parquet` writes, the Python runtime's rows (errors, undecided cases) merged in
+    by row number. Returns (text for standard output: none, cases, problems)."""
+    columns = parquet_columns(batch.con, path)
+    check_parquet_columns(list(columns), batch.evaluator, batch.keep, name)
+    cases = _parquet_cases(batch, columns, path)
+    query = batch.results("__dcases").with_("__dcases", as_=cases)
+    labels = [label for label, _ in batch.compiler.doctrine.slots]
+    # The doctrine's own columns for the rows SQL settles (a second compiler: its layers are
+    # its own).
+    second = SqlCompiler(batch.program, batch.evaluator.name, "duckdb")
+    inner = second.query("__dcases", ("__i", "__fast", *(f"__k{n}" for n in batch.keep)))
+    assert isinstance(inner, exp.Select)
+    inner = (
+        exp.select(exp.Star())
+        .from_(inner.subquery("q"))
+        .with_("__dcases", as_=_parquet_cases(batch, columns, path))
+    )
+    sql = query.sql(dialect="duckdb")
+    # The rows the runtime writes, as JSON Lines with their row numbers.
+    names = list(columns)
+    select = ", ".join(_quote(c) for c in names)
+    raw = f"SELECT file_row_number, {select} FROM read_parquet(?, file_row_number = true)"
+    slow = _rows(
+        batch.con.cursor(),
+        f"{raw} WHERE file_row_number + 1 IN (SELECT __i FROM ({sql}) WHERE NOT fast)"
+        " ORDER BY file_row_number",
+        [path],
+    )
+    fd, temp = tempfile.mkstemp(suffix=".jsonl")
+    bad: list[tuple[int, str]] = []
+    slow_count = 0
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            for line, facts in _python_items(slow, names, batch.keep):
+                text, done, problems = evaluate_items(
+                    batch.evaluator, "rows", None, [(line, facts)], batch.keep, "jsonl"
+                )
+                slow_count += done
+                bad.extend(problems)
+                record = json.loads(text)
+                record["__i"] = line
+                handle.write(json.dumps(record) + "\n")
+        elements = "STRUCT(" + ", ".join(f"{_quote(label)} BOOLEAN" for label in labels) + ")"
+        types = {
+            **dict.fromkeys(batch.keep, "JSON"),
+            "__i": "BIGINT",
+            "line": "BIGINT",
+            "doctrine": "VARCHAR",
+            "holds": "BOOLEAN",
+            "elements": elements,
+            "missing": "VARCHAR[]",
+            "error": "VARCHAR[]",
+        }
+        spec = "{" + ", ".join(f"'{_escape(k)}': '{v}'" for k, v in types.items()) + "}"
+        kept = [_quote(k) for k in batch.keep]
+        slow_sql = (
+            f"SELECT {', '.join([*kept, '__i', 'line', 'doctrine', 'holds'])}, "
+            + "".join(f"elements.{_quote(label)} AS {_quote(label)}, " for label in labels)
+            + "missing, error FROM read_json('"
+            + _escape(temp)
+            + f"', format = 'newline_delimited', columns = {spec})"
+        )
+        fast_sql = (
+            "SELECT "
+            + "".join(f"CAST({_quote('__k' + k)} AS JSON) AS {_quote(k)}, " for k in batch.keep)
+            + "__i, CAST(NULL AS BIGINT) AS line, '"
+            + _escape(batch.evaluator.name)
+            + "' AS doctrine, holds, "
+            + "".join(f"{_quote(label)}, " for label in labels)
+            + "CAST([] AS VARCHAR[]) AS missing, CAST(NULL AS VARCHAR[]) AS error FROM ("
+            + inner.sql(dialect="duckdb")
+            + ") WHERE __fast AND holds IS NOT NULL"
+        )
+        out_columns = ", ".join([*kept, "line", "doctrine", "holds", *map(_quote, labels)])
+        if slow_count or bad:
+            body = (
+                f"SELECT {out_columns}, missing, error FROM ({fast_sql} UNION ALL {slow_sql})"
+                " ORDER BY __i"
+            )
+        else:
+            body = f"SELECT {out_columns}, missing, error FROM ({fast_sql})"
+        fast_count = batch.con.execute(f"SELECT count(*) FROM ({sql}) WHERE fast").fetchone()[0]
+        try:
+            batch.con.execute(f"COPY ({body}) TO '{_escape(output)}' (FORMAT parquet)")
+        except Exception as exc:  # a path DuckDB cannot write, and the like
+            raise BatchError(
+                f"{output}: cannot write the Parquet file: {_first_line(exc)}"
+            ) from None
+    finally:
+        with contextlib.suppress(OSError):
+            os.remove(temp)
+    return "", int(fast_count) + slow_count, bad

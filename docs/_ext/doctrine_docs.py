@@ -96,7 +96,13 @@ def optional_toctree(text: str, exists: Any) -> str:
         pages = [p.strip() for p in body[1:] if p.strip() and exists(p.strip())]
         if not pages:
             return ""
-        return "```{toctree}\n:caption: " + caption + "\n:maxdepth: 1\n\n" + "\n".join(pages) + "\n```\n"
+        return (
+            "```{toctree}\n:caption: "
+            + caption
+            + "\n:maxdepth: 1\n\n"
+            + "\n".join(pages)
+            + "\n```\n"
+        )
 
     return _OPTIONAL.sub(replace, text)
 
