@@ -340,3 +340,12 @@ def test_a_result_shows_itself_as_html_in_jupyter(library: Library) -> None:
     html = result._repr_html_()
     assert html.startswith("<article") and html.endswith("</article>")
     assert "<style" not in html and "special_relationship" in html
+
+
+def test_the_stylesheet_and_the_optional_script(client: TestClient) -> None:
+    css = client.get("/style.css")
+    assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+    assert "@media print" in css.text and "@media (max-width: 600px)" in css.text
+    js = client.get("/web.js")
+    assert js.status_code == 200 and "javascript" in js.headers["content-type"]
+    assert '<script src="/web.js" defer></script>' in client.get("/").text

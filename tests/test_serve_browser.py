@@ -163,14 +163,36 @@ def test_the_memo_prints_without_the_forms(base_url: str, browser: Any, shots: P
     page.close()
 
 
-def test_a_list_of_authorities_by_keyboard(base_url: str, browser: Any) -> None:
-    page = browser.new_page(viewport={"width": 390, "height": 844})
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+def test_a_list_of_authorities_by_keyboard(base_url: str, browser: Any, javascript: bool) -> None:
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, java_script_enabled=javascript
+    )
+    page = context.new_page()
     page.goto(base_url + "/doctrines/qualified_immunity_state_created_danger?ask=authorities")
     _labelled(page)
     _fits(page)
     page.get_by_label("name").first.fill("L.W. v. Grubbs")
     page.get_by_role("button", name="Add another item").focus()
-    press(page, "Enter")
+    if javascript:  # the row is added in the page, and has the focus
+        page.keyboard.press("Enter")
+        assert page.evaluate("document.activeElement.name") == "r1.name"
+    else:  # the server sends the form again, one row longer
+        press(page, "Enter")
     assert page.locator("input[name='r1.name']").is_visible()
     assert page.locator("input[name='r0.name']").input_value() == "L.W. v. Grubbs"
-    page.close()
+    _labelled(page)
+    row = {"r1.name": "Wood v. Ostrander", "r1.court": "9th", "r1.decided": "1989-07-01"}
+    for name, value in row.items():
+        page.locator(f"[name='{name}']").fill(value)
+    page.locator("[name='r1.recognizes_right']").select_option("yes")
+    page.locator("[name='r1.materially_similar']").select_option("no")
+    for name, value in {"r0.court": "9th", "r0.decided": "1992-08-01"}.items():
+        page.locator(f"[name='{name}']").fill(value)
+    page.locator("[name='r0.recognizes_right']").select_option("yes")
+    page.locator("[name='r0.materially_similar']").select_option("no")
+    page.get_by_role("button", name="Next").focus()
+    press(page, "Enter")
+    answered = page.locator(".answered").inner_text()
+    assert "authorities" in answered and "2 record(s)" in answered
+    context.close()

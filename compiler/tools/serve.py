@@ -633,6 +633,13 @@ async def page_style(request: Request) -> Response:
     return Response(css, media_type="text/css; charset=utf-8")
 
 
+async def page_script(request: Request) -> Response:
+    from ..syntax.resources import data_dir
+
+    js = (data_dir("templates") / "web" / "web.js").read_text(encoding="utf-8")
+    return Response(js, media_type="text/javascript; charset=utf-8")
+
+
 # ---------------------------------------------------------------- the app
 
 
@@ -655,6 +662,7 @@ def create_app(library: Library, *, max_body: int = MAX_BODY) -> Starlette:
     routes = [
         Route("/", page_index),
         Route("/style.css", page_style),
+        Route("/web.js", page_script),
         Route("/doctrines/{name}", page_doctrine),
         Route("/doctrines/{name}/answer", page_answer),
         Route(
