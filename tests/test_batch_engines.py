@@ -135,6 +135,15 @@ def test_hostile_lines_give_the_same_records_in_place(
         assert text
 
 
+def test_lines_ending_in_cr_lf(tmp_path: Path) -> None:
+    source = tmp_path / "cases.jsonl"
+    source.write_bytes(
+        b'{"culpability": "intent", "directed_at_plaintiff": true}\r\n\r\n{"x": 1}\r\n'
+        b'{"affirmative_act": false}\r'
+    )
+    same_output(DANGER, source, tmp_path, ".jsonl")
+
+
 def test_kept_columns_come_first_and_errors_carry_them(tmp_path: Path) -> None:
     source = tmp_path / "cases.jsonl"
     source.write_text(

@@ -49,6 +49,9 @@ _OWN_NAMES = {
     "_rt",
     "acc",
     "f",
+    "m",  # the element values of one evaluation (each computed once per case)
+    "v",
+    "_k",  # a switch's fact
     "facts",
     "stage",
     "evaluate",
@@ -80,6 +83,7 @@ def assert_only_our_code(source: str, payloads: tuple[str, ...] = ()) -> None:
                 "_rt": set(dir(runtime)),
                 "_dt": {"date"},
                 "acc": {"add", "update"},
+                "m": {"get"},
             }.get(owner, {"evaluate", "holds"})
             assert node.attr in allowed, ast.unparse(node)
         elif isinstance(node, (ast.Lambda, ast.Call)):

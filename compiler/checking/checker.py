@@ -617,6 +617,10 @@ class Checker:
             )
             return bad
         assert left is not None and right is not None
+        if isinstance(left, ir.FactRef) and left == right:
+            # A fact compared with itself has one answer whatever its value, even unknown:
+            # `d == d` holds and `d < d` fails, so `d` can never be missing for it.
+            return ir.Const(value=e.op in ("==", "<=", ">="), type=BOOL)
         return ir.Compare(op=e.op, left=left, right=right, type=lt)
 
     def quantified(self, e: n.Quantified, scope: Scope) -> ir.Expr:
@@ -682,6 +686,7 @@ class Checker:
             unmet=d.unmet,
             notes=d.notes,
             presumptions=self.burdens(d.burdens, scope),
+            module=self.module_name(scope.module),
             pos=d.pos,
         )
 
@@ -1277,7 +1282,10 @@ class Checker:
         slot_keys: dict[str, str] = {}
         for label, (slot, module) in eff["slots"].items():
             if slot.element is not None:
-                slot_keys[label] = f"{d.name}.{label}"
+                # Three parts, where a module's own elements have two (names hold no dots):
+                # an element inside doctrine `d` never shares a key with element `x` of a
+                # module named `d`.
+                slot_keys[label] = f"{self.module_name(entry.module)}.{d.name}.{label}"
                 continue
             target = self.scopes[module].get(slot.target)
             if target is None or target.kind != "element":

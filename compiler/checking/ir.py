@@ -297,6 +297,7 @@ class Element:
     unmet: str = ""
     notes: tuple[str, ...] = ()
     presumptions: tuple[Presumption, ...] = ()
+    module: str = ""  # the module that declares it
     pos: SourcePosition = attrs.field(default=NOWHERE, eq=False)
 
 

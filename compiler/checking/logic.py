@@ -78,6 +78,7 @@ def evaluate(
     doctrines: Mapping[str, ir.Doctrine],
 ) -> bool:
     """The value of `expr` when every fact it reads is known."""
+    memo: dict[str, Any] = {}  # each element once: elements may use elements many times
 
     def value(e: ir.Expr) -> Any:
         if isinstance(e, ir.Const):
@@ -111,9 +112,13 @@ def evaluate(
                     return value(arm.result)
             return value(e.otherwise)
         if isinstance(e, ir.ElementRef):
-            return value(elements[e.key].expr)
+            if e.key not in memo:
+                memo[e.key] = value(elements[e.key].expr)
+            return memo[e.key]
         if isinstance(e, ir.DoctrineRef):
-            return value(doctrines[e.name].expr)
+            if "d:" + e.name not in memo:
+                memo["d:" + e.name] = value(doctrines[e.name].expr)
+            return memo["d:" + e.name]
         raise _Infinite
 
     return bool(value(expr))

@@ -93,6 +93,44 @@ def _def(
     return func
 
 
+def _fresh_memo(given: bool = False) -> ast.stmt:
+    """`m = {}` (or, where a caller may pass one, `if m is None: m = {}`): the values of the
+    elements computed in this evaluation, so each is computed once per case, not once per use."""
+    if not given:
+        return _assign("m", ast.Dict(keys=[], values=[]))
+    return ast.If(
+        test=_is(_name("m"), _c(None)), body=[_assign("m", ast.Dict(keys=[], values=[]))], orelse=[]
+    )
+
+
+def _memo(key: int, value: ast.expr) -> list[ast.stmt]:
+    """`v = m.get(KEY, m); if v is m: v = m[KEY] = VALUE; return v` (m itself marks "not yet")."""
+    get = _call(ast.Attribute(value=_name("m"), attr="get", ctx=ast.Load()), _c(key), _name("m"))
+    store = ast.Assign(
+        targets=[_store("v"), ast.Subscript(value=_name("m"), slice=_c(key), ctx=ast.Store())],
+        value=value,
+        lineno=0,
+    )
+    return [
+        _assign("v", get),
+        ast.If(test=_is(_name("v"), _name("m")), body=[store], orelse=[]),
+        ast.Return(_name("v")),
+    ]
+
+
+def _once(key: int | str, body: list[ast.stmt]) -> list[ast.stmt]:
+    """The statements of a `missing` walk, skipped when this evaluation already walked here."""
+    if not body:
+        return body
+    seen = ast.Compare(left=_c(key), ops=[ast.In()], comparators=[_name("m")])
+    mark = ast.Assign(
+        targets=[ast.Subscript(value=_name("m"), slice=_c(key), ctx=ast.Store())],
+        value=_c(True),
+        lineno=0,
+    )
+    return [ast.If(test=seen, body=[ast.Return(None)], orelse=[]), mark, *body]
+
+
 def _plain(value: Any) -> bool:
     """Whether `value` is made only of exact dicts, tuples, str, int, bool and None: data whose
     repr is exactly what `ast.unparse` writes for it (no dates, floats, lists or subclasses)."""
@@ -148,6 +186,7 @@ class Generator:
         self._nullable: dict[str, bool] = {}
         self.chains: dict[ir.Chain, int] = {}
         self.switches: dict[ir.Switch, int] = {}
+        self._reads: dict[str, tuple[str, ...]] = {}
         self.chain_funcs: list[ast.stmt] = []
         self._sizes: dict[str, int] = {}
         self.inlining = False  # set while the hot functions (_v, _h) are generated
@@ -175,9 +214,9 @@ class Generator:
                 return env[e.key]
             if self.inlining and self.inlined(e.key):  # computed in place: no call
                 return self.value(self.elements[e.key].expr, env)
-            return _call(_name(f"_e{self.element_ids[e.key]}"), _name("f"))
+            return _call(_name(f"_e{self.element_ids[e.key]}"), _name("f"), _name("m"))
         if isinstance(e, ir.DoctrineRef):
-            return _call(_name(f"_h{self.doctrine_ids[e.name]}"), _name("f"))
+            return _call(_name(f"_h{self.doctrine_ids[e.name]}"), _name("f"), _name("m"))
         if isinstance(e, (ir.And, ir.Or)):
             return self.junction(e, env)
         if isinstance(e, ir.Not):
@@ -197,9 +236,9 @@ class Generator:
         if isinstance(e, ir.Quantified):
             return self.quantified(e, env)
         if isinstance(e, ir.Chain):
-            return _call(_name(f"_c{self.chain(e)}"), _name("f"))
+            return _call(_name(f"_c{self.chain(e)}"), _name("f"), _name("m"))
         if isinstance(e, ir.Switch):
-            return _call(_name(f"_w{self.switch(e)}"), _name("f"))
+            return _call(_name(f"_w{self.switch(e)}"), _name("f"), _name("m"))
         if isinstance(e, ir.Open):
             return _c(None)  # unknown whatever the facts; `missing` reports the reason
         raise AssertionError(f"unexpected {e!r}")
@@ -255,10 +294,30 @@ class Generator:
         body.append(ast.Return(self.value(e.otherwise, {})))
         if self.nullable(e.otherwise):
             miss.extend(self.missing(e.otherwise))
-        self.chain_funcs.append(_def(f"_w{i}", ["f"], body))
-        self.chain_funcs.append(_def(f"_mw{i}", ["f", "acc"], miss))
+        self.chain_funcs.append(_def(f"_w{i}", ["f", "m"], body))
+        self.chain_funcs.append(_def(f"_mw{i}", ["f", "acc", "m"], miss))
         self.inlining = inlining
         return i
+
+    def reads(self, key: str) -> tuple[str, ...]:
+        """The facts an element reads, through the elements and doctrines it uses, sorted."""
+        if key not in self._reads:
+            self._reads[key] = ()  # while looking (no cycles survive the checker)
+            out: set[str] = set()
+            todo: list[ir.Expr] = [self.elements[key].expr]
+            seen: set[str] = set()
+            while todo:
+                for node in ir.walk(todo.pop()):
+                    if isinstance(node, ir.FactRef):
+                        out.add(node.name)
+                    elif isinstance(node, ir.ElementRef) and node.key not in seen:
+                        seen.add(node.key)
+                        todo.append(self.elements[node.key].expr)
+                    elif isinstance(node, ir.DoctrineRef) and "d:" + node.name not in seen:
+                        seen.add("d:" + node.name)
+                        todo.append(self.doctrine_map[node.name].expr)
+            self._reads[key] = tuple(sorted(out))
+        return self._reads[key]
 
     def chain(self, e: ir.Chain) -> int:
         """The number of the function deciding a rule with exceptions (emitted once)."""
@@ -322,8 +381,8 @@ class Generator:
         body.append(ast.Return(_call(merge, _name("_p"), _c(default))))
         if isinstance(e.default, ir.Open):  # reached when no branch surely applied
             miss.extend(self.missing(e.default))
-        self.chain_funcs.append(_def(f"_c{i}", ["f"], body))
-        self.chain_funcs.append(_def(f"_mc{i}", ["f", "acc"], miss))
+        self.chain_funcs.append(_def(f"_c{i}", ["f", "m"], body))
+        self.chain_funcs.append(_def(f"_mc{i}", ["f", "acc", "m"], miss))
         self.inlining = inlining
         return i
 
@@ -565,16 +624,31 @@ class Generator:
             return self.missing(e.item)
         if isinstance(e, ir.ElementRef):
             return [
-                ast.Expr(_call(_name(f"_m{self.element_ids[e.key]}"), _name("f"), _name("acc")))
+                ast.Expr(
+                    _call(
+                        _name(f"_m{self.element_ids[e.key]}"), _name("f"), _name("acc"), _name("m")
+                    )
+                )
             ]
         if isinstance(e, ir.DoctrineRef):
             return [
-                ast.Expr(_call(_name(f"_md{self.doctrine_ids[e.name]}"), _name("f"), _name("acc")))
+                ast.Expr(
+                    _call(
+                        _name(f"_md{self.doctrine_ids[e.name]}"),
+                        _name("f"),
+                        _name("acc"),
+                        _name("m"),
+                    )
+                )
             ]
         if isinstance(e, ir.Chain):
-            return [ast.Expr(_call(_name(f"_mc{self.chain(e)}"), _name("f"), _name("acc")))]
+            return [
+                ast.Expr(_call(_name(f"_mc{self.chain(e)}"), _name("f"), _name("acc"), _name("m")))
+            ]
         if isinstance(e, ir.Switch):
-            return [ast.Expr(_call(_name(f"_mw{self.switch(e)}"), _name("f"), _name("acc")))]
+            return [
+                ast.Expr(_call(_name(f"_mw{self.switch(e)}"), _name("f"), _name("acc"), _name("m")))
+            ]
         if isinstance(e, ir.Open):
             reason = _call(_attr("_rt", "Reason"), _c(e.reason))
             return [ast.Expr(_call(add, reason))]
@@ -673,6 +747,9 @@ class Generator:
                 "cites": tuple(cite(c) for c in d.cites),
                 "notes": d.notes,
                 "facts_weighed": d.facts_weighed,
+                # The facts each element reads, through the elements and doctrines it uses:
+                # the runtime settles an unknown element by trying their values.
+                "element_facts": {label: self.reads(key) for label, key in d.slots},
                 "closed_world": d.closed_world,
                 "thresholds": d.thresholds,
                 "presumptions": tuple(
@@ -713,9 +790,9 @@ class Generator:
         funcs: list[ast.stmt] = []
         for el in p.elements:
             i = self.element_ids[el.key]
-            funcs.append(_def(f"_e{i}", ["f"], [ast.Return(self.value(el.expr, {}))]))
+            funcs.append(_def(f"_e{i}", ["f", "m"], _memo(i, self.value(el.expr, {}))))
             miss = self.missing(el.expr) if self.nullable(el.expr) else []
-            funcs.append(_def(f"_m{i}", ["f", "acc"], miss))
+            funcs.append(_def(f"_m{i}", ["f", "acc", "m"], _once(~i, miss)))
         for d in p.doctrines:
             i = self.doctrine_ids[d.name]
             env: dict[str, ast.expr] = {}
@@ -751,11 +828,24 @@ class Generator:
             stmts.append(
                 ast.Return(ast.Tuple(elts=[self.value(d.expr, env), elements], ctx=ast.Load()))
             )
-            funcs.append(_def(f"_v{i}", ["f"], stmts))
-            funcs.append(_def(f"_h{i}", ["f"], [ast.Return(self.value(d.expr, {}))]))
-            self.inlining = False
+            funcs.append(_def(f"_v{i}", ["f"], [_fresh_memo(), *stmts]))
             funcs.append(
-                _def(f"_md{i}", ["f", "acc"], self.missing(d.expr) if self.nullable(d.expr) else [])
+                _def(
+                    f"_h{i}",
+                    ["f", "m"],
+                    [_fresh_memo(True), ast.Return(self.value(d.expr, {}))],
+                    defaults=[_c(None)],
+                )
+            )
+            self.inlining = False
+            miss = self.missing(d.expr) if self.nullable(d.expr) else []
+            funcs.append(
+                _def(
+                    f"_md{i}",
+                    ["f", "acc", "m"],
+                    [_fresh_memo(True), *_once(f"d{i}", miss)],
+                    defaults=[_c(None)],
+                )
             )
         # The burdens each doctrine applies, then (under a closed world) every bool fact false:
         # one mechanism, read by the runtime before evaluation (fact, value, condition, note).
@@ -769,7 +859,11 @@ class Generator:
                     if pr.cond not in conds:
                         conds[pr.cond] = f"_p{len(conds)}"
                         funcs.append(
-                            _def(conds[pr.cond], ["f"], [ast.Return(self.value(pr.cond, {}))])
+                            _def(
+                                conds[pr.cond],
+                                ["f"],
+                                [_fresh_memo(), ast.Return(self.value(pr.cond, {}))],
+                            )
                         )
                     cond = _name(conds[pr.cond])
                 presumed.append(

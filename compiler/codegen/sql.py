@@ -466,6 +466,8 @@ class SqlCompiler:
                 res, dr = self.materialize(res, dr)
             depth = max(depth, dc, dr)
             parts.append((cond, res))
+        if isinstance(e.default, ir.Open):  # a truthy node: never read it as `true`
+            raise SqlError('cannot write an open outcome (`open "..."`) in SQL')
         all_true: exp.Expr = _true() if e.default else _false()
         all_false: exp.Expr = _false() if e.default else _true()
         for cond, res in reversed(parts):

@@ -288,6 +288,8 @@ class Model:
         self.fixed = frozenset(fixed)
         """Lists whose records may not be changed (the library filled them)."""
         self._element_values: dict[str, Truth] = {}
+        self.support_memo: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        """The leaves each element's and doctrine's value rests on (see explanation.support)."""
         self._doctrine_values: dict[str, Truth] = {}
 
     # -------------------------------------------------------------- types

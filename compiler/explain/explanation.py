@@ -506,8 +506,13 @@ def support(
         if stop:
             add([(tag, node[1])])
         else:
-            table = "elements" if tag == "element" else "doctrines"
-            add(support(model, model.info[table][node[1]]["tree"], stop=stop))
+            # Once per element: a chain of elements each using the one before twice would
+            # otherwise be walked exponentially often.
+            memo = model.support_memo
+            if (tag, node[1]) not in memo:
+                table = "elements" if tag == "element" else "doctrines"
+                memo[(tag, node[1])] = support(model, model.info[table][node[1]]["tree"])
+            add(memo[(tag, node[1])])
     elif tag == "switch":
         rule = model.switch_arm(node)
         if rule is None:  # the fact unknown: it, and the alternatives that leave it open

@@ -168,7 +168,8 @@ def case_pattern(short: tuple[str, ...] = ()) -> re.Pattern[str]:
     names = "|".join(re.escape(n) for n in sorted(short, key=len, reverse=True) if n)
     if not names:
         return CASE_NAME
-    return re.compile(rf"{CASE_NAME.pattern}|\b(?:{names})\b(?!\.? v\. )")
+    # "Grubbs II": the numeral that tells two decisions of one case apart goes with the name.
+    return re.compile(rf"{CASE_NAME.pattern}|\b(?:{names})(?: I{{1,3}}| IV)?\b(?!\.? v\. )")
 
 
 @jinja2.pass_context

@@ -67,6 +67,8 @@ class FactsError(DoctrineException, ValueError):
 
 # Beyond this many completions, `missing` keeps the facts on the unknown paths as they are.
 _ENUMERATION_LIMIT = 4096
+# Beyond this many completions of the facts an unknown element reads, it is left unknown.
+_ELEMENT_LIMIT = 256
 # ... and beyond this many completions times the records of the case's lists: each completion
 # may read every record, and a case with a hundred thousand of them must still end soon.
 _ENUMERATION_WORK = 128 * _ENUMERATION_LIMIT
@@ -736,6 +738,13 @@ class Result:
             ) from None
         return explain_result(self, format, templates)
 
+    def _repr_html_(self) -> str:
+        """Jupyter shows a result as its memo: the memo's article alone, without the page's
+        stylesheet, so that the notebook keeps its own look."""
+        html = self.explain(format="html")
+        found = re.search(r"<article\b.*</article>", html, re.S)
+        return found.group(0) if found else html
+
 
 class Evaluator:
     """One compiled doctrine: its schema, its element labels and its generated functions."""
@@ -861,15 +870,22 @@ class Evaluator:
         holds, values = self._values(f)
         missing: tuple[str, ...] = ()
         reasons: tuple[str, ...] = ()
+        settled: bool | None = None
         if holds is None:
             found: set[str] = set()
             self._missing(f, found)
             if found:
                 reasons = tuple(sorted({str(x) for x in found if x.__class__ is Reason}))
                 found = {x for x in found if x.__class__ is not Reason}
-            missing = tuple(sorted(self._could_change(f, found)))
+            relevant, settled = self._could_change(f, found)
+            missing = tuple(sorted(relevant))
         # Generated modules give the elements as a dict of labels; older ones as a tuple.
         elements = values if values.__class__ is dict else dict(zip(self.labels, values))
+        if settled is not None:
+            # Every way the unknown facts could go gives one outcome (`x or not x`): settled.
+            holds, missing, reasons = settled, (), ()
+        if None in elements.values():
+            elements = self._settle_elements(f, elements)
         result = Result(self, holds, elements, missing, f)
         result.open = reasons
         result.presumed = presumed
@@ -888,8 +904,9 @@ class Evaluator:
         self,
         f: dict[str, Any],
         candidates: set[str],
-    ) -> set[str]:
-        """Of the unknown facts found along the unknown paths, those that can change the outcome.
+    ) -> tuple[set[str], bool | None]:
+        """Of the unknown facts found along the unknown paths, those that can change the outcome;
+        and the outcome when every completion gives the same one (else None).
 
         The paths over-approximate (in `(a and b) or (a and c)` with `b` true, `c` lies on an
         unknown path yet cannot matter), so when the candidates are few bools and enums, every
@@ -906,10 +923,10 @@ class Evaluator:
             elif kind in ("enum", "scale"):
                 domains.append(tuple(spec))
             else:
-                return candidates  # a date, text, number or list cannot be enumerated
+                return candidates, None  # a date, text, number or list cannot be enumerated
             size *= len(domains[-1])
             if size > _ENUMERATION_LIMIT or size * records > _ENUMERATION_WORK:
-                return candidates
+                return candidates, None
         outcomes: dict[tuple[Any, ...], Truth] = {}
         g = dict(f)  # every completion sets every candidate: one copy serves them all
         for combo in itertools.product(*domains):
@@ -925,7 +942,48 @@ class Evaluator:
                 ):
                     relevant.add(name)
                     break
-        return relevant
+        common = set(outcomes.values())
+        if len(common) == 1 and None not in common:
+            return set(), bool(common.pop())
+        return relevant, None
+
+    def _settle_elements(self, f: dict[str, Any], elements: dict[str, Truth]) -> dict[str, Truth]:
+        """Each unknown element that every value of the unknown facts it reads would make true
+        (or false) is true (or false): `x or not x` holds with `x` unknown. Tried only while
+        those facts are few bools and enums (_ELEMENT_LIMIT completions); else left unknown."""
+        reads = self.info.get("element_facts") or {}
+        thresholds = self.info.get("thresholds", ())
+        if any(elements.get(t) is False for t in thresholds):
+            return elements  # the others were not reached: unknown by design
+        out = dict(elements)
+        for label, value in elements.items():
+            if value is not None or label not in reads:
+                continue
+            names = [name for name in reads[label] if f.get(name) is None]
+            domains: list[tuple[Any, ...]] = []
+            size = 1
+            for name in names:
+                kind, spec = self.schema.facts[name]
+                if kind == "bool":
+                    domains.append((True, False))
+                elif kind in ("enum", "scale"):
+                    domains.append(tuple(spec))
+                else:
+                    break
+                size *= len(domains[-1])
+                if size > _ELEMENT_LIMIT:
+                    break
+            else:
+                seen: set[Truth] = set()
+                g = dict(f)
+                for combo in itertools.product(*domains):
+                    g.update(zip(names, combo))
+                    seen.add(self._values(g)[1][label])
+                    if len(seen) > 1 or None in seen:
+                        break
+                if len(seen) == 1 and None not in seen:
+                    out[label] = seen.pop()
+        return out
 
     def holds(self, facts: Mapping[str, Any], *, validate: bool = True) -> Truth:
         """The outcome alone. With validate=False the facts must already be in runtime form

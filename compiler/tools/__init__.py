@@ -1,1 +1,1 @@
-"""The front ends: command line, formatter, graph, highlighter, import hook, LSP, plugins."""
+"""The front ends: the CLI, fmt, graph, highlighter, import hook, LSP, plugins, ask, serve, mcp."""

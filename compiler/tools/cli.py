@@ -916,6 +916,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_document_commands(sub)
     _add_tool_commands(sub)
     _add_site_command(sub)
+    from .commands import register  # schema, ask, serve, mcp: compiler/tools/commands.py
+
+    register(sub)
     _add_completion_command(sub)
     for name, command in sub.choices.items():
         if name not in ("fmt", "completion"):

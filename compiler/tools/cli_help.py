@@ -109,42 +109,45 @@ COMMANDS: dict[str, tuple[str, tuple[str, ...], dict[int, str]]] = {
         ),
         {},
     ),
-    "schema": (
-        "Write the JSON Schema (draft 2020-12) of the facts a doctrine takes, for forms and "
-        "for checking cases before they are evaluated.",
-        (
-            "doctrine schema doctrine/state_created_danger.doctrine",
-            "doctrine schema doctrine/state_created_danger.doctrine -o facts.schema.json",
-        ),
-        {},
-    ),
-    "ask": (
-        "Interview: ask one fact at a time, only those that can still change the outcome, "
-        "then write the memo.",
-        (
-            "doctrine ask doctrine/special_relationship.doctrine",
-            "doctrine ask doctrine/state_created_danger.doctrine --facts known.yaml "
-            "--save answers.yaml",
-        ),
-        {},
-    ),
-    "serve": (
-        "Serve the library as a web application (interviews, memos) and a JSON API.",
-        ("doctrine serve", "doctrine serve my_library/ --port 8080"),
-        {},
-    ),
-    "mcp": (
-        "Serve the library's doctrines as tools for AI assistants, over the Model Context "
-        "Protocol on standard input and output.",
-        ("doctrine mcp", "doctrine mcp my_library/"),
-        {},
-    ),
     "completion": (
         "Print a shell completion script for doctrine's commands and options.",
         (
             "doctrine completion bash > ~/.local/share/bash-completion/completions/doctrine",
             'doctrine completion zsh > "${fpath[1]}/_doctrine"',
         ),
+        {},
+    ),
+    # The front ends of compiler/tools/commands.py (the `ask` helper's).
+    "schema": (
+        "Write the JSON Schema (draft 2020-12) of the facts a doctrine accepts: types, enums, "
+        "dates, records, and each fact's meaning, for editors and forms.",
+        (
+            "doctrine schema doctrine/state_created_danger.doctrine -o facts.schema.json",
+            "doctrine schema doctrine/vocabulary.doctrine",
+        ),
+        {},
+    ),
+    "ask": (
+        "Interview: ask one fact at a time, only those that can still change the outcome, "
+        "with why each is asked; then print the memo. Questions go to standard error, the memo "
+        "to standard output.",
+        (
+            "doctrine ask doctrine/state_created_danger.doctrine --save answers.yaml",
+            "doctrine ask my_test.doctrine --facts answers.yaml --save answers.yaml",
+            "doctrine ask my_test.doctrine --replay case.yaml --format json",
+        ),
+        {130: "the interview stopped before it was done (the answers are saved with --save)"},
+    ),
+    "serve": (
+        "Serve the library as a local web app (one-question-at-a-time interviews, memos, "
+        "downloads) and a JSON API described at /openapi.json.",
+        ("doctrine serve", "doctrine serve my_library/ --port 8080"),
+        {},
+    ),
+    "mcp": (
+        "Serve the library's doctrines as tools for AI assistants over the Model Context "
+        "Protocol (standard input and output). See docs/mcp.md for the set-up.",
+        ("doctrine mcp", "doctrine mcp /path/to/library"),
         {},
     ),
 }

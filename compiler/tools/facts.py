@@ -125,8 +125,14 @@ def _no_lone_surrogates(fact: Any, value: Any) -> None:
     """Refuse text holding half of a surrogate pair (JSON's "\\ud800"): it is no character,
     and no output could be written with it. The error names the fact."""
     stack = [fact, value]
+    # YAML aliases share one object among many places, or make a cycle: visit each once.
+    seen: set[int] = set()
     while stack:
         item = stack.pop()
+        if isinstance(item, dict | list):
+            if id(item) in seen:
+                continue
+            seen.add(id(item))
         if isinstance(item, str):
             found = _SURROGATE.search(item)
             if found:

@@ -106,7 +106,7 @@ def build(path: Path, doctrine: str | None = None, facts: bool = True) -> Graph:
         if node_id in nodes:
             return node_id
         el = checker.elements[key]
-        module = key.rpartition(".")[0]
+        module = el.module or key.rpartition(".")[0]
         nodes[node_id] = Node(node_id, "element", el.name, module, el.title)
         add_uses(node_id, el.expr)
         return node_id

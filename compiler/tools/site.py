@@ -169,7 +169,9 @@ class Links:
         self._fact_names = self._names(lib.facts)
         self._authority_names = self._names(lib.authorities)
         self._module_of_doctrine = {name: d.module for name, d in lib.doctrines.items()}
-        self._element_module = {key: key.rpartition(".")[0] for key in lib.elements}
+        self._element_module = {
+            key: el.module or key.rpartition(".")[0] for key, el in lib.elements.items()
+        }
 
     @staticmethod
     def _names(keyed: Mapping[str, Any]) -> dict[str, str]:
@@ -401,7 +403,7 @@ class Site:
                 for c in cs:
                     add(c, d.module, here, label)
         for key, el in self.lib.elements.items():
-            module = key.rpartition(".")[0]
+            module = el.module or key.rpartition(".")[0]
             for c in el.cites:
                 add(c, module, self.links.element(key), "element")
         for case, module in self.lib.cases:
@@ -570,7 +572,9 @@ class Site:
                     "label": label,
                     "key": key,
                     "element": el,
-                    "requirement": self._requirement(el.expr, el.text, key.rpartition(".")[0]),
+                    "requirement": self._requirement(
+                        el.expr, el.text, el.module or key.rpartition(".")[0]
+                    ),
                 }
             )
         variants = sorted(n for n, other in self.lib.doctrines.items() if other.extends == name)
@@ -623,7 +627,7 @@ class Site:
 
     def _element(self, key: str) -> Data:
         el = self.lib.elements[key]
-        module = key.rpartition(".")[0]
+        module = el.module or key.rpartition(".")[0]
         used_by_doctrines = sorted(
             {(n, label) for n, d in self.lib.doctrines.items() for label, k in d.slots if k == key}
         )
@@ -677,7 +681,9 @@ class Site:
             return ("fact", name) in _refs(expr) and self.links.fact_key(name, where) == key
 
         elements = [
-            k for k, el in self.lib.elements.items() if reads(el.expr, k.rpartition(".")[0])
+            k
+            for k, el in self.lib.elements.items()
+            if reads(el.expr, el.module or k.rpartition(".")[0])
         ]
         weighed_by = sorted(
             n
@@ -738,7 +744,11 @@ class Site:
     def _module(self, module: str) -> Data:
         declared = {
             "doctrines": sorted(n for n, d in self.lib.doctrines.items() if d.module == module),
-            "elements": sorted(k for k in self.lib.elements if k.rpartition(".")[0] == module),
+            "elements": sorted(
+                k
+                for k, el in self.lib.elements.items()
+                if (el.module or k.rpartition(".")[0]) == module
+            ),
             "facts": [k for k, (_, m) in self.lib.facts.items() if m == module],
             "authorities": [k for k, (_, m) in self.lib.authorities.items() if m == module],
             "cases": [(c, m) for c, m in self.lib.cases if m == module],
@@ -806,7 +816,7 @@ class Site:
                         children.append(
                             {
                                 "kind": "fact",
-                                "link": self.links.fact(ref, key.rpartition(".")[0]),
+                                "link": self.links.fact(ref, el.module or key.rpartition(".")[0]),
                                 "title": "",
                             }
                         )
@@ -868,7 +878,7 @@ class Site:
                 return node_id
             el = self.lib.elements[key]
             node(node_id, el.name, self.links.element_file(key), el.title, "shape=box")
-            module = key.rpartition(".")[0]
+            module = el.module or key.rpartition(".")[0]
             for kind, ref in _refs(el.expr):
                 if kind == "element" and ref in self.lib.elements:
                     lines.append(f"  {_q(node_id)} -> {_q(element(ref))};")

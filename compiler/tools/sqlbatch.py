@@ -176,7 +176,8 @@ class DuckBatch:
         ]
         shape = json.dumps(dict.fromkeys(names, "JSON"))
         lines = exp.select(
-            _sql("unnest(string_split($1, chr(10)))").as_("j"),
+            # A line's end may be CR LF: JSON takes the CR as white space, and so do we.
+            _sql("rtrim(unnest(string_split($1, chr(10))), chr(13))").as_("j"),
             _sql("generate_subscripts(string_split($1, chr(10)), 1)").as_("__i"),
         )
         parsed = exp.select(
