@@ -50,8 +50,9 @@ def test_the_word_memo_reads_back(tmp_path: Path) -> None:
     document = docx.Document(str(path))
     texts = [p.text for p in document.paragraphs]
     headings = [p.text for p in document.paragraphs if p.style.name.startswith("Heading")]
-    assert headings[:3] == [
+    assert headings[:4] == [
         "A special relationship: the state owes a duty to protect those it holds in custody",
+        "The law applied",
         "Conclusion",
         "Elements",
     ]
