@@ -628,6 +628,10 @@ def run_batch(
                     if bar is not None:
                         bar.set_postfix(cases=f"{count:,}", refresh=False)
                         bar.update(max(0, position() - bar.n))
+                # A batch done within tqdm's refresh interval would otherwise never show its
+                # count: draw the last state once before the bar is cleared.
+                if bar is not None:
+                    bar.refresh()
             finally:
                 if bar is not None:
                     bar.close()
