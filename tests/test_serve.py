@@ -40,7 +40,7 @@ def test_doctrines_are_listed_with_titles_and_courts(client: TestClient) -> None
     listed = {d["name"]: d for d in client.get("/api/doctrines").json()}
     names = {p.stem for p in LIBRARY.glob("*.doctrine")} - {
         "vocabulary", "sources", "causation", "conduct", "culpability", "custody", "knowledge",
-        "promise", "clearly_established",
+        "promise", "clearly_established", "breach",
     }  # fmt: skip
     assert names <= set(listed)
     jensen = listed["special_relationship_jensen"]
