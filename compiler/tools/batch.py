@@ -541,9 +541,9 @@ def run_batch(
             return read[0]
 
         results: Iterable[Done]
-        if engine == "duckdb" and not _writable_in_sql(evaluator, program):
+        if engine in ("duckdb", "spark") and not _writable_in_sql(evaluator, program):
             # A construct SQL cannot express (a switch, an open question): the Python engine
-            # writes the same bytes, only slower.
+            # writes the same bytes, only slower; Spark's engine is SQL too.
             engine = "python"
         if kind == "parquet":
             from . import sqlbatch
