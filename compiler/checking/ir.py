@@ -421,3 +421,21 @@ def presumptions_of(
         if p not in unique:
             unique.append(p)
     return tuple(unique)
+
+
+def references(expr: Expr) -> list[tuple[str, str]]:
+    """The (kind, name) of every element, doctrine and fact an expression names, once each,
+    in the order written (what graph and site draw and link)."""
+    out: list[tuple[str, str]] = []
+    for node in walk(expr):
+        if isinstance(node, ElementRef):
+            ref = ("element", node.key)
+        elif isinstance(node, DoctrineRef):
+            ref = ("doctrine", node.name)
+        elif isinstance(node, FactRef):
+            ref = ("fact", node.name)
+        else:
+            continue
+        if ref not in out:
+            out.append(ref)
+    return out

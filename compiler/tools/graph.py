@@ -44,23 +44,6 @@ class Graph:
     edges: tuple[Edge, ...]
 
 
-def _uses(expr: ir.Expr) -> list[tuple[str, str]]:
-    """The (kind, name) of every element, doctrine and fact a requirement names, once each."""
-    out: list[tuple[str, str]] = []
-    for node in ir.walk(expr):
-        if isinstance(node, ir.ElementRef):
-            ref = ("element", node.key)
-        elif isinstance(node, ir.DoctrineRef):
-            ref = ("doctrine", node.name)
-        elif isinstance(node, ir.FactRef):
-            ref = ("fact", node.name)
-        else:
-            continue
-        if ref not in out:
-            out.append(ref)
-    return out
-
-
 def build(path: Path, doctrine: str | None = None, facts: bool = True) -> Graph:
     """The graph of one file (and what it imports).
 
@@ -112,7 +95,7 @@ def build(path: Path, doctrine: str | None = None, facts: bool = True) -> Graph:
         return node_id
 
     def add_uses(source: str, expr: ir.Expr, skip: frozenset[str] | set[str] = frozenset()) -> None:
-        for kind, name in _uses(expr):
+        for kind, name in ir.references(expr):
             if kind == "element" and name not in skip and name in checker.elements:
                 edges.append(Edge(source, add_element(name)))
             elif kind == "doctrine" and name in doctrines:

@@ -266,23 +266,6 @@ def _line(pos: Any) -> int:
     return int(getattr(pos, "line", 0) or 0)
 
 
-def _refs(expr: ir.Expr) -> list[tuple[str, str]]:
-    """(kind, name) of every element, doctrine and fact an expression names, once each."""
-    out: list[tuple[str, str]] = []
-    for node in ir.walk(expr):
-        if isinstance(node, ir.ElementRef):
-            ref = ("element", node.key)
-        elif isinstance(node, ir.DoctrineRef):
-            ref = ("doctrine", node.name)
-        elif isinstance(node, ir.FactRef):
-            ref = ("fact", node.name)
-        else:
-            continue
-        if ref not in out:
-            out.append(ref)
-    return out
-
-
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 
 
@@ -441,7 +424,7 @@ class Site:
         targets: dict[str, markupsafe.Markup] = {}
         for label, key in slots:
             targets[label] = self.links.element(key, label)
-        for kind, name in _refs(expr):
+        for kind, name in ir.references(expr):
             if kind == "element":
                 short = name.rpartition(".")[2]
                 targets.setdefault(short, self.links.element(name, short))
@@ -632,9 +615,11 @@ class Site:
             {(n, label) for n, d in self.lib.doctrines.items() for label, k in d.slots if k == key}
         )
         used_by_elements = sorted(
-            k for k, other in self.lib.elements.items() if ("element", key) in _refs(other.expr)
+            k
+            for k, other in self.lib.elements.items()
+            if ("element", key) in ir.references(other.expr)
         )
-        facts = sorted(name for kind, name in _refs(el.expr) if kind == "fact")
+        facts = sorted(name for kind, name in ir.references(el.expr) if kind == "fact")
         return {
             "el": el,
             "key": key,
@@ -678,7 +663,7 @@ class Site:
         name = fact.name
 
         def reads(expr: ir.Expr, where: str) -> bool:
-            return ("fact", name) in _refs(expr) and self.links.fact_key(name, where) == key
+            return ("fact", name) in ir.references(expr) and self.links.fact_key(name, where) == key
 
         elements = [
             k
@@ -805,7 +790,7 @@ class Site:
             el = self.lib.elements[key]
             children: list[Data] = []
             if key not in seen:
-                for kind, ref in _refs(el.expr):
+                for kind, ref in ir.references(el.expr):
                     if kind == "element" and ref in self.lib.elements:
                         children.append(element(ref, ref.rpartition(".")[2], seen | {key}))
                     elif kind == "doctrine":
@@ -879,7 +864,7 @@ class Site:
             el = self.lib.elements[key]
             node(node_id, el.name, self.links.element_file(key), el.title, "shape=box")
             module = el.module or key.rpartition(".")[0]
-            for kind, ref in _refs(el.expr):
+            for kind, ref in ir.references(el.expr):
                 if kind == "element" and ref in self.lib.elements:
                     lines.append(f"  {_q(node_id)} -> {_q(element(ref))};")
                 elif kind == "doctrine" and ref in self.lib.doctrines:
