@@ -119,6 +119,22 @@ def test_no_import_goes_from_a_lower_layer_to_a_higher_one() -> None:
     assert arrows == []
 
 
+# What the layers above may take from the checker: the two entry points. They get a frozen
+# `checking.project.CheckedProject`; the mutable `Checker` stays inside `checking/`.
+CHECKER_API = {"check", "check_all"}
+
+
+def test_only_checking_itself_reaches_into_the_checker() -> None:
+    reached = []
+    for path in package_files():
+        if module_name(path).startswith("compiler.checking"):
+            continue
+        for target, names, _at_top, line in imports(path):
+            if target == "compiler.checking.checker" and (not names or set(names) - CHECKER_API):
+                reached.append(f"{path.relative_to(ROOT)}:{line}: {names or target}")
+    assert reached == []
+
+
 def test_the_runtime_goes_up_once_and_only_inside_a_function() -> None:
     found = [
         (t, n, top)
