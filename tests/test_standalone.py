@@ -86,7 +86,8 @@ def test_standalone_modules_run_on_the_standard_library_alone(standalone: Path) 
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
     name = standalone_runtime_name()
-    assert report["loaded"] == [name, f"{name}.program"]  # the runtime and its program tree
+    # The runtime, its exact analysis and its program tree.
+    assert report["loaded"] == [name, f"{name}.exact", f"{name}.program"]
     for precedent_id, result in report["results"].items():
         precedent = PRECEDENTS[precedent_id]
         assert result["holds"] is precedent["expect"]["holds"], precedent_id

@@ -788,8 +788,8 @@ class Generator:
                 "cites": tuple(cite(c) for c in d.cites),
                 "notes": d.notes,
                 "facts_weighed": d.facts_weighed,
-                # The facts each element reads, through the elements and doctrines it uses:
-                # the runtime settles an unknown element by trying their values.
+                # The facts each element reads, through the elements and doctrines it uses
+                # (the interview asks by them).
                 "element_facts": {label: self.reads(key) for label, key in d.slots},
                 "closed_world": d.closed_world,
                 "thresholds": d.thresholds,
@@ -798,6 +798,9 @@ class Generator:
                         "fact": pr.fact,
                         "value": pr.value,
                         "when": pr.text,
+                        # The condition's tree: the exact analysis applies the burden on the
+                        # completions where it holds (compiler/runtime/exact.py).
+                        "cond": pr.cond,
                         "because": pr.because,
                         "cites": tuple(cite(c) for c in pr.cites),
                     }
@@ -1021,6 +1024,7 @@ class Generator:
                         ),
                         presume_ast[d.name],
                         precedents_ast[d.name],
+                        _name("INFO"),
                     ),
                 )
             )

@@ -25,11 +25,12 @@ Standard library only, like the rest of the runtime.
 from __future__ import annotations
 
 import datetime
+import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from fractions import Fraction
 from typing import Any
 
-__all__ = ["NODE_BUDGET", "WORK_BUDGET", "Budget", "Exact", "Verdict"]
+__all__ = ["NODE_BUDGET", "WORK_BUDGET", "Budget", "Exact", "Unsupported", "Verdict"]
 
 # The most diagram nodes one analysis may build, and the most steps its operations may take:
 # together they bound an analysis to about a second and some tens of megabytes.
@@ -45,7 +46,7 @@ class Budget(Exception):
     """The analysis would pass its size budget: the outcome is not settled exactly."""
 
 
-class _Unsupported(Exception):
+class Unsupported(Exception):
     """A corner of the language the analysis does not model (the evaluator says so)."""
 
 
@@ -56,7 +57,9 @@ class Verdict:
 
     __slots__ = ("depends", "may_be_open", "settled", "value")
 
-    def __init__(self, settled: bool, value: bool | None, depends: frozenset[str], may_be_open: bool):
+    def __init__(
+        self, settled: bool, value: bool | None, depends: frozenset[str], may_be_open: bool
+    ):
         self.settled = settled
         self.value = value
         self.depends = depends
@@ -328,7 +331,7 @@ class Exact:
         if kind == "Const":
             if expr.value is True or expr.value is False:
                 return self.const[expr.value]
-            raise _Unsupported("a constant that is not a truth value, used as a condition")
+            raise Unsupported("a constant that is not a truth value, used as a condition")
         if kind == "Open":
             return self.const[None]
         if kind == "ElementRef":
@@ -348,12 +351,14 @@ class Exact:
             if value is True or value is False:
                 return self.const[value]
             if value is None:  # a judgment the case must still make about this record
-                return self._opaque(("field", id(env[expr.var]), expr.field), _open_facts(env[expr.var]))
-            raise _Unsupported("an optional field used as a condition")
+                return self._opaque(
+                    ("field", id(env[expr.var]), expr.field), _open_facts(env[expr.var])
+                )
+            raise Unsupported("an optional field used as a condition")
         if kind == "Presence":
             value = env[expr.field.var][expr.field.field]
             return self.const[(value is not _absent()) == expr.present]
-        raise _Unsupported(f"a {kind} node")
+        raise Unsupported(f"a {kind} node")
 
     def _ref(self, tag: str, name: str) -> int:
         key = (tag, name, self.raw)
@@ -403,7 +408,7 @@ class Exact:
                 return self._intern(("cmp", "==", ("f", expr.name), ("v", True), None))
             if value is True or value is False:
                 return self.const[value]
-            raise _Unsupported("a fact used as a condition that is not a bool")
+            raise Unsupported("a fact used as a condition that is not a bool")
         if kind == "Compare":
             return self._compare(expr, env, subst)
         if kind == "Switch":
@@ -466,7 +471,7 @@ class Exact:
         if lk == "v" and rk == "v":
             return self.const[_compare(expr.op, left, right, ranks)]
         if expr.type.kind == "text" and expr.op not in ("==", "!="):
-            raise _Unsupported("text compared by order")
+            raise Unsupported("text compared by order")
         return self._intern(("cmp", expr.op, (lk, left), (rk, right), ranks))
 
     # ------------------------------------------------------------ the diagram of a formula
@@ -535,9 +540,11 @@ class Exact:
                 domain = tuple(spec)
             elif kind in ("date", "number", "text"):
                 group = groups[key]
-                domain = _representatives(kind, set().union(*(constants[g] for g in group)), len(group))
+                domain = _representatives(
+                    kind, set().union(*(constants[g] for g in group)), len(group)
+                )
             else:
-                raise _Unsupported(f"a {kind} fact compared")
+                raise Unsupported(f"a {kind} fact compared")
             self.domains[key] = domain
             self.levels[key] = diagram.new_level(len(domain))
             self.level_facts.append(frozenset((key,)))
@@ -581,7 +588,9 @@ class Exact:
         assert d is not None
         _, op, left, right, ranks = shape
         if left[0] == "f" and right[0] == "f" and left[1] != right[1]:
-            outer, inner = (left, right) if self.levels[left[1]] < self.levels[right[1]] else (right, left)
+            outer, inner = (
+                (left, right) if self.levels[left[1]] < self.levels[right[1]] else (right, left)
+            )
             kids = []
             for value in self.domains[outer[1]]:
                 fixed = ("v", value)
@@ -623,7 +632,9 @@ class Exact:
         d = self.diagram
         assert d is not None
         pendings = (_NONE_YET, True, False)
-        after = {p: d.apply(("merge", p), lambda v, p=p: _merge(p, v), (default,)) for p in pendings}
+        after = {
+            p: d.apply(("merge", p), lambda v, p=p: _merge(p, v), (default,)) for p in pendings
+        }
         for cond, result in reversed(branches):
             c, r = self._build(cond), self._build(result)
             now = {}
@@ -764,7 +775,7 @@ def _representatives(kind: str, constants: set[Any], size: int) -> tuple[Any, ..
         if not points:
             return tuple(Fraction(j) for j in range(room))
         out = [points[0] - j for j in range(room, 0, -1)]
-        for a, b in zip(points, points[1:]):
+        for a, b in itertools.pairwise(points):
             out.append(a)
             out.extend(a + (b - a) * j / (room + 1) for j in range(1, room + 1))
         out.append(points[-1])
@@ -782,7 +793,7 @@ def _representatives(kind: str, constants: set[Any], size: int) -> tuple[Any, ..
         day -= one
         below.append(day)
     result: list[datetime.date] = list(reversed(below))
-    for a, b in zip(days, days[1:]):
+    for a, b in itertools.pairwise(days):
         result.append(a)
         day = a
         for _ in range(room):
