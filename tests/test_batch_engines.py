@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -16,9 +17,6 @@ from strategies import LIBRARY, fact_patterns
 from support import doctrine_file, run_cli
 
 from compiler.codegen.compile import compile_files
-
-duckdb = pytest.importorskip("duckdb")
-pytest.importorskip("sqlglot")
 
 DANGER = doctrine_file("state_created_danger")
 QI = doctrine_file("qualified_immunity_state_created_danger")
@@ -224,7 +222,6 @@ def test_usage_errors(tmp_path: Path) -> None:
 @pytest.mark.heavy
 @pytest.mark.parametrize("suffix", [".jsonl", ".csv"])
 def test_spark_writes_the_python_engines_bytes(tmp_path: Path, suffix: str) -> None:
-    pytest.importorskip("pyspark")
     good = '{"directed_at_plaintiff": true, "affirmative_act": true, "culpability": "intent"}'
     lines = []
     for line in HOSTILE:
@@ -241,7 +238,6 @@ def test_spark_writes_the_python_engines_bytes(tmp_path: Path, suffix: str) -> N
 
 @pytest.mark.heavy
 def test_with_doctrine_adds_the_columns_to_a_dataframe() -> None:
-    pytest.importorskip("pyspark")
     from compiler.tools.sparkbatch import session, with_doctrine
 
     spark = session()
