@@ -753,11 +753,11 @@ class Checker:
             rule=rule,
         )
         text = (
-            _word(rule.outcome)
+            outcome_word(rule.outcome)
             + " as a general rule"
             + "".join(
                 f"; exception {b.label}: "
-                f"{_word(b.result if isinstance(b.result, ir.Open) else b.outcome)}"
+                f"{outcome_word(b.result if isinstance(b.result, ir.Open) else b.outcome)}"
                 f" when {t}"
                 for b, t in zip(chain.branches, texts)
             )
@@ -840,7 +840,16 @@ class Checker:
         )
         closure = {k: frozenset(self._reach(k, above)) for k in above}
         self._pending_checks.append(
-            ChainSite("exceptions", chain, tuple(order), closure, parent, scope.module, owner, rule)
+            ChainSite(
+                kind="exceptions",
+                chain=chain,
+                decls=tuple(order),
+                ranked_below=closure,
+                parent=parent,
+                module=scope.module,
+                owner=owner,
+                rule=rule,
+            )
         )
         return chain, texts
 
@@ -902,7 +911,7 @@ class Checker:
                     cites=self.cites(scope.module, b.cites),
                 )
             )
-            texts.append(f"when {unparse(b.condition)} then {_word(b.outcome)}")
+            texts.append(f"when {unparse(b.condition)} then {outcome_word(b.outcome)}")
         other = fm.otherwise
         chain = ir.Chain(
             kind="first_match",
@@ -912,13 +921,21 @@ class Checker:
             cites=self.cites(scope.module, other.cites),
         )
         self._pending_checks.append(
-            ChainSite("first", chain, tuple(fm.branches), {}, None, scope.module)
+            ChainSite(
+                kind="first",
+                chain=chain,
+                decls=tuple(fm.branches),
+                ranked_below={},
+                parent=None,
+                module=scope.module,
+            )
         )
-        return chain, "first match: " + "; ".join([*texts, f"otherwise {_word(other.outcome)}"])
+        texts.append(f"otherwise {outcome_word(other.outcome)}")
+        return chain, "first match: " + "; ".join(texts)
 
     def _result(self, r: n.Expr | n.Open, scope: Scope) -> tuple[ir.Expr, str]:
         if isinstance(r, n.Open):
-            return ir.Open(reason=r.reason), _word(r)
+            return ir.Open(reason=r.reason), outcome_word(r)
         return self.condition(r, scope), unparse(r)
 
     def literal(self, v: n.Value, t: ir.FactType, what: str) -> object | None:
@@ -1715,9 +1732,6 @@ def _present_imports(module: n.Module, loaded: Loaded, path: Path) -> Iterator[n
         resolved.setdefault(target, imp)
     for dep in loaded.imports[path]:
         yield resolved.get(dep)
-
-
-_word = outcome_word
 
 
 def _outcomes(e: ir.Expr) -> set[object]:
