@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from compiler.runtime import program
+
 ROOT = Path(__file__).resolve().parents[1]
 DOCTRINE = ROOT / "doctrine" / "state_created_danger.doctrine"
 
@@ -177,33 +179,38 @@ class TreeWalker:
         result: bool | None = self.value(self.tree, facts)
         return result
 
-    def value(self, node: tuple[Any, ...], facts: Facts) -> Any:
-        kind = node[0]
-        if kind == "fact":
-            return facts.get(node[1])
-        if kind == "const":
-            return node[1]
-        if kind == "element":
-            return self.value(self.info["elements"][node[1]]["tree"], facts)
-        if kind in ("and", "or"):
-            settle = kind == "or"
+    def value(self, node: program.Expr, facts: Facts) -> Any:
+        if isinstance(node, program.FactRef):
+            return facts.get(node.name)
+        if isinstance(node, program.Const):
+            return node.value
+        if isinstance(node, program.ElementRef):
+            return self.value(self.info["elements"][node.key]["tree"], facts)
+        if isinstance(node, (program.And, program.Or)):
+            settle = isinstance(node, program.Or)
             unknown = False
-            for item in node[1]:
+            for item in node.items:
                 v = self.value(item, facts)
                 if v is settle:
                     return settle
                 if v is None:
                     unknown = True
             return None if unknown else not settle
-        if kind == "not":
-            v = self.value(node[1], facts)
+        if isinstance(node, program.Not):
+            v = self.value(node.item, facts)
             return None if v is None else not v
-        if kind == "compare":
-            op, left, right = node[1], node[2], node[3]
+        if isinstance(node, program.Compare):
+            left, right = node.left, node.right
             a, b = self.value(left, facts), self.value(right, facts)
             if a is None or b is None:
                 return None
-            fact = left[1] if left[0] == "fact" else right[1] if right[0] == "fact" else None
+            fact = (
+                left.name
+                if isinstance(left, program.FactRef)
+                else right.name
+                if isinstance(right, program.FactRef)
+                else None
+            )
             if fact in self.ranks:
                 a, b = self.ranks[fact][a], self.ranks[fact][b]
             return {
@@ -213,8 +220,8 @@ class TreeWalker:
                 "<=": a <= b,
                 ">": a > b,
                 ">=": a >= b,
-            }[op]
-        raise NotImplementedError(kind)
+            }[node.op]
+        raise NotImplementedError(type(node).__name__)
 
 
 # ---------------------------------------------------------------- peer rule engines

@@ -59,20 +59,7 @@ def test_the_library_has_doctrines_to_compare() -> None:
     assert any(d.closed_world for c, _ in _COMPILED.values() for d in c.program.doctrines)
 
 
-# The reference does not yet apply burdens of proof (`absent F counts as V`), which the law's
-# qualified-immunity doctrines use: they are marked until it does (not strictly: a random
-# draw may miss every burden).
-_BURDENED = {"qualified_immunity_special_relationship", "qualified_immunity_state_created_danger"}
-_NO_BURDENS = pytest.mark.xfail(strict=False, reason="the reference applies no burdens of proof")
-
-
-def _marked(name: str, *values: str) -> Any:
-    return pytest.param(*values, marks=_NO_BURDENS if name in _BURDENED else ())
-
-
-@pytest.mark.parametrize(
-    ("doctrine", "file"), [_marked(d, d, f) for d, f in _DOCTRINES], ids=[d for d, _ in _DOCTRINES]
-)
+@pytest.mark.parametrize(("doctrine", "file"), _DOCTRINES, ids=[d for d, _ in _DOCTRINES])
 def test_library_doctrine_agrees_with_the_reference(doctrine: str, file: str) -> None:
     compiled, module = _COMPILED[file]
     reference = Reference(compiled.program)
@@ -86,9 +73,7 @@ def test_library_doctrine_agrees_with_the_reference(doctrine: str, file: str) ->
     agree()
 
 
-@pytest.mark.parametrize(
-    "file", [_marked(f.removesuffix(".doctrine"), f) for f in sorted(_COMPILED)]
-)
+@pytest.mark.parametrize("file", sorted(_COMPILED))
 def test_library_cases_agree_with_the_reference(file: str) -> None:
     # The worked cases of the library, as given and with each given fact in turn left out.
     compiled, module = _COMPILED[file]

@@ -85,7 +85,8 @@ def test_standalone_modules_run_on_the_standard_library_alone(standalone: Path) 
     )
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
-    assert report["loaded"] == [standalone_runtime_name()]
+    name = standalone_runtime_name()
+    assert report["loaded"] == [name, f"{name}.program"]  # the runtime and its program tree
     for precedent_id, result in report["results"].items():
         precedent = PRECEDENTS[precedent_id]
         assert result["holds"] is precedent["expect"]["holds"], precedent_id
