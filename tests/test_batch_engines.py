@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -17,9 +18,6 @@ from support import doctrine_file, run_cli
 
 from compiler.codegen.compile import compile_files
 from compiler.errors import DoctrineError
-
-duckdb = pytest.importorskip("duckdb")
-pytest.importorskip("sqlglot")
 
 DANGER = doctrine_file("state_created_danger")
 QI = doctrine_file("qualified_immunity_state_created_danger")
@@ -287,7 +285,6 @@ def test_usage_errors(tmp_path: Path) -> None:
 @pytest.mark.heavy
 @pytest.mark.parametrize("suffix", [".jsonl", ".csv"])
 def test_spark_writes_the_python_engines_bytes(tmp_path: Path, suffix: str) -> None:
-    pytest.importorskip("pyspark")
     good = '{"directed_at_plaintiff": true, "affirmative_act": true, "culpability": "intent"}'
     lines = []
     for line in HOSTILE:
@@ -304,7 +301,6 @@ def test_spark_writes_the_python_engines_bytes(tmp_path: Path, suffix: str) -> N
 
 @pytest.mark.heavy
 def test_with_doctrine_adds_the_columns_to_a_dataframe() -> None:
-    pytest.importorskip("pyspark")
     from compiler.tools.sparkbatch import session, with_doctrine
 
     spark = session()

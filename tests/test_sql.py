@@ -12,7 +12,9 @@ import types
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
+import sqlglot
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import LIBRARY, LIBRARY_FILES, doctrine_sources, fact_patterns
@@ -20,13 +22,9 @@ from support import doctrine_file, run_cli
 
 from compiler.checking import ir
 from compiler.codegen.compile import Compiled, compile_files, compile_source, module_from_source
+from compiler.codegen.sql import DIALECTS, SqlCompiler, SqlError, doctrine_sql
 from compiler.errors import DoctrineError
-
-duckdb = pytest.importorskip("duckdb")
-sqlglot = pytest.importorskip("sqlglot")
-
-from compiler.codegen.sql import DIALECTS, SqlCompiler, SqlError, doctrine_sql  # noqa: E402
-from compiler.tools.sqlbatch import duckdb_type  # noqa: E402
+from compiler.tools.sqlbatch import duckdb_type
 
 FAST = settings(
     max_examples=3,

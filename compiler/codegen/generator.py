@@ -10,7 +10,6 @@ import ast
 import dataclasses
 import datetime
 import gc
-import operator
 import sys
 from typing import Any
 
@@ -23,6 +22,8 @@ from . import pysource
 # An element whose expression, with the small elements it uses, has at most this many nodes
 # is computed in place wherever it is used (see Generator.inlined): no call per element.
 INLINE_SIZE = 8
+# Python's spelling of each comparison of the program's table (program.COMPARISONS): what
+# generated code writes must compute what the tree evaluator computes with the table.
 _OPS: dict[str, type[ast.cmpop]] = {
     "==": ast.Eq,
     "!=": ast.NotEq,
@@ -31,6 +32,7 @@ _OPS: dict[str, type[ast.cmpop]] = {
     ">": ast.Gt,
     ">=": ast.GtE,
 }
+assert _OPS.keys() == program.COMPARISONS.keys()
 
 
 # Every class of the program tree, which code generation writes as constructor calls.
@@ -553,15 +555,14 @@ class Generator:
         if isinstance(e.right, ir.Const) and not isinstance(e.left, ir.Const):
             side, const, op = e.left, e.right, e.op
         elif isinstance(e.left, ir.Const) and not isinstance(e.right, ir.Const):
-            flipped = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
-            side, const, op = e.right, e.left, flipped[e.op]
+            side, const, op = e.right, e.left, program.MIRRORED[e.op]
         else:
             return None
         if not isinstance(side, (ir.FactRef, ir.FieldRef)):
             return None
         values = e.type.values
         rank = values.index(str(const.value))
-        keep = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}[op]
+        keep = program.COMPARISONS[op]
         chosen = ast.Set(elts=[_c(v) for r, v in enumerate(values) if keep(r, rank)])
         ref = self.value(side, env)
         if isinstance(side, ir.FieldRef) and not side.optional:

@@ -14,6 +14,8 @@ from difflib import get_close_matches
 from typing import Any
 
 from . import program
+from .logic import ABSENT, OPEN, Truth, at_least, every, merge, some
+from .tree import Tree
 
 __all__ = [
     "ABSENT",
@@ -25,6 +27,7 @@ __all__ = [
     "Reason",
     "Result",
     "Schema",
+    "Tree",
     "at_least",
     "every",
     "merge",
@@ -34,22 +37,6 @@ __all__ = [
     "value_problem",
 ]
 
-Truth = bool | None
-
-
-class _Absent:
-    """An optional field a record leaves out: known not to be there, unlike an unknown fact."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "ABSENT"
-
-    def __reduce__(self) -> str:
-        return "ABSENT"
-
-
-ABSENT = _Absent()
 # Markers of fact kinds for the quick path of Schema.validate (_OTHER: always the full check).
 _BOOL, _TEXT, _DATE, _OTHER = object(), object(), object(), object()
 
@@ -284,66 +271,11 @@ class Schema:
         return out
 
 
-# ---------------------------------------------------------------- three-valued helpers
-
-
-def some(items: Iterable[Any], test: Callable[[Any], Truth]) -> Truth:
-    """True if the test holds for some item; None if it may; False if for none."""
-    result: Truth = False
-    for item in items:
-        value = test(item)
-        if value:
-            return True
-        if value is None:
-            result = None
-    return result
-
-
-def every(items: Iterable[Any], test: Callable[[Any], Truth]) -> Truth:
-    """True if the test holds for every item; None if it may; False if it fails for one."""
-    result: Truth = True
-    for item in items:
-        value = test(item)
-        if value is False:
-            return False
-        if value is None:
-            result = None
-    return result
-
-
-def at_least(count: int, values: tuple[Truth, ...]) -> Truth:
-    """True when `count` values are true, False when too few can be, None otherwise."""
-    true = sum(1 for v in values if v is True)
-    if true >= count:
-        return True
-    unknown = sum(1 for v in values if v is None)
-    return None if true + unknown >= count else False
-
-
-class _Open:
-    """No branch of a rule has possibly applied yet."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "OPEN"
-
-
-OPEN = _Open()
-
-
 class Reason(str):
     """Why an outcome is open whatever the facts (`open "..."`): collected beside the missing
     facts, and reported in the result's `open` list rather than in `missing`."""
 
     __slots__ = ()
-
-
-def merge(pending: Any, value: Truth) -> Truth:
-    """Join the outcomes a rule may have: the same value if every way agrees, else unknown."""
-    if pending is OPEN:
-        return value
-    return pending if pending is value else None
 
 
 # ---------------------------------------------------------------- decided cases as data
@@ -480,44 +412,7 @@ def precedent_records(
 
 
 class _Opaque(Exception):
-    """A condition this small reader of condition trees does not follow."""
-
-
-def _tree_value(t: program.Expr, f: Mapping[str, Any], env: Mapping[int, Any]) -> Any:
-    if isinstance(t, program.FactRef):
-        return f.get(t.name)
-    if isinstance(t, program.FieldRef):
-        return env[t.var][t.field]
-    if isinstance(t, program.Const):
-        return t.value
-    if isinstance(t, (program.And, program.Or)):
-        values = [_tree_value(i, f, env) for i in t.items]
-        settle = isinstance(t, program.Or)
-        if any(v is settle for v in values):
-            return settle
-        return None if any(v is None for v in values) else not settle
-    if isinstance(t, program.Not):
-        v = _tree_value(t.item, f, env)
-        return None if v is None else not v
-    if isinstance(t, program.Presence):
-        return (_tree_value(t.field, f, env) is ABSENT) != t.present
-    if isinstance(t, program.Compare):
-        left, right = _tree_value(t.left, f, env), _tree_value(t.right, f, env)
-        if left is ABSENT or right is ABSENT:
-            return False
-        if left is None or right is None:
-            return None
-        if t.type.values:
-            left, right = t.type.values.index(left), t.type.values.index(right)
-        return {
-            "==": left == right,
-            "!=": left != right,
-            "<": left < right,
-            "<=": left <= right,
-            ">": left > right,
-            ">=": left >= right,
-        }[t.op]
-    raise _Opaque(type(t).__name__)
+    """A condition `_tree_text` does not write out."""
 
 
 def _tree_text(t: program.Expr, f: Mapping[str, Any], env: Mapping[int, Any]) -> str:
@@ -563,15 +458,16 @@ def _why(
     out = []
     for note in notes:
         note = dict(note)
-        record = by_name.get(note["name"])
+        record: Mapping[str, Any] | None = by_name.get(note["name"])
+        tree = Tree({}, {}, f)  # the tests read the case's facts and the record alone
         for var, body in tests if record is not None else ():
             parts = body.items if isinstance(body, program.And) else (body,)
-            env = {var: record}
+            env = {var: record or {}}
             try:
-                failing = next((p for p in parts if _tree_value(p, f, env) is False), None)
+                failing = next((p for p in parts if tree.value(p, env) is False), None)
                 if failing is None:
-                    note["controls"] = _tree_value(body, f, env)
-                    undecided = [p for p in parts if _tree_value(p, f, env) is None]
+                    note["controls"] = tree.value(body, env)
+                    undecided = [p for p in parts if tree.value(p, env) is None]
                     similar_only = len(undecided) == 1 and _is_similarity(undecided[0], var)
                     if note["controls"] is None and similar_only:
                         note["reason"] = (

@@ -10,14 +10,29 @@ refuses a module of another (see `compiler.runtime.require_format`).
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator
+import operator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Union
+from typing import Any, Union
 
 # Raised whenever a class below gains, loses or reorders a field, or a node changes meaning:
 # compiled modules build these nodes by position.
 FORMAT = 1
 
+
+# The comparison operators, by the symbol a doctrine writes: what each computes on two known
+# values (a scale's by rank), the operator with its sides swapped, and its negation. Code
+# generation, the tree evaluator, the checker and the counterfactual search read these tables.
+COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+MIRRORED = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
+NEGATED = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
 
 # ---------------------------------------------------------------- types
 
