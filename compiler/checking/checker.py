@@ -64,6 +64,14 @@ def _kind_of(decl: Any) -> Kind:
     return _KINDS[type(decl)]
 
 
+@attrs.frozen
+class Variable:
+    """A quantifier's variable: its number in the checked tree, and the record it ranges over."""
+
+    number: int
+    record: ir.RecordType
+
+
 @attrs.define
 class Scope:
     """What names mean at one place in a module."""
@@ -72,7 +80,7 @@ class Scope:
     names: dict[str, Entry]
     slots: dict[str, str] = attrs.field(factory=dict)  # label -> element key
     exclude: str | None = None
-    vars: dict[str, tuple[int, ir.RecordType]] = attrs.field(factory=dict)
+    vars: dict[str, Variable] = attrs.field(factory=dict)
 
     def visible(self) -> list[str]:
         return [*self.names, *(s for s in self.slots if s != self.exclude), *self.vars]
@@ -511,7 +519,7 @@ class Checker:
             else:
                 self.unknown_name(n.Name(id=e.var, pos=e.pos), scope, "variable")
             return None, BOOL
-        var, record = scope.vars[e.var]
+        var, record = scope.vars[e.var].number, scope.vars[e.var].record
         f = record.field(e.field)
         if f is None:
             self.fail(
@@ -642,7 +650,7 @@ class Checker:
             return bad
         self._var_counter += 1
         var = self._var_counter
-        inner = attrs.evolve(scope, vars={**scope.vars, e.var: (var, t.record)})
+        inner = attrs.evolve(scope, vars={**scope.vars, e.var: Variable(var, t.record)})
         body = self.condition(e.body, inner)
         return ir.Quantified(
             quantifier=e.quantifier,
@@ -1167,9 +1175,9 @@ class Checker:
         if d.in_force_from or d.in_force_until:  # a period is replaced whole, never half
             period = (d.in_force_from, d.in_force_until)
         return Effective(
-            slots=slots,
+            slots=MappingProxyType(slots),
             decision=Declared(decision, entry.module) if decision is not None else base.decision,
-            rejects=rejects,
+            rejects=MappingProxyType(rejects),
             title=d.title or base.title,
             source=Declared(d.source, entry.module) if d.source else base.source,
             court=d.court or base.court,
