@@ -64,6 +64,14 @@ def _kind_of(decl: Any) -> Kind:
     return _KINDS[type(decl)]
 
 
+@attrs.frozen
+class Variable:
+    """A quantifier's variable: its number in the checked tree, and the record it ranges over."""
+
+    number: int
+    record: ir.RecordType
+
+
 @attrs.define
 class Scope:
     """What names mean at one place in a module."""
@@ -72,7 +80,7 @@ class Scope:
     names: dict[str, Entry]
     slots: dict[str, str] = attrs.field(factory=dict)  # label -> element key
     exclude: str | None = None
-    vars: dict[str, tuple[int, ir.RecordType]] = attrs.field(factory=dict)
+    vars: dict[str, Variable] = attrs.field(factory=dict)
 
     def visible(self) -> list[str]:
         return [*self.names, *(s for s in self.slots if s != self.exclude), *self.vars]
@@ -511,7 +519,7 @@ class Checker:
             else:
                 self.unknown_name(n.Name(id=e.var, pos=e.pos), scope, "variable")
             return None, BOOL
-        var, record = scope.vars[e.var]
+        var, record = scope.vars[e.var].number, scope.vars[e.var].record
         f = record.field(e.field)
         if f is None:
             self.fail(
@@ -642,7 +650,7 @@ class Checker:
             return bad
         self._var_counter += 1
         var = self._var_counter
-        inner = attrs.evolve(scope, vars={**scope.vars, e.var: (var, t.record)})
+        inner = attrs.evolve(scope, vars={**scope.vars, e.var: Variable(var, t.record)})
         body = self.condition(e.body, inner)
         return ir.Quantified(
             quantifier=e.quantifier,
@@ -745,11 +753,11 @@ class Checker:
             rule=rule,
         )
         text = (
-            _word(rule.outcome)
+            outcome_word(rule.outcome)
             + " as a general rule"
             + "".join(
                 f"; exception {b.label}: "
-                f"{_word(b.result if isinstance(b.result, ir.Open) else b.outcome)}"
+                f"{outcome_word(b.result if isinstance(b.result, ir.Open) else b.outcome)}"
                 f" when {t}"
                 for b, t in zip(chain.branches, texts)
             )
@@ -832,7 +840,16 @@ class Checker:
         )
         closure = {k: frozenset(self._reach(k, above)) for k in above}
         self._pending_checks.append(
-            ChainSite("exceptions", chain, tuple(order), closure, parent, scope.module, owner, rule)
+            ChainSite(
+                kind="exceptions",
+                chain=chain,
+                decls=tuple(order),
+                ranked_below=closure,
+                parent=parent,
+                module=scope.module,
+                owner=owner,
+                rule=rule,
+            )
         )
         return chain, texts
 
@@ -894,7 +911,7 @@ class Checker:
                     cites=self.cites(scope.module, b.cites),
                 )
             )
-            texts.append(f"when {unparse(b.condition)} then {_word(b.outcome)}")
+            texts.append(f"when {unparse(b.condition)} then {outcome_word(b.outcome)}")
         other = fm.otherwise
         chain = ir.Chain(
             kind="first_match",
@@ -904,13 +921,21 @@ class Checker:
             cites=self.cites(scope.module, other.cites),
         )
         self._pending_checks.append(
-            ChainSite("first", chain, tuple(fm.branches), {}, None, scope.module)
+            ChainSite(
+                kind="first",
+                chain=chain,
+                decls=tuple(fm.branches),
+                ranked_below={},
+                parent=None,
+                module=scope.module,
+            )
         )
-        return chain, "first match: " + "; ".join([*texts, f"otherwise {_word(other.outcome)}"])
+        texts.append(f"otherwise {outcome_word(other.outcome)}")
+        return chain, "first match: " + "; ".join(texts)
 
     def _result(self, r: n.Expr | n.Open, scope: Scope) -> tuple[ir.Expr, str]:
         if isinstance(r, n.Open):
-            return ir.Open(reason=r.reason), _word(r)
+            return ir.Open(reason=r.reason), outcome_word(r)
         return self.condition(r, scope), unparse(r)
 
     def literal(self, v: n.Value, t: ir.FactType, what: str) -> object | None:
@@ -1167,9 +1192,9 @@ class Checker:
         if d.in_force_from or d.in_force_until:  # a period is replaced whole, never half
             period = (d.in_force_from, d.in_force_until)
         return Effective(
-            slots=slots,
+            slots=MappingProxyType(slots),
             decision=Declared(decision, entry.module) if decision is not None else base.decision,
-            rejects=rejects,
+            rejects=MappingProxyType(rejects),
             title=d.title or base.title,
             source=Declared(d.source, entry.module) if d.source else base.source,
             court=d.court or base.court,
@@ -1707,9 +1732,6 @@ def _present_imports(module: n.Module, loaded: Loaded, path: Path) -> Iterator[n
         resolved.setdefault(target, imp)
     for dep in loaded.imports[path]:
         yield resolved.get(dep)
-
-
-_word = outcome_word
 
 
 def _outcomes(e: ir.Expr) -> set[object]:
