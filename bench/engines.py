@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from compiler.runtime import Tree
+
 ROOT = Path(__file__).resolve().parents[1]
 DOCTRINE = ROOT / "doctrine" / "state_created_danger.doctrine"
 
@@ -162,59 +164,20 @@ def two_valued(f: Facts) -> bool:
 
 
 class TreeWalker:
-    """What doctrine would be without code generation: walk the module's INFO trees per case."""
+    """What doctrine would be without code generation: the runtime's tree evaluator walking
+    the module's program tree per case (the facts checked by the module's schema first)."""
 
     def __init__(self, module: Any):
-        self.info = module.INFO
-        self.tree = self.info["doctrines"][module.DOCTRINE]["tree"]
-        self.ranks = {
-            name: {v: i for i, v in enumerate(fact["values"])}
-            for name, fact in self.info["facts"].items()
-            if fact["kind"] == "scale"
-        }
+        info = module.INFO
+        self.schema = module.DOCTRINES[module.DOCTRINE].schema
+        self.elements = {key: el["tree"] for key, el in info["elements"].items()}
+        self.doctrines = {name: d["tree"] for name, d in info["doctrines"].items()}
+        self.tree = self.doctrines[module.DOCTRINE]
 
     def __call__(self, facts: Facts) -> bool | None:
-        result: bool | None = self.value(self.tree, facts)
+        f = self.schema.validate(facts)
+        result: bool | None = Tree(self.elements, self.doctrines, f).value(self.tree)
         return result
-
-    def value(self, node: tuple[Any, ...], facts: Facts) -> Any:
-        kind = node[0]
-        if kind == "fact":
-            return facts.get(node[1])
-        if kind == "const":
-            return node[1]
-        if kind == "element":
-            return self.value(self.info["elements"][node[1]]["tree"], facts)
-        if kind in ("and", "or"):
-            settle = kind == "or"
-            unknown = False
-            for item in node[1]:
-                v = self.value(item, facts)
-                if v is settle:
-                    return settle
-                if v is None:
-                    unknown = True
-            return None if unknown else not settle
-        if kind == "not":
-            v = self.value(node[1], facts)
-            return None if v is None else not v
-        if kind == "compare":
-            op, left, right = node[1], node[2], node[3]
-            a, b = self.value(left, facts), self.value(right, facts)
-            if a is None or b is None:
-                return None
-            fact = left[1] if left[0] == "fact" else right[1] if right[0] == "fact" else None
-            if fact in self.ranks:
-                a, b = self.ranks[fact][a], self.ranks[fact][b]
-            return {
-                "==": a == b,
-                "!=": a != b,
-                "<": a < b,
-                "<=": a <= b,
-                ">": a > b,
-                ">=": a >= b,
-            }[op]
-        raise NotImplementedError(kind)
 
 
 # ---------------------------------------------------------------- peer rule engines

@@ -10,6 +10,9 @@ beyond the IR it reads. It follows docs/language.md:
 - A general rule with exceptions, and a first-match list, read as nested three-valued
   if-then-else: a branch whose condition is true decides; false passes to the next; unknown
   gives the branch's result if the rest would give the same, and unknown otherwise.
+- A burden of proof (`absent F counts as V when C`) gives an absent fact F the value V when C,
+  read on the facts as the case gives them, is true; the first burden naming a fact wins. The
+  burdens of the doctrine evaluated apply, with those of the elements and doctrines it uses.
 - `closed world` makes the bool facts a case leaves out false for the doctrine evaluated (not
   for another doctrine it names, which reads the same facts).
 - `precedents for LIST from DOCTRINE` changes nothing in the evaluation: the library's decided
@@ -102,6 +105,14 @@ class Reference:
                 assert fact.type.record is not None
                 value = tuple(self._record(fact.type.record, item) for item in value)
             f[name] = value
+        # Burdens of proof: an absent fact counts as the stated value when the condition, read
+        # on the facts as the case gives them, is true; where two name one fact, the first wins.
+        given_f = dict(f)
+        for burden in ir.presumptions_of(doctrine, self.elements, self.doctrines):
+            if f[burden.fact] is not None:
+                continue
+            if burden.cond is None or self.value(burden.cond, given_f, {}) is True:
+                f[burden.fact] = burden.value
         if doctrine.closed_world:
             for name, fact in self.facts.items():
                 if fact.type.kind == "bool" and f[name] is None:

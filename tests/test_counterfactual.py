@@ -26,6 +26,7 @@ from compiler.explain.counterfactual import (
     search,
 )
 from compiler.explain.explanation import module_info
+from compiler.runtime import program
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +129,8 @@ def test_the_tree_model_agrees_with_the_generated_code(modules: dict[str, Any]) 
             doctrine = info["doctrines"][result.doctrine]
             assert model.value(doctrine["tree"]) is result.holds, (name, case["name"])
             for slot in doctrine["elements"]:
-                assert model.value(("element", slot["key"])) is result.elements[slot["label"]]
+                element = program.ElementRef(slot["key"])
+                assert model.value(element) is result.elements[slot["label"]]
 
 
 # ---------------------------------------------------------------- the answers a lawyer expects

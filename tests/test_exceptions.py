@@ -10,6 +10,7 @@ import pytest
 
 import compiler
 from compiler.errors import DoctrineError
+from compiler.runtime import program
 from tests.support import doctrine_file, eval_json, load_precedents, run_cli, write_json
 
 EXCEPTION_DOCTRINES = ("special_relationship", "state_created_danger")
@@ -63,11 +64,11 @@ def test_pinder_as_an_omission_has_no_duty(tmp_path: Path) -> None:
 def test_duty_to_protect_is_written_as_a_rule_and_its_exceptions() -> None:
     module = compiler.load(doctrine_file("duty_to_protect"))
     tree = module.INFO["doctrines"]["duty_to_protect"]["tree"]
-    kind, style, default, because, _cites, branches = tree
-    assert (kind, style, default) == ("chain", "exceptions", False)
-    assert "private" in because
-    assert [b[0] for b in branches] == ["custody", "danger_creation"]
-    assert all(b[2] is True for b in branches)
+    assert isinstance(tree, program.Chain)
+    assert (tree.kind, tree.default) == ("exceptions", False)
+    assert "private" in tree.because
+    assert [b.label for b in tree.branches] == ["custody", "danger_creation"]
+    assert all(b.outcome is True for b in tree.branches)
 
 
 # ---------------------------------------------------------------- semantics

@@ -43,10 +43,12 @@ _OWN_NAMES = {
     "SOURCES",
     "_SCHEMA",
     "__all__",
+    "__name__",  # the module names itself when it checks the runtime's program format
     "_a",
     "_p",
     "_dt",
     "_rt",
+    "_pt",
     "acc",
     "f",
     "m",  # the element values of one evaluation (each computed once per case)
@@ -71,7 +73,8 @@ def assert_only_our_code(source: str, payloads: tuple[str, ...] = ()) -> None:
         if isinstance(node, ast.Import):
             assert [a.name for a in node.names] == ["datetime"], ast.unparse(node)
         elif isinstance(node, ast.ImportFrom):
-            assert node.module == "compiler" and [a.name for a in node.names] == ["runtime"]
+            imported = (node.module, [a.name for a in node.names])
+            assert imported in (("compiler", ["runtime"]), ("compiler.runtime", ["program"]))
         elif isinstance(node, ast.Name):
             assert node.id in _OWN_NAMES or _NUMBERED.fullmatch(node.id), node.id
         elif isinstance(node, (ast.FunctionDef, ast.arg)):
@@ -81,6 +84,7 @@ def assert_only_our_code(source: str, payloads: tuple[str, ...] = ()) -> None:
             owner = node.value.id if isinstance(node.value, ast.Name) else ""
             allowed = {
                 "_rt": set(dir(runtime)),
+                "_pt": set(dir(runtime.program)),
                 "_dt": {"date"},
                 "acc": {"add", "update"},
                 "m": {"get"},
@@ -115,7 +119,17 @@ BUILTINS = ["print", "exec", "eval", "open", "__import__", "compile", "getattr",
 DUNDERS = ["__class__", "__init__", "__builtins__", "__name__", "__dict__", "__all__"]
 RUNTIME = ["_rt", "_dt", "f", "acc", "_e0", "_m0", "_h0", "_v0", "_s0", "_t1", "_l1"]
 RUNTIME += ["_c0", "_mc0", "_md0", "_p", "_a", "_D0", "_R0", "INFO", "FACTS", "CASES"]
-RUNTIME += ["DOCTRINES", "DOCTRINE", "SOURCES", "_SCHEMA", "evaluate", "holds", "ABSENT"]
+RUNTIME += [
+    "DOCTRINES",
+    "DOCTRINE",
+    "SOURCES",
+    "_SCHEMA",
+    "evaluate",
+    "holds",
+    "ABSENT",
+    "_pt",
+    "_T0",
+]
 HOSTILE_NAMES = KEYWORDS + BUILTINS + DUNDERS + RUNTIME
 
 

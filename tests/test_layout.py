@@ -11,6 +11,7 @@ and reaches its public functions (`compiler.load`, `compiler.install`, ...) lazi
 from __future__ import annotations
 
 import ast
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -119,15 +120,34 @@ def test_no_import_goes_from_a_lower_layer_to_a_higher_one() -> None:
     assert arrows == []
 
 
+# What the layers above may take from the checker: the two entry points. They get a frozen
+# `checking.project.CheckedProject`; the mutable `Checker` stays inside `checking/`.
+CHECKER_API = {"check", "check_all"}
+
+
+def test_only_checking_itself_reaches_into_the_checker() -> None:
+    reached = []
+    for path in package_files():
+        if module_name(path).startswith("compiler.checking"):
+            continue
+        for target, names, _at_top, line in imports(path):
+            if target == "compiler.checking.checker" and (not names or set(names) - CHECKER_API):
+                reached.append(f"{path.relative_to(ROOT)}:{line}: {names or target}")
+    assert reached == []
+
+
 def test_the_runtime_goes_up_once_and_only_inside_a_function() -> None:
-    found = imports(PACKAGE / "runtime" / "__init__.py")
-    assert [(t, n, top) for t, n, top, _ in found] == [
-        (RUNTIME_WAY_UP[0], (RUNTIME_WAY_UP[1],), False)
+    found = [
+        (t, n, top)
+        for path in sorted((PACKAGE / "runtime").glob("*.py"))
+        for t, n, top, _ in imports(path)
+        if t.split(".")[:2] != ["compiler", "runtime"]  # its own modules (the program tree)
     ]
+    assert found == [(RUNTIME_WAY_UP[0], (RUNTIME_WAY_UP[1],), False)]
 
 
 def test_the_runtime_and_the_package_need_the_standard_library_alone() -> None:
-    for path in (PACKAGE / "__init__.py", PACKAGE / "runtime" / "__init__.py"):
+    for path in (PACKAGE / "__init__.py", *sorted((PACKAGE / "runtime").glob("*.py"))):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in tree.body:
             if isinstance(node, ast.Import):
@@ -141,6 +161,12 @@ def test_the_runtime_and_the_package_need_the_standard_library_alone() -> None:
     # The package's own __init__ imports nothing of the package at module level.
     assert [t for t, _n, top, _ in imports(PACKAGE / "__init__.py") if top] == []
 
+
+# What a compiled module imports of the package: the runtime and its program tree.
+RUNTIME_MODULES = ("compiler.runtime", "compiler.runtime.program")
+# The runtime's own modules, which it imports whole (its package, the program tree, the
+# three-valued logic and the tree evaluator).
+RUNTIME_FILES = sorted(p.name for p in (PACKAGE / "runtime").glob("*.py"))
 
 STANDALONE = """
 import importlib.util, json, sys
@@ -170,11 +196,11 @@ def test_a_compiled_module_imports_with_the_standard_library_and_the_runtime_alo
             continue
         for root in roots:
             first = root.split(".")[0]
-            assert first in sys.stdlib_module_names or root == "compiler.runtime", root
+            assert first in sys.stdlib_module_names or root in RUNTIME_MODULES, root
     # Run it with no site-packages (-S) and only the package's __init__ and runtime beside it.
     standalone = tmp_path / "standalone"
     (standalone / "compiler" / "runtime").mkdir(parents=True)
-    for name in ("__init__.py", "runtime/__init__.py"):
+    for name in ("__init__.py", *(f"runtime/{file}" for file in RUNTIME_FILES)):
         (standalone / "compiler" / name).write_bytes((PACKAGE / name).read_bytes())
     proc = subprocess.run(
         [sys.executable, "-S", "-E", "-c", STANDALONE, str(source_path)],
@@ -186,4 +212,7 @@ def test_a_compiled_module_imports_with_the_standard_library_and_the_runtime_alo
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
-    assert '"loaded": ["compiler", "compiler.runtime"]' in proc.stdout
+    runtime = ["compiler.runtime"] + [
+        f"compiler.runtime.{file[:-3]}" for file in RUNTIME_FILES if file != "__init__.py"
+    ]
+    assert json.loads(proc.stdout)["loaded"] == ["compiler", *runtime]

@@ -95,9 +95,9 @@ case one under big {
 
 
 def _both(paths: list[Path]) -> None:
-    checker, _ = check(load(paths))
+    project, _ = check(load(paths))
     for path in paths:
-        program = checker.program(path.resolve())
+        program = project.program(path.resolve())
         expected = ast.unparse(generator.Generator(program).module())
         assert pysource.unparse(generator.Generator(program).module()) == expected, path
 

@@ -5,17 +5,32 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from types import MappingProxyType
+from typing import Any, ClassVar
 
 import attrs
 
 from ..errors import Diagnostic, DoctrineError, SourcePosition, did_you_mean
 from ..runtime import convert, value_problem
 from ..syntax import nodes as n
-from ..syntax.loader import Loaded, display_path, sha256
+from ..syntax.loader import Loaded
 from ..syntax.unparse import unparse
 from . import ir
+from .lint import lint
 from .logic import satisfiable
+from .project import (
+    EMPTY,
+    ChainSite,
+    CheckedProject,
+    Decision,
+    Declared,
+    Effective,
+    Entry,
+    Kind,
+    decisions,
+    family,
+    outcome_word,
+)
 
 BOOL = ir.FactType(kind="bool")
 TEXT = ir.FactType(kind="text")
@@ -23,15 +38,6 @@ DATE = ir.FactType(kind="date")
 NUMBER = ir.FactType(kind="number")
 _LITERAL_TYPES = {bool: BOOL, str: TEXT, datetime.date: DATE, int: NUMBER, float: NUMBER}
 _ORDERED = {"scale", "date", "number"}
-
-
-@attrs.frozen
-class Entry:
-    """A top-level declaration as seen from some module."""
-
-    kind: str  # fact, record, authority, element, doctrine, case
-    decl: Any
-    module: Path
 
 
 _KIND_WORDS = {
@@ -44,15 +50,26 @@ _KIND_WORDS = {
 }
 
 
-def _kind_of(decl: Any) -> str:
-    return {
-        n.FactDecl: "fact",
-        n.RecordDecl: "record",
-        n.AuthorityDecl: "authority",
-        n.ElementDecl: "element",
-        n.DoctrineDecl: "doctrine",
-        n.CaseDecl: "case",
-    }[type(decl)]
+_KINDS: dict[type, Kind] = {
+    n.FactDecl: "fact",
+    n.RecordDecl: "record",
+    n.AuthorityDecl: "authority",
+    n.ElementDecl: "element",
+    n.DoctrineDecl: "doctrine",
+    n.CaseDecl: "case",
+}
+
+
+def _kind_of(decl: Any) -> Kind:
+    return _KINDS[type(decl)]
+
+
+@attrs.frozen
+class Variable:
+    """A quantifier's variable: its number in the checked tree, and the record it ranges over."""
+
+    number: int
+    record: ir.RecordType
 
 
 @attrs.define
@@ -63,7 +80,7 @@ class Scope:
     names: dict[str, Entry]
     slots: dict[str, str] = attrs.field(factory=dict)  # label -> element key
     exclude: str | None = None
-    vars: dict[str, tuple[int, ir.RecordType]] = attrs.field(factory=dict)
+    vars: dict[str, Variable] = attrs.field(factory=dict)
 
     def visible(self) -> list[str]:
         return [*self.names, *(s for s in self.slots if s != self.exclude), *self.vars]
@@ -85,7 +102,7 @@ class Checker:
         self.doctrines: dict[str, ir.Doctrine] = {}
         self.doctrine_modules: dict[str, Path] = {}
         self.cases: dict[Path, list[ir.Case]] = {}
-        self.used: set[str] = set()
+        self.vocabularies: dict[Path, dict[str, ir.Fact]] = {}
         # Suggestions weigh every known name: past this many in one run they stop, so that a
         # file of thousands of unknown names is checked in time linear in its size.
         self._suggestions_left = 100
@@ -97,7 +114,10 @@ class Checker:
         self._checking_doctrines: list[str] = []
         self._doctrine_cycles: set[str] = set()
         self._doctrine_decls: dict[str, Entry] = {}
-        self._pending_checks: list[_PendingCheck] = []
+        self._pending_checks: list[ChainSite] = []
+        self._effective: dict[str, Effective] = {}
+        # False once a declaration fails to check: the chains' reasoning then stops.
+        self._sound = True
         self._pending: set[str] = set()
 
     # -------------------------------------------------------------- reporting
@@ -432,16 +452,13 @@ class Checker:
             )
             return ir.Const(value=False, type=BOOL)
         if e.id in scope.slots and e.id != scope.exclude:
-            self.used.add(scope.slots[e.id])
             return ir.ElementRef(key=scope.slots[e.id])
         entry = scope.names.get(e.id)
         if entry is None:
             self.unknown_name(e, scope)
             return ir.Const(value=False, type=BOOL)
         if entry.kind == "element":
-            key = self.element_key(entry)
-            self.used.add(key)
-            return ir.ElementRef(key=key)
+            return ir.ElementRef(key=self.element_key(entry))
         if entry.kind == "doctrine":
             self.doctrine(entry)
             return ir.DoctrineRef(name=entry.decl.name)
@@ -502,7 +519,7 @@ class Checker:
             else:
                 self.unknown_name(n.Name(id=e.var, pos=e.pos), scope, "variable")
             return None, BOOL
-        var, record = scope.vars[e.var]
+        var, record = scope.vars[e.var].number, scope.vars[e.var].record
         f = record.field(e.field)
         if f is None:
             self.fail(
@@ -529,17 +546,8 @@ class Checker:
                 return ir.Const(value=False, type=BOOL), None
             entry = scope.names.get(e.id)
             if entry is not None and entry.kind == "fact":
-                if e.id in scope.slots and e.id != scope.exclude:
-                    # The label names the element everywhere else in the doctrine; only here,
-                    # compared, does the name fall through to the fact. Say so.
-                    self.warn(
-                        "D0605",
-                        f"`{e.id}` is both a fact and a label of this doctrine's elements; "
-                        "compared, it reads the fact",
-                        e.pos,
-                        label="the fact, not the element",
-                        help=f"give the element another label, as `element {e.id}_test = ...`",
-                    )
+                # Compared, a name is the fact even where a label of the doctrine's elements
+                # has it too (the lint D0605 says so).
                 t = self.fact(entry)
                 if t.kind == "list":
                     self.fail(
@@ -642,7 +650,7 @@ class Checker:
             return bad
         self._var_counter += 1
         var = self._var_counter
-        inner = attrs.evolve(scope, vars={**scope.vars, e.var: (var, t.record)})
+        inner = attrs.evolve(scope, vars={**scope.vars, e.var: Variable(var, t.record)})
         body = self.condition(e.body, inner)
         return ir.Quantified(
             quantifier=e.quantifier,
@@ -691,33 +699,29 @@ class Checker:
         )
 
     # -------------------------------------------------------------- decisions
-    def decision_of(
-        self, d: n.ElementDecl | n.DoctrineDecl
-    ) -> tuple[str, Any, SourcePosition] | None:
+    def decision_of(self, d: n.ElementDecl | n.DoctrineDecl) -> Decision | None:
         """How `d` states its outcome, reporting a declaration that states it twice."""
-        ways = _decisions(d)
+        ways = decisions(d)
         words = {
             "holds": "`holds when`",
             "rule": "a general rule with exceptions",
             "first": "a `first match` list",
             "switch": "a `holds by` switch",
         }
-        for kind, _, pos in ways[1:]:
+        for way in ways[1:]:
             self.fail(
                 "D0209",
                 f"`{d.name}` states its outcome twice",
-                pos,
-                label=f"{words[kind]}, after {words[ways[0][0]]}",
+                way.pos,
+                label=f"{words[way.kind]}, after {words[ways[0].kind]}",
                 help="use one way: `holds when`, a general rule with exceptions, `first match`, "
                 "or `holds by`",
             )
         return ways[0] if ways else None
 
-    def decide(
-        self, decision: tuple[str, Any, SourcePosition], scope: Scope, owner: str
-    ) -> tuple[ir.Expr, str]:
+    def decide(self, decision: Decision, scope: Scope, owner: str) -> tuple[ir.Expr, str]:
         """The expression and text of `holds when`, a rule with exceptions, or a first match."""
-        kind, payload, _ = decision
+        kind, payload = decision.kind, decision.payload
         if kind == "holds":
             expr = self.condition(payload.expr, scope)
             text = unparse(payload.expr)
@@ -728,7 +732,7 @@ class Checker:
             return self.first_match(payload, scope)
         if kind == "switch":
             return self.switch(payload, scope)
-        rule, exceptions = payload
+        rule, exceptions = payload.rule, payload.exceptions
         if rule is None:
             self.fail(
                 "D0210",
@@ -738,14 +742,6 @@ class Checker:
                 help="state the outcome when no exception applies: `general rule false`",
             )
             rule = n.GeneralRule(outcome=False)
-        if not exceptions:
-            self.warn(
-                "D0603",
-                f"{owner} has a general rule and no exceptions",
-                rule.pos,
-                label=f"always {_word(rule.outcome)}",
-                help="add `exception NAME when CONDITION then OUTCOME`, or use `holds when`",
-            )
         chain, texts = self.exceptions(
             exceptions,
             _outcome_default(rule.outcome),
@@ -753,13 +749,15 @@ class Checker:
             rule.because,
             self.cites(scope.module, rule.cites),
             parent=None,
+            owner=owner,
+            rule=rule,
         )
         text = (
-            _word(rule.outcome)
+            outcome_word(rule.outcome)
             + " as a general rule"
             + "".join(
                 f"; exception {b.label}: "
-                f"{_word(b.result if isinstance(b.result, ir.Open) else b.outcome)}"
+                f"{outcome_word(b.result if isinstance(b.result, ir.Open) else b.outcome)}"
                 f" when {t}"
                 for b, t in zip(chain.branches, texts)
             )
@@ -774,6 +772,8 @@ class Checker:
         because: str,
         cites: tuple[ir.Citation, ...],
         parent: ir.Expr | None,
+        owner: str = "",
+        rule: n.GeneralRule | None = None,
     ) -> tuple[ir.Chain, list[str]]:
         """The chain of exceptions, and the text of each one's condition (for the rule's
         one-line summary)."""
@@ -838,9 +838,18 @@ class Checker:
             because=because,
             cites=cites,
         )
-        closure = {k: self._reach(k, above) for k in above}
+        closure = {k: frozenset(self._reach(k, above)) for k in above}
         self._pending_checks.append(
-            _PendingCheck("exceptions", chain, tuple(order), closure, parent, scope.module)
+            ChainSite(
+                kind="exceptions",
+                chain=chain,
+                decls=tuple(order),
+                ranked_below=closure,
+                parent=parent,
+                module=scope.module,
+                owner=owner,
+                rule=rule,
+            )
         )
         return chain, texts
 
@@ -902,7 +911,7 @@ class Checker:
                     cites=self.cites(scope.module, b.cites),
                 )
             )
-            texts.append(f"when {unparse(b.condition)} then {_word(b.outcome)}")
+            texts.append(f"when {unparse(b.condition)} then {outcome_word(b.outcome)}")
         other = fm.otherwise
         chain = ir.Chain(
             kind="first_match",
@@ -912,13 +921,21 @@ class Checker:
             cites=self.cites(scope.module, other.cites),
         )
         self._pending_checks.append(
-            _PendingCheck("first", chain, tuple(fm.branches), {}, None, scope.module)
+            ChainSite(
+                kind="first",
+                chain=chain,
+                decls=tuple(fm.branches),
+                ranked_below={},
+                parent=None,
+                module=scope.module,
+            )
         )
-        return chain, "first match: " + "; ".join([*texts, f"otherwise {_word(other.outcome)}"])
+        texts.append(f"otherwise {outcome_word(other.outcome)}")
+        return chain, "first match: " + "; ".join(texts)
 
     def _result(self, r: n.Expr | n.Open, scope: Scope) -> tuple[ir.Expr, str]:
         if isinstance(r, n.Open):
-            return ir.Open(reason=r.reason), _word(r)
+            return ir.Open(reason=r.reason), outcome_word(r)
         return self.condition(r, scope), unparse(r)
 
     def literal(self, v: n.Value, t: ir.FactType, what: str) -> object | None:
@@ -1063,57 +1080,20 @@ class Checker:
         return tuple(out)
 
     def check_chains(self) -> None:
-        """Exceptions that never apply, that change nothing, or that conflict unranked."""
-
-        def sat(exprs: list[ir.Expr]) -> bool | None:
-            return satisfiable(exprs, self.elements, self.doctrines)
-
-        for pending in self._pending_checks:
-            kind, chain, decls = pending.kind, pending.chain, pending.decls
-            closure, parent = pending.closure, pending.parent
-            if kind == "first":
-                for i, (branch, decl) in enumerate(zip(chain.branches, decls)):
-                    earlier = [ir.Not(item=b.cond) for b in chain.branches[:i]]
-                    if sat([*earlier, branch.cond]) is False:
-                        self.warn(
-                            "D0602",
-                            f"line {i + 1} of this first-match list can never decide",
-                            decl.pos,
-                            label="never reached",
-                            help="earlier lines always match first, or this condition cannot hold",
-                        )
-                continue
-            context = [parent] if parent is not None else []
-            for branch, decl in zip(chain.branches, decls):
-                if sat([*context, branch.cond]) is False:
-                    self.warn(
-                        "D0602",
-                        f"exception `{branch.label}` can never apply",
-                        decl.pos,
-                        label="its condition cannot hold",
-                        help="check the condition, or remove the exception",
-                    )
-                elif (
-                    branch.outcome is not None
-                    and branch.outcome == chain.default
-                    and not decl.exceptions
-                    and not closure.get(branch.label)
-                ):
-                    self.warn(
-                        "D0603",
-                        f"exception `{branch.label}` gives {_word(branch.outcome)}, as the "
-                        "rule it is an exception to already does",
-                        decl.pos,
-                        label="changes nothing",
-                        help=f"did you mean `then {_word(not branch.outcome)}`?",
-                    )
+        """Exceptions that can both apply and decide differently, neither ranked over the
+        other (D0312). The lints read the same chains for those that never apply."""
+        for site in self._pending_checks:
+            if site.kind == "first":
+                continue  # the first line that matches decides: no conflict is possible
+            chain, decls, closure = site.chain, site.decls, site.ranked_below
+            context = [site.parent] if site.parent is not None else []
             for i, (a, da) in enumerate(zip(chain.branches, decls)):
                 for b, db in list(zip(chain.branches, decls))[i + 1 :]:
                     if b.label in closure.get(a.label, ()) or a.label in closure.get(b.label, ()):
                         continue
                     if _outcomes(a.result) == _outcomes(b.result) and len(_outcomes(a.result)) == 1:
                         continue
-                    both = sat([*context, a.cond, b.cond])
+                    both = satisfiable([*context, a.cond, b.cond], self.elements, self.doctrines)
                     if both is False:
                         continue
                     first, second = sorted((da, db), key=lambda d: (d.pos.line, d.pos.column))
@@ -1143,7 +1123,7 @@ class Checker:
                         )
 
     # -------------------------------------------------------------- doctrines
-    def effective(self, entry: Entry, chain: tuple[str, ...] = ()) -> dict[str, Any] | None:
+    def effective(self, entry: Entry, chain: tuple[str, ...] = ()) -> Effective | None:
         """A doctrine's declarations with those it inherits, each with its defining module."""
         d: n.DoctrineDecl = entry.decl
         if d.name in chain:
@@ -1157,21 +1137,7 @@ class Checker:
                 help="extend the rule this variant departs from, or remove `extends`",
             )
             return None
-        base: dict[str, Any] = {
-            "slots": {},
-            "decision": None,
-            "rejects": {},
-            "title": "",
-            "source": None,
-            "court": "",
-            "from": None,
-            "until": None,
-            "cites": (),
-            "notes": (),
-            "closed": False,
-            "precedents": None,
-            "burdens": (),
-        }
+        base = EMPTY
         if d.answers is not None and not chain:
             other = self.scopes[entry.module].get(d.answers.id)
             if other is None or other.kind != "doctrine":
@@ -1195,13 +1161,8 @@ class Checker:
             else:
                 inherited = self.effective(parent, (*chain, d.name))
                 if inherited is not None:
-                    base = {
-                        **inherited,
-                        "slots": dict(inherited["slots"]),
-                        "rejects": dict(inherited["rejects"]),
-                        "cites": (),
-                        "notes": (),
-                    }
+                    base = inherited
+        slots = dict(base.slots)
         seen: set[str] = set()
         for slot in d.slots:
             if slot.label in seen:
@@ -1213,37 +1174,42 @@ class Checker:
                 )
                 continue
             seen.add(slot.label)
-            base["slots"][slot.label] = (slot, entry.module)
+            slots[slot.label] = Declared(slot, entry.module)
+        rejects = dict(base.rejects)
         for dropped in d.dropped:
-            if dropped.id not in base["rejects"]:
+            if dropped.id not in rejects:
                 self.fail(
                     "D0201",
                     f"`{d.name}` inherits no rejected theory `{dropped.id}`",
                     dropped.pos,
-                    help=self.suggest(dropped.id, base["rejects"]) or "nothing to drop",
+                    help=self.suggest(dropped.id, rejects) or "nothing to drop",
                 )
-            base["rejects"].pop(dropped.id, None)
+            rejects.pop(dropped.id, None)
         for r in d.rejects:
-            base["rejects"][r.name] = (r, entry.module)
+            rejects[r.name] = Declared(r, entry.module)
         decision = self.decision_of(d)
-        if decision is not None:
-            base["decision"] = (decision, entry.module)
-        for key, value in (
-            ("title", d.title),
-            ("source", d.source),
-            ("court", d.court),
-        ):
-            if value:
-                base[key] = (value, entry.module) if key == "source" else value
+        period = (base.in_force_from, base.in_force_until)
         if d.in_force_from or d.in_force_until:  # a period is replaced whole, never half
-            base["from"], base["until"] = d.in_force_from, d.in_force_until
-        base["cites"] = tuple((c, entry.module) for c in d.cites)
-        base["notes"] = d.notes
-        base["closed"] = base["closed"] or d.closed_world
-        base["burdens"] = (*base["burdens"], *((b, entry.module) for b in d.burdens))
-        if d.precedents is not None:
-            base["precedents"] = (d.precedents, entry.module)
-        return base
+            period = (d.in_force_from, d.in_force_until)
+        return Effective(
+            slots=MappingProxyType(slots),
+            decision=Declared(decision, entry.module) if decision is not None else base.decision,
+            rejects=MappingProxyType(rejects),
+            title=d.title or base.title,
+            source=Declared(d.source, entry.module) if d.source else base.source,
+            court=d.court or base.court,
+            in_force_from=period[0],
+            in_force_until=period[1],
+            cites=tuple(Declared(c, entry.module) for c in d.cites),
+            notes=d.notes,
+            closed_world=base.closed_world or d.closed_world,
+            precedents=(
+                Declared(d.precedents, entry.module)
+                if d.precedents is not None
+                else base.precedents
+            ),
+            burdens=(*base.burdens, *(Declared(b, entry.module) for b in d.burdens)),
+        )
 
     def doctrine(self, entry: Entry) -> ir.Doctrine | None:
         d: n.DoctrineDecl = entry.decl
@@ -1279,15 +1245,18 @@ class Checker:
         eff = self.effective(entry)
         if eff is None:
             return None
+        self._effective[d.name] = eff
         slot_keys: dict[str, str] = {}
-        for label, (slot, module) in eff["slots"].items():
+        for label, placed in eff.slots.items():
+            slot, module = placed.item, placed.module
             if slot.element is not None:
                 # Three parts, where a module's own elements have two (names hold no dots):
                 # an element inside doctrine `d` never shares a key with element `x` of a
                 # module named `d`.
                 slot_keys[label] = f"{self.module_name(entry.module)}.{d.name}.{label}"
                 continue
-            target = self.scopes[module].get(slot.target)
+            bound = slot.target or ""  # a slot without an element of its own names one
+            target = self.scopes[module].get(bound)
             if target is None or target.kind != "element":
                 what = (
                     f"`{slot.target}` is {_KIND_WORDS[target.kind]}, not an element"
@@ -1299,45 +1268,45 @@ class Checker:
                     what,
                     slot.target_pos,
                     label=f"bound to `{label}` here",
-                    help=self.suggest(slot.target, self._names(module, "element"))
+                    help=self.suggest(bound, self._names(module, "element"))
                     or "declare it with `element NAME { ... }` or import its module",
                 )
                 self._unresolved_labels.setdefault(d.name, set()).add(label)
                 continue
             slot_keys[label] = self.element_key(target)
-            self.used.add(slot_keys[label])
-        for label, (slot, module) in eff["slots"].items():
+        for label, placed in eff.slots.items():
+            slot, module = placed.item, placed.module
             if slot.element is None:
                 continue
             key = slot_keys[label]
-            self.used.add(key)
             scope = Scope(module=module, names=self.scopes[module], slots=slot_keys, exclude=label)
             self.elements[key] = self.build_element(key, slot.element, scope)
         # Thresholds first: the court answers them before the elements.
         thresholds = [
             label
-            for label, (slot, _) in eff["slots"].items()
-            if slot.threshold and label in slot_keys
+            for label, placed in eff.slots.items()
+            if placed.item.threshold and label in slot_keys
         ]
         slot_keys = {
             **{label: slot_keys[label] for label in thresholds},
             **{k: v for k, v in slot_keys.items() if k not in thresholds},
         }
-        if eff["decision"] is None:
+        if eff.decision is None:
             expr: ir.Expr = ir.And(items=tuple(ir.ElementRef(key=k) for k in slot_keys.values()))
             text = "all of (" + ", ".join(slot_keys) + ")"
         else:
-            decision, module = eff["decision"]
+            decision, module = eff.decision.item, eff.decision.module
             scope = Scope(module=module, names=self.scopes[module], slots=slot_keys)
             expr, text = self.decide(decision, scope, f"doctrine `{d.name}`")
             if thresholds:
                 expr = ir.And(items=(*(ir.ElementRef(key=slot_keys[t]) for t in thresholds), expr))
                 text = "all of (" + ", ".join(thresholds) + f") and then {text}"
         presumptions: list[ir.Presumption] = []
-        for b, module in eff["burdens"]:
+        for burden in eff.burdens:
+            module = burden.module
             scope = Scope(module=module, names=self.scopes[module], slots=slot_keys)
-            presumptions.extend(self.burdens((b,), scope))
-        if not eff["slots"]:
+            presumptions.extend(self.burdens((burden.item,), scope))
+        if not eff.slots:
             self.fail(
                 "D0208",
                 f"doctrine `{d.name}` has no elements",
@@ -1345,7 +1314,8 @@ class Checker:
                 help="add `element NAME ...` to the doctrine",
             )
         rejects = []
-        for r, module in eff["rejects"].values():
+        for placed_reject in eff.rejects.values():
+            r, module = placed_reject.item, placed_reject.module
             on = []
             for name in r.on:
                 e = self.scopes[module].get(name.id)
@@ -1369,41 +1339,41 @@ class Checker:
                 )
             )
         source = None
-        if eff["source"] is not None:
-            cite, module = eff["source"]
-            source = self.cite(module, cite)
-        cites = tuple(c for c in (self.cite(m, x) for x, m in eff["cites"]) if c is not None)
-        if eff["from"] and eff["until"] and eff["from"] >= eff["until"]:
+        if eff.source is not None:
+            source = self.cite(eff.source.module, eff.source.item)
+        cites = tuple(c for c in (self.cite(x.module, x.item) for x in eff.cites) if c is not None)
+        start, end = eff.in_force_from, eff.in_force_until
+        if start and end and start >= end:
             self.fail(
                 "D0307",
-                f"`{d.name}` would be in force from {eff['from']} until {eff['until']}",
+                f"`{d.name}` would be in force from {start} until {end}",
                 d.pos,
                 help="the start of the period comes before its end",
             )
         doctrine = ir.Doctrine(
             name=d.name,
-            title=eff["title"] or d.name.replace("_", " "),
+            title=eff.title or d.name.replace("_", " "),
             module=self.module_name(entry.module),
             extends=d.extends.id if d.extends else None,
             source=source,
-            court=eff["court"],
-            in_force_from=eff["from"],
-            in_force_until=eff["until"],
+            court=eff.court,
+            in_force_from=start,
+            in_force_until=end,
             slots=tuple(slot_keys.items()),
             expr=expr,
             text=text,
             rejects=tuple(rejects),
             cites=cites,
-            notes=eff["notes"],
+            notes=eff.notes,
             facts_weighed=(),
-            closed_world=eff["closed"],
+            closed_world=eff.closed_world,
             thresholds=tuple(thresholds),
             presumptions=tuple(presumptions),
             opinion=source.opinion if source is not None else "",
             pos=d.pos,
         )
-        if eff["precedents"] is not None:
-            names, module = eff["precedents"]
+        if eff.precedents is not None:
+            names, module = eff.precedents.item, eff.precedents.module
             doctrine = attrs.evolve(doctrine, precedents=self.precedents(names, module, d.name))
         doctrine = attrs.evolve(doctrine, facts_weighed=tuple(sorted(self.facts_of(doctrine.expr))))
         self.doctrines[d.name] = doctrine
@@ -1564,28 +1534,11 @@ class Checker:
                     "against": against,
                 }
             )
-        if not candidates:
-            self.warn(
-                "D0604",
-                f"no decided case in this module or its imports applied `{applied.id}`",
-                applied.pos,
-                label=f"`{doctrine}` will find no precedents here",
-                help="declare authorities with `applied`, `held` and `facts`, and import them",
-            )
         return list_name.id, tuple(candidates)
 
     def family(self, name: str) -> str:
-        """The question a doctrine answers: the rule it is a variant of, or whose question it
-        `answers`, followed to the root."""
-        seen = set()
-        while name not in seen:
-            seen.add(name)
-            entry = self._doctrine_decls.get(name)
-            parent = None if entry is None else entry.decl.extends or entry.decl.answers
-            if parent is None:
-                return name
-            name = parent.id
-        return name
+        """The question a doctrine answers (see `project.family`)."""
+        return family(name, self._doctrine_decls)
 
     def case(self, entry: Entry, facts: dict[str, ir.Fact]) -> ir.Case | None:
         c: n.CaseDecl = entry.decl
@@ -1676,33 +1629,16 @@ class Checker:
                 elif entry.kind == "doctrine":
                     self.doctrine(entry)
         self.find_cycles()
-        if not any(d.severity == "error" for d in self.diagnostics):
+        self._sound = not any(d.severity == "error" for d in self.diagnostics)
+        if self._sound:
             self.check_chains()
         for path in self.loaded.order:
-            facts = self.facts_visible(path)
+            facts = self.vocabularies[path] = self.facts_visible(path)
             self.cases[path] = [
                 c
                 for c in (self.case(e, facts) for e in self.own_cases[path].values())
                 if c is not None
             ]
-        if any(d.severity == "error" for d in self.diagnostics):
-            return  # an unused element is often the echo of an error above: say nothing
-        for path in self.loaded.order:
-            if not self.own_cases[path] and not any(
-                e.kind == "doctrine" for e in self.own[path].values()
-            ):
-                continue  # a library of elements is there to be imported
-            for entry in self.own[path].values():
-                if entry.kind == "element":
-                    key = f"{self.module_name(path)}.{entry.decl.name}"
-                    if key not in self.used:
-                        self.warn(
-                            "D0601",
-                            f"element `{entry.decl.name}` is used by nothing",
-                            entry.decl.pos,
-                            label="not part of any doctrine or element",
-                            help="bind it in a doctrine with `element LABEL = NAME`, or remove it",
-                        )
 
     def facts_visible(self, path: Path) -> dict[str, ir.Fact]:
         """Every fact of the module and of everything it imports: the doctrine's vocabulary."""
@@ -1765,60 +1701,26 @@ class Checker:
             if node not in state:
                 visit(node, [])
 
-    def program(self, path: Path) -> ir.Program:
-        """The program of one file: its doctrines, what they need, its cases."""
-        module = self.loaded.modules[path]
-        own_doctrines = [e.decl.name for e in self.own[path].values() if e.kind == "doctrine"]
-        main = None
-        if own_doctrines:
-            main = path.stem if path.stem in own_doctrines else own_doctrines[-1]
-        needed_d: list[str] = []
-        needed_e: list[str] = []
-
-        def need_doctrine(name: str) -> None:
-            if name in needed_d or name not in self.doctrines:
-                return
-            needed_d.append(name)
-            d = self.doctrines[name]
-            if d.extends:
-                need_doctrine(d.extends)
-            for _, key in d.slots:
-                need_element(key)
-            need_expr(d.expr)
-
-        def need_element(key: str) -> None:
-            if key in needed_e or key not in self.elements:
-                return
-            needed_e.append(key)
-            need_expr(self.elements[key].expr)
-
-        def need_expr(expr: ir.Expr) -> None:
-            for node in ir.walk(expr):
-                if isinstance(node, ir.ElementRef):
-                    need_element(node.key)
-                elif isinstance(node, ir.DoctrineRef):
-                    need_doctrine(node.name)
-
-        for name in own_doctrines:
-            need_doctrine(name)
-        for case in self.cases.get(path, []):
-            need_doctrine(case.doctrine)
-        sources = tuple(
-            (Path(display_path(p)).name, sha256(self.loaded.sources[display_path(p)]))
-            for p in self.loaded.closure(path)
-        )
-        return ir.Program(
-            name=module.name or path.stem,
-            title=module.title,
-            # The module's path within its library, not the machine's: the output must not
-            # depend on where the checkout is or where the compiler was run from.
-            path="/".join((module.name or path.stem).split(".")) + ".doctrine",
-            main=main,
-            facts=tuple(self.facts_visible(path).values()),
-            elements=tuple(self.elements[k] for k in needed_e),
-            doctrines=tuple(self.doctrines[d] for d in needed_d),
-            cases=tuple(self.cases.get(path, [])),
-            sources=sources,
+    def result(self) -> CheckedProject:
+        """What the checking found, frozen (read-only copies of the checker's tables)."""
+        ro = MappingProxyType
+        return CheckedProject(
+            loaded=self.loaded,
+            module_names=ro({p: self.module_name(p) for p in self.loaded.order}),
+            declarations=ro({p: ro(dict(own)) for p, own in self.own.items()}),
+            case_declarations=ro({p: ro(dict(own)) for p, own in self.own_cases.items()}),
+            scopes=ro({p: ro(dict(names)) for p, names in self.scopes.items()}),
+            vocabularies=ro({p: ro(v) for p, v in self.vocabularies.items()}),
+            fact_types=ro(dict(self.types)),
+            authorities=ro(dict(self.authorities)),
+            elements=ro(dict(self.elements)),
+            doctrines=ro(dict(self.doctrines)),
+            cases=ro({p: tuple(cases) for p, cases in self.cases.items()}),
+            doctrine_declarations=ro(dict(self._doctrine_decls)),
+            effective=ro(dict(self._effective)),
+            chains=tuple(self._pending_checks),
+            sound=self._sound,
+            diagnostics=tuple(self.diagnostics),
         )
 
 
@@ -1830,29 +1732,6 @@ def _present_imports(module: n.Module, loaded: Loaded, path: Path) -> Iterator[n
         resolved.setdefault(target, imp)
     for dep in loaded.imports[path]:
         yield resolved.get(dep)
-
-
-def _decisions(d: n.ElementDecl | n.DoctrineDecl) -> list[tuple[str, Any, SourcePosition]]:
-    """Every way a declaration states its outcome (one is right; the parser allows several)."""
-    ways: list[tuple[str, Any, SourcePosition]] = []
-    if d.condition is not None:
-        ways.append(("holds", d.condition, d.condition.pos))
-    if d.rule is not None or d.exceptions:
-        pos = d.rule.pos if d.rule is not None else d.exceptions[0].pos
-        ways.append(("rule", (d.rule, d.exceptions), pos))
-    if d.first_match is not None:
-        ways.append(("first", d.first_match, d.first_match.pos))
-    if d.switch is not None:
-        ways.append(("switch", d.switch, d.switch.pos))
-    return ways
-
-
-def _word(value: bool | n.Open | ir.Open | None) -> str:
-    if isinstance(value, (n.Open, ir.Open)):
-        return f'open "{value.reason}"'
-    if value is None:
-        return "open"
-    return "true" if value else "false"
 
 
 def _outcomes(e: ir.Expr) -> set[object]:
@@ -1938,27 +1817,23 @@ def _plain(v: n.Value) -> object:
     return v.value
 
 
-def check(loaded: Loaded) -> tuple[Checker, list[Diagnostic]]:
-    """Check all loaded modules; return the checker and its warnings, or raise on errors."""
+def check_all(loaded: Loaded) -> CheckedProject:
+    """Check all loaded modules and return what was found, errors included, never raising
+    on bad doctrine (an editor wants the names that did resolve beside the errors)."""
     checker = Checker(loaded)
     checker.check()
-    errors = [d for d in checker.diagnostics if d.severity == "error"]
-    if errors:
-        raise DoctrineError(_dedupe(checker.diagnostics), loaded.sources)
-    return checker, _dedupe(checker.diagnostics)
+    project = checker.result()
+    # The lints run last, over what checking found, and only add warnings.
+    return attrs.evolve(project, diagnostics=(*project.diagnostics, *lint(project)))
 
 
-@attrs.frozen
-class _PendingCheck:
-    """A chain of exceptions or a first-match list, checked once every element is built
-    (D0312 conflicts, D0602 lines that never apply, D0603 exceptions that change nothing)."""
-
-    kind: Literal["exceptions", "first"]
-    chain: ir.Chain
-    decls: tuple[Any, ...]  # the declarations of its branches, in the chain's order
-    closure: dict[str, set[str]]  # each exception's label: the labels ranked below it
-    parent: ir.Expr | None  # the condition an exception nested inside another holds under
-    module: Path
+def check(loaded: Loaded) -> tuple[CheckedProject, list[Diagnostic]]:
+    """Check all loaded modules; return the checked project and its warnings, or raise a
+    DoctrineError with every diagnostic when there is an error."""
+    project = check_all(loaded)
+    if not project.ok:
+        raise DoctrineError(_dedupe(list(project.diagnostics)), loaded.sources)
+    return project, _dedupe(list(project.diagnostics))
 
 
 def _dedupe(diagnostics: list[Diagnostic]) -> list[Diagnostic]:

@@ -3,61 +3,77 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator, Mapping
-from typing import Any, Union
+from collections.abc import Mapping
+from typing import Any
 
 import attrs
 
 from ..errors import SourcePosition
+from ..runtime.program import (
+    And,
+    AtLeast,
+    Branch,
+    Chain,
+    Citation,
+    Compare,
+    Const,
+    DoctrineRef,
+    ElementRef,
+    Expr,
+    FactRef,
+    FactType,
+    FieldRef,
+    FieldType,
+    Not,
+    Open,
+    Or,
+    Presence,
+    Quantified,
+    RecordType,
+    Switch,
+    SwitchArm,
+    walk,
+)
 from ..syntax.nodes import NOWHERE
 
-
-@attrs.frozen(kw_only=True)
-class FactType:
-    """bool, date, text, number, enum, scale (an ordered enum) or list (of a record)."""
-
-    kind: str
-    values: tuple[str, ...] = ()
-    record: RecordType | None = None
-    name: str = ""  # the fact or field that declared an enum, for messages
-
-    def describe(self) -> str:
-        """The type in words, as an error message names it."""
-        if self.kind in ("enum", "scale"):
-            sep = " < " if self.kind == "scale" else ", "
-            word = "an ordered enum" if self.kind == "scale" else "an enum"
-            return f"{word} ({sep.join(self.values)})"
-        if self.kind == "list":
-            return f"a list of {self.record.name if self.record else '?'}"
-        return {"bool": "a bool", "date": "a date", "text": "text", "number": "a number"}[self.kind]
-
-    def spec(self) -> object:
-        """The runtime's description of the type: plain tuples, emitted as constants."""
-        if self.kind in ("enum", "scale"):
-            return self.values
-        if self.kind == "list" and self.record is not None:
-            return tuple(
-                (f.name, f.type.kind, f.type.spec(), f.optional) for f in self.record.fields
-            )
-        return None
-
-
-@attrs.frozen(kw_only=True)
-class FieldType:
-    name: str
-    type: FactType
-    optional: bool
-    meaning: str = ""
-
-
-@attrs.frozen(kw_only=True)
-class RecordType:
-    name: str
-    fields: tuple[FieldType, ...]
-
-    def field(self, name: str) -> FieldType | None:
-        """The field called `name`, if the record has one."""
-        return next((f for f in self.fields if f.name == name), None)
+# The expression nodes, their types and Citation are the runtime's program tree (defined once,
+# in compiler.runtime.program, so compiled modules carry the very nodes the checker builds);
+# the declarations below hold them, with the source positions only the compiler needs.
+__all__ = [
+    "And",
+    "AtLeast",
+    "Authority",
+    "Branch",
+    "Case",
+    "Chain",
+    "Citation",
+    "Compare",
+    "Const",
+    "Doctrine",
+    "DoctrineRef",
+    "Element",
+    "ElementRef",
+    "Expr",
+    "Fact",
+    "FactRef",
+    "FactType",
+    "FieldRef",
+    "FieldType",
+    "Not",
+    "Open",
+    "Or",
+    "Presence",
+    "Presumption",
+    "Program",
+    "Quantified",
+    "RecordType",
+    "Rejected",
+    "Switch",
+    "SwitchArm",
+    "presumptions_of",
+    "references",
+    "walk",
+]
 
 
 @attrs.frozen(kw_only=True)
@@ -70,164 +86,7 @@ class Fact:
     pos: SourcePosition = attrs.field(default=NOWHERE, eq=False)
 
 
-# ---------------------------------------------------------------- expressions
-
-
-@attrs.frozen(kw_only=True)
-class FactRef:
-    name: str
-    type: FactType
-
-
-@attrs.frozen(kw_only=True)
-class FieldRef:
-    var: int
-    field: str
-    type: FactType
-    optional: bool
-
-
-@attrs.frozen(kw_only=True)
-class Const:
-    value: str | int | float | bool | datetime.date
-    type: FactType
-
-
-@attrs.frozen(kw_only=True)
-class ElementRef:
-    key: str
-
-
-@attrs.frozen(kw_only=True)
-class DoctrineRef:
-    name: str
-
-
-@attrs.frozen(kw_only=True)
-class And:
-    items: tuple[Expr, ...]
-
-
-@attrs.frozen(kw_only=True)
-class Or:
-    items: tuple[Expr, ...]
-
-
-@attrs.frozen(kw_only=True)
-class Not:
-    item: Expr
-
-
-@attrs.frozen(kw_only=True)
-class AtLeast:
-    count: int
-    items: tuple[Expr, ...]
-
-
-@attrs.frozen(kw_only=True)
-class Compare:
-    op: str
-    left: Expr
-    right: Expr
-    type: FactType
-
-
-@attrs.frozen(kw_only=True)
-class Presence:
-    field: FieldRef
-    present: bool
-
-
-@attrs.frozen(kw_only=True)
-class Quantified:
-    quantifier: str
-    var: int
-    collection: FactRef
-    body: Expr
-
-
-@attrs.frozen(kw_only=True)
-class Open:
-    """An outcome the law leaves open whatever the facts: unknown, and the reason is reported
-    in the result's `open` list. No fact can settle it, so it adds nothing to `missing`."""
-
-    reason: str
-
-
-@attrs.frozen(kw_only=True)
-class SwitchArm:
-    value: Const
-    result: Expr
-
-
-@attrs.frozen(kw_only=True)
-class Switch:
-    """The rule chosen by a fact's value: the arm whose value the fact has, else `otherwise`.
-
-    With the fact unknown, the arms are the doctrine's stated alternatives and the value is
-    their agreement: true if every arm is true, false if every arm is false, else unknown.
-    """
-
-    fact: FactRef
-    arms: tuple[SwitchArm, ...]
-    otherwise: Expr
-
-
-@attrs.frozen(kw_only=True)
-class Branch:
-    """An exception, or a line of a first-match list: when `cond` holds, `result` decides."""
-
-    label: str
-    cond: Expr
-    result: Expr  # a Const or Open outcome, or a Chain of the exception's own exceptions
-    outcome: bool | None  # None: the outcome is open (`result` is an Open)
-    because: str = ""
-    cites: tuple[Citation, ...] = ()
-
-
-@attrs.frozen(kw_only=True)
-class Chain:
-    """Branches tried in priority order; the first that applies decides, else the default.
-
-    Three-valued: a branch whose condition is unknown leaves the outcome unknown unless
-    every way it could go gives the same result.
-    """
-
-    kind: str  # "exceptions" or "first_match"
-    branches: tuple[Branch, ...]
-    default: bool | Open
-    because: str = ""
-    cites: tuple[Citation, ...] = ()
-
-
-Expr = Union[
-    FactRef,
-    FieldRef,
-    Const,
-    ElementRef,
-    DoctrineRef,
-    And,
-    Or,
-    Not,
-    AtLeast,
-    Compare,
-    Presence,
-    Quantified,
-    Chain,
-    Open,
-    Switch,
-]
-
 # ---------------------------------------------------------------- declarations
-
-
-@attrs.frozen(kw_only=True)
-class Citation:
-    authority: str
-    citation: str
-    pinpoint: str = ""
-    purpose: str = ""
-    opinion: str = ""  # the cited authority's separate opinion, if it is one
 
 
 @attrs.frozen(kw_only=True)
@@ -365,31 +224,6 @@ class Program:
     doctrines: tuple[Doctrine, ...]
     cases: tuple[Case, ...]
     sources: tuple[tuple[str, str], ...]  # (file name, sha256) of the file and its imports
-
-
-def walk(expr: Expr) -> Iterator[Expr]:
-    """Every node of an expression, the expression first (not through element references)."""
-    yield expr
-    if isinstance(expr, (And, Or, AtLeast)):
-        for item in expr.items:
-            yield from walk(item)
-    elif isinstance(expr, Not):
-        yield from walk(expr.item)
-    elif isinstance(expr, Compare):
-        yield from walk(expr.left)
-        yield from walk(expr.right)
-    elif isinstance(expr, Quantified):
-        yield expr.collection
-        yield from walk(expr.body)
-    elif isinstance(expr, Chain):
-        for branch in expr.branches:
-            yield from walk(branch.cond)
-            yield from walk(branch.result)
-    elif isinstance(expr, Switch):
-        yield expr.fact
-        for arm in expr.arms:
-            yield from walk(arm.result)
-        yield from walk(expr.otherwise)
 
 
 def presumptions_of(

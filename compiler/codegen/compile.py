@@ -11,7 +11,8 @@ from pathlib import Path
 import attrs
 
 from ..checking import ir
-from ..checking.checker import Checker, check
+from ..checking.checker import check
+from ..checking.project import CheckedProject
 from ..errors import Diagnostic
 from ..syntax.loader import load as load_files
 from .generator import generate
@@ -27,7 +28,7 @@ class Compiled:
     warnings: tuple[Diagnostic, ...]
 
 
-def check_files(paths: list[Path]) -> tuple[Checker, list[Diagnostic]]:
+def check_files(paths: list[Path]) -> tuple[CheckedProject, list[Diagnostic]]:
     """Parse and check files and their imports; raise DoctrineError on any error."""
     return check(load_files(paths))
 
@@ -37,10 +38,10 @@ def compile_files(paths: list[Path], runtime: str | None = None) -> list[Compile
 
     With `runtime`, the modules import the runtime by that name (see `write_runtime`).
     """
-    checker, warnings = check_files(paths)
+    project, warnings = check_files(paths)
     out = []
     for path in paths:
-        program = checker.program(path.resolve())
+        program = project.program(path.resolve())
         mine = tuple(w for w in warnings if w.pos and Path(w.pos.path).resolve() == path.resolve())
         out.append(Compiled(path, program, generate(program, runtime), mine))
     return out

@@ -7,20 +7,23 @@ User text reaches the output only as string constants; identifiers are numbered 
 from __future__ import annotations
 
 import ast
+import dataclasses
 import datetime
 import gc
-import operator
 import sys
 from typing import Any
 
 from .. import __version__
 from ..checking import ir
 from ..errors import Diagnostic, DoctrineError
+from ..runtime import program
 from . import pysource
 
 # An element whose expression, with the small elements it uses, has at most this many nodes
 # is computed in place wherever it is used (see Generator.inlined): no call per element.
 INLINE_SIZE = 8
+# Python's spelling of each comparison of the program's table (program.COMPARISONS): what
+# generated code writes must compute what the tree evaluator computes with the table.
 _OPS: dict[str, type[ast.cmpop]] = {
     "==": ast.Eq,
     "!=": ast.NotEq,
@@ -29,6 +32,17 @@ _OPS: dict[str, type[ast.cmpop]] = {
     ">": ast.Gt,
     ">=": ast.GtE,
 }
+assert _OPS.keys() == program.COMPARISONS.keys()
+
+
+# Every class of the program tree, which code generation writes as constructor calls.
+_NODE_CLASSES = frozenset(
+    cls
+    for cls in vars(program).values()
+    if isinstance(cls, type)
+    and dataclasses.is_dataclass(cls)
+    and cls.__module__ == program.__name__
+)
 
 
 def _name(id: str) -> ast.Name:
@@ -145,10 +159,17 @@ def _plain(value: Any) -> bool:
 
 
 class _Data:
-    """Turns plain data (dicts, tuples, dates) into constant expressions."""
+    """Turns plain data (dicts, tuples, dates) and program nodes into constant expressions.
+
+    A program node becomes a call of its class in `compiler.runtime.program` (imported as
+    `_pt`), its fields in order and trailing defaults left out; each distinct type is built
+    once, bound to a name (`_T0`), since every fact reference and constant carries one.
+    """
 
     def __init__(self, dates: dict[datetime.date, str]):
         self.dates = dates
+        self.types: dict[program.FactType, str] = {}
+        self.type_defs: list[ast.stmt] = []
 
     def __call__(self, value: Any) -> ast.expr:
         if _plain(value):  # unparsed as its repr, which is what the nodes would give, faster
@@ -161,7 +182,29 @@ class _Data:
             return self.date(value)
         if value is None or isinstance(value, (str, int, float, bool)):
             return _c(value)
+        if isinstance(value, program.FactType):
+            return self.type(value)
+        if type(value) in _NODE_CLASSES:
+            return self.node(value)
         raise TypeError(f"cannot emit {type(value).__name__}")
+
+    def node(self, value: Any) -> ast.Call:
+        """`_pt.Class(field, ...)`, leaving out the trailing fields that keep their default."""
+        fields = dataclasses.fields(value)
+        args = [getattr(value, f.name) for f in fields]
+        while fields and fields[-1].default is not dataclasses.MISSING:
+            if args[-1] != fields[-1].default:
+                break
+            args.pop()
+            fields = fields[:-1]
+        return _call(_attr("_pt", type(value).__name__), *(self(a) for a in args))
+
+    def type(self, value: program.FactType) -> ast.Name:
+        if value not in self.types:
+            made = self.node(value)  # names the types it holds first: they are defined first
+            self.types[value] = f"_T{len(self.types)}"
+            self.type_defs.append(_assign(self.types[value], made))
+        return _name(self.types[value])
 
     def date(self, value: datetime.date) -> ast.Name:
         if value not in self.dates:
@@ -512,15 +555,14 @@ class Generator:
         if isinstance(e.right, ir.Const) and not isinstance(e.left, ir.Const):
             side, const, op = e.left, e.right, e.op
         elif isinstance(e.left, ir.Const) and not isinstance(e.right, ir.Const):
-            flipped = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
-            side, const, op = e.right, e.left, flipped[e.op]
+            side, const, op = e.right, e.left, program.MIRRORED[e.op]
         else:
             return None
         if not isinstance(side, (ir.FactRef, ir.FieldRef)):
             return None
         values = e.type.values
         rank = values.index(str(const.value))
-        keep = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}[op]
+        keep = program.COMPARISONS[op]
         chosen = ast.Set(elts=[_c(v) for r, v in enumerate(values) if keep(r, rank)])
         ref = self.value(side, env)
         if isinstance(side, ir.FieldRef) and not side.optional:
@@ -687,7 +729,7 @@ class Generator:
         for el in self.program.elements:
             for node in ir.walk(el.expr):
                 if isinstance(node, ir.Quantified) and node.collection.name == list_fact:
-                    tests.append((node.var, tree(node.body)))
+                    tests.append((node.var, node.body))
         return (list_fact, candidates, tuple(tests))
 
     # -------------------------------------------------------------- the module
@@ -708,7 +750,7 @@ class Generator:
                 "name": el.name,
                 "title": el.title,
                 "requirement": el.text,
-                "tree": tree(el.expr),
+                "tree": el.expr,
                 "met": el.met,
                 "unmet": el.unmet,
                 "notes": el.notes,
@@ -732,7 +774,7 @@ class Generator:
                 "in_force_from": d.in_force_from.isoformat() if d.in_force_from else None,
                 "in_force_until": d.in_force_until.isoformat() if d.in_force_until else None,
                 "requirement": d.text,
-                "tree": tree(d.expr),
+                "tree": d.expr,
                 "elements": tuple({"label": label, "key": key} for label, key in d.slots),
                 "rejects": tuple(
                     {
@@ -903,14 +945,29 @@ class Generator:
         )
         body.append(ast.Expr(_c(doc)))
         body.append(ast.Import(names=[ast.alias(name="datetime", asname="_dt")]))
-        if self.runtime is None:
+        # `compile --standalone`: the runtime's copy beside the module, by its own name.
+        runtime = "compiler.runtime" if self.runtime is None else self.runtime
+        package, _, leaf = runtime.rpartition(".")
+        if package:
             body.append(
-                ast.ImportFrom(
-                    module="compiler", names=[ast.alias(name="runtime", asname="_rt")], level=0
+                ast.ImportFrom(module=package, names=[ast.alias(name=leaf, asname="_rt")], level=0)
+            )
+        else:
+            body.append(ast.Import(names=[ast.alias(name=runtime, asname="_rt")]))
+        body.append(
+            ast.ImportFrom(module=runtime, names=[ast.alias(name="program", asname="_pt")], level=0)
+        )
+        # Before any node is built: a runtime whose program tree has another shape says so.
+        body.append(
+            ast.Expr(
+                _call(
+                    _attr("_rt", "require_format"),
+                    _c(program.FORMAT),
+                    _c(__version__),
+                    _name("__name__"),
                 )
             )
-        else:  # `compile --standalone`: the runtime's copy beside the module, by its own name
-            body.append(ast.Import(names=[ast.alias(name=self.runtime, asname="_rt")]))
+        )
         body.append(
             _assign(
                 "__all__",
@@ -934,6 +991,7 @@ class Generator:
                     ),
                 )
             )
+        body.extend(self.data.type_defs)
         body.append(_assign("FACTS", self.data(facts_spec)))
         body.append(_assign("_SCHEMA", _call(_attr("_rt", "Schema"), _name("FACTS"))))
         body.append(_assign("INFO", info_ast))
@@ -1003,70 +1061,6 @@ class Generator:
             )
         )
         return ast.Module(body=body, type_ignores=[])
-
-
-def tree(e: ir.Expr) -> tuple[Any, ...]:
-    """The expression as nested tuples of plain data, for explanations to walk."""
-    if isinstance(e, ir.FactRef):
-        return ("fact", e.name)
-    if isinstance(e, ir.FieldRef):
-        return ("field", e.var, e.field)
-    if isinstance(e, ir.Const):
-        return ("const", e.value)
-    if isinstance(e, ir.ElementRef):
-        return ("element", e.key)
-    if isinstance(e, ir.DoctrineRef):
-        return ("doctrine", e.name)
-    if isinstance(e, (ir.And, ir.Or)):
-        return ("and" if isinstance(e, ir.And) else "or", tuple(tree(i) for i in e.items))
-    if isinstance(e, ir.AtLeast):
-        return ("at_least", e.count, tuple(tree(i) for i in e.items))
-    if isinstance(e, ir.Not):
-        return ("not", tree(e.item))
-    if isinstance(e, ir.Compare):
-        return ("compare", e.op, tree(e.left), tree(e.right), e.type.values)
-    if isinstance(e, ir.Presence):
-        return ("present" if e.present else "absent", tree(e.field))
-    if isinstance(e, ir.Quantified):
-        return (e.quantifier, e.var, e.collection.name, tree(e.body))
-    if isinstance(e, ir.Open):
-        return ("open", e.reason)
-    if isinstance(e, ir.Switch):
-        return (
-            "switch",
-            e.fact.name,
-            tuple((arm.value.value, tree(arm.result)) for arm in e.arms),
-            tree(e.otherwise),
-        )
-    if isinstance(e, ir.Chain):
-        return (
-            "chain",
-            e.kind,
-            e.default if isinstance(e.default, bool) else tree(e.default),
-            e.because,
-            tuple(_cite(c) for c in e.cites),
-            tuple(
-                (
-                    b.label,
-                    tree(b.cond),
-                    b.outcome,
-                    tree(b.result),
-                    b.because,
-                    tuple(_cite(c) for c in b.cites),
-                )
-                for b in e.branches
-            ),
-        )
-    raise AssertionError(f"unexpected {e!r}")
-
-
-def _cite(c: ir.Citation) -> dict[str, str]:
-    return {
-        "authority": c.authority,
-        "citation": c.citation,
-        "pinpoint": c.pinpoint,
-        "purpose": c.purpose,
-    }
 
 
 def _facts(e: ir.Expr) -> set[str]:

@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import datetime
 import functools
-import operator
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..runtime import ABSENT, Result
+from ..runtime import ABSENT, Result, Tree, program
 
 __all__ = [
     "CAP",
@@ -42,21 +41,11 @@ __all__ = [
 CAP = 24
 """The most change sets kept at any node of the tree (the smallest first)."""
 
-Node = tuple[Any, ...]
+Node = program.Expr
 Truth = bool | None
 Path = tuple[str, int, str]
 """(fact, item index, field); a plain fact is (fact, -1, "")."""
 
-_OPS: dict[str, Callable[[Any, Any], bool]] = {
-    "==": operator.eq,
-    "!=": operator.ne,
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-}
-_MIRROR = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
-_NEGATE = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
 _FINITE = ("bool", "enum", "scale")
 
 
@@ -271,8 +260,9 @@ class Model:
     """A compiled module's trees and vocabulary, evaluated three-valued on one set of facts.
 
     `facts` are in the runtime's form (every fact present, None when unknown, dates as `date`,
-    lists as tuples of records). The evaluation mirrors the generated code; tests check that
-    the two agree on every worked case of the library.
+    lists as tuples of records). Values come from the runtime's tree evaluator (`Tree`), which
+    the differential tests hold to the generated code; here a quantifier's variable is named by
+    the (list fact, index) of its record, so that a change can say which record it is to.
     """
 
     def __init__(
@@ -287,23 +277,27 @@ class Model:
         self.facts = facts
         self.fixed = frozenset(fixed)
         """Lists whose records may not be changed (the library filled them)."""
-        self._element_values: dict[str, Truth] = {}
         self.support_memo: dict[tuple[str, str], list[tuple[str, str]]] = {}
         """The leaves each element's and doctrine's value rests on (see explanation.support)."""
-        self._doctrine_values: dict[str, Truth] = {}
+        self.evaluator = Tree(
+            {key: el["tree"] for key, el in info["elements"].items()},
+            {name: d["tree"] for name, d in info["doctrines"].items()},
+            facts,
+        )
 
     # -------------------------------------------------------------- types
     def kind(self, operand: Node, env: Mapping[int, tuple[str, int]]) -> tuple[str, Any]:
         """The (kind, spec) of an operand: a fact's, a record field's, or a constant's."""
-        if operand[0] == "fact":
-            return self.schema[operand[1]]
-        if operand[0] == "field":
-            list_fact, _ = env[operand[1]]
+        if isinstance(operand, program.FactRef):
+            return self.schema[operand.name]
+        if isinstance(operand, program.FieldRef):
+            list_fact, _ = env[operand.var]
             for name, kind, spec, _optional in self.schema[list_fact][1]:
-                if name == operand[2]:
+                if name == operand.field:
                     return kind, spec
-            raise KeyError(operand[2])
-        value = operand[1]
+            raise KeyError(operand.field)
+        assert isinstance(operand, program.Const)
+        value = operand.value
         if isinstance(value, bool):
             return "bool", None
         if isinstance(value, datetime.date):
@@ -317,159 +311,45 @@ class Model:
         record: Mapping[str, Any] = items[index]
         return record
 
+    def tree(self, node: program.ElementRef | program.DoctrineRef) -> Node:
+        """The requirement of the element or doctrine a reference names."""
+        return self.evaluator.tree(node)
+
+    def records(self, env: Mapping[int, tuple[str, int]]) -> dict[int, Mapping[str, Any]]:
+        """The record each variable stands for, from its (list fact, index)."""
+        return {var: self.record(list_fact, index) for var, (list_fact, index) in env.items()}
+
     def operand(self, node: Node, env: Mapping[int, tuple[str, int]]) -> Any:
-        tag = node[0]
-        if tag == "const":
-            return node[1]
-        if tag == "fact":
-            return self.facts[node[1]]
-        if tag == "field":
-            list_fact, index = env[node[1]]
-            return self.record(list_fact, index)[node[2]]
-        return self.value(node, env)
+        """A compared value as it is (a constant's, a fact's, a record field's)."""
+        return self.evaluator.value(node, self.records(env) if env else {})
 
     # -------------------------------------------------------------- values
     def value(self, node: Node, env: Mapping[int, tuple[str, int]] | None = None) -> Truth:
-        """The node's truth value on the facts: True, False or None (unknown)."""
-        env = env or {}
-        tag = node[0]
-        if tag in ("const", "fact", "field"):
-            v = self.operand(node, env)
-            return None if v is None else bool(v)
-        if tag == "and":
-            values = [self.value(i, env) for i in node[1]]
-            return False if False in values else None if None in values else True
-        if tag == "or":
-            values = [self.value(i, env) for i in node[1]]
-            return True if True in values else None if None in values else False
-        if tag == "not":
-            v = self.value(node[1], env)
-            return None if v is None else not v
-        if tag == "at_least":
-            values = [self.value(i, env) for i in node[2]]
-            true = values.count(True)
-            if true >= node[1]:
-                return True
-            return None if true + values.count(None) >= node[1] else False
-        if tag == "compare":
-            return self._compare(node, env)
-        if tag in ("present", "absent"):
-            absent = self.operand(node[1], env) is ABSENT
-            return absent if tag == "absent" else not absent
-        if tag in ("some", "every", "no"):
-            return self._quantified(node, env)
-        if tag == "element":
-            key = node[1]
-            if key not in self._element_values:
-                self._element_values[key] = self.value(self.info["elements"][key]["tree"])
-            return self._element_values[key]
-        if tag == "doctrine":
-            name = node[1]
-            if name not in self._doctrine_values:
-                self._doctrine_values[name] = self.value(self.info["doctrines"][name]["tree"])
-            return self._doctrine_values[name]
-        if tag == "chain":
-            return self._chain(node)
-        if tag == "open":
-            return None  # open whatever the facts
-        if tag == "switch":
-            return self._switch(node)
-        raise ValueError(f"unknown node {tag!r}")
+        """The node's truth value on the facts: True, False or None (unknown), by the
+        runtime's one tree evaluator."""
+        v = self.evaluator.value(node, self.records(env) if env else {})
+        return None if v is None else bool(v)
 
-    def switch_arm(self, node: Node) -> Node | None:
+    def switch_arm(self, node: program.Switch) -> Node | None:
         """The rule a switch chooses on these facts (an arm's or `otherwise`), None when its
         fact is unknown."""
-        _, fact, arms, otherwise = node
-        chosen = self.facts.get(fact)
-        if chosen is None:
-            return None
-        rule: Node = next((result for value, result in arms if value == chosen), otherwise)
-        return rule
+        return self.evaluator.switch_arm(node)
 
-    def _switch(self, node: Node) -> Truth:
-        rule = self.switch_arm(node)
-        if rule is not None:
-            return self.value(rule)
-        # The fact unknown: the stated alternatives' agreement.
-        pending: Any = _OPEN
-        for _value, result in node[2]:
-            pending = _merge_outcome(pending, self.value(result))
-            if pending is None:
-                return None
-        return None if pending is _OPEN else pending
-
-    def _ranked(self, node: Node, env: Mapping[int, tuple[str, int]]) -> tuple[Any, ...] | None:
+    @staticmethod
+    def ranked(node: program.Compare) -> tuple[Any, ...] | None:
         """The order of an ordered enum compared by this node, or None."""
-        for side in (node[2], node[3]):
-            if side[0] in ("fact", "field"):
-                kind, spec = self.kind(side, env)
-                if kind == "scale":
-                    return tuple(spec)
-        # Newer modules carry the compared type's values as a fifth item.
-        if len(node) > 4 and node[4] and node[1] not in ("==", "!="):
-            return tuple(node[4])
-        return None
-
-    def _compare(self, node: Node, env: Mapping[int, tuple[str, int]]) -> Truth:
-        op, left, right = node[1], node[2], node[3]
-        lv, rv = self.operand(left, env), self.operand(right, env)
-        if lv is ABSENT or rv is ABSENT:
-            return False
-        if lv is None or rv is None:
-            return None
-        return self.holds_op(op, lv, rv, self._ranked(node, env))
+        return node.type.values if node.type.kind == "scale" else None
 
     @staticmethod
     def holds_op(op: str, left: Any, right: Any, ranks: tuple[Any, ...] | None) -> bool:
         if ranks is not None:
             left, right = ranks.index(left), ranks.index(right)
-        return _OPS[op](left, right)
+        return program.COMPARISONS[op](left, right)
 
-    def _quantified(self, node: Node, env: Mapping[int, tuple[str, int]]) -> Truth:
-        quantifier, var, list_fact, body = node
-        items = self.facts[list_fact]
-        if items is None:
-            return None
-        values = [self.value(body, {**env, var: (list_fact, i)}) for i in range(len(items))]
-        if quantifier == "every":
-            return False if False in values else None if None in values else True
-        some: Truth = True if True in values else None if None in values else False
-        if quantifier == "some":
-            return some
-        return None if some is None else not some
-
-    def _chain(self, node: Node) -> Truth:
-        _, _kind, default, _because, _cites, branches = node
-        pending: Any = _OPEN
-        for branch in branches:
-            applies = self.value(branch[1])
-            if applies is True:
-                return _merge_outcome(pending, self.value(branch[3]))
-            if applies is None:
-                pending = _merge_outcome(pending, self.value(branch[3]))
-                if pending is None:
-                    return None
-        return _merge_outcome(pending, default if isinstance(default, bool) else None)
-
-    def chain_branch(self, node: Node) -> int | None:
+    def chain_branch(self, node: program.Chain) -> int | None:
         """Which branch of a rule decides it on these facts: its index, -1 for the general
         rule, None when that is not yet settled."""
-        for i, branch in enumerate(node[5]):
-            applies = self.value(branch[1])
-            if applies is True:
-                return i
-            if applies is None:
-                return None
-        return -1
-
-
-_OPEN = object()
-
-
-def _merge_outcome(pending: Any, value: Truth) -> Truth:
-    if pending is _OPEN:
-        return value
-    return pending if pending is value else None
+        return self.evaluator.chain_branch(node)
 
 
 def _refilled(list_fact: str) -> Path:
@@ -491,51 +371,46 @@ class _Search:
     def make(self, node: Node, target: bool, env: Mapping[int, tuple[str, int]]) -> list[ChangeSet]:
         if self.model.value(node, env) is target:
             return [_EMPTY]
-        tag = node[0]
-        if tag in ("element", "doctrine"):
-            memo_key = (tag, node[1], target)
+        if isinstance(node, (program.ElementRef, program.DoctrineRef)):
+            if isinstance(node, program.ElementRef):
+                memo_key = ("element", node.key, target)
+            else:
+                memo_key = ("doctrine", node.name, target)
             if memo_key not in self.memo:
                 self.memo[memo_key] = []  # a cycle (none survive the checker) finds nothing
-                table = "elements" if tag == "element" else "doctrines"
-                tree = self.model.info[table][node[1]]["tree"]
-                self.memo[memo_key] = self.make(tree, target, {})
+                self.memo[memo_key] = self.make(self.model.tree(node), target, {})
             return self.memo[memo_key]
-        if tag == "const":
-            return []
-        if tag == "fact":
-            kind, _ = self.model.schema[node[1]]
-            return [(((node[1], -1, ""), OneOf((target,))),)] if kind == "bool" else []
-        if tag == "field":
-            list_fact, index = env[node[1]]
+        if isinstance(node, program.FactRef):
+            kind, _ = self.model.schema[node.name]
+            return [(((node.name, -1, ""), OneOf((target,))),)] if kind == "bool" else []
+        if isinstance(node, program.FieldRef):
+            list_fact, index = env[node.var]
             if self.model.kind(node, env)[0] != "bool" or list_fact in self.model.fixed:
                 return []
-            return [(((list_fact, index, node[2]), OneOf((target,))),)]
-        if tag == "not":
-            return self.make(node[1], not target, env)
-        if tag in ("and", "or"):
-            parts = [self.make(i, target, env) for i in node[1]]
-            needs_all = (tag == "and") == target
+            return [(((list_fact, index, node.field), OneOf((target,))),)]
+        if isinstance(node, program.Not):
+            return self.make(node.item, not target, env)
+        if isinstance(node, (program.And, program.Or)):
+            parts = [self.make(i, target, env) for i in node.items]
+            needs_all = isinstance(node, program.And) == target
             return _product(parts, self.cap) if needs_all else _union(parts, self.cap)
-        if tag == "at_least":
-            count = node[1] if target else len(node[2]) - node[1] + 1
-            return self._at_least(count, [self.make(i, target, env) for i in node[2]])
-        if tag == "compare":
+        if isinstance(node, program.AtLeast):
+            count = node.count if target else len(node.items) - node.count + 1
+            return self._at_least(count, [self.make(i, target, env) for i in node.items])
+        if isinstance(node, program.Compare):
             return self._compare(node, target, env)
-        if tag in ("present", "absent"):
-            return []
-        if tag in ("some", "every", "no"):
+        if isinstance(node, program.Quantified):
             return self._quantified(node, target, env)
-        if tag == "chain":
+        if isinstance(node, program.Chain):
             return self._chain(node, target)
-        if tag == "open":
-            return []  # no fact settles an open question
-        if tag == "switch":
+        if isinstance(node, program.Switch):
             rule = self.model.switch_arm(node)
             if rule is not None:
                 return self.make(rule, target, {})
             # The fact unknown: every stated alternative brought to the target.
-            return _product([self.make(result, target, {}) for _v, result in node[2]], self.cap)
-        raise ValueError(f"unknown node {tag!r}")
+            return _product([self.make(arm.result, target, {}) for arm in node.arms], self.cap)
+        # A constant, a field's presence, or an open question: no fact settles it.
+        return []
 
     def _at_least(self, count: int, parts: list[list[ChangeSet]]) -> list[ChangeSet]:
         # Items already at the target count for nothing; the rest are chosen by a knapsack.
@@ -553,9 +428,14 @@ class _Search:
         return reach[count]
 
     def _quantified(
-        self, node: Node, target: bool, env: Mapping[int, tuple[str, int]]
+        self, node: program.Quantified, target: bool, env: Mapping[int, tuple[str, int]]
     ) -> list[ChangeSet]:
-        quantifier, var, list_fact, body = node
+        quantifier, var, list_fact, body = (
+            node.quantifier,
+            node.var,
+            node.collection.name,
+            node.body,
+        )
         items = self.model.facts[list_fact]
         if list_fact in self.model.fixed:
             # The library fills this list afresh from the changed facts (a decided case may
@@ -569,32 +449,31 @@ class _Search:
         needs_all = (quantifier == "every") == target
         return _product(parts, self.cap) if needs_all else _union(parts, self.cap)
 
-    def _chain(self, node: Node, target: bool) -> list[ChangeSet]:
-        _, _kind, default, _because, _cites, branches = node
+    def _chain(self, node: program.Chain, target: bool) -> list[ChangeSet]:
         options: list[list[ChangeSet]] = []
         earlier: list[ChangeSet] = [_EMPTY]  # every earlier branch made not to apply
-        for branch in branches:
-            result = self.make(branch[3], target, {})
+        for branch in node.branches:
+            result = self.make(branch.result, target, {})
             if result:
                 options.append(
-                    _product([earlier, self.make(branch[1], True, {}), result], self.cap)
+                    _product([earlier, self.make(branch.cond, True, {}), result], self.cap)
                 )
-            earlier = _product([earlier, self.make(branch[1], False, {})], self.cap)
+            earlier = _product([earlier, self.make(branch.cond, False, {})], self.cap)
             if not earlier:
                 break
-        if default is target and earlier:
+        if node.default is target and earlier:
             options.append(earlier)
         return _union(options, self.cap)
 
     def _compare(
-        self, node: Node, target: bool, env: Mapping[int, tuple[str, int]]
+        self, node: program.Compare, target: bool, env: Mapping[int, tuple[str, int]]
     ) -> list[ChangeSet]:
-        op, left, right = node[1], node[2], node[3]
+        op, left, right = node.op, node.left, node.right
         if not target:
-            op = _NEGATE[op]
-        ranks = self.model._ranked(node, env)
+            op = program.NEGATED[op]
+        ranks = self.model.ranked(node)
         out: list[ChangeSet] = []
-        for side, other, side_op in ((left, right, op), (right, left, _MIRROR[op])):
+        for side, other, side_op in ((left, right, op), (right, left, program.MIRRORED[op])):
             path = self._path(side, env)
             if path is None:
                 continue
@@ -607,11 +486,11 @@ class _Search:
         return _minimal(out, self.cap)
 
     def _path(self, side: Node, env: Mapping[int, tuple[str, int]]) -> Path | None:
-        if side[0] == "fact" and self.model.schema[side[1]][0] != "list":
-            return side[1], -1, ""
-        if side[0] == "field" and self.model.kind(side, env)[0] == "bool":
-            list_fact, index = env[side[1]]
-            return None if list_fact in self.model.fixed else (list_fact, index, side[2])
+        if isinstance(side, program.FactRef) and self.model.schema[side.name][0] != "list":
+            return side.name, -1, ""
+        if isinstance(side, program.FieldRef) and self.model.kind(side, env)[0] == "bool":
+            list_fact, index = env[side.var]
+            return None if list_fact in self.model.fixed else (list_fact, index, side.field)
         return None
 
 
@@ -766,42 +645,44 @@ def _critical_points(model: Model, tree: Node, fact: str) -> list[Any]:
     seen: set[tuple[str, str]] = set()
 
     def walk(node: Node, env: dict[int, str]) -> None:
-        tag = node[0]
-        if tag == "compare":
-            for side, other in ((node[2], node[3]), (node[3], node[2])):
-                if side == ("fact", fact):
-                    if other[0] == "const":
-                        out.append(other[1])
-                    elif other[0] == "fact" and model.facts.get(other[1]) is not None:
-                        out.append(model.facts[other[1]])
-                    elif other[0] == "field" and other[1] in env:
-                        for record in model.facts.get(env[other[1]]) or ():
-                            if record[other[2]] is not ABSENT:
-                                out.append(record[other[2]])
-        elif tag in ("and", "or"):
-            for item in node[1]:
+        if isinstance(node, program.Compare):
+            for side, other in ((node.left, node.right), (node.right, node.left)):
+                if not (isinstance(side, program.FactRef) and side.name == fact):
+                    continue
+                if isinstance(other, program.Const):
+                    out.append(other.value)
+                elif isinstance(other, program.FactRef) and model.facts.get(other.name) is not None:
+                    out.append(model.facts[other.name])
+                elif isinstance(other, program.FieldRef) and other.var in env:
+                    for record in model.facts.get(env[other.var]) or ():
+                        if record[other.field] is not ABSENT:
+                            out.append(record[other.field])
+        elif isinstance(node, (program.And, program.Or, program.AtLeast)):
+            for item in node.items:
                 walk(item, env)
-        elif tag == "at_least":
-            for item in node[2]:
-                walk(item, env)
-        elif tag == "not":
-            walk(node[1], env)
-        elif tag in ("some", "every", "no"):
-            walk(node[3], {**env, node[1]: node[2]})
-        elif tag in ("element", "doctrine") and (tag, node[1]) not in seen:
-            seen.add((tag, node[1]))
-            table = "elements" if tag == "element" else "doctrines"
-            walk(model.info[table][node[1]]["tree"], {})
-        elif tag == "chain":
-            for branch in node[5]:
-                walk(branch[1], {})
-                walk(branch[3], {})
-        elif tag == "switch":
-            if node[1] == fact:
-                out.extend(value for value, _result in node[2])
-            for _value, result in node[2]:
-                walk(result, {})
-            walk(node[3], {})
+        elif isinstance(node, program.Not):
+            walk(node.item, env)
+        elif isinstance(node, program.Quantified):
+            walk(node.body, {**env, node.var: node.collection.name})
+        elif isinstance(node, (program.ElementRef, program.DoctrineRef)):
+            key = (
+                ("element", node.key)
+                if isinstance(node, program.ElementRef)
+                else ("doctrine", node.name)
+            )
+            if key not in seen:
+                seen.add(key)
+                walk(model.tree(node), {})
+        elif isinstance(node, program.Chain):
+            for branch in node.branches:
+                walk(branch.cond, {})
+                walk(branch.result, {})
+        elif isinstance(node, program.Switch):
+            if node.fact.name == fact:
+                out.extend(arm.value.value for arm in node.arms)
+            for arm in node.arms:
+                walk(arm.result, {})
+            walk(node.otherwise, {})
 
     walk(tree, {})
     return out

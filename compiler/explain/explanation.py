@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from os import PathLike
 from typing import Any
 
-from ..runtime import ABSENT, Evaluator, Result
+from ..runtime import ABSENT, Evaluator, Result, program
 from .counterfactual import Counterfactual, Model, screened_list, search
 
 __all__ = [
@@ -33,7 +33,7 @@ __all__ = [
     "render_module_documentation",
 ]
 
-Node = tuple[Any, ...]
+Node = program.Expr
 Data = dict[str, Any]
 
 STATUS = {True: "met", False: "not met", None: "undetermined"}
@@ -132,10 +132,17 @@ def answer(value: Any, kind: str) -> str:
     return literal(value)
 
 
-def cite(c: Mapping[str, Any] | None) -> Data | None:
+def cite(c: Mapping[str, Any] | program.Citation | None) -> Data | None:
     """A citation split for typesetting: the case name (italic in print) and the rest."""
     if not c:
         return None
+    if isinstance(c, program.Citation):
+        c = {
+            "authority": c.authority,
+            "citation": c.citation,
+            "pinpoint": c.pinpoint,
+            "purpose": c.purpose,
+        }
     citation = str(c.get("citation", ""))
     match = re.match(r"^(.*?), (?=\d)", citation)
     # A case name is set in italics; anything else (an article, a web page) stays roman.
@@ -155,7 +162,7 @@ def cite(c: Mapping[str, Any] | None) -> Data | None:
     }
 
 
-def _cites(cs: Sequence[Mapping[str, Any]] | None) -> list[Data]:
+def _cites(cs: Sequence[Mapping[str, Any] | program.Citation] | None) -> list[Data]:
     return [x for x in (cite(c) for c in cs or ()) if x is not None]
 
 
@@ -264,106 +271,109 @@ class _Words:
 
     def __call__(self, node: Node, env: Mapping[int, str] | None = None) -> str:
         env = env or {}
-        tag = node[0]
-        if tag == "fact":
-            meaning = self.info["facts"].get(node[1], {}).get("meaning")
-            return str(meaning) if meaning else words(node[1])
-        if tag == "field":
-            return words(node[2])
-        if tag == "const":
-            return answer(node[1], "bool" if isinstance(node[1], bool) else "enum")
+        if isinstance(node, program.FactRef):
+            meaning = self.info["facts"].get(node.name, {}).get("meaning")
+            return str(meaning) if meaning else words(node.name)
+        if isinstance(node, program.FieldRef):
+            return words(node.field)
+        if isinstance(node, program.Const):
+            return answer(node.value, "bool" if isinstance(node.value, bool) else "enum")
         slots = self._slots(node)
         if slots is not None:
             # A doctrine's own test over its elements: "X, Y and Z are all met".
             if len(slots) == 1:
                 return f"{slots[0]} is met"
             both = "both" if len(slots) == 2 else "all"
-            if tag == "and":
+            if isinstance(node, program.And):
                 return f"{_join(slots, 'and')} are {both} met"
-            if tag == "or":
+            if isinstance(node, program.Or):
                 return f"at least one of {_join(slots, 'or')} is met"
-            inner = node[1][0]
-            if inner == "and":
+            assert isinstance(node, program.Not)
+            if isinstance(node.item, program.And):
                 return f"{_join(slots, 'and')} are not {both} met"
             return f"none of {_join(slots, 'or')} is met"
-        if tag in ("and", "or"):
-            parts = [self._nested(i, env, tag) for i in node[1]]
-            return _join(parts, tag)
-        if tag == "not":
-            return "it is not the case that " + self(node[1], env)
-        if tag == "at_least":
-            return f"at least {node[1]} of: " + "; ".join(self(i, env) for i in node[2])
-        if tag == "compare":
+        if isinstance(node, (program.And, program.Or)):
+            word = _junction(node)
+            return _join([self._nested(i, env, word) for i in node.items], word)
+        if isinstance(node, program.Not):
+            return "it is not the case that " + self(node.item, env)
+        if isinstance(node, program.AtLeast):
+            return f"at least {node.count} of: " + "; ".join(self(i, env) for i in node.items)
+        if isinstance(node, program.Compare):
             return self._compare(node, env)
-        if tag in ("present", "absent"):
-            return f"{words(node[1][2])} is {'given' if tag == 'present' else 'not given'}"
-        if tag in ("some", "every", "no"):
-            quantifier, var, list_fact, body = node
+        if isinstance(node, program.Presence):
+            return f"{words(node.field.field)} is {'given' if node.present else 'not given'}"
+        if isinstance(node, program.Quantified):
             lead = {
                 "some": "at least one of the",
                 "every": "every one of the",
                 "no": "none of the",
-            }[quantifier]
+            }[node.quantifier]
+            list_fact = node.collection.name
             return f"{lead} {words(list_fact)} meets all of: " + self._items(
-                body, {**env, var: list_fact}
+                node.body, {**env, node.var: list_fact}
             )
-        if tag == "element":
-            key = node[1]
-            if key in self.labels:
-                return words(self.labels[key])
-            return lower_first(str(self.info["elements"][key]["title"]))
-        if tag == "doctrine":
-            return f"the {words(node[1])} test is met"
-        if tag == "chain":
+        if isinstance(node, program.ElementRef):
+            if node.key in self.labels:
+                return words(self.labels[node.key])
+            return lower_first(str(self.info["elements"][node.key]["title"]))
+        if isinstance(node, program.DoctrineRef):
+            return f"the {words(node.name)} test is met"
+        if isinstance(node, program.Chain):
             return self.chain(node)
-        if tag == "open":
-            return f"the law leaves it open ({lower_first(str(node[1])).rstrip('.')})"
-        if tag == "switch":
+        if isinstance(node, program.Open):
+            return f"the law leaves it open ({lower_first(str(node.reason)).rstrip('.')})"
+        if isinstance(node, program.Switch):
             return self.switch(node)
         return str(node)
 
-    def switch(self, node: Node) -> str:
-        _, fact, arms, otherwise = node
+    def switch(self, node: program.Switch) -> str:
         lines = [
-            f"where {words(fact)} is {literal(value)}, {self(result)}" for value, result in arms
+            f"where {words(node.fact.name)} is {literal(arm.value.value)}, {self(arm.result)}"
+            for arm in node.arms
         ]
-        return "; ".join([*lines, f"otherwise, {self(otherwise)}"])
+        return "; ".join([*lines, f"otherwise, {self(node.otherwise)}"])
 
     def _slots(self, node: Node) -> list[str] | None:
         """The element labels of an `and`/`or` (or its negation) made only of slots."""
-        if node[0] == "not" and node[1][0] in ("and", "or"):
-            node = node[1]
-        elif node[0] not in ("and", "or"):
+        if isinstance(node, program.Not) and isinstance(node.item, (program.And, program.Or)):
+            node = node.item
+        elif not isinstance(node, (program.And, program.Or)):
             return None
-        items = node[1]
-        if not items or not all(i[0] == "element" and i[1] in self.labels for i in items):
+        keys = [i.key for i in node.items if isinstance(i, program.ElementRef)]
+        if not node.items or len(keys) < len(node.items) or any(k not in self.labels for k in keys):
             return None
-        return [words(self.labels[i[1]]) for i in items]
+        return [words(self.labels[k]) for k in keys]
 
     def _items(self, node: Node, env: Mapping[int, str]) -> str:
-        if node[0] == "and":
-            return "; ".join(self._nested(i, env, "and") for i in node[1])
+        if isinstance(node, program.And):
+            return "; ".join(self._nested(i, env, "and") for i in node.items)
         return self(node, env)
 
     def _nested(self, node: Node, env: Mapping[int, str], outer: str) -> str:
         text = self(node, env)
-        if node[0] in ("and", "or") and node[0] != outer and len(node[1]) > 1:
-            return ("either " if node[0] == "or" else "both ") + text
+        if (
+            isinstance(node, (program.And, program.Or))
+            and _junction(node) != outer
+            and len(node.items) > 1
+        ):
+            return ("either " if isinstance(node, program.Or) else "both ") + text
         return text
 
     def _operand(self, node: Node, env: Mapping[int, str]) -> tuple[str, str]:
         """(words, kind) of a compared value."""
-        if node[0] == "fact":
-            return words(node[1]), self.schema.get(node[1], ("text", None))[0]
-        if node[0] == "field":
+        if isinstance(node, program.FactRef):
+            return words(node.name), self.schema.get(node.name, ("text", None))[0]
+        if isinstance(node, program.FieldRef):
             kind = "text"
-            list_fact = env.get(node[1])
+            list_fact = env.get(node.var)
             if list_fact:
                 for name, k, _spec, _optional in self.schema[list_fact][1]:
-                    if name == node[2]:
+                    if name == node.field:
                         kind = k
-            return words(node[2]), kind
-        value = node[1]
+            return words(node.field), kind
+        assert isinstance(node, program.Const)
+        value = node.value
         if isinstance(value, datetime.date):
             return value.isoformat(), "date"
         if isinstance(value, bool):
@@ -372,8 +382,8 @@ class _Words:
             return str(value), "number"
         return words(str(value)) if "_" in str(value) else str(value), "const"
 
-    def _compare(self, node: Node, env: Mapping[int, str]) -> str:
-        op, left, right = node[1], node[2], node[3]
+    def _compare(self, node: program.Compare, env: Mapping[int, str]) -> str:
+        op, left, right = node.op, node.left, node.right
         lw, lk = self._operand(left, env)
         rw, rk = self._operand(right, env)
         kind = lk if lk != "const" else rk
@@ -404,18 +414,17 @@ class _Words:
                 ">": "is more than",
                 ">=": "is at least",
             }
-        if left[0] != "const" and right[0] != "const" and op in ("==", "!="):
+        constant = isinstance(left, program.Const) or isinstance(right, program.Const)
+        if not constant and op in ("==", "!="):
             verbs = {"==": "is the same as", "!=": "differs from"}
         return f"{lw} {verbs[op]} {rw}"
 
-    def chain(self, node: Node) -> str:
-        _, kind, default, _because, _cites, branches = node
+    def chain(self, node: program.Chain) -> str:
         lines = [
-            f"{_outcome_words(outcome, result)} when {self(cond)}"
-            for _label, cond, outcome, result, _why, _c in branches
+            f"{_outcome_words(b.outcome, b.result)} when {self(b.cond)}" for b in node.branches
         ]
-        otherwise = _outcome_words(default, default)
-        if kind == "first_match":
+        otherwise = _outcome_words(node.default, node.default)
+        if node.kind == "first_match":
             return "; ".join([*lines, f"otherwise {otherwise}"])
         return f"{otherwise} as a general rule, except that it is " + "; and it is ".join(lines)
 
@@ -424,9 +433,13 @@ def _outcome_words(outcome: Any, result: Any) -> str:
     """A rule's outcome in words: met, not met, or open (and why)."""
     if isinstance(outcome, bool):
         return "met" if outcome else "not met"
-    if isinstance(result, tuple) and result and result[0] == "open":
-        return f"open ({lower_first(str(result[1])).rstrip('.')})"
+    if isinstance(result, program.Open):
+        return f"open ({lower_first(str(result.reason)).rstrip('.')})"
     return "open"
+
+
+def _junction(node: program.And | program.Or) -> str:
+    return "and" if isinstance(node, program.And) else "or"
 
 
 def describe(
@@ -458,7 +471,6 @@ def support(
     env = env or {}
     out: list[tuple[str, str]] = []
     value = model.value(node, env)
-    tag = node[0]
 
     def add(leaves: list[tuple[str, str]]) -> None:
         for leaf in leaves:
@@ -471,69 +483,75 @@ def support(
             if value is all_when or v is value:
                 add(support(model, item, stop=stop, env=inner))
 
-    if tag == "fact":
-        add([("fact", node[1])])
-    elif tag == "field":
-        add([("fact", env[node[1]][0])])
-    elif tag == "compare":
-        for side in (node[2], node[3]):
-            if side[0] == "fact":
-                add([("fact", side[1])])
-            elif side[0] == "field":
-                add([("fact", env[side[1]][0])])
-    elif tag in ("present", "absent"):
-        add([("fact", env[node[1][1]][0])])
-    elif tag == "and":
-        pick(node[1], env, True)
-    elif tag == "or":
-        pick(node[1], env, False)
-    elif tag == "at_least":
-        pick(node[2], env, object())
-    elif tag == "not":
-        add(support(model, node[1], stop=stop, env=env))
-    elif tag in ("some", "every", "no"):
-        quantifier, var, list_fact, body = node
+    if isinstance(node, program.FactRef):
+        add([("fact", node.name)])
+    elif isinstance(node, program.FieldRef):
+        add([("fact", env[node.var][0])])
+    elif isinstance(node, program.Compare):
+        for side in (node.left, node.right):
+            if isinstance(side, program.FactRef):
+                add([("fact", side.name)])
+            elif isinstance(side, program.FieldRef):
+                add([("fact", env[side.var][0])])
+    elif isinstance(node, program.Presence):
+        add([("fact", env[node.field.var][0])])
+    elif isinstance(node, program.And):
+        pick(node.items, env, True)
+    elif isinstance(node, program.Or):
+        pick(node.items, env, False)
+    elif isinstance(node, program.AtLeast):
+        pick(node.items, env, object())
+    elif isinstance(node, program.Not):
+        add(support(model, node.item, stop=stop, env=env))
+    elif isinstance(node, program.Quantified):
+        list_fact = node.collection.name
         add([("fact", list_fact)])
         items = model.facts.get(list_fact) or ()
-        some_value = value if quantifier != "no" else (None if value is None else not value)
-        all_when = quantifier not in ("some", "no")
+        some_value = value if node.quantifier != "no" else (None if value is None else not value)
+        all_when = node.quantifier not in ("some", "no")
         for i in range(len(items)):
-            inner = {**env, var: (list_fact, i)}
-            v = model.value(body, inner)
+            inner = {**env, node.var: (list_fact, i)}
+            v = model.value(node.body, inner)
             if some_value is all_when or v is some_value:
-                add(support(model, body, stop=stop, env=inner))
-    elif tag in ("element", "doctrine"):
+                add(support(model, node.body, stop=stop, env=inner))
+    elif isinstance(node, (program.ElementRef, program.DoctrineRef)):
+        leaf = _leaf(node)
         if stop:
-            add([(tag, node[1])])
+            add([leaf])
         else:
             # Once per element: a chain of elements each using the one before twice would
             # otherwise be walked exponentially often.
             memo = model.support_memo
-            if (tag, node[1]) not in memo:
-                table = "elements" if tag == "element" else "doctrines"
-                memo[(tag, node[1])] = support(model, model.info[table][node[1]]["tree"])
-            add(memo[(tag, node[1])])
-    elif tag == "switch":
+            if leaf not in memo:
+                memo[leaf] = support(model, model.tree(node))
+            add(memo[leaf])
+    elif isinstance(node, program.Switch):
         rule = model.switch_arm(node)
+        add([("fact", node.fact.name)])
         if rule is None:  # the fact unknown: it, and the alternatives that leave it open
-            add([("fact", node[1])])
-            for _value, result in node[2]:
-                if model.value(result) is value or value is None:
-                    add(support(model, result, stop=stop))
+            for arm in node.arms:
+                if model.value(arm.result) is value or value is None:
+                    add(support(model, arm.result, stop=stop))
         else:
-            add([("fact", node[1])])
             add(support(model, rule, stop=stop))
-    elif tag == "chain":
+    elif isinstance(node, program.Chain):
         decided = model.chain_branch(node)
-        branches = node[5]
+        branches = node.branches
         upto = len(branches) if decided in (-1, None) else decided + 1
         for i, branch in enumerate(branches[:upto]):
-            if decided is None and model.value(branch[1]) is False:
+            if decided is None and model.value(branch.cond) is False:
                 continue
-            add(support(model, branch[1], stop=stop))
+            add(support(model, branch.cond, stop=stop))
             if i == decided:
-                add(support(model, branch[3], stop=stop))
+                add(support(model, branch.result, stop=stop))
     return out
+
+
+def _leaf(node: program.ElementRef | program.DoctrineRef) -> tuple[str, str]:
+    """("element", key) or ("doctrine", name): a reference as `support` reports it."""
+    if isinstance(node, program.ElementRef):
+        return ("element", node.key)
+    return ("doctrine", node.name)
 
 
 # ---------------------------------------------------------------- facts quoted from the case
@@ -754,26 +772,24 @@ def _status_groups(items: list[Data]) -> list[Data]:
     return groups
 
 
-def _quantified(node: Node) -> list[Node]:
+def _quantified(node: Node) -> list[program.Quantified]:
     """The quantifiers of a tree, outside the elements and doctrines it refers to."""
-    tag = node[0]
-    if tag in ("some", "every", "no"):
+    if isinstance(node, program.Quantified):
         return [node]
-    if tag in ("and", "or"):
-        return [q for item in node[1] for q in _quantified(item)]
-    if tag == "at_least":
-        return [q for item in node[2] for q in _quantified(item)]
-    if tag == "not":
-        return _quantified(node[1])
+    if isinstance(node, (program.And, program.Or, program.AtLeast)):
+        return [q for item in node.items for q in _quantified(item)]
+    if isinstance(node, program.Not):
+        return _quantified(node.item)
     return []
 
 
 def _items(model: Model, words_: _Words, tree: Node) -> list[Data]:
     """Each record a quantifier ranges over, and which of the requirements it fails."""
     out = []
-    for quantifier, var, list_fact, body in _quantified(tree):
+    for q in _quantified(tree):
+        list_fact, var, body = q.collection.name, q.var, q.body
         records = model.facts.get(list_fact) or ()
-        parts = body[1] if body[0] == "and" else (body,)
+        parts = body.items if isinstance(body, program.And) else (body,)
         for i, record in enumerate(records):
             env = {var: (list_fact, i)}
             checks = [(model.value(part, env), words_(part, {var: list_fact})) for part in parts]
@@ -781,7 +797,7 @@ def _items(model: Model, words_: _Words, tree: Node) -> list[Data]:
             out.append(
                 {
                     "list": list_fact,
-                    "quantifier": quantifier,
+                    "quantifier": q.quantifier,
                     "title": title if isinstance(title, str) and title else f"item {i + 1}",
                     "status": STATUS[model.value(body, env)],
                     "unmet": [w for v, w in checks if v is False],
@@ -800,7 +816,7 @@ def _element_data(
     for leaf in support(model, el["tree"], stop=True):
         if leaf[0] == "element":
             sub = model.info["elements"][leaf[1]]
-            v = model.value(("element", leaf[1]))
+            v = model.value(program.ElementRef(leaf[1]))
             parts.append(
                 {
                     "kind": "element",
@@ -814,7 +830,7 @@ def _element_data(
             )
         elif leaf[0] == "doctrine":
             d = model.info["doctrines"][leaf[1]]
-            v = model.value(("doctrine", leaf[1]))
+            v = model.value(program.DoctrineRef(leaf[1]))
             parts.append(
                 {
                     "kind": "doctrine",
@@ -827,7 +843,7 @@ def _element_data(
                         {
                             "label": s["label"],
                             "words": words(s["label"]),
-                            "status": STATUS[model.value(("element", s["key"]))],
+                            "status": STATUS[model.value(program.ElementRef(s["key"]))],
                         }
                         for s in d["elements"]
                     ],
@@ -855,39 +871,39 @@ def _element_data(
 
 
 def _rules(model: Model, tree: Node, words_: _Words, with_status: bool) -> Data | None:
-    if tree[0] != "chain":
+    if not isinstance(tree, program.Chain):
         return None
-    _, kind, default, because, cites, branches = tree
     decided = model.chain_branch(tree) if with_status else None
     rows = []
-    for i, (label, cond, outcome, _result, why, bcites) in enumerate(branches):
-        applies = model.value(cond) if with_status else None
-        condition = words_(cond)
-        if cond[0] in ("element", "doctrine"):
-            condition += " is met" if cond[0] == "element" else ""
+    for i, b in enumerate(tree.branches):
+        applies = model.value(b.cond) if with_status else None
+        condition = words_(b.cond)
+        if isinstance(b.cond, program.ElementRef):
+            condition += " is met"
         rows.append(
             {
-                "label": label,
-                "words": words(label),
+                "label": b.label,
+                "words": words(b.label),
                 "condition": condition,
-                "outcome": _outcome_words(outcome, _result)
-                if outcome is None
-                else OUTCOME[bool(outcome)],
-                "because": why,
-                "cites": _cites(bcites),
+                "outcome": _outcome_words(b.outcome, b.result)
+                if b.outcome is None
+                else OUTCOME[bool(b.outcome)],
+                "because": b.because,
+                "cites": _cites(b.cites),
                 "status": {True: "applies", False: "does not apply", None: "undetermined"}[applies],
                 "decides": decided == i,
             }
         )
+    default = tree.default
     return {
-        "kind": kind,
-        "first_match": kind == "first_match",
+        "kind": tree.kind,
+        "first_match": tree.kind == "first_match",
         "default": {
             "outcome": OUTCOME[default]
             if isinstance(default, bool)
             else _outcome_words(default, default),
-            "because": because,
-            "cites": _cites(cites),
+            "because": tree.because,
+            "cites": _cites(tree.cites),
             "decides": decided == -1,
         },
         "branches": rows,
@@ -901,31 +917,13 @@ def _referenced(info: Mapping[str, Any], tree: Node) -> list[str]:
     seen: set[str] = set()
 
     def walk(node: Node) -> None:
-        tag = node[0]
-        if tag in ("and", "or"):
-            for item in node[1]:
-                walk(item)
-        elif tag == "at_least":
-            for item in node[2]:
-                walk(item)
-        elif tag == "not":
-            walk(node[1])
-        elif tag in ("some", "every", "no"):
-            walk(node[3])
-        elif tag == "chain":
-            for branch in node[5]:
-                walk(branch[1])
-                walk(branch[3])
-        elif tag == "switch":
-            for _value, result in node[2]:
-                walk(result)
-            walk(node[3])
-        elif tag == "element" and node[1] not in seen:
-            seen.add(node[1])
-            walk(info["elements"][node[1]]["tree"])
-        elif tag == "doctrine" and node[1] not in out:
-            out.append(node[1])
-            walk(info["doctrines"][node[1]]["tree"])
+        for inner in program.walk(node):
+            if isinstance(inner, program.ElementRef) and inner.key not in seen:
+                seen.add(inner.key)
+                walk(info["elements"][inner.key]["tree"])
+            elif isinstance(inner, program.DoctrineRef) and inner.name not in out:
+                out.append(inner.name)
+                walk(info["doctrines"][inner.name]["tree"])
 
     walk(tree)
     return out
@@ -1456,6 +1454,9 @@ def explain_result(result: Any, format: str = "markdown", templates: str | None 
     if ours not in source:
         raise ImportError(f"Result.explain(): {path} does not import this runtime")
     source = source.replace(ours, "from compiler import runtime as _rt\n", 1)
+    # ... and its program tree, whose nodes must be the compiler's own classes.
+    tree = f"from {own_runtime.__name__} import program as _pt\n"
+    source = source.replace(tree, "from compiler.runtime import program as _pt\n", 1)
     module = module_from_source(source, str(namespace.get("__name__", "doctrine")), path)
     absent = own_runtime.ABSENT
 

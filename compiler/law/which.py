@@ -49,12 +49,12 @@ def _court_name(court: str) -> str:
 
 def standings(question: str, court: str, day: datetime.date, paths: list[Path]) -> list[Standing]:
     """Every doctrine of the library that answers `question`, and whether it governed."""
-    checker, _ = check_files(paths)
-    family = checker.family(question)
+    project, _ = check_files(paths)
+    family = project.family(question)
     out = []
-    for name in sorted(checker.doctrines):
-        d = checker.doctrines[name]
-        if checker.family(name) != family:
+    for name in sorted(project.doctrines):
+        d = project.doctrines[name]
+        if project.family(name) != family:
             continue
         if d.opinion:
             # A dissent or concurrence states no court's law, whatever court it sat on.
@@ -93,7 +93,7 @@ def standings(question: str, court: str, day: datetime.date, paths: list[Path]) 
     # A court's own rule in force states its law; a Supreme Court rule binding it too is the
     # floor that rule must keep (one that did not would have been abrogated, ending its
     # period), so the court's own rule is the one that governed.
-    own = [s.doctrine for s in out if s.governed and checker.doctrines[s.doctrine].court == court]
+    own = [s.doctrine for s in out if s.governed and project.doctrines[s.doctrine].court == court]
     if own:
         out = [
             attrs.evolve(

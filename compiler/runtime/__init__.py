@@ -13,38 +13,30 @@ from collections.abc import Callable, Iterable, Mapping
 from difflib import get_close_matches
 from typing import Any
 
+from . import program
+from .logic import ABSENT, OPEN, Truth, at_least, every, merge, some
+from .tree import Tree
+
 __all__ = [
     "ABSENT",
     "OPEN",
     "DoctrineException",
     "Evaluator",
     "FactsError",
+    "IncompatibleModule",
     "Reason",
     "Result",
     "Schema",
+    "Tree",
     "at_least",
     "every",
     "merge",
+    "program",
+    "require_format",
     "some",
     "value_problem",
 ]
 
-Truth = bool | None
-
-
-class _Absent:
-    """An optional field a record leaves out: known not to be there, unlike an unknown fact."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "ABSENT"
-
-    def __reduce__(self) -> str:
-        return "ABSENT"
-
-
-ABSENT = _Absent()
 # Markers of fact kinds for the quick path of Schema.validate (_OTHER: always the full check).
 _BOOL, _TEXT, _DATE, _OTHER = object(), object(), object(), object()
 
@@ -63,6 +55,25 @@ class FactsError(DoctrineException, ValueError):
     def __init__(self, problems: list[str]):
         self.problems = list(problems)
         super().__init__("\n".join(self.problems))
+
+
+class IncompatibleModule(DoctrineException, ImportError):
+    """A compiled module whose program tree has another shape than this runtime's: it was
+    compiled by another version of doctrine and must be compiled again."""
+
+
+def require_format(format: int, version: str, module: str) -> None:
+    """Refuse, on import, a module compiled for another format of the program tree.
+
+    Generated modules call this before they build any node, so a mismatch is reported as
+    what it is rather than as a failure inside the module.
+    """
+    if format != program.FORMAT:
+        raise IncompatibleModule(
+            f"{module} was compiled by doctrine {version} (program format {format}), but this"
+            f" runtime reads program format {program.FORMAT}: compile it again with this"
+            " version of doctrine (`doctrine compile`)"
+        )
 
 
 # Beyond this many completions, `missing` keeps the facts on the unknown paths as they are.
@@ -260,66 +271,11 @@ class Schema:
         return out
 
 
-# ---------------------------------------------------------------- three-valued helpers
-
-
-def some(items: Iterable[Any], test: Callable[[Any], Truth]) -> Truth:
-    """True if the test holds for some item; None if it may; False if for none."""
-    result: Truth = False
-    for item in items:
-        value = test(item)
-        if value:
-            return True
-        if value is None:
-            result = None
-    return result
-
-
-def every(items: Iterable[Any], test: Callable[[Any], Truth]) -> Truth:
-    """True if the test holds for every item; None if it may; False if it fails for one."""
-    result: Truth = True
-    for item in items:
-        value = test(item)
-        if value is False:
-            return False
-        if value is None:
-            result = None
-    return result
-
-
-def at_least(count: int, values: tuple[Truth, ...]) -> Truth:
-    """True when `count` values are true, False when too few can be, None otherwise."""
-    true = sum(1 for v in values if v is True)
-    if true >= count:
-        return True
-    unknown = sum(1 for v in values if v is None)
-    return None if true + unknown >= count else False
-
-
-class _Open:
-    """No branch of a rule has possibly applied yet."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "OPEN"
-
-
-OPEN = _Open()
-
-
 class Reason(str):
     """Why an outcome is open whatever the facts (`open "..."`): collected beside the missing
     facts, and reported in the result's `open` list rather than in `missing`."""
 
     __slots__ = ()
-
-
-def merge(pending: Any, value: Truth) -> Truth:
-    """Join the outcomes a rule may have: the same value if every way agrees, else unknown."""
-    if pending is OPEN:
-        return value
-    return pending if pending is value else None
 
 
 # ---------------------------------------------------------------- decided cases as data
@@ -456,75 +412,45 @@ def precedent_records(
 
 
 class _Opaque(Exception):
-    """A condition this small reader of condition trees does not follow."""
+    """A condition `_tree_text` does not write out."""
 
 
-def _tree_value(t: tuple[Any, ...], f: Mapping[str, Any], env: Mapping[int, Any]) -> Any:
-    kind = t[0]
-    if kind == "fact":
-        return f.get(t[1])
-    if kind == "field":
-        return env[t[1]][t[2]]
-    if kind == "const":
-        return t[1]
-    if kind in ("and", "or"):
-        values = [_tree_value(i, f, env) for i in t[1]]
-        settle = kind == "or"
-        if any(v is settle for v in values):
-            return settle
-        return None if any(v is None for v in values) else not settle
-    if kind == "not":
-        v = _tree_value(t[1], f, env)
-        return None if v is None else not v
-    if kind in ("present", "absent"):
-        return (_tree_value(t[1], f, env) is ABSENT) == (kind == "absent")
-    if kind == "compare":
-        left, right = _tree_value(t[2], f, env), _tree_value(t[3], f, env)
-        if left is ABSENT or right is ABSENT:
-            return False
-        if left is None or right is None:
-            return None
-        if t[4]:
-            left, right = t[4].index(left), t[4].index(right)
-        return {
-            "==": left == right,
-            "!=": left != right,
-            "<": left < right,
-            "<=": left <= right,
-            ">": left > right,
-            ">=": left >= right,
-        }[t[1]]
-    raise _Opaque(kind)
-
-
-def _tree_text(t: tuple[Any, ...], f: Mapping[str, Any], env: Mapping[int, Any]) -> str:
+def _tree_text(t: program.Expr, f: Mapping[str, Any], env: Mapping[int, Any]) -> str:
     """A requirement written out with the values it read: `decided (2001-09-01) < event_date
     (1998-09-24)`."""
-    kind = t[0]
-    if kind == "fact":
-        return (
-            f"{t[1]} ({_show_value(f.get(t[1], None)) if f.get(t[1]) is not None else 'unknown'})"
-        )
-    if kind == "field":
-        value = env[t[1]][t[2]]
-        return f"its {t[2]} ({'absent' if value is ABSENT else _show_value(value)})"
-    if kind == "const":
-        return f'"{t[1]}"' if isinstance(t[1], str) else _show_value(t[1])
-    if kind in ("and", "or"):
-        return f" {kind} ".join(_tree_text(i, f, env) for i in t[1])
-    if kind == "not":
-        return f"not ({_tree_text(t[1], f, env)})"
-    if kind in ("present", "absent"):
-        return f"{_tree_text(t[1], f, env)} is {kind}"
-    if kind == "compare":
-        return f"{_tree_text(t[2], f, env)} {t[1]} {_tree_text(t[3], f, env)}"
-    raise _Opaque(kind)
+    if isinstance(t, program.FactRef):
+        value = f.get(t.name)
+        return f"{t.name} ({_show_value(value) if value is not None else 'unknown'})"
+    if isinstance(t, program.FieldRef):
+        value = env[t.var][t.field]
+        return f"its {t.field} ({'absent' if value is ABSENT else _show_value(value)})"
+    if isinstance(t, program.Const):
+        return f'"{t.value}"' if isinstance(t.value, str) else _show_value(t.value)
+    if isinstance(t, (program.And, program.Or)):
+        word = " and " if isinstance(t, program.And) else " or "
+        return word.join(_tree_text(i, f, env) for i in t.items)
+    if isinstance(t, program.Not):
+        return f"not ({_tree_text(t.item, f, env)})"
+    if isinstance(t, program.Presence):
+        return f"{_tree_text(t.field, f, env)} is {'present' if t.present else 'absent'}"
+    if isinstance(t, program.Compare):
+        return f"{_tree_text(t.left, f, env)} {t.op} {_tree_text(t.right, f, env)}"
+    raise _Opaque(type(t).__name__)
+
+
+def _is_similarity(node: program.Expr, var: int) -> bool:
+    """Whether `node` is the record's `materially_similar` field, which the library leaves open."""
+    return (
+        isinstance(node, program.FieldRef)
+        and node.var == var
+        and node.field == "materially_similar"
+    )
 
 
 def _why(
     notes: tuple[dict[str, Any], ...],
     records: tuple[dict[str, Any], ...],
-    tests: tuple[tuple[int, tuple[Any, ...]], ...],
+    tests: tuple[tuple[int, program.Expr], ...],
     f: Mapping[str, Any],
 ) -> tuple[dict[str, Any], ...]:
     """Say, for each decided case, the first requirement of the doctrine it fails, if any."""
@@ -532,24 +458,24 @@ def _why(
     out = []
     for note in notes:
         note = dict(note)
-        record = by_name.get(note["name"])
+        record: Mapping[str, Any] | None = by_name.get(note["name"])
+        tree = Tree({}, {}, f)  # the tests read the case's facts and the record alone
         for var, body in tests if record is not None else ():
-            parts = body[1] if body[0] == "and" else (body,)
-            env = {var: record}
+            parts = body.items if isinstance(body, program.And) else (body,)
+            env = {var: record or {}}
             try:
-                failing = next((p for p in parts if _tree_value(p, f, env) is False), None)
+                failing = next((p for p in parts if tree.value(p, env) is False), None)
                 if failing is None:
-                    note["controls"] = _tree_value(body, f, env)
-                    similar_only = [p for p in parts if _tree_value(p, f, env) is None] == [
-                        ("field", var, "materially_similar")
-                    ]
+                    note["controls"] = tree.value(body, env)
+                    undecided = [p for p in parts if tree.value(p, env) is None]
+                    similar_only = len(undecided) == 1 and _is_similarity(undecided[0], var)
                     if note["controls"] is None and similar_only:
                         note["reason"] = (
                             "it meets every other requirement (it binds here, came before the"
                             " conduct, was not overruled, and held conduct of its kind unlawful);"
                             " " + note["reason"]
                         )
-                elif failing != ("field", var, "materially_similar"):
+                elif not _is_similarity(failing, var):
                     note["controls"] = False
                     note["reason"] = "it fails " + _tree_text(failing, f, env)
                 else:
@@ -768,20 +694,17 @@ class Evaluator:
         name: str,
         labels: tuple[str, ...],
         schema: Schema,
-        values: Callable[[dict[str, Any]], tuple[Truth, Any]],
+        values: Callable[[dict[str, Any]], tuple[Truth, dict[str, Truth]]],
         holds: Callable[[dict[str, Any]], Truth],
         missing: Callable[[dict[str, Any], set[str]], None],
         info: Mapping[str, Any],
-        presume: tuple[Any, ...] = (),
+        presume: tuple[tuple[str, Any, Any, int], ...] = (),
         precedents: tuple[str, tuple[Mapping[str, Any], ...], tuple[Any, ...]] | None = None,
     ):
         self.name = name
         # What facts the case does not give count as: (fact, value, condition or None, index
-        # of the doctrine's note on it, -1 for the closed world). A bare name is a fact the
-        # closed world makes false, as modules before burdens wrote it.
-        self.presume: tuple[tuple[str, Any, Any, int], ...] = tuple(
-            (p, False, None, -1) if isinstance(p, str) else p for p in presume
-        )
+        # of the doctrine's note on it, -1 for the closed world).
+        self.presume: tuple[tuple[str, Any, Any, int], ...] = presume
         self.closed = tuple(p[0] for p in self.presume if p[3] == -1)
         self.precedents = precedents
         self.labels = labels
@@ -879,8 +802,7 @@ class Evaluator:
                 found = {x for x in found if x.__class__ is not Reason}
             relevant, settled = self._could_change(f, found)
             missing = tuple(sorted(relevant))
-        # Generated modules give the elements as a dict of labels; older ones as a tuple.
-        elements = values if values.__class__ is dict else dict(zip(self.labels, values))
+        elements: dict[str, Truth] = values
         if settled is not None:
             # Every way the unknown facts could go gives one outcome (`x or not x`): settled.
             holds, missing, reasons = settled, (), ()

@@ -52,10 +52,10 @@ def build(path: Path, doctrine: str | None = None, facts: bool = True) -> Graph:
     from ..codegen.compile import check_files
 
     resolved = path.resolve()
-    checker, _ = check_files([path])
-    program = checker.program(resolved)
-    module_of = {p: checker.module_name(p) for p in checker.loaded.order}
-    doctrines = {d.name: d for d in checker.doctrines.values()}
+    project, _ = check_files([path])
+    program = project.program(resolved)
+    module_of = {p: project.module_name(p) for p in project.loaded.order}
+    doctrines = {d.name: d for d in project.doctrines.values()}
     if doctrine is not None and doctrine not in doctrines:
         known = sorted(doctrines)
         hint = did_you_mean(doctrine, known) or f"its doctrines are {', '.join(known) or 'none'}"
@@ -65,8 +65,8 @@ def build(path: Path, doctrine: str | None = None, facts: bool = True) -> Graph:
     nodes: dict[str, Node] = {}
     edges: list[Edge] = []
     fact_module: dict[str, str] = {}
-    for p in checker.loaded.order:
-        for entry in checker.own[p].values():
+    for p in project.loaded.order:
+        for entry in project.own(p).values():
             if entry.kind == "fact":
                 fact_module.setdefault(entry.decl.name, module_of[p])
 
@@ -88,7 +88,7 @@ def build(path: Path, doctrine: str | None = None, facts: bool = True) -> Graph:
         node_id = f"e:{key}"
         if node_id in nodes:
             return node_id
-        el = checker.elements[key]
+        el = project.elements[key]
         module = el.module or key.rpartition(".")[0]
         nodes[node_id] = Node(node_id, "element", el.name, module, el.title)
         add_uses(node_id, el.expr)
@@ -96,7 +96,7 @@ def build(path: Path, doctrine: str | None = None, facts: bool = True) -> Graph:
 
     def add_uses(source: str, expr: ir.Expr, skip: frozenset[str] | set[str] = frozenset()) -> None:
         for kind, name in ir.references(expr):
-            if kind == "element" and name not in skip and name in checker.elements:
+            if kind == "element" and name not in skip and name in project.elements:
                 edges.append(Edge(source, add_element(name)))
             elif kind == "doctrine" and name in doctrines:
                 edges.append(Edge(source, add_doctrine(name)))
@@ -113,15 +113,15 @@ def build(path: Path, doctrine: str | None = None, facts: bool = True) -> Graph:
             add_doctrine(d.name)
         if not program.doctrines:  # a library of elements: draw each one it declares
             own = module_of[resolved]
-            for key in checker.elements:
+            for key in project.elements:
                 if key.rpartition(".")[0] == own:
                     add_element(key)
 
     # The modules, and the imports among those the drawing uses or that lead to them.
-    for p in checker.loaded.closure(resolved):
+    for p in project.loaded.closure(resolved):
         name = module_of[p]
         nodes[f"m:{name}"] = Node(f"m:{name}", "module", name, "")
-        for dep in checker.loaded.imports.get(p, ()):
+        for dep in project.loaded.imports.get(p, ()):
             edges.append(Edge(f"m:{name}", f"m:{module_of[dep]}", style="dashed"))
     unique = list(dict.fromkeys(edges))
     return Graph(module_of[resolved], tuple(nodes.values()), tuple(unique))

@@ -114,14 +114,14 @@ def _compile(source: Path) -> str:
     from ..syntax.loader import display_path
 
     resolved = source.resolve()
-    checker, _ = check_files([source])
-    python = generate(checker.program(resolved))
-    texts = checker.loaded.sources  # what was compiled, by display path
+    project, _ = check_files([source])
+    python = generate(project.program(resolved))
+    texts = project.loaded.sources  # what was compiled, by display path
     sources = {
         os.path.relpath(p, resolved.parent): hashlib.sha256(
             texts[display_path(p)].encode("utf-8")
         ).hexdigest()
-        for p in checker.loaded.closure(resolved)
+        for p in project.loaded.closure(resolved)
     }
     manifest = json.dumps({"compiler": compiler_digest(), "sources": sources}, sort_keys=True)
     return python.rstrip("\n") + "\n" + _MARK + manifest + "\n"

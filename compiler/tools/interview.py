@@ -17,7 +17,7 @@ from typing import Any
 import attrs
 
 from ..explain.explanation import module_info, type_words
-from ..runtime import DoctrineException, Evaluator, FactsError, Result
+from ..runtime import DoctrineException, Evaluator, FactsError, Result, program
 
 __all__ = [
     "STRATEGIES",
@@ -129,33 +129,27 @@ def _element_facts(evaluator: Evaluator) -> tuple[tuple[str, frozenset[str]], ..
     info = module_info(evaluator)
     elements, doctrines = info["elements"], info["doctrines"]
 
-    def walk(node: Any, out: set[str], seen: set[str]) -> None:
-        if not isinstance(node, tuple) or not node:
-            return
-        tag = node[0]
-        if tag == "fact" and isinstance(node[1], str):
-            out.add(node[1])
-        elif tag in ("some", "every", "no") and isinstance(node[2], str):
-            out.add(node[2])
-        elif tag == "element" and isinstance(node[1], str):
-            if node[1] not in seen and node[1] in elements:
-                seen.add(node[1])
-                out.update(elements[node[1]].get("facts") or ())
-                walk(elements[node[1]]["tree"], out, seen)
-            return
-        elif tag == "doctrine" and isinstance(node[1], str):
-            if "doctrine:" + node[1] not in seen and node[1] in doctrines:
-                seen.add("doctrine:" + node[1])
-                out.update(doctrines[node[1]].get("facts_weighed") or ())
-                walk(doctrines[node[1]]["tree"], out, seen)
-            return
-        for child in node[1:]:
-            walk(child, out, seen)
+    def walk(tree: program.Expr, out: set[str], seen: set[str]) -> None:
+        for node in program.walk(tree):
+            if isinstance(node, program.FactRef):
+                out.add(node.name)
+            elif isinstance(node, program.ElementRef):
+                if node.key in seen or node.key not in elements:
+                    continue
+                seen.add(node.key)
+                out.update(elements[node.key].get("facts") or ())
+                walk(elements[node.key]["tree"], out, seen)
+            elif isinstance(node, program.DoctrineRef):
+                if "doctrine:" + node.name in seen or node.name not in doctrines:
+                    continue
+                seen.add("doctrine:" + node.name)
+                out.update(doctrines[node.name].get("facts_weighed") or ())
+                walk(doctrines[node.name]["tree"], out, seen)
 
     result = []
     for entry in doctrines[evaluator.name]["elements"]:
         found: set[str] = set(elements.get(entry["key"], {}).get("facts") or ())
-        walk(("element", entry["key"]), found, set())
+        walk(program.ElementRef(entry["key"]), found, set())
         result.append((entry["label"], frozenset(found)))
     return tuple(result)
 

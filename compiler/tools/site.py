@@ -97,15 +97,16 @@ def gather(root: Path) -> Library:
     paths = sorted(root.rglob("*.doctrine")) if root.is_dir() else [root]
     if not paths:
         raise SiteError(f"no .doctrine files in {root}")
-    checker, _ = check_files(paths)
-    by_path = {p: checker.module_name(p) for p in checker.loaded.order}
-    programs = tuple(checker.program(p.resolve()) for p in paths)
+    project, _ = check_files(paths)
+    by_path = {p: project.module_name(p) for p in project.loaded.order}
+    every = {p: project.program(p) for p in project.loaded.order}
+    programs = tuple(every[p.resolve()] for p in paths)
     internal = [by_path[p.resolve()] for p in paths]
     modules = {}
     for path, name, program in zip(paths, internal, programs):
         modules[name] = module_from_source(generate(program), program.name, str(path))
-    declared = {by_path[p]: checker.program(p).name for p in checker.loaded.order}
-    titles = {by_path[p]: checker.program(p).title for p in checker.loaded.order}
+    declared = {by_path[p]: every[p].name for p in project.loaded.order}
+    titles = {by_path[p]: every[p].title for p in project.loaded.order}
     base = root if root.is_dir() else root.parent
     files = {}
     sources = {}
@@ -123,15 +124,15 @@ def gather(root: Path) -> Library:
     authorities = {
         f"{by_path[path]}.{name}": (authority, by_path[path])
         for (path, name), authority in sorted(
-            checker.authorities.items(), key=lambda item: (by_path[item[0][0]], item[0][1])
+            project.authorities.items(), key=lambda item: (by_path[item[0][0]], item[0][1])
         )
     }
     cases = tuple(
         (case, name) for name, program in zip(internal, programs) for case in program.cases
     )
     imports = {
-        by_path[p]: tuple(sorted(by_path[d] for d in checker.loaded.imports.get(p, ())))
-        for p in checker.loaded.order
+        by_path[p]: tuple(sorted(by_path[d] for d in project.loaded.imports.get(p, ())))
+        for p in project.loaded.order
     }
     return Library(
         root=root,
@@ -139,8 +140,8 @@ def gather(root: Path) -> Library:
         modules=modules,
         sources=sources,
         files=files,
-        doctrines=dict(sorted(checker.doctrines.items())),
-        elements=dict(sorted(checker.elements.items())),
+        doctrines=dict(sorted(project.doctrines.items())),
+        elements=dict(sorted(project.elements.items())),
         facts=dict(sorted(facts.items())),
         authorities=authorities,
         cases=cases,

@@ -9,7 +9,7 @@ import os
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,8 @@ import attrs
 from lsprotocol import types
 from pygls.workspace import PositionCodec, ServerTextPosition
 
-from ...checking.checker import Checker, Entry
+from ...checking.checker import check_all
+from ...checking.project import CheckedProject, Entry
 from ...errors import Diagnostic, DoctrineError
 from ...syntax import nodes as n
 from ...syntax.loader import (
@@ -72,21 +73,21 @@ class Analysis:
     path: Path
     diagnostics: dict[Path, list[Diagnostic]]
     sources: dict[Path, str]
-    checker: Checker | None = None
+    project: CheckedProject | None = None
     # per module of the analysis, shared by its views from other modules (`at`)
     _values: dict[Path, dict[str, Target]] = attrs.field(factory=dict, repr=False)
 
     @property
-    def scope(self) -> dict[str, Entry]:
-        if self.checker is None:
+    def scope(self) -> Mapping[str, Entry]:
+        if self.project is None:
             return {}
-        return self.checker.scopes.get(self.path, {})
+        return self.project.scope(self.path)
 
     @property
     def module(self) -> n.Module | None:
-        if self.checker is None:
+        if self.project is None:
             return None
-        return self.checker.loaded.modules.get(self.path)
+        return self.project.loaded.modules.get(self.path)
 
     @property
     def values(self) -> dict[str, Target]:
@@ -115,7 +116,7 @@ class Analysis:
         """The same analysis seen from another module of it, if it holds that module."""
         if path == self.path:
             return self
-        if self.checker is None or path not in self.checker.scopes:
+        if self.project is None or path not in self.project.scopes:
             return None
         return attrs.evolve(self, path=path)
 
@@ -129,7 +130,7 @@ def analyse(path: Path, overlays: dict[Path, str], cache: ParseCache | None = No
     path = path.resolve()
     loader = _OverlayLoader(overlays, cache)
     diagnostics: list[Diagnostic] = []
-    checker = None
+    project = None
     try:
         loader.load(path)
         diagnostics.extend(loader.diagnostics)
@@ -137,16 +138,15 @@ def analyse(path: Path, overlays: dict[Path, str], cache: ParseCache | None = No
             loaded = Loaded(
                 path.parent, loader.modules, loader.imports, loader.sources, tuple(loader.order)
             )
-            checker = Checker(loaded)
-            checker.check()
-            diagnostics.extend(checker.diagnostics)
+            project = check_all(loaded)
+            diagnostics.extend(project.diagnostics)
     except DoctrineError as err:
         diagnostics.extend(err.diagnostics)
     except RecursionError:
         log.warning("%s is nested too deeply to check", path)
     except Exception:  # a bug in the compiler must not take the editor's server down
         log.exception("internal error while checking %s", path)
-        checker = None
+        project = None
     files = {p for p in loader.order} | {path}
     by_file: dict[Path, list[Diagnostic]] = {p: [] for p in files}
     for d in diagnostics:
@@ -155,7 +155,7 @@ def analyse(path: Path, overlays: dict[Path, str], cache: ParseCache | None = No
         if d not in bucket:
             bucket.append(d)
     sources = {_absolute(shown): text for shown, text in loader.sources.items()}
-    return Analysis(path, by_file, sources, checker)
+    return Analysis(path, by_file, sources, project)
 
 
 # ---------------------------------------------------------------- positions
@@ -311,15 +311,15 @@ def _slots(analysis: Analysis, doctrine: str) -> Iterator[tuple[n.DoctrineDecl, 
         if decl.extends is None:
             return
         doctrine = decl.extends.id
-        scope = analysis.checker.scopes.get(entry.module, {}) if analysis.checker else {}
+        scope = analysis.project.scope(entry.module) if analysis.project else {}
         entry = scope.get(doctrine)
 
 
 def module_path(analysis: Analysis, name: str) -> Path:
     """The file an `import` read: as the loader found it, else beside the importing file."""
     parts = tuple(name.split("."))
-    if analysis.checker is not None:
-        for dep in analysis.checker.loaded.imports.get(analysis.path, ()):
+    if analysis.project is not None:
+        for dep in analysis.project.loaded.imports.get(analysis.path, ()):
             if dep.with_suffix("").parts[-len(parts) :] == parts:
                 return dep
     return analysis.path.parent.joinpath(*parts).with_suffix(SUFFIX)

@@ -54,12 +54,13 @@ def _where(pos: Any, root: Path | None) -> str:
 
 
 def _cites(analysis: Analysis, cites: Iterable[n.Cite], module: Path) -> list[str]:
-    checker = analysis.checker
+    project = analysis.project
     out = []
     for c in cites:
-        entry = checker.scopes.get(module, {}).get(c.authority) if checker else None
-        if checker is not None and entry is not None and entry.kind == "authority":
-            text = checker.authority(entry).citation(c.pinpoint)
+        entry = project.scope(module).get(c.authority) if project else None
+        authority = project.authority(entry) if project and entry else None
+        if authority is not None:
+            text = authority.citation(c.pinpoint)
         else:
             text = c.authority + (f", {c.pinpoint}" if c.pinpoint else "")
         out.append(f"- {text}" + (f": “{c.purpose}”" if c.purpose else ""))
@@ -68,10 +69,10 @@ def _cites(analysis: Analysis, cites: Iterable[n.Cite], module: Path) -> list[st
 
 def _element_text(analysis: Analysis, decl: n.ElementDecl, module: Path) -> list[str]:
     out = [f"**element** `{decl.name}`" + (f": {decl.title}" if decl.title else "")]
-    checker = analysis.checker
-    if checker is not None:
-        key = f"{checker.module_name(module)}.{decl.name}"
-        element = checker.elements.get(key)
+    project = analysis.project
+    if project is not None:
+        name = project.module_names.get(module)
+        element = project.elements.get(f"{name}.{decl.name}") if name else None
         if element is not None and element.text:
             out += ["", "```doctrine", f"holds when {element.text}", "```"]
     if decl.met:
@@ -130,8 +131,8 @@ def hover_text(analysis: Analysis, target: Target, root: Path | None = None) -> 
         if cites:
             lines += ["", "Authorities:", *cites]
     elif target.kind == "authority" and entry is not None:
-        checker = analysis.checker
-        citation = checker.authority(entry).citation() if checker else entry.decl.name
+        authority = analysis.project.authority(entry) if analysis.project else None
+        citation = authority.citation() if authority else entry.decl.name
         lines = [f"**authority** `{entry.decl.name}`", "", citation]
         lines += [f"\n{note}" for note in entry.decl.notes]
     elif target.kind == "record" and entry is not None:

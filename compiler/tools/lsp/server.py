@@ -214,7 +214,7 @@ class DoctrineServer(LanguageServer):
             self.changes[path] = self.generation
 
     def publish(self, uri: str, analysis: Analysis, version: int | None) -> None:
-        if analysis.checker is not None or uri not in self.analyses:
+        if analysis.project is not None or uri not in self.analyses:
             self.analyses[uri] = analysis
         for path in [p for p, a in list(self.side.items()) if analysis.path in a.files]:
             self.side.pop(path, None)
@@ -284,7 +284,7 @@ class DoctrineServer(LanguageServer):
         """An analysis that holds the file: an open document's, or one made for it."""
         uri = self.uri_of(path)
         mine = self.analyses.get(uri)
-        if mine is not None and mine.checker is not None:
+        if mine is not None and mine.project is not None:
             return mine
         for analysis in list(self.analyses.values()):
             found = analysis.at(path)

@@ -1,0 +1,300 @@
+"""The program tree, defined once: the checker builds these nodes and compiled modules carry them.
+
+Every class is a slotted frozen dataclass of plain values and other nodes, needing only the
+standard library, so a compiled module (even a `--standalone` one) can hold its own program and
+the runtime, explanations and counterfactuals can read it by attribute. `FORMAT` numbers the
+shape of these classes: a module records the number it was compiled with, and the runtime
+refuses a module of another (see `compiler.runtime.require_format`).
+"""
+
+from __future__ import annotations
+
+import datetime
+import operator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, Union
+
+# Raised whenever a class below gains, loses or reorders a field, or a node changes meaning:
+# compiled modules build these nodes by position.
+FORMAT = 1
+
+
+# The comparison operators, by the symbol a doctrine writes: what each computes on two known
+# values (a scale's by rank), the operator with its sides swapped, and its negation. Code
+# generation, the tree evaluator, the checker and the counterfactual search read these tables.
+COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+MIRRORED = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
+NEGATED = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
+
+# ---------------------------------------------------------------- types
+
+
+@dataclass(frozen=True, slots=True)
+class FactType:
+    """bool, date, text, number, enum, scale (an ordered enum) or list (of a record)."""
+
+    kind: str
+    values: tuple[str, ...] = ()
+    record: RecordType | None = None
+    name: str = ""  # the fact or field that declared an enum, for messages
+
+    def describe(self) -> str:
+        """The type in words, as an error message names it."""
+        if self.kind in ("enum", "scale"):
+            sep = " < " if self.kind == "scale" else ", "
+            word = "an ordered enum" if self.kind == "scale" else "an enum"
+            return f"{word} ({sep.join(self.values)})"
+        if self.kind == "list":
+            return f"a list of {self.record.name if self.record else '?'}"
+        return {"bool": "a bool", "date": "a date", "text": "text", "number": "a number"}[self.kind]
+
+    def spec(self) -> object:
+        """The runtime's description of the type: plain tuples, emitted as constants."""
+        if self.kind in ("enum", "scale"):
+            return self.values
+        if self.kind == "list" and self.record is not None:
+            return tuple(
+                (f.name, f.type.kind, f.type.spec(), f.optional) for f in self.record.fields
+            )
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class FieldType:
+    """One field of a record: its name, type, whether a record may leave it out, and meaning."""
+
+    name: str
+    type: FactType
+    optional: bool
+    meaning: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordType:
+    """The record a list fact holds: its name and fields."""
+
+    name: str
+    fields: tuple[FieldType, ...]
+
+    def field(self, name: str) -> FieldType | None:
+        """The field called `name`, if the record has one."""
+        return next((f for f in self.fields if f.name == name), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    """An authority cited for a rule: its key, its citation as written, pinpoint and purpose."""
+
+    authority: str
+    citation: str
+    pinpoint: str = ""
+    purpose: str = ""
+    opinion: str = ""  # the cited authority's separate opinion, if it is one
+
+
+# ---------------------------------------------------------------- expressions
+
+
+@dataclass(frozen=True, slots=True)
+class FactRef:
+    """A fact of the case, by name: unknown (None) when the case does not give it."""
+
+    name: str
+    type: FactType
+
+
+@dataclass(frozen=True, slots=True)
+class FieldRef:
+    """A field of the record a quantifier's variable (numbered `var`) stands for."""
+
+    var: int
+    field: str
+    type: FactType
+    optional: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Const:
+    """A literal: a bool, a word of an enum, text, a number or a date."""
+
+    value: str | int | float | bool | datetime.date
+    type: FactType
+
+
+@dataclass(frozen=True, slots=True)
+class ElementRef:
+    """An element, by its key (`module.name`)."""
+
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class DoctrineRef:
+    """Whether another doctrine holds, by name."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class And:
+    """Every item holds (Kleene: false wins, then unknown)."""
+
+    items: tuple[Expr, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Or:
+    """Some item holds (Kleene: true wins, then unknown)."""
+
+    items: tuple[Expr, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    """The item does not hold (unknown stays unknown)."""
+
+    item: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class AtLeast:
+    """At least `count` of the items hold."""
+
+    count: int
+    items: tuple[Expr, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Compare:
+    """`left op right`, over values of `type` (a scale compares by rank)."""
+
+    op: str
+    left: Expr
+    right: Expr
+    type: FactType
+
+
+@dataclass(frozen=True, slots=True)
+class Presence:
+    """Whether an optional field is given (`present`) or left out."""
+
+    field: FieldRef
+    present: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Quantified:
+    """`every`, `some` or `no` record of a list fact satisfies `body` (the record is `var`)."""
+
+    quantifier: str
+    var: int
+    collection: FactRef
+    body: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Open:
+    """An outcome the law leaves open whatever the facts: unknown, and the reason is reported
+    in the result's `open` list. No fact can settle it, so it adds nothing to `missing`."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class SwitchArm:
+    """One arm of a switch: the rule that applies when the fact has `value`."""
+
+    value: Const
+    result: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Switch:
+    """The rule chosen by a fact's value: the arm whose value the fact has, else `otherwise`.
+
+    With the fact unknown, the arms are the doctrine's stated alternatives and the value is
+    their agreement: true if every arm is true, false if every arm is false, else unknown.
+    """
+
+    fact: FactRef
+    arms: tuple[SwitchArm, ...]
+    otherwise: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Branch:
+    """An exception, or a line of a first-match list: when `cond` holds, `result` decides."""
+
+    label: str
+    cond: Expr
+    result: Expr  # a Const or Open outcome, or a Chain of the exception's own exceptions
+    outcome: bool | None  # None: the outcome is open (`result` is an Open)
+    because: str = ""
+    cites: tuple[Citation, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Chain:
+    """Branches tried in priority order; the first that applies decides, else the default.
+
+    Three-valued: a branch whose condition is unknown leaves the outcome unknown unless
+    every way it could go gives the same result.
+    """
+
+    kind: str  # "exceptions" or "first_match"
+    branches: tuple[Branch, ...]
+    default: bool | Open
+    because: str = ""
+    cites: tuple[Citation, ...] = ()
+
+
+Expr = Union[
+    FactRef,
+    FieldRef,
+    Const,
+    ElementRef,
+    DoctrineRef,
+    And,
+    Or,
+    Not,
+    AtLeast,
+    Compare,
+    Presence,
+    Quantified,
+    Chain,
+    Open,
+    Switch,
+]
+
+
+def walk(expr: Expr) -> Iterator[Expr]:
+    """Every node of an expression, the expression first (not through element references)."""
+    yield expr
+    if isinstance(expr, (And, Or, AtLeast)):
+        for item in expr.items:
+            yield from walk(item)
+    elif isinstance(expr, Not):
+        yield from walk(expr.item)
+    elif isinstance(expr, Compare):
+        yield from walk(expr.left)
+        yield from walk(expr.right)
+    elif isinstance(expr, Quantified):
+        yield expr.collection
+        yield from walk(expr.body)
+    elif isinstance(expr, Chain):
+        for branch in expr.branches:
+            yield from walk(branch.cond)
+            yield from walk(branch.result)
+    elif isinstance(expr, Switch):
+        yield expr.fact
+        for arm in expr.arms:
+            yield from walk(arm.result)
+        yield from walk(expr.otherwise)
