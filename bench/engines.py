@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from compiler.runtime import program
+from compiler.runtime import Tree
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCTRINE = ROOT / "doctrine" / "state_created_danger.doctrine"
@@ -164,64 +164,20 @@ def two_valued(f: Facts) -> bool:
 
 
 class TreeWalker:
-    """What doctrine would be without code generation: walk the module's INFO trees per case."""
+    """What doctrine would be without code generation: the runtime's tree evaluator walking
+    the module's program tree per case (the facts checked by the module's schema first)."""
 
     def __init__(self, module: Any):
-        self.info = module.INFO
-        self.tree = self.info["doctrines"][module.DOCTRINE]["tree"]
-        self.ranks = {
-            name: {v: i for i, v in enumerate(fact["values"])}
-            for name, fact in self.info["facts"].items()
-            if fact["kind"] == "scale"
-        }
+        info = module.INFO
+        self.schema = module.DOCTRINES[module.DOCTRINE].schema
+        self.elements = {key: el.tree for key, el in info.elements.items()}
+        self.doctrines = {name: d.tree for name, d in info.doctrines.items()}
+        self.tree = self.doctrines[module.DOCTRINE]
 
     def __call__(self, facts: Facts) -> bool | None:
-        result: bool | None = self.value(self.tree, facts)
+        f = self.schema.validate(facts)
+        result: bool | None = Tree(self.elements, self.doctrines, f).value(self.tree)
         return result
-
-    def value(self, node: program.Expr, facts: Facts) -> Any:
-        if isinstance(node, program.FactRef):
-            return facts.get(node.name)
-        if isinstance(node, program.Const):
-            return node.value
-        if isinstance(node, program.ElementRef):
-            return self.value(self.info["elements"][node.key]["tree"], facts)
-        if isinstance(node, (program.And, program.Or)):
-            settle = isinstance(node, program.Or)
-            unknown = False
-            for item in node.items:
-                v = self.value(item, facts)
-                if v is settle:
-                    return settle
-                if v is None:
-                    unknown = True
-            return None if unknown else not settle
-        if isinstance(node, program.Not):
-            v = self.value(node.item, facts)
-            return None if v is None else not v
-        if isinstance(node, program.Compare):
-            left, right = node.left, node.right
-            a, b = self.value(left, facts), self.value(right, facts)
-            if a is None or b is None:
-                return None
-            fact = (
-                left.name
-                if isinstance(left, program.FactRef)
-                else right.name
-                if isinstance(right, program.FactRef)
-                else None
-            )
-            if fact in self.ranks:
-                a, b = self.ranks[fact][a], self.ranks[fact][b]
-            return {
-                "==": a == b,
-                "!=": a != b,
-                "<": a < b,
-                "<=": a <= b,
-                ">": a > b,
-                ">=": a >= b,
-            }[node.op]
-        raise NotImplementedError(type(node).__name__)
 
 
 # ---------------------------------------------------------------- peer rule engines

@@ -126,58 +126,108 @@ def _expr(
 
 
 def _exceptions(
-    draw: Callable[..., Any], v: _Vocabulary, names: list[str], prefix: str, depth: int
+    draw: Callable[..., Any],
+    v: _Vocabulary,
+    names: list[str],
+    prefix: str,
+    depth: int,
+    laws: bool = False,
 ) -> str:
     labels = [f"{prefix}{i}" for i in range(draw(st.integers(1, 3)))]
     out = []
     for i, label in enumerate(labels):
         cond = _expr(draw, v, names, None, 2)
-        outcome = draw(st.sampled_from(("true", "false")))
+        outcome = _outcome(draw, laws)
         inner = [f"over {', '.join(labels[i + 1 :])}"] if labels[i + 1 :] else []
         if depth > 0 and draw(st.integers(0, 3)) == 0:
-            inner.append(_exceptions(draw, v, names, label + "_", depth - 1))
+            inner.append(_exceptions(draw, v, names, label + "_", depth - 1, laws))
         block = " { " + " ".join(inner) + " }" if inner else ""
         out.append(f"exception {label} when {cond} then {outcome}{block}")
     return "\n    ".join(out)
 
 
-def _decision(draw: Callable[..., Any], v: _Vocabulary, names: list[str]) -> str:
-    form = draw(st.sampled_from(("when", "when", "unless", "rule", "first")))
+def _outcome(draw: Callable[..., Any], laws: bool) -> str:
+    """A rule's outcome: true or false, or (with the law's constructs) an open question."""
+    choices = ("true", "false", 'open "r1"', 'open "r2"') if laws else ("true", "false")
+    return str(draw(st.sampled_from(choices)))
+
+
+def _switch(draw: Callable[..., Any], v: _Vocabulary, names: list[str]) -> str:
+    """`holds by FACT { ... }` over a bool, enum or text fact, each arm a condition or open."""
+    kinds = [("bool", v.bools, ("true", "false"))]
+    kinds += [("enum", v.enums, tuple(f'"{x}"' for x in ENUM_VALUES))] * bool(v.enums)
+    kinds += [("text", v.texts, TEXTS[:2])] * bool(v.texts)
+    _, facts, values = draw(st.sampled_from(kinds))
+    fact = draw(st.sampled_from(facts))
+    chosen = draw(st.lists(st.sampled_from(values), min_size=1, max_size=len(values), unique=True))
+
+    def arm() -> str:
+        if draw(st.integers(0, 3)) == 0:
+            return f'open "{fact} {len(chosen)}"'
+        return _expr(draw, v, names, None, 2)
+
+    lines = [f"{value} then {arm()}" for value in chosen]
+    if len(chosen) < len(values) or draw(st.booleans()):
+        lines.append(f"otherwise {arm()}")
+    return f"holds by {fact} {{\n      " + "\n      ".join(lines) + "\n    }"
+
+
+def _decision(
+    draw: Callable[..., Any], v: _Vocabulary, names: list[str], laws: bool = False
+) -> str:
+    forms = ("when", "when", "unless", "rule", "first", *(("switch",) * laws))
+    form = draw(st.sampled_from(forms))
+    if form == "switch":
+        return _switch(draw, v, names)
     if form in ("when", "unless"):
         return f"holds {form} {_expr(draw, v, names, None, 3)}"
     if form == "rule":
-        rule = draw(st.sampled_from(("true", "false")))
-        return f"general rule {rule}\n    {_exceptions(draw, v, names, 'x', 1)}"
+        rule = _outcome(draw, laws)
+        return f"general rule {rule}\n    {_exceptions(draw, v, names, 'x', 1, laws)}"
     lines = [
-        f"when {_expr(draw, v, names, None, 2)} then {draw(st.sampled_from(('true', 'false')))}"
+        f"when {_expr(draw, v, names, None, 2)} then {_outcome(draw, laws)}"
         for _ in range(draw(st.integers(1, 3)))
     ]
-    lines.append(f"otherwise {draw(st.sampled_from(('true', 'false')))}")
+    lines.append(f"otherwise {_outcome(draw, laws)}")
     return "first match {\n      " + "\n      ".join(lines) + "\n    }"
 
 
+def _burden(draw: Callable[..., Any], v: _Vocabulary) -> str:
+    """`absent FACT counts as VALUE [when ...]`, for a bool, an enum or the list."""
+    kinds = [(b, ("true", "false")) for b in v.bools]
+    kinds += [(k, tuple(f'"{x}"' for x in ENUM_VALUES)) for k in v.enums]
+    kinds += [("items", ("[]",))] * bool(v.lists)
+    fact, values = draw(st.sampled_from(kinds))
+    when = f" when {_expr(draw, v, [], None, 1)}" if draw(st.booleans()) else ""
+    return f'absent {fact} counts as {draw(st.sampled_from(values))}{when} {{ because "b" }}'
+
+
 @st.composite
-def doctrine_sources(draw: Callable[..., Any]) -> str:
+def doctrine_sources(draw: Callable[..., Any], laws: bool = False) -> str:
     """The text of a doctrine file: a vocabulary, elements, one or two doctrines, maybe a case.
 
     Exceptions are ranked each over the later ones, so the checker finds no conflict; what
-    else it refuses (a condition that is always false, say) stays: refusals are fine.
+    else it refuses (a condition that is always false, say) stays: refusals are fine. With
+    `laws`, also the law's constructs: switches, open outcomes, burdens and thresholds.
     """
     v = _Vocabulary(draw)
     out = [v.declarations()]
     elements: list[str] = []
     for i in range(draw(st.integers(1, 4))):
         name = f"e{i}"
-        out.append(f"element {name} {{\n    {_decision(draw, v, elements)}\n}}")
+        burdens = [_burden(draw, v) for _ in range(draw(st.integers(0, 2 * laws)))]
+        body = "\n    ".join([_decision(draw, v, elements, laws), *burdens])
+        out.append(f"element {name} {{\n    {body}\n}}")
         elements.append(name)
     labels = []
     slots = []
     for i in range(draw(st.integers(1, 3))):
         label = f"l{i}"
+        kind = "threshold" if laws and i == 0 and draw(st.booleans()) else "element"
         if draw(st.booleans()):
-            slots.append(f"element {label} = {draw(st.sampled_from(elements))}")
+            slots.append(f"{kind} {label} = {draw(st.sampled_from(elements))}")
         else:
-            slots.append(f"element {label} {{ {_decision(draw, v, elements)} }}")
+            slots.append(f"{kind} {label} {{ {_decision(draw, v, elements, laws)} }}")
         labels.append(label)
     for e in elements:
         if not any(s.endswith(f"= {e}") for s in slots):
@@ -185,7 +235,9 @@ def doctrine_sources(draw: Callable[..., Any]) -> str:
             labels.append(e)
     body = list(slots)
     if draw(st.booleans()):
-        body.append(_decision(draw, v, labels))
+        body.append(_decision(draw, v, labels, laws))
+    if laws and draw(st.booleans()):
+        body.append(_burden(draw, v))
     if draw(st.integers(0, 3)) == 0:
         body.append("closed world")
     out.append("doctrine main {\n  " + "\n  ".join(body) + "\n}")
@@ -196,7 +248,7 @@ def doctrine_sources(draw: Callable[..., Any]) -> str:
         replaced = draw(st.sampled_from(labels))
         out.append(
             f"doctrine variant extends main {{\n"
-            f"  element {replaced} {{ {_decision(draw, v, elements)} }}\n"
+            f"  element {replaced} {{ {_decision(draw, v, elements, laws)} }}\n"
             f"  element extra = {draw(st.sampled_from(elements))}\n}}"
         )
     if draw(st.booleans()):

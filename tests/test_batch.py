@@ -232,7 +232,6 @@ def _on_a_terminal(argv: list[str], size: tuple[int, int] | None) -> tuple[int, 
 
 @pytest.mark.parametrize("size", [(24, 100), None], ids=["sized", "unsized"])
 def test_a_progress_bar_on_a_terminal_only(tmp_path: Path, size: tuple[int, int] | None) -> None:
-    pytest.importorskip("tqdm")
     text = "".join(json.dumps(r) + "\n" for r in cases(3_000)) + '{"affirmative_act": 1}\n'
     source = tmp_path / "cases.jsonl"
     source.write_text(text, encoding="utf-8")

@@ -9,16 +9,15 @@ import json
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from strategies import LIBRARY, fact_patterns
+from strategies import LIBRARY, doctrine_sources, fact_patterns
 from support import doctrine_file, run_cli
 
 from compiler.codegen.compile import compile_files
-
-duckdb = pytest.importorskip("duckdb")
-pytest.importorskip("sqlglot")
+from compiler.errors import DoctrineError
 
 DANGER = doctrine_file("state_created_danger")
 QI = doctrine_file("qualified_immunity_state_created_danger")
@@ -191,6 +190,68 @@ def test_parquet_in_and_out(tmp_path: Path) -> None:
     assert rows[14][4] and "expected one of" in rows[14][4][0]  # an error record, in place
 
 
+def test_an_element_the_runtime_settles_is_written_as_it_writes_it(tmp_path: Path) -> None:
+    # `a or not a` is unknown by Kleene's tables with `a` unknown, and true in the runtime
+    # (every value of `a` makes it so): SQL's NULL must not stand for it, even with `holds`
+    # decided by the other element.
+    doctrine = tmp_path / "settle.doctrine"
+    doctrine.write_text(
+        "fact a: bool\nfact b: bool\ndoctrine d {\n  element x { holds when b }\n"
+        "  element y { holds when a or not a }\n  element z { holds when a }\n}\n",
+        encoding="utf-8",
+    )
+    source = tmp_path / "cases.jsonl"
+    source.write_text('{"b": false}\n{"b": true, "a": true}\n{}\n', encoding="utf-8")
+    text = same_output(doctrine, source, tmp_path, ".jsonl")
+    first = json.loads(text.splitlines()[0])
+    assert first["holds"] is False and first["elements"] == {"x": False, "y": True, "z": None}
+
+
+def test_switches_and_open_outcomes_in_parquet(tmp_path: Path) -> None:
+    con = duckdb.connect()
+    cases = tmp_path / "cases.parquet"
+    con.execute(
+        "COPY (SELECT i AS id, CASE i % 4 WHEN 0 THEN '9th' WHEN 1 THEN '4th' WHEN 2 THEN '5th'"
+        " END AS circuit, i % 3 = 0 AS affirmative_act, i % 5 <> 0 AS directed_at_plaintiff,"
+        " TRUE AS persuasive_consensus FROM range(40) t(i)) TO '" + str(cases) + "'"
+        " (FORMAT parquet)"
+    )
+    for suffix in (".jsonl", ".parquet"):
+        same_output(QI, cases, tmp_path, suffix, "--keep", "id")
+    rows = con.execute(
+        "SELECT c.id, c.circuit, r.holds, r.open FROM read_parquet(?) r"
+        " JOIN read_parquet(?) c ON CAST(r.id AS BIGINT) = c.id ORDER BY c.id",
+        [str(tmp_path / "duckdb.parquet"), str(cases)],
+    ).fetchall()
+    opened = [r for r in rows if r[3]]
+    assert opened and all(r[1] == "5th" and r[2] is None for r in opened)
+    assert "Ninth and Fourth Circuits only" in opened[0][3][0]
+    assert any(r[2] is not None for r in rows)  # others decided (by SQL) with no `open`
+
+
+@settings(
+    max_examples=4,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(source=doctrine_sources(laws=True), data=st.data())
+def test_generated_switches_open_outcomes_and_burdens_in_batches(
+    tmp_path: Path, source: str, data: st.DataObject
+) -> None:
+    doctrine = tmp_path / "gen.doctrine"
+    doctrine.write_text(source, encoding="utf-8")
+    try:
+        program = compile_files([doctrine])[0].program
+    except DoctrineError:
+        return
+    cases = data.draw(st.lists(fact_patterns(program), min_size=1, max_size=30))
+    lines = [json.dumps({k: _json(v) for k, v in c.items() if v is not None}) for c in cases]
+    cases_file = tmp_path / "cases.jsonl"
+    cases_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for d in program.doctrines:
+        same_output(doctrine, cases_file, tmp_path, ".jsonl", "--doctrine", d.name)
+
+
 def test_a_parquet_column_that_is_no_fact_is_refused(tmp_path: Path) -> None:
     con = duckdb.connect()
     cases = tmp_path / "cases.parquet"
@@ -224,7 +285,6 @@ def test_usage_errors(tmp_path: Path) -> None:
 @pytest.mark.heavy
 @pytest.mark.parametrize("suffix", [".jsonl", ".csv"])
 def test_spark_writes_the_python_engines_bytes(tmp_path: Path, suffix: str) -> None:
-    pytest.importorskip("pyspark")
     good = '{"directed_at_plaintiff": true, "affirmative_act": true, "culpability": "intent"}'
     lines = []
     for line in HOSTILE:
@@ -241,7 +301,6 @@ def test_spark_writes_the_python_engines_bytes(tmp_path: Path, suffix: str) -> N
 
 @pytest.mark.heavy
 def test_with_doctrine_adds_the_columns_to_a_dataframe() -> None:
-    pytest.importorskip("pyspark")
     from compiler.tools.sparkbatch import session, with_doctrine
 
     spark = session()

@@ -4,7 +4,10 @@ tests/reference.py evaluates the checked program directly, three-valued, as docs
 describes it; the compiled module must give the same `holds`, the same value for every
 element, and the same `missing` facts (exactly where the reference can enumerate them, see
 its docstring), on random fact patterns with unknowns: for every doctrine of the library and
-for randomly generated doctrines. Any disagreement is a bug in one of the two.
+for randomly generated doctrines. The runtime's tree evaluator (compiler.runtime.Tree, which
+explanations, counterfactuals and the checker use), walking the trees the module carries, must
+give the reference's three values for the outcome and every element, and the generated code's
+outcome. Any disagreement is a bug in one of them.
 """
 
 from __future__ import annotations
@@ -23,12 +26,42 @@ from strategies import LIBRARY, LIBRARY_FILES, doctrine_sources, fact_patterns
 from compiler.checking import ir
 from compiler.codegen.compile import Compiled, compile_files, module_from_source
 from compiler.errors import DoctrineError
+from compiler.runtime import Tree, program
 
 FAST = settings(
     max_examples=40,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
+
+
+def tree_disagreements(
+    module: Any, reference: Reference, name: str, facts: dict[str, Any], trees: Any = None
+) -> list[str]:
+    """Where the tree evaluator, walking the module's own trees (or `trees`, elements and
+    doctrines by name), differs from the reference and the generated code, before unknowns
+    are settled by enumeration: the three values of the outcome and of each element."""
+    evaluator = module.DOCTRINES[name]
+    doctrine = reference.doctrines[name]
+    elements, doctrines = trees or (
+        {key: el.tree for key, el in module.INFO.elements.items()},
+        {d: entry.tree for d, entry in module.INFO.doctrines.items()},
+    )
+    f = evaluator.prepare(dict(facts))
+    tree = Tree(elements, doctrines, f)
+    expected = reference.prepare(doctrine, facts)
+    out = []
+    holds = tree.value(doctrines[name])
+    if holds is not reference.value(doctrine.expr, expected, {}):
+        out.append(f"tree holds: {holds}, reference {reference.value(doctrine.expr, expected, {})}")
+    if holds is not evaluator.holds(f, validate=False):
+        out.append(f"tree holds: {holds}, generated code {evaluator.holds(f, validate=False)}")
+    for label, key in doctrine.slots:
+        got = tree.value(program.ElementRef(key))
+        want = reference.value(ir.ElementRef(key=key), expected, {})
+        if got is not want:
+            out.append(f"tree element {label}: {got}, reference {want}")
+    return out
 
 
 def _library() -> dict[str, tuple[Compiled, types.ModuleType]]:
@@ -69,6 +102,7 @@ def test_library_doctrine_agrees_with_the_reference(doctrine: str, file: str) ->
     @given(fact_patterns(compiled.program))
     def agree(facts: dict[str, Any]) -> None:
         assert disagreements(evaluator, reference, doctrine, facts) == [], facts
+        assert tree_disagreements(module, reference, doctrine, facts) == [], facts
 
     agree()
 
@@ -84,6 +118,7 @@ def test_library_cases_agree_with_the_reference(file: str) -> None:
         for left_out in [None, *given]:
             facts = {k: v for k, v in given.items() if k != left_out}
             problems = disagreements(evaluator, reference, case.doctrine, facts)
+            problems += tree_disagreements(module, reference, case.doctrine, facts)
             assert problems == [], (case.name, left_out)
 
 
@@ -128,6 +163,7 @@ def test_generated_doctrines_agree_with_the_reference(source: str, data: st.Data
         facts = data.draw(fact_patterns(compiled.program))
         for name, evaluator in module.DOCTRINES.items():
             assert disagreements(evaluator, reference, name, facts) == [], (name, facts)
+            assert tree_disagreements(module, reference, name, facts) == [], (name, facts)
 
 
 def test_a_disagreement_is_reported() -> None:
@@ -143,3 +179,19 @@ def test_a_disagreement_is_reported() -> None:
 
     problems = disagreements(Wrong(), reference, "special_relationship", {"custody": "none"})
     assert problems and problems[0].startswith("holds:")
+
+
+def test_a_disagreement_of_the_tree_evaluator_is_reported() -> None:
+    # The same for the tree evaluator: given a tree that says the opposite of the module's,
+    # it disagrees with the reference and the generated code.
+    compiled, module = _COMPILED["special_relationship.doctrine"]
+    reference = Reference(compiled.program)
+    elements = {key: el.tree for key, el in module.INFO.elements.items()}
+    doctrines = {d: entry.tree for d, entry in module.INFO.doctrines.items()}
+    facts = {"custody": "incarceration"}
+    assert tree_disagreements(module, reference, "special_relationship", facts) == []
+    doctrines["special_relationship"] = program.Not(doctrines["special_relationship"])
+    problems = tree_disagreements(
+        module, reference, "special_relationship", facts, (elements, doctrines)
+    )
+    assert [p.split(":")[0] for p in problems] == ["tree holds", "tree holds"]

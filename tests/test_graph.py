@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 
 import pytest
@@ -84,7 +83,8 @@ def test_a_library_of_elements_draws_its_elements() -> None:
     assert "e:conduct.specific_plaintiff" in nodes
 
 
-@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz is not installed")
+# Heavy: .ci/run installs Graphviz for that step (the fast step ran before it, and skipped).
+@pytest.mark.heavy
 def test_graphviz_reads_the_output() -> None:
     text = run_cli("graph", DUTY, cwd=ROOT).stdout
     svg = subprocess.run(

@@ -4,6 +4,7 @@ compiles again when the file, or a file it imports, changes."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -36,6 +37,7 @@ print(json.dumps({{
     "cached": getattr(m, "__cached__", None),
     "holds": m.holds({{"a": True}}),
     "compiled": "lark" in sys.modules,
+    "compiler": compiler.__file__,
 }}))
 """
 
@@ -175,3 +177,22 @@ except ImportError:
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["True", "False", "gone"]
+
+
+def test_a_change_to_the_compiler_itself_recompiles(lib: Path, tmp_path: Path) -> None:
+    # Issue 13: the cache was keyed on the version alone, so a compiler being edited (same
+    # version) served modules compiled by its former self. A copy of the package stands in for
+    # the compiler being edited.
+    root = Path(__file__).resolve().parent.parent
+    copy = tmp_path / "copy"
+    shutil.copytree(root / "compiler", copy / "compiler", ignore=shutil.ignore_patterns("*.pyc"))
+    shutil.copytree(root / "grammar", copy / "grammar")
+    first = probe(lib, PYTHONPATH=str(copy))
+    assert first["compiled"] is True
+    assert first["compiler"] == str(copy / "compiler" / "__init__.py")
+    assert probe(lib, PYTHONPATH=str(copy))["compiled"] is False  # the same compiler: cached
+    generator = copy / "compiler" / "codegen" / "generator.py"
+    generator.write_text(generator.read_text(encoding="utf-8") + "\n# edited\n", "utf-8")
+    again = probe(lib, PYTHONPATH=str(copy))
+    assert again["compiled"] is True  # same version, other content: compiled afresh
+    assert again["holds"] is True

@@ -10,13 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters
 from support import LIBRARY, ROOT, clean_env, jsonable, load_precedents
 
 from compiler.tools import cli
-
-mcp = pytest.importorskip("mcp")
-from mcp import Client  # noqa: E402
-from mcp.client.stdio import StdioServerParameters  # noqa: E402
 
 TOOLS = {"list_doctrines", "describe_doctrine", "evaluate", "next_question", "explain", "which"}
 

@@ -26,7 +26,8 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 @pytest.fixture(scope="module")
 def base_url() -> Iterator[str]:
-    uvicorn = pytest.importorskip("uvicorn")
+    import uvicorn  # the `serve` extra, in `dev`: missing, it is a failure, not a skip
+
     from compiler.tools.library import Library
     from compiler.tools.serve import create_app
 
@@ -51,7 +52,9 @@ def base_url() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
+    # .ci/run installs Playwright for the heavy step; missing there, it is a failure.
+    from playwright import sync_api
+
     if not Path(CHROMIUM).exists():
         pytest.fail("chromium is not installed (apt-get install -y chromium)")
     with sync_api.sync_playwright() as p:

@@ -116,7 +116,8 @@ def test_doctrine_drawing_falls_back_to_a_list(site: Path) -> None:
     assert 'href="element-culpability.deliberate_indifference_to_known_danger.html"' in html
 
 
-@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
+# Heavy: .ci/run installs Graphviz for that step (the fast step ran before it, and skipped).
+@pytest.mark.heavy
 def test_doctrine_drawing_with_graphviz(tmp_path: Path) -> None:
     one = LIBRARY / "state_created_danger.doctrine"
     assert main(["site", str(one), "-o", str(tmp_path), "--graphviz"]) == 0

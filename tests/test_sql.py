@@ -12,21 +12,19 @@ import types
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
+import sqlglot
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import LIBRARY, LIBRARY_FILES, doctrine_sources, fact_patterns
 from support import doctrine_file, run_cli
 
 from compiler.checking import ir
-from compiler.codegen.compile import Compiled, compile_files, module_from_source
+from compiler.codegen.compile import Compiled, compile_files, compile_source, module_from_source
+from compiler.codegen.sql import DIALECTS, SqlCompiler, SqlError, doctrine_sql
 from compiler.errors import DoctrineError
-
-duckdb = pytest.importorskip("duckdb")
-sqlglot = pytest.importorskip("sqlglot")
-
-from compiler.codegen.sql import DIALECTS, SqlCompiler, SqlError, doctrine_sql  # noqa: E402
-from compiler.tools.sqlbatch import duckdb_type  # noqa: E402
+from compiler.tools.sqlbatch import duckdb_type
 
 FAST = settings(
     max_examples=3,
@@ -96,12 +94,17 @@ def duckdb_answers(program: ir.Program, doctrine: str, cases: list[dict[str, Any
         con.executemany(
             f"INSERT INTO cases VALUES ({marks})", [[i, *r] for i, r in enumerate(rows)]
         )
-    got = con.execute(sql).fetchall()
+    cursor = con.execute(sql)
+    got = cursor.fetchall()
     labels = [label for label, _ in compiler.doctrine.slots]
+    columns = [c[0] for c in cursor.description]
+    tail = ["missing", "open"] if compiler.can_be_open() else ["missing"]
+    assert columns == ["case_no", "holds", *labels, *tail]
     assert [r[0] for r in got] == list(range(len(cases)))  # kept, in order
     for r in got:
-        assert r[-1] == ("[]" if r[1] is not None else None)  # missing: exact when decided
-    return [(r[1], dict(zip(labels, r[2:-1]))) for r in got]
+        for value in r[2 + len(labels) :]:  # missing (and open): `[]` when decided, else NULL
+            assert value == ("[]" if r[1] is not None else None)
+    return [(r[1], dict(zip(labels, r[2 : 2 + len(labels)]))) for r in got]
 
 
 def _sqlite_value(value: Any) -> Any:
@@ -130,7 +133,7 @@ def sqlite_answers(program: ir.Program, doctrine: str, cases: list[dict[str, Any
         return None if v is None else bool(v)
 
     return [
-        (truth(r[0]), {label: truth(v) for label, v in zip(labels, r[1:-1])})
+        (truth(r[0]), {label: truth(v) for label, v in zip(labels, r[1 : 1 + len(labels)])})
         for r in con.execute(sql).fetchall()
     ]
 
@@ -150,24 +153,22 @@ def test_the_library_has_what_sql_must_handle() -> None:
     )
 
 
-# The law's circuit switches and open questions (issue 12) are not yet written in SQL: these
-# doctrines are refused by name, and batch evaluation runs them on the Python engine.
-SWITCHED = {
-    "custodial_failure_to_protect",
-    "duty_to_protect",
-    "qualified_immunity_special_relationship",
-    "qualified_immunity_state_created_danger",
-}
-_LACKS = pytest.mark.xfail(strict=True, reason="SQL cannot yet write a switch (`holds by`)")
-
-
-def _marked(doctrine: str, *values: str) -> Any:
-    return pytest.param(*values, marks=_LACKS if doctrine in SWITCHED else ())
+def test_the_library_has_switches_open_outcomes_and_burdens() -> None:
+    # The law's circuit switches, open questions and burdens of proof are written in SQL too.
+    nodes = [n for c, _ in _COMPILED.values() for e in c.program.elements for n in ir.walk(e.expr)]
+    assert any(isinstance(n, ir.Switch) for n in nodes)
+    assert any(isinstance(n, ir.Open) for n in nodes)
+    assert any(
+        p.cond is not None and p.type.kind == "list"
+        for c, _ in _COMPILED.values()
+        for e in c.program.elements
+        for p in e.presumptions
+    )
 
 
 @pytest.mark.parametrize(
     ("doctrine", "file"),
-    [_marked(d, d, f) for d, f in _DOCTRINES],
+    _DOCTRINES,
     ids=[d for d, _ in _DOCTRINES],
 )
 def test_library_doctrine_on_duckdb_and_sqlite_agrees_with_python(doctrine: str, file: str) -> None:
@@ -183,9 +184,7 @@ def test_library_doctrine_on_duckdb_and_sqlite_agrees_with_python(doctrine: str,
     agree()
 
 
-@pytest.mark.parametrize(
-    "file", [_marked(f.removesuffix(".doctrine"), f) for f in sorted(_COMPILED)]
-)
+@pytest.mark.parametrize("file", sorted(_COMPILED))
 def test_library_cases_on_duckdb_agree_with_python(file: str) -> None:
     compiled, module = _COMPILED[file]
     by_doctrine: dict[str, list[dict[str, Any]]] = {}
@@ -218,16 +217,26 @@ def _program(source: str) -> ir.Program | None:
 def test_generated_doctrines_on_duckdb_and_sqlite_agree_with_python(
     source: str, data: st.DataObject
 ) -> None:
+    _generated_agree(source, data)
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(doctrine_sources(laws=True), st.data())
+def test_generated_switches_open_outcomes_burdens_and_thresholds_agree(
+    source: str, data: st.DataObject
+) -> None:
+    _generated_agree(source, data)
+
+
+def _generated_agree(source: str, data: st.DataObject) -> None:
     program = _program(source)
     if program is None:
         return
-    module = module_from_source(
-        __import__("compiler.codegen.compile", fromlist=["compile_source"]).compile_source(
-            source, "gen"
-        ),
-        "gen",
-        "gen.doctrine",
-    )
+    module = module_from_source(compile_source(source, "gen"), "gen", "gen.doctrine")
     cases = data.draw(st.lists(fact_patterns(program), min_size=1, max_size=12))
     for d in program.doctrines:
         want = python_answers(module, d.name, cases)
@@ -258,13 +267,7 @@ def test_a_disagreement_would_be_seen() -> None:
 def _one(source: str, facts: dict[str, Any]) -> tuple[Any, Any, Any]:
     program = _program(source)
     assert program is not None
-    module = module_from_source(
-        __import__("compiler.codegen.compile", fromlist=["compile_source"]).compile_source(
-            source, "t"
-        ),
-        "t",
-        "t.doctrine",
-    )
+    module = module_from_source(compile_source(source, "t"), "t", "t.doctrine")
     name = program.doctrines[0].name
     return (
         python_answers(module, name, [facts])[0],
@@ -308,6 +311,42 @@ def _one(source: str, facts: dict[str, Any]) -> tuple[Any, Any, Any]:
             "doctrine d { element e { holds when some i in l where i.when < day } }",
             {"l": [{}]},
         ),
+        # A switch with its fact unknown: the arms' agreement (`otherwise` is not among them).
+        (
+            'fact c: text\nfact a: bool\ndoctrine d { element e { holds by c {\n  "x" then a\n'
+            '  "y" then a\n  otherwise open "no test here"\n} } }',
+            {"a": True},
+        ),
+        (
+            'fact c: text\nfact a: bool\ndoctrine d { element e { holds by c {\n  "x" then a\n'
+            '  "y" then not a\n  otherwise false\n} } }',
+            {"a": True},
+        ),
+        # ... and known: its arm, else `otherwise` (here open: unknown whatever the facts).
+        (
+            'fact c: text\nfact a: bool\ndoctrine d { element e { holds by c {\n  "x" then a\n'
+            '  otherwise open "no test here"\n} } }',
+            {"a": True, "c": "z"},
+        ),
+        # An open default of a rule, reached after an exception that may apply.
+        (
+            "fact a: bool\ndoctrine d { element e {\n"
+            '  general rule open "unsettled"\n  exception x when a then true\n} }',
+            {},
+        ),
+        # A burden: an absent list counts as empty on a condition read from the case.
+        (
+            "record r { x: bool }\nfact l: list of r\nfact c: text\n"
+            "doctrine d { element e { holds when every i in l where i.x\n"
+            '  absent l counts as [] when c == "9th" { because "b" } } }',
+            {"c": "9th"},
+        ),
+        # A failed threshold: the elements after it are not reached (unknown).
+        (
+            "fact a: bool\nfact b: bool\n"
+            "doctrine d {\n  threshold t { holds when a }\n  element e { holds when b }\n}",
+            {"a": False, "b": True},
+        ),
     ],
 )
 def test_null_traps(source: str, facts: dict[str, Any]) -> None:
@@ -326,9 +365,6 @@ def test_every_dialect_parses_back_or_refuses_by_name(dialect: str) -> None:
         try:
             text = doctrine_sql(program, doctrine, dialect, keep=["id"])
         except SqlError as exc:
-            if doctrine in SWITCHED:
-                assert "cannot write Switch" in str(exc), exc
-                continue
             assert dialect in str(exc) and "list of records" in str(exc)
             continue
         tree = sqlglot.parse_one(text, read=dialect)
@@ -339,8 +375,7 @@ def test_every_dialect_parses_back_or_refuses_by_name(dialect: str) -> None:
 
 def test_the_refusal_names_what_the_dialect_lacks() -> None:
     program = _COMPILED["qualified_immunity_state_created_danger.doctrine"][0].program
-    # (Until SQL writes switches, the doctrine's circuit switch is refused first, by name.)
-    lacks = r"postgres dialect is not supported .* \(`authorities`\)|cannot write Switch"
+    lacks = r"postgres dialect is not supported .* \(`authorities`\)"
     with pytest.raises(SqlError, match=lacks):
         doctrine_sql(program, "qualified_immunity_state_created_danger", "postgres")
 
@@ -388,7 +423,7 @@ def test_compile_target_sql_refuses_clearly() -> None:
     proc = run_cli("compile", qi, "--target", "sql", "--dialect", "postgres")
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
-    assert "not supported" in proc.stderr or "cannot write Switch" in proc.stderr
+    assert "not supported" in proc.stderr and "authorities" in proc.stderr
     plain = doctrine_file("state_created_danger")
     proc = run_cli("compile", plain, "--target", "sql", "--keep", "holds")
     assert proc.returncode == 2 and "--keep holds" in proc.stderr

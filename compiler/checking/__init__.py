@@ -1,1 +1,1 @@
-"""The checker, the checked program it produces (ir), and the logic it reasons with."""
+"""Checking: the checker, the frozen checked project it returns, the lint pass, the program."""

@@ -16,6 +16,7 @@ from ..syntax import nodes as n
 from ..syntax.loader import Loaded
 from ..syntax.unparse import unparse
 from . import ir
+from .lint import lint
 from .logic import satisfiable
 from .project import (
     EMPTY,
@@ -26,8 +27,9 @@ from .project import (
     Effective,
     Entry,
     Kind,
-    RuleDecision,
+    decisions,
     family,
+    outcome_word,
 )
 
 BOOL = ir.FactType(kind="bool")
@@ -62,6 +64,14 @@ def _kind_of(decl: Any) -> Kind:
     return _KINDS[type(decl)]
 
 
+@attrs.frozen
+class Variable:
+    """A quantifier's variable: its number in the checked tree, and the record it ranges over."""
+
+    number: int
+    record: ir.RecordType
+
+
 @attrs.define
 class Scope:
     """What names mean at one place in a module."""
@@ -70,7 +80,7 @@ class Scope:
     names: dict[str, Entry]
     slots: dict[str, str] = attrs.field(factory=dict)  # label -> element key
     exclude: str | None = None
-    vars: dict[str, tuple[int, ir.RecordType]] = attrs.field(factory=dict)
+    vars: dict[str, Variable] = attrs.field(factory=dict)
 
     def visible(self) -> list[str]:
         return [*self.names, *(s for s in self.slots if s != self.exclude), *self.vars]
@@ -93,7 +103,6 @@ class Checker:
         self.doctrine_modules: dict[str, Path] = {}
         self.cases: dict[Path, list[ir.Case]] = {}
         self.vocabularies: dict[Path, dict[str, ir.Fact]] = {}
-        self.used: set[str] = set()
         # Suggestions weigh every known name: past this many in one run they stop, so that a
         # file of thousands of unknown names is checked in time linear in its size.
         self._suggestions_left = 100
@@ -443,16 +452,13 @@ class Checker:
             )
             return ir.Const(value=False, type=BOOL)
         if e.id in scope.slots and e.id != scope.exclude:
-            self.used.add(scope.slots[e.id])
             return ir.ElementRef(key=scope.slots[e.id])
         entry = scope.names.get(e.id)
         if entry is None:
             self.unknown_name(e, scope)
             return ir.Const(value=False, type=BOOL)
         if entry.kind == "element":
-            key = self.element_key(entry)
-            self.used.add(key)
-            return ir.ElementRef(key=key)
+            return ir.ElementRef(key=self.element_key(entry))
         if entry.kind == "doctrine":
             self.doctrine(entry)
             return ir.DoctrineRef(name=entry.decl.name)
@@ -513,7 +519,7 @@ class Checker:
             else:
                 self.unknown_name(n.Name(id=e.var, pos=e.pos), scope, "variable")
             return None, BOOL
-        var, record = scope.vars[e.var]
+        var, record = scope.vars[e.var].number, scope.vars[e.var].record
         f = record.field(e.field)
         if f is None:
             self.fail(
@@ -540,17 +546,8 @@ class Checker:
                 return ir.Const(value=False, type=BOOL), None
             entry = scope.names.get(e.id)
             if entry is not None and entry.kind == "fact":
-                if e.id in scope.slots and e.id != scope.exclude:
-                    # The label names the element everywhere else in the doctrine; only here,
-                    # compared, does the name fall through to the fact. Say so.
-                    self.warn(
-                        "D0605",
-                        f"`{e.id}` is both a fact and a label of this doctrine's elements; "
-                        "compared, it reads the fact",
-                        e.pos,
-                        label="the fact, not the element",
-                        help=f"give the element another label, as `element {e.id}_test = ...`",
-                    )
+                # Compared, a name is the fact even where a label of the doctrine's elements
+                # has it too (the lint D0605 says so).
                 t = self.fact(entry)
                 if t.kind == "list":
                     self.fail(
@@ -653,7 +650,7 @@ class Checker:
             return bad
         self._var_counter += 1
         var = self._var_counter
-        inner = attrs.evolve(scope, vars={**scope.vars, e.var: (var, t.record)})
+        inner = attrs.evolve(scope, vars={**scope.vars, e.var: Variable(var, t.record)})
         body = self.condition(e.body, inner)
         return ir.Quantified(
             quantifier=e.quantifier,
@@ -704,7 +701,7 @@ class Checker:
     # -------------------------------------------------------------- decisions
     def decision_of(self, d: n.ElementDecl | n.DoctrineDecl) -> Decision | None:
         """How `d` states its outcome, reporting a declaration that states it twice."""
-        ways = _decisions(d)
+        ways = decisions(d)
         words = {
             "holds": "`holds when`",
             "rule": "a general rule with exceptions",
@@ -745,14 +742,6 @@ class Checker:
                 help="state the outcome when no exception applies: `general rule false`",
             )
             rule = n.GeneralRule(outcome=False)
-        if not exceptions:
-            self.warn(
-                "D0603",
-                f"{owner} has a general rule and no exceptions",
-                rule.pos,
-                label=f"always {_word(rule.outcome)}",
-                help="add `exception NAME when CONDITION then OUTCOME`, or use `holds when`",
-            )
         chain, texts = self.exceptions(
             exceptions,
             _outcome_default(rule.outcome),
@@ -764,11 +753,11 @@ class Checker:
             rule=rule,
         )
         text = (
-            _word(rule.outcome)
+            outcome_word(rule.outcome)
             + " as a general rule"
             + "".join(
                 f"; exception {b.label}: "
-                f"{_word(b.result if isinstance(b.result, ir.Open) else b.outcome)}"
+                f"{outcome_word(b.result if isinstance(b.result, ir.Open) else b.outcome)}"
                 f" when {t}"
                 for b, t in zip(chain.branches, texts)
             )
@@ -851,7 +840,16 @@ class Checker:
         )
         closure = {k: frozenset(self._reach(k, above)) for k in above}
         self._pending_checks.append(
-            ChainSite("exceptions", chain, tuple(order), closure, parent, scope.module, owner, rule)
+            ChainSite(
+                kind="exceptions",
+                chain=chain,
+                decls=tuple(order),
+                ranked_below=closure,
+                parent=parent,
+                module=scope.module,
+                owner=owner,
+                rule=rule,
+            )
         )
         return chain, texts
 
@@ -913,7 +911,7 @@ class Checker:
                     cites=self.cites(scope.module, b.cites),
                 )
             )
-            texts.append(f"when {unparse(b.condition)} then {_word(b.outcome)}")
+            texts.append(f"when {unparse(b.condition)} then {outcome_word(b.outcome)}")
         other = fm.otherwise
         chain = ir.Chain(
             kind="first_match",
@@ -923,13 +921,21 @@ class Checker:
             cites=self.cites(scope.module, other.cites),
         )
         self._pending_checks.append(
-            ChainSite("first", chain, tuple(fm.branches), {}, None, scope.module)
+            ChainSite(
+                kind="first",
+                chain=chain,
+                decls=tuple(fm.branches),
+                ranked_below={},
+                parent=None,
+                module=scope.module,
+            )
         )
-        return chain, "first match: " + "; ".join([*texts, f"otherwise {_word(other.outcome)}"])
+        texts.append(f"otherwise {outcome_word(other.outcome)}")
+        return chain, "first match: " + "; ".join(texts)
 
     def _result(self, r: n.Expr | n.Open, scope: Scope) -> tuple[ir.Expr, str]:
         if isinstance(r, n.Open):
-            return ir.Open(reason=r.reason), _word(r)
+            return ir.Open(reason=r.reason), outcome_word(r)
         return self.condition(r, scope), unparse(r)
 
     def literal(self, v: n.Value, t: ir.FactType, what: str) -> object | None:
@@ -1074,57 +1080,20 @@ class Checker:
         return tuple(out)
 
     def check_chains(self) -> None:
-        """Exceptions that never apply, that change nothing, or that conflict unranked."""
-
-        def sat(exprs: list[ir.Expr]) -> bool | None:
-            return satisfiable(exprs, self.elements, self.doctrines)
-
-        for pending in self._pending_checks:
-            kind, chain, decls = pending.kind, pending.chain, pending.decls
-            closure, parent = pending.ranked_below, pending.parent
-            if kind == "first":
-                for i, (branch, decl) in enumerate(zip(chain.branches, decls)):
-                    earlier = [ir.Not(item=b.cond) for b in chain.branches[:i]]
-                    if sat([*earlier, branch.cond]) is False:
-                        self.warn(
-                            "D0602",
-                            f"line {i + 1} of this first-match list can never decide",
-                            decl.pos,
-                            label="never reached",
-                            help="earlier lines always match first, or this condition cannot hold",
-                        )
-                continue
-            context = [parent] if parent is not None else []
-            for branch, decl in zip(chain.branches, decls):
-                if sat([*context, branch.cond]) is False:
-                    self.warn(
-                        "D0602",
-                        f"exception `{branch.label}` can never apply",
-                        decl.pos,
-                        label="its condition cannot hold",
-                        help="check the condition, or remove the exception",
-                    )
-                elif (
-                    branch.outcome is not None
-                    and branch.outcome == chain.default
-                    and not decl.exceptions
-                    and not closure.get(branch.label)
-                ):
-                    self.warn(
-                        "D0603",
-                        f"exception `{branch.label}` gives {_word(branch.outcome)}, as the "
-                        "rule it is an exception to already does",
-                        decl.pos,
-                        label="changes nothing",
-                        help=f"did you mean `then {_word(not branch.outcome)}`?",
-                    )
+        """Exceptions that can both apply and decide differently, neither ranked over the
+        other (D0312). The lints read the same chains for those that never apply."""
+        for site in self._pending_checks:
+            if site.kind == "first":
+                continue  # the first line that matches decides: no conflict is possible
+            chain, decls, closure = site.chain, site.decls, site.ranked_below
+            context = [site.parent] if site.parent is not None else []
             for i, (a, da) in enumerate(zip(chain.branches, decls)):
                 for b, db in list(zip(chain.branches, decls))[i + 1 :]:
                     if b.label in closure.get(a.label, ()) or a.label in closure.get(b.label, ()):
                         continue
                     if _outcomes(a.result) == _outcomes(b.result) and len(_outcomes(a.result)) == 1:
                         continue
-                    both = sat([*context, a.cond, b.cond])
+                    both = satisfiable([*context, a.cond, b.cond], self.elements, self.doctrines)
                     if both is False:
                         continue
                     first, second = sorted((da, db), key=lambda d: (d.pos.line, d.pos.column))
@@ -1223,9 +1192,9 @@ class Checker:
         if d.in_force_from or d.in_force_until:  # a period is replaced whole, never half
             period = (d.in_force_from, d.in_force_until)
         return Effective(
-            slots=slots,
+            slots=MappingProxyType(slots),
             decision=Declared(decision, entry.module) if decision is not None else base.decision,
-            rejects=rejects,
+            rejects=MappingProxyType(rejects),
             title=d.title or base.title,
             source=Declared(d.source, entry.module) if d.source else base.source,
             court=d.court or base.court,
@@ -1305,13 +1274,11 @@ class Checker:
                 self._unresolved_labels.setdefault(d.name, set()).add(label)
                 continue
             slot_keys[label] = self.element_key(target)
-            self.used.add(slot_keys[label])
         for label, placed in eff.slots.items():
             slot, module = placed.item, placed.module
             if slot.element is None:
                 continue
             key = slot_keys[label]
-            self.used.add(key)
             scope = Scope(module=module, names=self.scopes[module], slots=slot_keys, exclude=label)
             self.elements[key] = self.build_element(key, slot.element, scope)
         # Thresholds first: the court answers them before the elements.
@@ -1567,14 +1534,6 @@ class Checker:
                     "against": against,
                 }
             )
-        if not candidates:
-            self.warn(
-                "D0604",
-                f"no decided case in this module or its imports applied `{applied.id}`",
-                applied.pos,
-                label=f"`{doctrine}` will find no precedents here",
-                help="declare authorities with `applied`, `held` and `facts`, and import them",
-            )
         return list_name.id, tuple(candidates)
 
     def family(self, name: str) -> str:
@@ -1680,24 +1639,6 @@ class Checker:
                 for c in (self.case(e, facts) for e in self.own_cases[path].values())
                 if c is not None
             ]
-        if any(d.severity == "error" for d in self.diagnostics):
-            return  # an unused element is often the echo of an error above: say nothing
-        for path in self.loaded.order:
-            if not self.own_cases[path] and not any(
-                e.kind == "doctrine" for e in self.own[path].values()
-            ):
-                continue  # a library of elements is there to be imported
-            for entry in self.own[path].values():
-                if entry.kind == "element":
-                    key = f"{self.module_name(path)}.{entry.decl.name}"
-                    if key not in self.used:
-                        self.warn(
-                            "D0601",
-                            f"element `{entry.decl.name}` is used by nothing",
-                            entry.decl.pos,
-                            label="not part of any doctrine or element",
-                            help="bind it in a doctrine with `element LABEL = NAME`, or remove it",
-                        )
 
     def facts_visible(self, path: Path) -> dict[str, ir.Fact]:
         """Every fact of the module and of everything it imports: the doctrine's vocabulary."""
@@ -1770,6 +1711,7 @@ class Checker:
             case_declarations=ro({p: ro(dict(own)) for p, own in self.own_cases.items()}),
             scopes=ro({p: ro(dict(names)) for p, names in self.scopes.items()}),
             vocabularies=ro({p: ro(v) for p, v in self.vocabularies.items()}),
+            fact_types=ro(dict(self.types)),
             authorities=ro(dict(self.authorities)),
             elements=ro(dict(self.elements)),
             doctrines=ro(dict(self.doctrines)),
@@ -1790,29 +1732,6 @@ def _present_imports(module: n.Module, loaded: Loaded, path: Path) -> Iterator[n
         resolved.setdefault(target, imp)
     for dep in loaded.imports[path]:
         yield resolved.get(dep)
-
-
-def _decisions(d: n.ElementDecl | n.DoctrineDecl) -> list[Decision]:
-    """Every way a declaration states its outcome (one is right; the parser allows several)."""
-    ways: list[Decision] = []
-    if d.condition is not None:
-        ways.append(Decision("holds", d.condition, d.condition.pos))
-    if d.rule is not None or d.exceptions:
-        pos = d.rule.pos if d.rule is not None else d.exceptions[0].pos
-        ways.append(Decision("rule", RuleDecision(d.rule, d.exceptions), pos))
-    if d.first_match is not None:
-        ways.append(Decision("first", d.first_match, d.first_match.pos))
-    if d.switch is not None:
-        ways.append(Decision("switch", d.switch, d.switch.pos))
-    return ways
-
-
-def _word(value: bool | n.Open | ir.Open | None) -> str:
-    if isinstance(value, (n.Open, ir.Open)):
-        return f'open "{value.reason}"'
-    if value is None:
-        return "open"
-    return "true" if value else "false"
 
 
 def _outcomes(e: ir.Expr) -> set[object]:
@@ -1903,7 +1822,9 @@ def check_all(loaded: Loaded) -> CheckedProject:
     on bad doctrine (an editor wants the names that did resolve beside the errors)."""
     checker = Checker(loaded)
     checker.check()
-    return checker.result()
+    project = checker.result()
+    # The lints run last, over what checking found, and only add warnings.
+    return attrs.evolve(project, diagnostics=(*project.diagnostics, *lint(project)))
 
 
 def check(loaded: Loaded) -> tuple[CheckedProject, list[Diagnostic]]:

@@ -1,27 +1,19 @@
-"""Two-valued evaluation of checked expressions, to ask whether conditions can hold together.
+"""Whether conditions can hold together, asked by trying every value of the facts they read.
 
 The checker uses it to find exceptions that can never apply and exceptions that can both
 apply with different outcomes. Only facts with finitely many values (bools and enums) are
-enumerated; a question about dates, text, numbers or lists answers None: cannot tell.
+enumerated, each combination evaluated by the runtime's tree evaluator; a question about dates,
+text, numbers or lists, or an outcome the law leaves open, answers None: cannot tell.
 """
 
 from __future__ import annotations
 
 import itertools
-import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
+from ..runtime import Tree
 from . import ir
-
-_OPS: dict[str, Callable[[Any, Any], bool]] = {
-    "==": operator.eq,
-    "!=": operator.ne,
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-}
 
 
 class _Infinite(Exception):
@@ -71,59 +63,6 @@ def _facts(
     visit(expr)
 
 
-def evaluate(
-    expr: ir.Expr,
-    facts: Mapping[str, Any],
-    elements: Mapping[str, ir.Element],
-    doctrines: Mapping[str, ir.Doctrine],
-) -> bool:
-    """The value of `expr` when every fact it reads is known."""
-    memo: dict[str, Any] = {}  # each element once: elements may use elements many times
-
-    def value(e: ir.Expr) -> Any:
-        if isinstance(e, ir.Const):
-            return e.value
-        if isinstance(e, ir.FactRef):
-            return facts[e.name]
-        if isinstance(e, ir.And):
-            return all(value(i) for i in e.items)
-        if isinstance(e, ir.Or):
-            return any(value(i) for i in e.items)
-        if isinstance(e, ir.Not):
-            return not value(e.item)
-        if isinstance(e, ir.AtLeast):
-            return sum(1 for i in e.items if value(i)) >= e.count
-        if isinstance(e, ir.Compare):
-            left, right = value(e.left), value(e.right)
-            if e.type.kind == "scale":
-                left, right = e.type.values.index(left), e.type.values.index(right)
-            return _OPS[e.op](left, right)
-        if isinstance(e, ir.Chain):
-            for b in e.branches:
-                if value(b.cond):
-                    return value(b.result)
-            if isinstance(e.default, ir.Open):
-                raise _Infinite
-            return e.default
-        if isinstance(e, ir.Switch):
-            chosen = facts[e.fact.name]
-            for arm in e.arms:
-                if arm.value.value == chosen:
-                    return value(arm.result)
-            return value(e.otherwise)
-        if isinstance(e, ir.ElementRef):
-            if e.key not in memo:
-                memo[e.key] = value(elements[e.key].expr)
-            return memo[e.key]
-        if isinstance(e, ir.DoctrineRef):
-            if "d:" + e.name not in memo:
-                memo["d:" + e.name] = value(doctrines[e.name].expr)
-            return memo["d:" + e.name]
-        raise _Infinite
-
-    return bool(value(expr))
-
-
 def satisfiable(
     exprs: list[ir.Expr],
     elements: Mapping[str, ir.Element],
@@ -150,11 +89,19 @@ def satisfiable(
         if size > limit:
             return None
     names = list(types)
+    trees = {key: el.expr for key, el in elements.items()}
+    tests = {name: d.expr for name, d in doctrines.items()}
     try:
         for combo in itertools.product(*domains):
-            facts = dict(zip(names, combo))
-            if all(evaluate(e, facts, elements, doctrines) for e in exprs):
+            tree = Tree(trees, tests, dict(zip(names, combo)))
+            for e in exprs:
+                value = tree.value(e)
+                if value is None:
+                    return None  # an outcome the law leaves open: neither true nor false
+                if not value:
+                    break
+            else:
                 return True
-    except (_Infinite, RecursionError):
+    except RecursionError:
         return None
     return False

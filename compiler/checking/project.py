@@ -129,6 +129,7 @@ class CheckedProject:
     case_declarations: Mapping[Path, Mapping[str, Entry]]
     scopes: Mapping[Path, Mapping[str, Entry]]  # own and imported
     vocabularies: Mapping[Path, Mapping[str, ir.Fact]]
+    fact_types: Mapping[tuple[Path, str], ir.FactType]  # by (declaring module, name)
     authorities: Mapping[tuple[Path, str], ir.Authority]
     elements: Mapping[str, ir.Element]  # by key (`module.name`, `module.doctrine.label`)
     doctrines: Mapping[str, ir.Doctrine]
@@ -166,6 +167,10 @@ class CheckedProject:
     def vocabulary(self, path: Path) -> Mapping[str, ir.Fact]:
         """Every fact of a module and of what it imports."""
         return self.vocabularies.get(path, {})
+
+    def fact_type(self, entry: Entry) -> ir.FactType | None:
+        """The type of the fact an entry declares."""
+        return self.fact_types.get((entry.module, entry.decl.name))
 
     def authority(self, entry: Entry) -> ir.Authority | None:
         """The checked authority an entry declares."""
@@ -237,6 +242,30 @@ class CheckedProject:
         )
 
 
+def decisions(d: n.ElementDecl | n.DoctrineDecl) -> list[Decision]:
+    """Every way a declaration states its outcome (one is right; the parser allows several)."""
+    ways: list[Decision] = []
+    if d.condition is not None:
+        ways.append(Decision("holds", d.condition, d.condition.pos))
+    if d.rule is not None or d.exceptions:
+        pos = d.rule.pos if d.rule is not None else d.exceptions[0].pos
+        ways.append(Decision("rule", RuleDecision(d.rule, d.exceptions), pos))
+    if d.first_match is not None:
+        ways.append(Decision("first", d.first_match, d.first_match.pos))
+    if d.switch is not None:
+        ways.append(Decision("switch", d.switch, d.switch.pos))
+    return ways
+
+
+def outcome_word(value: bool | n.Open | ir.Open | None) -> str:
+    """An outcome as the language writes it: `true`, `false`, `open "REASON"`."""
+    if isinstance(value, (n.Open, ir.Open)):
+        return f'open "{value.reason}"'
+    if value is None:
+        return "open"
+    return "true" if value else "false"
+
+
 def family(name: str, declarations: Mapping[str, Entry]) -> str:
     """The root of a doctrine's `extends` and `answers` links (a loop stops where it closes)."""
     seen = set()
@@ -258,5 +287,7 @@ __all__ = [
     "Effective",
     "Entry",
     "RuleDecision",
+    "decisions",
     "family",
+    "outcome_word",
 ]

@@ -15,10 +15,15 @@ written so that no dialect's NULL rules can change an answer:
   taking the largest or smallest: the same answer whatever a dialect's ANY/ALL do with NULL.
 - Elements, and the doctrines a doctrine names, are columns computed once each, in layers
   (common table expressions), so that an element used many times is evaluated once per row.
+- A switch (`holds by FACT`) is a CASE on the fact, with the arms' agreement when it is NULL;
+  an open outcome is an unknown; burdens (and the closed world) fill the absent facts in the
+  first layer, their conditions reading the columns as the case gave them; an element after
+  a failed threshold is NULL (not reached).
 
-`missing` is exact only where SQL can make it so: when `holds` is decided it is empty (`[]`);
-when `holds` is unknown the query gives NULL, and the batch engines compute it for those rows
-with the Python runtime (see docs/batch.md).
+`missing` and `open` are exact only where SQL can make them so: when `holds` is decided both
+are empty (`[]`); when `holds` is unknown the query gives NULL, and the batch engines compute
+them for those rows with the Python runtime (see docs/batch.md). Likewise an element NULL by
+Kleene's tables that the runtime may settle (`x or not x`; see `kleene_final`).
 """
 
 from __future__ import annotations
@@ -26,7 +31,6 @@ from __future__ import annotations
 import datetime
 import operator
 from collections.abc import Sequence
-from typing import Any
 
 import sqlglot
 from sqlglot import exp
@@ -93,6 +97,25 @@ def _case(*whens: tuple[exp.Expr, exp.Expr]) -> exp.Case:
     for cond, value in whens:
         case = case.when(cond, value)
     return case
+
+
+def _unknown() -> exp.Expr:
+    """A typed unknown: a CASE whose only branch never applies (no bare NULL literal)."""
+    return _case((_false(), _true()))
+
+
+def _list_type(t: ir.FactType) -> exp.DataType:
+    """An array of structs of a list of records' fields (for a typed empty list)."""
+    assert t.record is not None
+
+    def scalar(kind: str) -> str:
+        return {"bool": "BOOLEAN", "number": "DOUBLE", "date": "DATE"}.get(kind, "TEXT")
+
+    fields = []
+    for f in t.record.fields:
+        inner = _list_type(f.type).sql() if f.type.kind == "list" else scalar(f.type.kind)
+        fields.append(f'"{f.name}" {inner}')
+    return exp.DataType.build(f"STRUCT({', '.join(fields)})[]", dialect="duckdb")
 
 
 def _int(n: int) -> exp.Expr:
@@ -222,6 +245,10 @@ class SqlCompiler:
             return self.quantified(e, env)
         if isinstance(e, ir.Chain):
             return self.chain(e, env)
+        if isinstance(e, ir.Switch):
+            return self.switch(e, env)
+        if isinstance(e, ir.Open):  # unknown whatever the facts; the runtime gives the reason
+            return _unknown(), 0
         raise SqlError(f"cannot write {type(e).__name__} in SQL")
 
     def compare(self, e: ir.Compare, env: dict[int, str]) -> tuple[exp.Expr, int]:
@@ -340,112 +367,9 @@ class SqlCompiler:
         return result, depth
 
     def list_fact(self, name: str) -> tuple[exp.Expr, int]:
-        """A list fact; one the library's decided cases fill when the case gives none."""
-        d = self.doctrine
-        if d.precedents is None or d.precedents[0] != name:
-            return self.fact(name)
-        key = f"precedents {name}"
-        if key not in self.done:
-            given, _ = self.fact(name)
-            library = self.library_records(d.precedents[1])
-            filled = _case(
-                (exp.Is(this=given, expression=exp.Null()), library),
-                (_not(exp.Is(this=given.copy(), expression=exp.Null())), given.copy()),
-            )
-            self.done[key] = self.layers.add(filled, 0)
-        return self.done[key]
-
-    def library_records(self, candidates: Sequence[dict[str, Any]]) -> exp.Expr:
-        """The library's decided cases as an array of records (runtime.precedent_records)."""
-        records = []
-        for c in candidates:
-            decided = c["decided"]
-            if decided is None and c["year"] is not None:
-                decided = datetime.date(c["year"], 12, 31)
-            if decided is None:
-                continue
-            fields: list[tuple[str, exp.Expr]] = [
-                ("name", exp.Literal.string(c["name"])),
-                ("court", exp.Literal.string(c["court"])),
-                ("decided", self.const(decided, "date")),
-                ("recognizes_right", _true() if c["held"] else _false()),
-                ("materially_similar", self.similar(c)),
-            ]
-            if c["abrogated"] is not None:
-                fields.append(("abrogated", self.const(c["abrogated"], "date")))
-            else:
-                fields.append(("abrogated", exp.Cast(this=exp.Null(), to=self._date_type())))
-            records.append(fields)
-        if self.dialect == "sqlite":
-            objects = [
-                exp.Anonymous(
-                    this="json_object",
-                    expressions=[x for k, v in fields for x in (exp.Literal.string(k), v)],
-                )
-                for fields in records
-            ]
-            return exp.Anonymous(this="json_array", expressions=objects)
-        structs = [
-            exp.Struct(expressions=[exp.PropertyEQ(this=_id(k), expression=v) for k, v in fields])
-            for fields in records
-        ]
-        return exp.Array(expressions=structs)
-
-    def _date_type(self) -> exp.DataType:
-        return exp.DataType.build("TEXT" if self.dialect == "sqlite" else "DATE")
-
-    def similar(self, c: dict[str, Any]) -> exp.Expr:
-        """Precedential constraint (runtime.similar) as a three-valued SQL condition."""
-        differs: list[exp.Expr] = []  # each: TRUE when this fact differs
-        unknown: list[exp.Expr] = []  # each: TRUE when this fact is unknown and matters
-        for fact, kind, favours, values in c["relied"]:
-            if favours != "plaintiff":
-                continue
-            theirs = c["facts"][fact]
-            ours, _ = self.fact(fact)
-            if kind == "bool":
-                if theirs is not True:
-                    continue
-                met: exp.Expr = _coalesce(ours, False)
-            elif kind == "scale":
-                met = _coalesce(
-                    exp.GTE(
-                        this=self.rank(
-                            ir.FactRef(name=fact, type=self.facts[fact].type), ours, values
-                        ),
-                        expression=_int(values.index(theirs)),
-                    ),
-                    False,
-                )
-            elif kind == "enum":
-                if theirs == values[0]:
-                    continue
-                met = _coalesce(exp.NEQ(this=ours, expression=exp.Literal.string(values[0])), False)
-            else:
-                continue
-            is_null = exp.Is(this=ours.copy(), expression=exp.Null())
-            unknown.append(_and(_not(met), is_null))
-            differs.append(_and(_not(met), _not(is_null.copy())))
-        for fact, kind, values in c["against"]:
-            theirs = c["facts"].get(fact)
-            ours, _ = self.fact(fact)
-            is_null = exp.Is(this=ours.copy(), expression=exp.Null())
-            if kind == "bool":
-                if theirs is not True:
-                    differs.append(_coalesce(ours, False))
-            elif kind == "scale":
-                rank = self.rank(self.fact_ref(fact), ours, values)
-                if theirs is None:
-                    differs.append(_not(is_null.copy()))
-                else:
-                    differs.append(
-                        _coalesce(exp.GT(this=rank, expression=_int(values.index(theirs))), False)
-                    )
-            if theirs is not True:
-                unknown.append(is_null)
-        any_differs = _or(*differs) if differs else _false()
-        any_unknown = _or(*unknown) if unknown else _false()
-        return _case((any_differs, _false()), (_not(any_unknown), _true()))
+        """A list fact, as the case (or a burden) gives it. The library's decided cases never
+        fill it: the runtime lists them beside the result as a screening aid only."""
+        return self.fact(name)
 
     def chain(self, e: ir.Chain, env: dict[int, str]) -> tuple[exp.Expr, int]:
         """First branch that applies decides; a branch whose condition is unknown leaves the
@@ -466,10 +390,13 @@ class SqlCompiler:
                 res, dr = self.materialize(res, dr)
             depth = max(depth, dc, dr)
             parts.append((cond, res))
-        if isinstance(e.default, ir.Open):  # a truthy node: never read it as `true`
-            raise SqlError('cannot write an open outcome (`open "..."`) in SQL')
-        all_true: exp.Expr = _true() if e.default else _false()
-        all_false: exp.Expr = _false() if e.default else _true()
+        if isinstance(e.default, ir.Open):
+            # Reaching an open default leaves the outcome unknown whatever came before.
+            all_true: exp.Expr = _false()
+            all_false: exp.Expr = _false()
+        else:
+            all_true = _true() if e.default else _false()
+            all_false = _false() if e.default else _true()
         for cond, res in reversed(parts):
             all_true = _and(
                 _or(_not(_coalesce(cond.copy(), True)), _coalesce(res.copy(), False)),
@@ -484,6 +411,32 @@ class SqlCompiler:
                 all_false, d2 = self.materialize(all_false, depth)
                 depth = max(d1, d2)
         return _case((all_true, _true()), (all_false, _false())), depth
+
+    def switch(self, e: ir.Switch, env: dict[int, str]) -> tuple[exp.Expr, int]:
+        """The arm of the fact's value, else `otherwise`; with the fact unknown, the arms'
+        agreement (true if every arm is true, false if every arm is false, else unknown)."""
+        key, depth = self.fact(e.fact.name)
+        arms: list[tuple[exp.Expr, exp.Expr]] = []
+        for arm in e.arms:
+            result, d = self.truth(arm.result, env)
+            if not env:  # each arm is read twice: a column, computed once
+                result, d = self.materialize(result, d)
+            depth = max(depth, d)
+            value = self.const(arm.value.value, arm.value.type.kind)
+            arms.append((exp.EQ(this=key.copy(), expression=value), result))
+        otherwise, d = self.truth(e.otherwise, env)
+        depth = max(depth, d)
+        if arms:
+            agree: exp.Expr = _case(
+                (_and(*(_coalesce(r.copy(), False) for _, r in arms)), _true()),
+                (_and(*(_not(_coalesce(r.copy(), True)) for _, r in arms)), _false()),
+            )
+        else:
+            agree = _unknown()
+        case = exp.Case().when(exp.Is(this=key.copy(), expression=exp.Null()), agree)
+        for test, result in arms:
+            case = case.when(test, result.copy())
+        return case.else_(otherwise), depth
 
     def materialize(self, e: exp.Expr, depth: int) -> tuple[exp.Expr, int]:
         if isinstance(e, (exp.Column, exp.Boolean)):
@@ -506,25 +459,34 @@ class SqlCompiler:
     # ------------------------------------------------------------ the query
 
     def query(self, table: str = "cases", keep: Sequence[str] = ()) -> exp.Expr:
-        """The whole query over `table`: kept columns, holds, each element, missing."""
+        """The whole query over `table`: kept columns, holds, each element, missing (and
+        `open` when the doctrine can reach an open outcome)."""
         d = self.doctrine
         labels = [label for label, _ in d.slots]
         for name in (*keep, *labels):
             if name.startswith(_PREFIX):
                 raise SqlError(f"`{name}`: names starting {_PREFIX} are the query's own")
-        clash = set(keep) & {*labels, *OUTPUT, "doctrine"}
+        clash = set(keep) & {*labels, *OUTPUT, "open", "doctrine"}
         if clash:
             raise SqlError(f"--keep {sorted(clash)[0]}: the results have a column of that name")
         holds, depth = self.truth(d.expr, {})
         holds, depth = self.materialize(holds, depth)
         slots = [(label, self.element(key)) for label, key in d.slots]
         depth = max([depth, *(s[1][1] for s in slots)])
+        slots = self.not_reached(slots)
+        presumed = self.presumptions()
         # The first layer: the kept columns and the facts, as the doctrine reads them.
         base = exp.select(*(exp.alias_(_col(k), _id(k)) for k in keep if k not in self.reads))
-        for name, fact in sorted(self.reads.items()):
+        for name in sorted(self.reads):
             value: exp.Expr = _col(name)
-            if d.closed_world and fact.type.kind == "bool":
-                value = _coalesce(value, False)
+            if name in presumed:
+                case = exp.Case().when(_not(exp.Is(this=_col(name), expression=exp.Null())), value)
+                for cond, counted in presumed[name]:
+                    if cond is None:  # unconditional: no later burden is reached
+                        case = case.else_(counted)
+                        break
+                    case = case.when(_coalesce(cond, False), counted)
+                value = case
             base = base.select(exp.alias_(value, _id(name)))
         if not base.expressions:
             base = base.select(exp.alias_(_int(0), _id(f"{_PREFIX}0")))
@@ -538,21 +500,155 @@ class SqlCompiler:
                 step = step.select(exp.alias_(e, _id(name)))
             ctes.append((f"{_PREFIX}l{level}", step.from_(prev)))
         last = ctes[-1][0]
-        missing = _case(
-            (
-                _not(exp.Is(this=holds.copy(), expression=exp.Null())),
-                exp.Literal.string("[]"),
+
+        def decided_or_null() -> exp.Expr:  # `[]` when holds is decided; the runtime's else
+            return _case(
+                (
+                    _not(exp.Is(this=holds.copy(), expression=exp.Null())),
+                    exp.Literal.string("[]"),
+                )
             )
-        )
+
         final = exp.select(
             *(exp.alias_(_col(k), _id(k)) for k in keep),
             exp.alias_(holds, _id("holds")),
             *(exp.alias_(col, _id(label)) for label, (col, _) in slots),
-            exp.alias_(missing, _id("missing")),
-        ).from_(last)
+            exp.alias_(decided_or_null(), _id("missing")),
+        )
+        if self.can_be_open():
+            final = final.select(exp.alias_(decided_or_null(), _id("open")))
+        final = final.from_(last)
         for name, cte in ctes:
             final = final.with_(name, as_=cte)
         return final
+
+    def not_reached(
+        self, slots: list[tuple[str, tuple[exp.Expr, int]]]
+    ) -> list[tuple[str, tuple[exp.Expr, int]]]:
+        """A failed threshold keeps the court from reaching the elements after it: each such
+        element is NULL when a threshold before it is false (the runtime's `not_reached`)."""
+        thresholds = self.doctrine.thresholds
+        if not thresholds:
+            return slots
+        columns = dict(slots)
+        out = []
+        for label, (col, depth) in slots:
+            rank = thresholds.index(label) if label in thresholds else len(thresholds)
+            failed = [_not(_coalesce(columns[t][0].copy(), True)) for t in thresholds[:rank]]
+            if failed:
+                col = exp.Case().when(_or(*failed), _unknown()).else_(col)
+                depth = max([depth, *(columns[t][1] for t in thresholds[:rank])])
+            out.append((label, (col, depth)))
+        return out
+
+    def presumptions(self) -> dict[str, list[tuple[exp.Expr | None, exp.Expr]]]:
+        """For each fact read that a burden (or the closed world) may fill: (condition over
+        the facts as the case gave them, or None; the value it counts as), in the runtime's
+        order, the first that applies winning."""
+        d = self.doctrine
+        out: dict[str, list[tuple[exp.Expr | None, exp.Expr]]] = {}
+        burdens = ir.presumptions_of(d, self.elements, self.doctrines)
+        for pr in burdens:
+            if pr.fact not in self.reads:
+                continue
+            cond: exp.Expr | None = None
+            if pr.cond is not None:
+                cond, depth = self.truth(pr.cond, {})
+                if depth:  # it reads an element's column, which the first layer lacks
+                    raise SqlError(
+                        f"cannot write the condition of `absent {pr.fact} counts as` in SQL"
+                    )
+            out.setdefault(pr.fact, []).append((cond, self.counted(self.facts[pr.fact], pr.value)))
+        if d.closed_world:
+            for name, fact in self.reads.items():
+                if fact.type.kind == "bool":
+                    out.setdefault(name, []).append((None, _false()))
+        return out
+
+    def counted(self, fact: ir.Fact, value: object) -> exp.Expr:
+        """The constant a burden makes an absent fact count as, typed as its column."""
+        if fact.type.kind != "list":
+            return self.const(value, fact.type.kind)
+        if value not in ([], ()):
+            raise SqlError(f"cannot write `absent {fact.name} counts as` a non-empty list in SQL")
+        if self.dialect == "sqlite":
+            return exp.Literal.string("[]")
+        return exp.Cast(this=exp.Array(expressions=[]), to=_list_type(fact.type))
+
+    def can_be_open(self) -> bool:
+        """Whether the doctrine can reach an open outcome (`open "..."`)."""
+        return any(isinstance(n, ir.Open) for n in self.nodes(self.doctrine.expr))
+
+    def nodes(self, expr: ir.Expr) -> list[ir.Expr]:
+        """Every node of `expr` and of the elements and doctrines it names, each once."""
+        out: list[ir.Expr] = []
+        seen: set[str] = set()
+        todo = [expr]
+        while todo:
+            for node in ir.walk(todo.pop()):
+                out.append(node)
+                if isinstance(node, ir.ElementRef) and "e " + node.key not in seen:
+                    seen.add("e " + node.key)
+                    todo.append(self.elements[node.key].expr)
+                elif isinstance(node, ir.DoctrineRef) and "d " + node.name not in seen:
+                    seen.add("d " + node.name)
+                    todo.append(self.doctrines[node.name].expr)
+        return out
+
+    def kleene_final(self, label: str) -> bool:
+        """Whether an element's unknown (NULL) is certainly the runtime's answer too.
+
+        The runtime settles an unknown element when every value of its unknown facts gives
+        one answer (`x or not x`); Kleene's tables do not. Where each fact enters the element
+        through one test that can go either way (a read-once formula of independent tests),
+        the two agree, and a NULL needs no second look; elsewhere the batch engines hand the
+        row to the runtime."""
+        key = dict(self.doctrine.slots)[label]
+        found: list[str] = []
+        if not self._tests(self.elements[key].expr, found, set()):
+            return False
+        return len(found) == len(set(found))
+
+    def _tests(self, e: ir.Expr, found: list[str], seen: set[str]) -> bool:
+        if isinstance(e, ir.Const):
+            return True
+        if isinstance(e, ir.FactRef):
+            found.append(e.name)
+            return e.type.kind == "bool"
+        if isinstance(e, ir.ElementRef):
+            return self._tests(self.elements[e.key].expr, found, seen)
+        if isinstance(e, ir.DoctrineRef):
+            return self._tests(self.doctrines[e.name].expr, found, seen)
+        if isinstance(e, (ir.And, ir.Or)):
+            return all(self._tests(i, found, seen) for i in e.items)
+        if isinstance(e, ir.Not):
+            return self._tests(e.item, found, seen)
+        if isinstance(e, ir.Compare):
+            if isinstance(e.left, ir.FactRef) and isinstance(e.right, ir.Const):
+                fact, const, op = e.left, e.right, e.op
+            elif isinstance(e.right, ir.FactRef) and isinstance(e.left, ir.Const):
+                flip = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
+                fact, const, op = e.right, e.left, flip.get(e.op, e.op)
+            else:
+                return False
+            found.append(fact.name)
+            if e.type.kind not in ("enum", "scale"):
+                return e.type.kind in ("bool", "number", "text", "date")
+            values = list(e.type.values)
+            if str(const.value) not in values:
+                return False
+            rank = values.index(str(const.value))
+            tests = {
+                "==": operator.eq,
+                "!=": operator.ne,
+                "<": operator.lt,
+                "<=": operator.le,
+                ">": operator.gt,
+                ">=": operator.ge,
+            }
+            hits = sum(1 for r in range(len(values)) if tests[op](r, rank))
+            return 0 < hits < len(values)  # a test every value passes (or fails) is settled
+        return False
 
     def sql(self, table: str = "cases", keep: Sequence[str] = (), pretty: bool = True) -> str:
         try:

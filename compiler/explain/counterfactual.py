@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import datetime
 import functools
-import operator
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..runtime import ABSENT, Result, program
+from ..runtime import ABSENT, Result, Tree, program
 
 __all__ = [
     "CAP",
@@ -47,16 +46,6 @@ Truth = bool | None
 Path = tuple[str, int, str]
 """(fact, item index, field); a plain fact is (fact, -1, "")."""
 
-_OPS: dict[str, Callable[[Any, Any], bool]] = {
-    "==": operator.eq,
-    "!=": operator.ne,
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-}
-_MIRROR = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
-_NEGATE = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
 _FINITE = ("bool", "enum", "scale")
 
 
@@ -271,13 +260,14 @@ class Model:
     """A compiled module's trees and vocabulary, evaluated three-valued on one set of facts.
 
     `facts` are in the runtime's form (every fact present, None when unknown, dates as `date`,
-    lists as tuples of records). The evaluation mirrors the generated code; tests check that
-    the two agree on every worked case of the library.
+    lists as tuples of records). Values come from the runtime's tree evaluator (`Tree`), which
+    the differential tests hold to the generated code; here a quantifier's variable is named by
+    the (list fact, index) of its record, so that a change can say which record it is to.
     """
 
     def __init__(
         self,
-        info: Mapping[str, Any],
+        info: program.ModuleInfo,
         schema: Mapping[str, tuple[str, Any]],
         facts: Mapping[str, Any],
         fixed: Iterable[str] = (),
@@ -287,10 +277,13 @@ class Model:
         self.facts = facts
         self.fixed = frozenset(fixed)
         """Lists whose records may not be changed (the library filled them)."""
-        self._element_values: dict[str, Truth] = {}
         self.support_memo: dict[tuple[str, str], list[tuple[str, str]]] = {}
         """The leaves each element's and doctrine's value rests on (see explanation.support)."""
-        self._doctrine_values: dict[str, Truth] = {}
+        self.evaluator = Tree(
+            {key: el.tree for key, el in info.elements.items()},
+            {name: d.tree for name, d in info.doctrines.items()},
+            facts,
+        )
 
     # -------------------------------------------------------------- types
     def kind(self, operand: Node, env: Mapping[int, tuple[str, int]]) -> tuple[str, Any]:
@@ -320,151 +313,43 @@ class Model:
 
     def tree(self, node: program.ElementRef | program.DoctrineRef) -> Node:
         """The requirement of the element or doctrine a reference names."""
-        if isinstance(node, program.ElementRef):
-            tree: Node = self.info["elements"][node.key]["tree"]
-        else:
-            tree = self.info["doctrines"][node.name]["tree"]
-        return tree
+        return self.evaluator.tree(node)
+
+    def records(self, env: Mapping[int, tuple[str, int]]) -> dict[int, Mapping[str, Any]]:
+        """The record each variable stands for, from its (list fact, index)."""
+        return {var: self.record(list_fact, index) for var, (list_fact, index) in env.items()}
 
     def operand(self, node: Node, env: Mapping[int, tuple[str, int]]) -> Any:
-        if isinstance(node, program.Const):
-            return node.value
-        if isinstance(node, program.FactRef):
-            return self.facts[node.name]
-        if isinstance(node, program.FieldRef):
-            list_fact, index = env[node.var]
-            return self.record(list_fact, index)[node.field]
-        return self.value(node, env)
+        """A compared value as it is (a constant's, a fact's, a record field's)."""
+        return self.evaluator.value(node, self.records(env) if env else {})
 
     # -------------------------------------------------------------- values
     def value(self, node: Node, env: Mapping[int, tuple[str, int]] | None = None) -> Truth:
-        """The node's truth value on the facts: True, False or None (unknown)."""
-        env = env or {}
-        if isinstance(node, (program.Const, program.FactRef, program.FieldRef)):
-            v = self.operand(node, env)
-            return None if v is None else bool(v)
-        if isinstance(node, program.And):
-            values = [self.value(i, env) for i in node.items]
-            return False if False in values else None if None in values else True
-        if isinstance(node, program.Or):
-            values = [self.value(i, env) for i in node.items]
-            return True if True in values else None if None in values else False
-        if isinstance(node, program.Not):
-            v = self.value(node.item, env)
-            return None if v is None else not v
-        if isinstance(node, program.AtLeast):
-            values = [self.value(i, env) for i in node.items]
-            true = values.count(True)
-            if true >= node.count:
-                return True
-            return None if true + values.count(None) >= node.count else False
-        if isinstance(node, program.Compare):
-            return self._compare(node, env)
-        if isinstance(node, program.Presence):
-            absent = self.operand(node.field, env) is ABSENT
-            return not absent if node.present else absent
-        if isinstance(node, program.Quantified):
-            return self._quantified(node, env)
-        if isinstance(node, program.ElementRef):
-            if node.key not in self._element_values:
-                self._element_values[node.key] = self.value(self.tree(node))
-            return self._element_values[node.key]
-        if isinstance(node, program.DoctrineRef):
-            if node.name not in self._doctrine_values:
-                self._doctrine_values[node.name] = self.value(self.tree(node))
-            return self._doctrine_values[node.name]
-        if isinstance(node, program.Chain):
-            return self._chain(node)
-        if isinstance(node, program.Open):
-            return None  # open whatever the facts
-        if isinstance(node, program.Switch):
-            return self._switch(node)
-        raise ValueError(f"unknown node {node!r}")
+        """The node's truth value on the facts: True, False or None (unknown), by the
+        runtime's one tree evaluator."""
+        v = self.evaluator.value(node, self.records(env) if env else {})
+        return None if v is None else bool(v)
 
     def switch_arm(self, node: program.Switch) -> Node | None:
         """The rule a switch chooses on these facts (an arm's or `otherwise`), None when its
         fact is unknown."""
-        chosen = self.facts.get(node.fact.name)
-        if chosen is None:
-            return None
-        return next((arm.result for arm in node.arms if arm.value.value == chosen), node.otherwise)
-
-    def _switch(self, node: program.Switch) -> Truth:
-        rule = self.switch_arm(node)
-        if rule is not None:
-            return self.value(rule)
-        # The fact unknown: the stated alternatives' agreement.
-        pending: Any = _OPEN
-        for arm in node.arms:
-            pending = _merge_outcome(pending, self.value(arm.result))
-            if pending is None:
-                return None
-        return None if pending is _OPEN else pending
+        return self.evaluator.switch_arm(node)
 
     @staticmethod
     def ranked(node: program.Compare) -> tuple[Any, ...] | None:
         """The order of an ordered enum compared by this node, or None."""
         return node.type.values if node.type.kind == "scale" else None
 
-    def _compare(self, node: program.Compare, env: Mapping[int, tuple[str, int]]) -> Truth:
-        lv, rv = self.operand(node.left, env), self.operand(node.right, env)
-        if lv is ABSENT or rv is ABSENT:
-            return False
-        if lv is None or rv is None:
-            return None
-        return self.holds_op(node.op, lv, rv, self.ranked(node))
-
     @staticmethod
     def holds_op(op: str, left: Any, right: Any, ranks: tuple[Any, ...] | None) -> bool:
         if ranks is not None:
             left, right = ranks.index(left), ranks.index(right)
-        return _OPS[op](left, right)
-
-    def _quantified(self, node: program.Quantified, env: Mapping[int, tuple[str, int]]) -> Truth:
-        list_fact, var, body = node.collection.name, node.var, node.body
-        items = self.facts[list_fact]
-        if items is None:
-            return None
-        values = [self.value(body, {**env, var: (list_fact, i)}) for i in range(len(items))]
-        if node.quantifier == "every":
-            return False if False in values else None if None in values else True
-        some: Truth = True if True in values else None if None in values else False
-        if node.quantifier == "some":
-            return some
-        return None if some is None else not some
-
-    def _chain(self, node: program.Chain) -> Truth:
-        pending: Any = _OPEN
-        for branch in node.branches:
-            applies = self.value(branch.cond)
-            if applies is True:
-                return _merge_outcome(pending, self.value(branch.result))
-            if applies is None:
-                pending = _merge_outcome(pending, self.value(branch.result))
-                if pending is None:
-                    return None
-        default = node.default
-        return _merge_outcome(pending, default if isinstance(default, bool) else None)
+        return program.COMPARISONS[op](left, right)
 
     def chain_branch(self, node: program.Chain) -> int | None:
         """Which branch of a rule decides it on these facts: its index, -1 for the general
         rule, None when that is not yet settled."""
-        for i, branch in enumerate(node.branches):
-            applies = self.value(branch.cond)
-            if applies is True:
-                return i
-            if applies is None:
-                return None
-        return -1
-
-
-_OPEN = object()
-
-
-def _merge_outcome(pending: Any, value: Truth) -> Truth:
-    if pending is _OPEN:
-        return value
-    return pending if pending is value else None
+        return self.evaluator.chain_branch(node)
 
 
 def _refilled(list_fact: str) -> Path:
@@ -585,10 +470,10 @@ class _Search:
     ) -> list[ChangeSet]:
         op, left, right = node.op, node.left, node.right
         if not target:
-            op = _NEGATE[op]
+            op = program.NEGATED[op]
         ranks = self.model.ranked(node)
         out: list[ChangeSet] = []
-        for side, other, side_op in ((left, right, op), (right, left, _MIRROR[op])):
+        for side, other, side_op in ((left, right, op), (right, left, program.MIRRORED[op])):
             path = self._path(side, env)
             if path is None:
                 continue
@@ -955,15 +840,12 @@ def _clause(
     """(group, words): how one change reads after "had"."""
     fact, index, field = path
     kind, spec = checker.kind(path)
-    info_facts = checker.model.info["facts"]
     if index >= 0:
         item = _item_name(checker.model.record(fact, index), fact, index)
-        meaning = _field_meaning(checker.model.info, fact, field)
-        if meaning:
-            return "item", f"it been found{'' if chosen else ' untrue'} of {item} that {meaning}"
         return "item", f"{_words(field)} been {'yes' if chosen else 'no'} for {item}"
     if kind == "bool":
-        meaning = info_facts.get(fact, {}).get("meaning") or _words(fact)
+        described = checker.model.info.facts.get(fact)
+        meaning = (described.meaning if described is not None else "") or _words(fact)
         return ("found" if chosen else "untrue"), f"that {meaning}"
     name = _words(fact)
     if isinstance(constraint, OneOf):
@@ -1022,15 +904,6 @@ def _item_name(record: Mapping[str, Any], fact: str, index: int) -> str:
     return name if isinstance(name, str) and name else f"item {index + 1} of {_words(fact)}"
 
 
-def _field_meaning(info: Mapping[str, Any], fact: str, field: str) -> str | None:
-    """A record field's meaning, where the module's INFO carries one."""
-    for entry in info["facts"].get(fact, {}).get("fields", ()):
-        if isinstance(entry, Mapping) and entry.get("name") == field:
-            meaning = entry.get("meaning")
-            return meaning if isinstance(meaning, str) and meaning else None
-    return None
-
-
 def _phrase(groups: list[tuple[str, str]]) -> str:
     """The clauses as one conditional: "had it been found that A and that B, and had C"."""
     found = [w for g, w in groups if g == "found"]
@@ -1047,7 +920,7 @@ def _phrase(groups: list[tuple[str, str]]) -> str:
 
 
 def search(
-    result: Result, info: Mapping[str, Any], *, limit: int = 8, cap: int = CAP
+    result: Result, info: program.ModuleInfo, *, limit: int = 8, cap: int = CAP
 ) -> tuple[Counterfactual, ...]:
     """The smallest sets of fact changes that settle `result` the other way.
 
@@ -1056,7 +929,7 @@ def search(
     Every set returned was checked with the compiled evaluator; at most `limit` per outcome,
     sorted by size and then by the names of the facts changed.
     """
-    doctrine = info["doctrines"][result.doctrine]
+    doctrine = info.doctrines[result.doctrine]
     model = Model(info, result.evaluator.schema.facts, result.facts)
     finder = _Search(model, cap)
     checker = _Checker(result, model)
@@ -1064,14 +937,14 @@ def search(
 
     def points(fact: str) -> list[Any]:
         if fact not in cache:
-            cache[fact] = _critical_points(model, doctrine["tree"], fact)
+            cache[fact] = _critical_points(model, doctrine.tree, fact)
         return cache[fact]
 
     targets = [not result.holds] if result.holds is not None else [True, False]
     found: list[Counterfactual] = []
     for target in targets:
         verified: dict[tuple[Path, ...], tuple[ChangeSet, dict[Path, Any]]] = {}
-        for candidate in finder.make(doctrine["tree"], target, {}):
+        for candidate in finder.make(doctrine.tree, target, {}):
             cs = tuple((path, c) for path, c in candidate if path[1] != -2)
             if not cs:
                 continue

@@ -15,6 +15,8 @@ from typing import Any
 from . import exact as _exact
 from . import program
 from .exact import Budget, Exact, Unsupported
+from .logic import ABSENT, OPEN, Truth, at_least, every, merge, some
+from .tree import Tree
 
 __all__ = [
     "ABSENT",
@@ -26,6 +28,7 @@ __all__ = [
     "Reason",
     "Result",
     "Schema",
+    "Tree",
     "at_least",
     "every",
     "merge",
@@ -35,22 +38,6 @@ __all__ = [
     "value_problem",
 ]
 
-Truth = bool | None
-
-
-class _Absent:
-    """An optional field a record leaves out: known not to be there, unlike an unknown fact."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "ABSENT"
-
-    def __reduce__(self) -> str:
-        return "ABSENT"
-
-
-ABSENT = _Absent()
 # Markers of fact kinds for the quick path of Schema.validate (_OTHER: always the full check).
 _BOOL, _TEXT, _DATE, _OTHER = object(), object(), object(), object()
 
@@ -278,66 +265,11 @@ class Schema:
         return out
 
 
-# ---------------------------------------------------------------- three-valued helpers
-
-
-def some(items: Iterable[Any], test: Callable[[Any], Truth]) -> Truth:
-    """True if the test holds for some item; None if it may; False if for none."""
-    result: Truth = False
-    for item in items:
-        value = test(item)
-        if value:
-            return True
-        if value is None:
-            result = None
-    return result
-
-
-def every(items: Iterable[Any], test: Callable[[Any], Truth]) -> Truth:
-    """True if the test holds for every item; None if it may; False if it fails for one."""
-    result: Truth = True
-    for item in items:
-        value = test(item)
-        if value is False:
-            return False
-        if value is None:
-            result = None
-    return result
-
-
-def at_least(count: int, values: tuple[Truth, ...]) -> Truth:
-    """True when `count` values are true, False when too few can be, None otherwise."""
-    true = sum(1 for v in values if v is True)
-    if true >= count:
-        return True
-    unknown = sum(1 for v in values if v is None)
-    return None if true + unknown >= count else False
-
-
-class _Open:
-    """No branch of a rule has possibly applied yet."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "OPEN"
-
-
-OPEN = _Open()
-
-
 class Reason(str):
     """Why an outcome is open whatever the facts (`open "..."`): collected beside the missing
     facts, and reported in the result's `open` list rather than in `missing`."""
 
     __slots__ = ()
-
-
-def merge(pending: Any, value: Truth) -> Truth:
-    """Join the outcomes a rule may have: the same value if every way agrees, else unknown."""
-    if pending is OPEN:
-        return value
-    return pending if pending is value else None
 
 
 # ---------------------------------------------------------------- decided cases as data
@@ -474,44 +406,7 @@ def precedent_records(
 
 
 class _Opaque(Exception):
-    """A condition this small reader of condition trees does not follow."""
-
-
-def _tree_value(t: program.Expr, f: Mapping[str, Any], env: Mapping[int, Any]) -> Any:
-    if isinstance(t, program.FactRef):
-        return f.get(t.name)
-    if isinstance(t, program.FieldRef):
-        return env[t.var][t.field]
-    if isinstance(t, program.Const):
-        return t.value
-    if isinstance(t, (program.And, program.Or)):
-        values = [_tree_value(i, f, env) for i in t.items]
-        settle = isinstance(t, program.Or)
-        if any(v is settle for v in values):
-            return settle
-        return None if any(v is None for v in values) else not settle
-    if isinstance(t, program.Not):
-        v = _tree_value(t.item, f, env)
-        return None if v is None else not v
-    if isinstance(t, program.Presence):
-        return (_tree_value(t.field, f, env) is ABSENT) != t.present
-    if isinstance(t, program.Compare):
-        left, right = _tree_value(t.left, f, env), _tree_value(t.right, f, env)
-        if left is ABSENT or right is ABSENT:
-            return False
-        if left is None or right is None:
-            return None
-        if t.type.values:
-            left, right = t.type.values.index(left), t.type.values.index(right)
-        return {
-            "==": left == right,
-            "!=": left != right,
-            "<": left < right,
-            "<=": left <= right,
-            ">": left > right,
-            ">=": left >= right,
-        }[t.op]
-    raise _Opaque(type(t).__name__)
+    """A condition `_tree_text` does not write out."""
 
 
 def _tree_text(t: program.Expr, f: Mapping[str, Any], env: Mapping[int, Any]) -> str:
@@ -557,15 +452,16 @@ def _why(
     out = []
     for note in notes:
         note = dict(note)
-        record = by_name.get(note["name"])
+        record: Mapping[str, Any] | None = by_name.get(note["name"])
+        tree = Tree({}, {}, f)  # the tests read the case's facts and the record alone
         for var, body in tests if record is not None else ():
             parts = body.items if isinstance(body, program.And) else (body,)
-            env = {var: record}
+            env = {var: record or {}}
             try:
-                failing = next((p for p in parts if _tree_value(p, f, env) is False), None)
+                failing = next((p for p in parts if tree.value(p, env) is False), None)
                 if failing is None:
-                    note["controls"] = _tree_value(body, f, env)
-                    undecided = [p for p in parts if _tree_value(p, f, env) is None]
+                    note["controls"] = tree.value(body, env)
+                    undecided = [p for p in parts if tree.value(p, env) is None]
                     similar_only = len(undecided) == 1 and _is_similarity(undecided[0], var)
                     if note["controls"] is None and similar_only:
                         note["reason"] = (
@@ -724,7 +620,7 @@ class Result:
         self.open: tuple[str, ...] = ()
         # The facts the case did not give that a burden made count one way: each the
         # doctrine's note (fact, value, when, because, cites). The closed world is not listed.
-        self.presumed: tuple[Mapping[str, Any], ...] = ()
+        self.presumed: tuple[program.Burden, ...] = ()
         # Elements a failed threshold kept the court from reaching (null in `elements`).
         self.not_reached: tuple[str, ...] = ()
 
@@ -812,14 +708,14 @@ class Evaluator:
         values: Callable[[dict[str, Any]], tuple[Truth, dict[str, Truth]]],
         holds: Callable[[dict[str, Any]], Truth],
         missing: Callable[[dict[str, Any], set[str]], None],
-        info: Mapping[str, Any],
+        info: program.DoctrineInfo,
         presume: tuple[tuple[str, Any, Any, int], ...] = (),
         precedents: tuple[str, tuple[Mapping[str, Any], ...], tuple[Any, ...]] | None = None,
-        program: Mapping[str, Any] | None = None,
+        module: program.ModuleInfo | None = None,
     ):
         self.name = name
         # The module's INFO: the trees of every element and doctrine, for the exact analysis.
-        self.program: Mapping[str, Any] = program if program is not None else {}
+        self.program = module
         # What facts the case does not give count as: (fact, value, condition or None, index
         # of the doctrine's note on it, -1 for the closed world).
         self.presume: tuple[tuple[str, Any, Any, int], ...] = presume
@@ -830,6 +726,13 @@ class Evaluator:
         self._values = values
         self._holds = holds
         self._missing = missing
+        if not isinstance(info, program.DoctrineInfo):
+            # A module compiled before program formats were recorded: its INFO is plain dicts.
+            raise IncompatibleModule(
+                f"doctrine {name!r} was compiled by an earlier doctrine, before program formats"
+                f" were recorded, but this runtime reads program format {program.FORMAT}:"
+                " compile it again with this version of doctrine (`doctrine compile`)"
+            )
         self.info = info
         # The facts in runtime form: checked only, unless a closed world fills absent bools.
         self._check = self.prepare if self.presume or precedents else schema.validate
@@ -839,12 +742,12 @@ class Evaluator:
         under a closed world, absent bools are false)."""
         return self._prepare(facts)[0]
 
-    def presumed(self, f: dict[str, Any]) -> tuple[Mapping[str, Any], ...]:
+    def presumed(self, f: dict[str, Any]) -> tuple[program.Burden, ...]:
         """Give the absent facts the values the burdens say they count as, in `f`; return the
         notes of those applied. Conditions read the facts as the case gave them."""
         given = f.copy() if any(p[2] is not None for p in self.presume) else f
-        applied: list[Mapping[str, Any]] = []
-        notes = self.info.get("presumptions", ())
+        applied: list[program.Burden] = []
+        notes = self.info.presumptions
         for name, value, cond, index in self.presume:
             if f[name] is not None or given[name] is not None:
                 continue
@@ -863,7 +766,7 @@ class Evaluator:
 
     def _prepare_all(
         self, facts: Mapping[str, Any]
-    ) -> tuple[dict[str, Any], tuple[dict[str, Any], ...], tuple[Mapping[str, Any], ...]]:
+    ) -> tuple[dict[str, Any], tuple[dict[str, Any], ...], tuple[program.Burden, ...]]:
         f = self.schema.validate(facts)
         # Screened when the case gives no list, even where a burden then counts it as empty.
         screen = self.precedents is not None and f[self.precedents[0]] is None
@@ -889,7 +792,7 @@ class Evaluator:
         """
         record: tuple[dict[str, Any], ...] = ()
         notes: tuple[dict[str, Any], ...] = ()
-        presumed: tuple[Mapping[str, Any], ...] = ()
+        presumed: tuple[program.Burden, ...] = ()
         if not validate:
             if stage is not None or self.precedents is not None:
                 raise ValueError(
@@ -917,7 +820,7 @@ class Evaluator:
         result = Result(self, holds, elements, missing, f)
         result.open = reasons
         result.presumed = presumed
-        thresholds = self.info.get("thresholds", ())
+        thresholds = self.info.thresholds
         if thresholds and any(elements.get(t) is False for t in thresholds):
             first = next(i for i, t in enumerate(thresholds) if elements.get(t) is False)
             reached = set(thresholds[: first + 1])
@@ -939,8 +842,8 @@ class Evaluator:
             self._missing(f, found)
         reasons = tuple(sorted({str(x) for x in found if x.__class__ is Reason}))
         candidates = tuple(sorted(x for x in found if x.__class__ is not Reason))
-        thresholds = self.info.get("thresholds", ())
-        keys = {e["label"]: e["key"] for e in self.info.get("elements", ())}
+        thresholds = self.info.thresholds
+        keys = {slot.label: slot.key for slot in self.info.elements}
         # A failed threshold leaves the other elements unknown by design (not reached).
         reached = not any(elements.get(t) is False for t in thresholds)
         labels = [
@@ -948,24 +851,25 @@ class Evaluator:
             for label, value in elements.items()
             if value is None and reached and label in keys
         ]
-        trees = self.program.get("elements", {})
-        doctrines = self.program.get("doctrines", {})
-        if not doctrines:  # a module without its program (built by hand): Kleene's answer
+        module = self.program
+        if module is None:  # an Evaluator built without its module's INFO: Kleene's answer
             return holds, elements, candidates, reasons
         pending = []
-        notes = self.info.get("presumptions", ())
+        notes = self.info.presumptions
         for name, value, cond, index in self.presume:
             if cond is not None and f[name] is None and 0 <= index < len(notes):
-                pending.append((name, value, notes[index].get("cond")))
+                tree = notes[index].cond
+                if tree is not None:
+                    pending.append((name, value, tree))
         analysis = Exact(
             self.schema.facts,
-            lambda key: trees[key]["tree"],
-            lambda name: doctrines[name]["tree"],
+            lambda key: module.elements[key].tree,
+            lambda name: module.doctrines[name].tree,
             f,
-            [p for p in pending if p[2] is not None],
+            pending,
         )
-        wanted = ([self.info["tree"]] if holds is None else []) + [
-            trees[keys[label]]["tree"] for label in labels
+        wanted = ([self.info.tree] if holds is None else []) + [
+            module.elements[keys[label]].tree for label in labels
         ]
         try:
             verdicts = analysis.judge(wanted)

@@ -30,6 +30,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from fractions import Fraction
 from typing import Any
 
+from .logic import ABSENT
+
 __all__ = ["NODE_BUDGET", "WORK_BUDGET", "Budget", "Exact", "Unsupported", "Verdict"]
 
 # The most diagram nodes one analysis may build, and the most steps its operations may take:
@@ -357,7 +359,7 @@ class Exact:
             raise Unsupported("an optional field used as a condition")
         if kind == "Presence":
             value = env[expr.field.var][expr.field.field]
-            return self.const[(value is not _absent()) == expr.present]
+            return self.const[(value is not ABSENT) == expr.present]
         raise Unsupported(f"a {kind} node")
 
     def _ref(self, tag: str, name: str) -> int:
@@ -455,7 +457,7 @@ class Exact:
             elif kind == "FieldRef":
                 record = env[side.var]
                 value = record[side.field]
-                if value is _absent():
+                if value is ABSENT:
                     return self.const[False]  # an absent field fails every comparison
                 if value is None:
                     unknown_judgment.append(record)
@@ -685,19 +687,6 @@ class Exact:
             return out
         except RecursionError:
             raise Budget("elements nested too deep to analyse") from None
-
-
-_ABSENT: Any = None
-
-
-def _absent() -> Any:
-    """The runtime's ABSENT marker (imported late: the runtime package imports this module)."""
-    global _ABSENT
-    if _ABSENT is None:
-        from . import ABSENT
-
-        _ABSENT = ABSENT
-    return _ABSENT
 
 
 def _open_facts(record: Any) -> tuple[str, ...]:

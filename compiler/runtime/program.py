@@ -10,14 +10,29 @@ refuses a module of another (see `compiler.runtime.require_format`).
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Union
+import operator
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Union
 
 # Raised whenever a class below gains, loses or reorders a field, or a node changes meaning:
 # compiled modules build these nodes by position.
-FORMAT = 1
+FORMAT = 3
 
+
+# The comparison operators, by the symbol a doctrine writes: what each computes on two known
+# values (a scale's by rank), the operator with its sides swapped, and its negation. Code
+# generation, the tree evaluator, the checker and the counterfactual search read these tables.
+COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+MIRRORED = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
+NEGATED = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
 
 # ---------------------------------------------------------------- types
 
@@ -283,3 +298,116 @@ def walk(expr: Expr) -> Iterator[Expr]:
         for arm in expr.arms:
             yield from walk(arm.result)
         yield from walk(expr.otherwise)
+
+
+# ---------------------------------------------------------------- what a module says of itself
+# A compiled module's INFO: its vocabulary, elements and doctrines with the prose, citations
+# and trees that explanations, front ends and the runtime read.
+
+
+@dataclass(frozen=True, slots=True)
+class FactInfo:
+    """A fact of the vocabulary: its type (kind, values, and in words), meaning and party."""
+
+    name: str
+    kind: str
+    type: str  # the type in words, as messages name it: "an enum (none, incarceration)"
+    values: tuple[str, ...] = ()
+    meaning: str = ""
+    favours: str = ""
+    known_as: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ElementInfo:
+    """An element: its requirement (as written, and as a tree), its prose and citations."""
+
+    key: str  # module.name
+    name: str
+    title: str
+    requirement: str  # the requirement as the author wrote it
+    tree: Expr
+    met: str = ""
+    unmet: str = ""
+    notes: tuple[str, ...] = ()
+    cites: tuple[Citation, ...] = ()
+    facts: tuple[str, ...] = ()  # the facts its own tree reads, sorted
+    uses: tuple[str, ...] = ()  # the elements its tree names, in order
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """An element of a doctrine: the doctrine's label for it and the element's key."""
+
+    label: str
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A theory the doctrine rejects: the facts it would rest on, and why it fails."""
+
+    name: str
+    title: str
+    on: tuple[str, ...]
+    because: str
+    cites: tuple[Citation, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Burden:
+    """What a fact the case does not give counts as, on what condition (as written), and why:
+    a burden of proof. The runtime reports the ones it applied in `Result.presumed`."""
+
+    fact: str
+    value: object
+    when: str
+    because: str
+    cites: tuple[Citation, ...] = ()
+    # The condition's tree (None: always): the exact analysis applies the burden on the
+    # completions of the unknown facts where it holds (compiler/runtime/exact.py).
+    cond: Expr | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DoctrineInfo:
+    """A doctrine: its test (as written, and as a tree), its elements, court and period, what
+    it rejects, and what the runtime needs beyond the generated code."""
+
+    name: str
+    title: str
+    module: str
+    extends: str | None
+    court: str
+    opinion: str  # the separate opinion its rule is taken from, "" for a court's own rule
+    source: Citation | None
+    in_force_from: datetime.date | None
+    in_force_until: datetime.date | None
+    requirement: str
+    tree: Expr
+    elements: tuple[Slot, ...]
+    rejects: tuple[Rejection, ...] = ()
+    cites: tuple[Citation, ...] = ()
+    notes: tuple[str, ...] = ()
+    facts_weighed: tuple[str, ...] = ()
+    # The facts each element reads (by label), through the elements and doctrines it uses:
+    # the runtime settles an unknown element by trying their values.
+    element_facts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    closed_world: bool = False
+    thresholds: tuple[str, ...] = ()  # labels answered first: one failing decides
+    presumptions: tuple[Burden, ...] = ()  # the burdens that apply, in the order applied
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleInfo:
+    """Everything a compiled module says of itself (its INFO)."""
+
+    module: str
+    title: str
+    path: str
+    main: str | None
+    facts: Mapping[str, FactInfo]
+    elements: Mapping[str, ElementInfo]
+    doctrines: Mapping[str, DoctrineInfo]

@@ -542,8 +542,8 @@ def run_batch(
 
         results: Iterable[Done]
         if engine in ("duckdb", "spark") and not _writable_in_sql(evaluator, program):
-            # A construct SQL cannot express (a switch, an open question): the Python engine
-            # writes the same bytes, only slower; Spark's engine is SQL too.
+            # A construct a dialect cannot express (a burden's condition that reads an
+            # element): the Python engine writes the same bytes, only slower.
             engine = "python"
         if kind == "parquet":
             from . import sqlbatch
@@ -644,7 +644,13 @@ def run_batch(
             from . import sqlbatch
 
             assert output is not None and target is not None
-            sqlbatch.jsonl_to_parquet(target, output, evaluator, keep)
+            sqlbatch.jsonl_to_parquet(
+                target,
+                output,
+                evaluator,
+                keep,
+                program is not None and sqlbatch.can_be_open(evaluator, program),
+            )
     finally:
         if cases != "-":
             handle.close()

@@ -132,6 +132,12 @@ class _SparkRunner:
             ["`__n` BIGINT", *(f"`{n}` {spark_type(f.type)}" for n, f in self.reads.items())]
         )
         self.schema = ddl
+        labels = [label for label, _ in self.compiler.doctrine.slots]
+        self.width = 1 + len(labels)  # holds and the elements; then missing (and open)
+        # Elements whose unknown the runtime may settle (`x or not x`): by their place.
+        self.unsettled = [
+            1 + i for i, label in enumerate(labels) if not self.compiler.kleene_final(label)
+        ]
 
     def evaluate(self, checked: list[tuple[int, dict[str, Any]]]) -> dict[int, tuple[Any, ...]]:
         """(holds, element values...) of each checked case by its index."""
@@ -145,7 +151,7 @@ class _SparkRunner:
         df.createOrReplaceTempView("__doctrine_cases")
         out = {}
         for row in self.spark.sql(self.sql_text).collect():
-            out[row[0]] = tuple(row[1:-1])
+            out[row[0]] = tuple(row[1 : 1 + self.width])
         return out
 
     def run(self, items: Iterator[tuple[int, Any]], kind: str) -> Iterator[Done]:
@@ -173,11 +179,11 @@ class _SparkRunner:
                         if name in self.evaluator.schema.facts
                         else facts.pop(name, None)
                     )
-                f = self.evaluator.prepare(facts)
+                # Checked, but not yet filled by the burdens: the query applies them, reading
+                # their conditions from the facts as the case gave them.
+                f = self.evaluator.schema.validate(facts)
             except FactsError:
                 continue
-            if self.evaluator.precedents is not None:
-                continue  # the library's records depend on the facts: the runtime fills them
             checked.append((n, f))
             kept_by[n] = kept
         answers = self.evaluate(checked)
@@ -187,7 +193,8 @@ class _SparkRunner:
         labels = self.evaluator.labels
         for n, (line, raw) in enumerate(chunk):
             answer = answers.get(n)
-            if answer is None or answer[0] is None:  # unchecked, or undecided: the runtime
+            # Unchecked, undecided, or an element the runtime may settle: the runtime writes it.
+            if answer is None or any(answer[i] is None for i in (0, *self.unsettled)):
                 text, done, problems = evaluate_items(
                     self.evaluator, kind, None, [(line, raw)], self.keep, self.output
                 )

@@ -110,7 +110,21 @@ class DuckBatch:
         probe = SqlCompiler(program, evaluator.name, "duckdb")
         probe.query()
         self.reads = set(probe.reads)  # the facts the doctrine reads
+        # Elements whose NULL the runtime may settle (`x or not x`): such a row is its.
+        self.unsettled = [
+            label for label, _ in probe.doctrine.slots if not probe.kleene_final(label)
+        ]
+        self.can_be_open = probe.can_be_open()
         self.con = _connect()
+
+    def decided(self) -> exp.Expr:
+        """Whether SQL's answer for a row is the runtime's: a plain row, `holds` decided, and
+        no element unknown that the runtime could settle."""
+        tests = [_sql("__fast AND holds IS NOT NULL")]
+        for label in self.unsettled:
+            column = exp.column(label, quoted=True)
+            tests.append(exp.Not(this=exp.Is(this=column, expression=exp.Null())))
+        return exp.and_(*tests)
 
     # ------------------------------------------------------------ what the doctrine gives
 
@@ -150,7 +164,7 @@ class DuckBatch:
                 parts.append(word(exp.column(label, quoted=True), False))
             parts.append(_str('}, "missing": []}'))
         text = exp.func("concat", *parts)
-        fast = _sql("__fast AND holds IS NOT NULL")
+        fast = self.decided()
         outer = exp.select(
             exp.column("__i"),
             exp.alias_(fast, "fast"),
@@ -631,9 +645,21 @@ def duck_parquet(batch: DuckBatch, path: str, name: str) -> Iterator[Done]:
         out, bad, count = [], [], 0
 
 
-def jsonl_to_parquet(source: str, output: str, evaluator: Evaluator, keep: Sequence[str]) -> None:
+def can_be_open(evaluator: Evaluator, program: ir.Program) -> bool:
+    """Whether the doctrine can reach an open outcome: its Parquet results have `open`."""
+    return SqlCompiler(program, evaluator.name, "duckdb").can_be_open()
+
+
+def jsonl_to_parquet(
+    source: str,
+    output: str,
+    evaluator: Evaluator,
+    keep: Sequence[str],
+    open_column: bool = False,
+) -> None:
     """The JSON Lines results as a Parquet table: a column per kept column (its JSON), line
-    (error records only), doctrine, holds, a column per element, missing and error."""
+    (error records only), doctrine, holds, a column per element, missing, `open` (for a
+    doctrine that can reach an open outcome: the reasons, NULL when none) and error."""
     con = _connect()
     labels = list(evaluator.labels)
     elements = "STRUCT(" + ", ".join(f"{_quote(label)} BOOLEAN" for label in labels) + ")"
@@ -644,6 +670,7 @@ def jsonl_to_parquet(source: str, output: str, evaluator: Evaluator, keep: Seque
         "holds": "BOOLEAN",
         "elements": elements,
         "missing": "VARCHAR[]",
+        **({"open": "VARCHAR[]"} if open_column else {}),
         "error": "VARCHAR[]",
     }
     spec = "{" + ", ".join(f"'{_escape(k)}': '{v}'" for k, v in types.items()) + "}"
@@ -654,6 +681,7 @@ def jsonl_to_parquet(source: str, output: str, evaluator: Evaluator, keep: Seque
         '"holds"',
         *(f"elements.{_quote(label)} AS {_quote(label)}" for label in labels),
         '"missing"',
+        *(['"open"'] if open_column else []),
         '"error"',
     ]
     query = (
@@ -727,14 +755,17 @@ def duck_parquet_to_parquet(batch: DuckBatch, path: str, output: str, name: str)
             "holds": "BOOLEAN",
             "elements": elements,
             "missing": "VARCHAR[]",
+            **({"open": "VARCHAR[]"} if batch.can_be_open else {}),
             "error": "VARCHAR[]",
         }
         spec = "{" + ", ".join(f"'{_escape(k)}': '{v}'" for k, v in types.items()) + "}"
         kept = [_quote(k) for k in batch.keep]
+        tail = "missing, open, error" if batch.can_be_open else "missing, error"
         slow_sql = (
             f"SELECT {', '.join([*kept, '__i', 'line', 'doctrine', 'holds'])}, "
             + "".join(f"elements.{_quote(label)} AS {_quote(label)}, " for label in labels)
-            + "missing, error FROM read_json('"
+            + tail
+            + " FROM read_json('"
             + _escape(temp)
             + f"', format = 'newline_delimited', columns = {spec})"
         )
@@ -745,18 +776,20 @@ def duck_parquet_to_parquet(batch: DuckBatch, path: str, output: str, name: str)
             + _escape(batch.evaluator.name)
             + "' AS doctrine, holds, "
             + "".join(f"{_quote(label)}, " for label in labels)
-            + "CAST([] AS VARCHAR[]) AS missing, CAST(NULL AS VARCHAR[]) AS error FROM ("
+            + "CAST([] AS VARCHAR[]) AS missing, "
+            + ("CAST(NULL AS VARCHAR[]) AS open, " if batch.can_be_open else "")
+            + "CAST(NULL AS VARCHAR[]) AS error FROM ("
             + inner.sql(dialect="duckdb")
-            + ") WHERE __fast AND holds IS NOT NULL"
+            + ") WHERE "
+            + batch.decided().sql(dialect="duckdb")
         )
         out_columns = ", ".join([*kept, "line", "doctrine", "holds", *map(_quote, labels)])
         if slow_count or bad:
             body = (
-                f"SELECT {out_columns}, missing, error FROM ({fast_sql} UNION ALL {slow_sql})"
-                " ORDER BY __i"
+                f"SELECT {out_columns}, {tail} FROM ({fast_sql} UNION ALL {slow_sql}) ORDER BY __i"
             )
         else:
-            body = f"SELECT {out_columns}, missing, error FROM ({fast_sql})"
+            body = f"SELECT {out_columns}, {tail} FROM ({fast_sql})"
         fast_count = batch.con.execute(f"SELECT count(*) FROM ({sql}) WHERE fast").fetchone()[0]
         try:
             batch.con.execute(f"COPY ({body}) TO '{_escape(output)}' (FORMAT parquet)")
