@@ -951,6 +951,8 @@ class Checker:
             return None
         if t.kind == "list" and value == []:
             return ()
+        if t.kind == "list" and t.record is None:
+            return None  # a list of an unknown record: reported once, where it is declared
         converted, problem = convert(t.kind, t.spec(), value)
         if problem:
             close = ""
@@ -986,6 +988,9 @@ class Checker:
         arms: list[ir.SwitchArm] = []
         texts: list[str] = []
         seen: dict[object, n.SwitchArm] = {}
+        # Whether every arm's value was read: an arm already reported (a value not of the
+        # fact's type) leaves the values it meant uncovered, and that is no second error.
+        all_read = fact is not None and fact.type.kind != "list"
         for arm in sw.arms:
             result, text = self._result(arm.result, scope)
             texts.append(f"{_show_value(arm.value)} then {text}")
@@ -995,6 +1000,7 @@ class Checker:
                 continue
             value = self.literal(arm.value, fact.type, f"`holds by {fact.name}`")
             if value is None:
+                all_read = False
                 continue
             if value in seen:
                 self.fail(
@@ -1026,7 +1032,7 @@ class Checker:
                 if fact is not None
                 else ()
             )
-            if fact is not None and (not every or any(v not in seen for v in every)):
+            if fact is not None and all_read and (not every or any(v not in seen for v in every)):
                 self.fail(
                     "D0314",
                     f"`holds by {fact.name}` has no `otherwise`",
@@ -1423,6 +1429,8 @@ class Checker:
             value = _plain(pair.value)
             if value is None:
                 continue  # written `unknown`: the same as leaving it out
+            if fact.type.kind == "list" and fact.type.record is None:
+                continue  # a list of an unknown record: reported once, where it is declared
             problem = value_problem(fact.type.kind, fact.type.spec(), value)
             if problem:
                 close = ""
