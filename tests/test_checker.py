@@ -736,3 +736,17 @@ def test_a_switch_with_a_bad_arm_is_not_also_said_to_lack_otherwise(
         "doctrine d {\n  element e\n}\n"
     )
     assert _errors(tmp_path, text) == [error]
+
+
+def test_a_label_whose_element_is_misspelt_is_not_read_as_the_fact(tmp_path: Path) -> None:
+    # `element custody = custodial_typo` leaves the label unbound; its uses in the doctrine
+    # used to fall through to the fact `custody` ("an enum, not a condition"), a second error
+    # for the one slip.
+    text = (
+        'fact custody: enum (none, jail) means "custody"\nfact a: bool means "a"\n'
+        "element custodial { holds when custody is jail }\n"
+        "doctrine d {\n  element custody = custodial_typo\n"
+        "  element other { holds when a and custody }\n"
+        "  holds when custody and other\n}\n"
+    )
+    assert _errors(tmp_path, text) == ["error[D0201]: unknown element `custodial_typo`"]
