@@ -170,8 +170,8 @@ class TreeWalker:
     def __init__(self, module: Any):
         info = module.INFO
         self.schema = module.DOCTRINES[module.DOCTRINE].schema
-        self.elements = {key: el["tree"] for key, el in info["elements"].items()}
-        self.doctrines = {name: d["tree"] for name, d in info["doctrines"].items()}
+        self.elements = {key: el.tree for key, el in info.elements.items()}
+        self.doctrines = {name: d.tree for name, d in info.doctrines.items()}
         self.tree = self.doctrines[module.DOCTRINE]
 
     def __call__(self, facts: Facts) -> bool | None:

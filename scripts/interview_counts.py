@@ -99,7 +99,7 @@ def main() -> None:
                 disagreements += 1
                 print(f"DISAGREE {name} {case} {label}", file=sys.stderr)
             rows[(group, name)][label].append(len(asked))
-    weighed = {name: len(evaluator(name).info.get("facts_weighed") or ()) for _, name in rows}
+    weighed = {name: len(evaluator(name).info.facts_weighed) for _, name in rows}
     header = (
         "| cases | doctrine | n | facts weighed | "
         + " | ".join(f"{s} mean / worst" for s in STRATEGIES)

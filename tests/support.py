@@ -173,18 +173,21 @@ def run_process(
     cwd: Path = ROOT,
     env: dict[str, str] | None = None,
     input: str | None = None,
+    merge_stderr: bool = False,
 ) -> subprocess.CompletedProcess[str]:
     """Run `doctrine ARGS` as a child process of this interpreter; never raises on failure.
 
     For the tests that are about the process itself (start-up, signals, pipes, hash seeds);
-    the others use `run_cli`, the same command in this process, ten times cheaper.
+    the others use `run_cli`, the same command in this process, ten times cheaper. With
+    `merge_stderr`, standard error goes into standard output (`2>&1`).
     """
     return subprocess.run(
         [sys.executable, "-m", "compiler", *map(str, args)],
         cwd=cwd,
         env=env or clean_env(),
         input=input,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
         text=True,
         timeout=300,
         check=False,
@@ -209,6 +212,7 @@ def run_cli(
     cwd: Path = ROOT,
     env: dict[str, str] | None = None,
     input: str | None = None,
+    merge_stderr: bool = False,
 ) -> subprocess.CompletedProcess[str]:
     """Run `doctrine ARGS` in this process as a child would see it; never raises on failure.
 
@@ -217,21 +221,25 @@ def run_cli(
     and all of them are put back afterwards; its exit status is what `main` returns or what
     SystemExit carries (argparse's usage errors, --help, --version). An environment that sets
     interpreter variables (PYTHONHASHSEED, ...) cannot take effect in this process: such a
-    call runs a child process instead.
+    call runs a child process instead. With `merge_stderr`, both streams write to one, in the
+    order written (as `2>&1` into a pipe), and `stdout` holds it all.
     """
     env = env or clean_env()
     if _interpreter_settings(env):
-        return run_process(*args, cwd=cwd, env=env, input=input)
+        return run_process(*args, cwd=cwd, env=env, input=input, merge_stderr=merge_stderr)
     from compiler.tools.cli import main
 
     argv = [str(a) for a in args]
     env = {"COLUMNS": "80", "LINES": "24", **env}
 
     def stream(data: bytes = b"") -> io.TextIOWrapper:
-        return io.TextIOWrapper(_Kept(data), encoding="utf-8", errors="strict")
+        # Written through, as an unbuffered child's: text and bytes written to `.buffer`
+        # arrive in the order they were written.
+        return io.TextIOWrapper(_Kept(data), encoding="utf-8", errors="strict", write_through=True)
 
     stdin = stream((input or "").encode("utf-8"))
-    stdout, stderr = stream(), stream()
+    stdout = stream()
+    stderr = stdout if merge_stderr else stream()
     saved_streams = sys.stdin, sys.stdout, sys.stderr
     saved_env = dict(os.environ)
     saved_cwd = os.getcwd()
@@ -270,7 +278,10 @@ def run_cli(
         return raw.getvalue().decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
 
     return subprocess.CompletedProcess(
-        ["doctrine", *argv], returncode, stdout=text(stdout), stderr=text(stderr)
+        ["doctrine", *argv],
+        returncode,
+        stdout=text(stdout),
+        stderr="" if merge_stderr else text(stderr),
     )
 
 

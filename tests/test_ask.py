@@ -266,4 +266,4 @@ def test_a_closed_world_doctrine_is_still_asked_its_factors() -> None:
                if c["name"] == "space_aero"]  # fmt: skip
     result, asked = interview.replay(ev, case["given"])
     assert result.holds == ev.evaluate(case["given"]).holds
-    assert 0 < len(asked) <= len(ev.info["facts_weighed"])
+    assert 0 < len(asked) <= len(ev.info.facts_weighed)

@@ -441,7 +441,7 @@ def test_compiled_module_carries_every_construct(
     r = doctrines["switched"].evaluate({"circuit": "10th", "a": True})
     assert r.as_dict()["open"] == ["The library has no test of this circuit."]
     r = doctrines["burdened"].evaluate({"circuit": "9th"})
-    assert r.holds is False and [p["fact"] for p in r.presumed] == ["consensus", "cases"]
+    assert r.holds is False and [p.fact for p in r.presumed] == ["consensus", "cases"]
     r = doctrines["gated"].evaluate({"gate": False})
     assert r.not_reached == ("later", "other")
     assert doctrines["ruled"].evaluate({"a": True}).holds is True

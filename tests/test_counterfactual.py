@@ -126,11 +126,11 @@ def test_the_tree_model_agrees_with_the_generated_code(modules: dict[str, Any]) 
             result = module.DOCTRINES[case["doctrine"]].evaluate(case["given"])
             info = module_info(result.evaluator)
             model = Model(info, result.evaluator.schema.facts, result.facts)
-            doctrine = info["doctrines"][result.doctrine]
-            assert model.value(doctrine["tree"]) is result.holds, (name, case["name"])
-            for slot in doctrine["elements"]:
-                element = program.ElementRef(slot["key"])
-                assert model.value(element) is result.elements[slot["label"]]
+            doctrine = info.doctrines[result.doctrine]
+            assert model.value(doctrine.tree) is result.holds, (name, case["name"])
+            for slot in doctrine.elements:
+                element = program.ElementRef(slot.key)
+                assert model.value(element) is result.elements[slot.label]
 
 
 # ---------------------------------------------------------------- the answers a lawyer expects

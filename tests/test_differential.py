@@ -44,8 +44,8 @@ def tree_disagreements(
     evaluator = module.DOCTRINES[name]
     doctrine = reference.doctrines[name]
     elements, doctrines = trees or (
-        {key: el["tree"] for key, el in module.INFO["elements"].items()},
-        {d: entry["tree"] for d, entry in module.INFO["doctrines"].items()},
+        {key: el.tree for key, el in module.INFO.elements.items()},
+        {d: entry.tree for d, entry in module.INFO.doctrines.items()},
     )
     f = evaluator.prepare(dict(facts))
     tree = Tree(elements, doctrines, f)
@@ -186,8 +186,8 @@ def test_a_disagreement_of_the_tree_evaluator_is_reported() -> None:
     # it disagrees with the reference and the generated code.
     compiled, module = _COMPILED["special_relationship.doctrine"]
     reference = Reference(compiled.program)
-    elements = {key: el["tree"] for key, el in module.INFO["elements"].items()}
-    doctrines = {d: entry["tree"] for d, entry in module.INFO["doctrines"].items()}
+    elements = {key: el.tree for key, el in module.INFO.elements.items()}
+    doctrines = {d: entry.tree for d, entry in module.INFO.doctrines.items()}
     facts = {"custody": "incarceration"}
     assert tree_disagreements(module, reference, "special_relationship", facts) == []
     doctrines["special_relationship"] = program.Not(doctrines["special_relationship"])

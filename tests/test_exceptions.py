@@ -63,7 +63,7 @@ def test_pinder_as_an_omission_has_no_duty(tmp_path: Path) -> None:
 
 def test_duty_to_protect_is_written_as_a_rule_and_its_exceptions() -> None:
     module = compiler.load(doctrine_file("duty_to_protect"))
-    tree = module.INFO["doctrines"]["duty_to_protect"]["tree"]
+    tree = module.INFO.doctrines["duty_to_protect"].tree
     assert isinstance(tree, program.Chain)
     assert (tree.kind, tree.default) == ("exceptions", False)
     assert "private" in tree.because

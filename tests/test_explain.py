@@ -291,7 +291,7 @@ def test_doc_renders_for_every_file_of_the_library(modules: dict[str, Any], fmt:
             text = render_documentation(module.DOCTRINES[module.DOCTRINE], fmt)
         assert text.endswith("\n") and len(text) > 200, name
         if module.DOCTRINE is not None:
-            title = module.INFO["doctrines"][module.DOCTRINE]["title"]
+            title = module.INFO.doctrines[module.DOCTRINE].title
             head = title.split(":")[0]
             flat = " ".join(text.split())  # the text format wraps long titles
             assert head in flat or head.replace("'", "&#39;") in flat, name
@@ -413,7 +413,7 @@ def test_python_api(modules: dict[str, Any]) -> None:
     assert result.explain(format="text").startswith("A special relationship")
     with pytest.raises(TemplateProblem, match="unknown format 'pdf'"):
         result.explain(format="pdf")
-    assert module_info(result.evaluator)["doctrines"]["special_relationship"]["title"]
+    assert module_info(result.evaluator).doctrines["special_relationship"].title
 
 
 def test_runtime_imports_without_jinja() -> None:

@@ -88,6 +88,7 @@ def assert_only_our_code(source: str, payloads: tuple[str, ...] = ()) -> None:
                 "_dt": {"date"},
                 "acc": {"add", "update"},
                 "m": {"get"},
+                "INFO": {"doctrines"},
             }.get(owner, {"evaluate", "holds"})
             assert node.attr in allowed, ast.unparse(node)
         elif isinstance(node, (ast.Lambda, ast.Call)):
@@ -236,17 +237,17 @@ case c under d {{ title "{written}" given {{ t: "{written}" }} expect {{ holds: 
     compiled, module = compile_one(tmp_path, text)
     assert_only_our_code(compiled.source, payloads=("system(", "touch PWNED", "__mro__"))
     info = module.INFO
-    assert info["title"] == meant
-    assert info["facts"]["t"]["meaning"] == meant
-    assert info["facts"]["t"]["known_as"] == (meant,)
-    element = info["elements"]["hostile.e"]
-    assert (element["title"], element["met"], element["unmet"], element["notes"]) == (
+    assert info.title == meant
+    assert info.facts["t"].meaning == meant
+    assert info.facts["t"].known_as == (meant,)
+    element = info.elements["hostile.e"]
+    assert (element.title, element.met, element.unmet, element.notes) == (
         meant,
         meant,
         meant,
         (meant,),
     )
-    assert meant in element["cites"][0]["citation"]
+    assert meant in element.cites[0].citation
     assert module.CASES[0]["given"] == {"t": meant}
     # It behaves: the text compares equal to itself, and to nothing else.
     assert module.evaluate({"t": meant, "a": False}).holds is True
@@ -434,7 +435,7 @@ def test_a_twenty_megabyte_file(tmp_path: Path) -> None:
         sys.modules.pop("big", None)
     assert module.evaluate({"f0": True, "f7": False, "f8": False}).elements["e0"] is True
     assert module.evaluate({"f7": False, "f8": False}).holds is False
-    assert module.INFO["facts"]["f3"]["meaning"] == f"{prose} 3"
+    assert module.INFO.facts["f3"].meaning == f"{prose} 3"
 
 
 # ---------------------------------------------------------------- writes

@@ -9,6 +9,7 @@ import pytest
 
 from compiler.explain.explanation import citation_forms, cite, heading
 from compiler.explain.render import FILTERS
+from compiler.runtime import program
 from compiler.tools.cli import main
 from tests.support import ROOT, doctrine_file
 
@@ -16,7 +17,7 @@ GOLDEN = ROOT / "tests" / "golden"
 
 
 def _cite(citation: str, authority: str) -> dict[str, Any]:
-    made = cite({"authority": authority, "citation": citation, "pinpoint": "", "purpose": ""})
+    made = cite(program.Citation(authority, citation))
     assert made is not None
     return made
 

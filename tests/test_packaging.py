@@ -88,6 +88,7 @@ def test_wheel_carries_grammar_and_templates(wheel: Path) -> None:
     assert "compiler/_data/doctrine/vocabulary.doctrine" in names
     assert "compiler/_data/doctrine/trade_secrets/factors.doctrine" in names
     assert "compiler/runtime/__init__.py" in names
+    assert "compiler/runtime/program.py" in names  # the program tree compiled modules build
     assert all(n.startswith(("compiler/", "doctrine-")) for n in names), names
     with zipfile.ZipFile(wheel) as archive:
         grammar = archive.read("compiler/_data/grammar/doctrine.lark")
@@ -209,7 +210,11 @@ def test_compiled_modules_run_on_the_standard_library_alone(tmp_path: Path) -> N
     assert proc.returncode == 0, proc.stderr
     assert sorted(p.name for p in out.iterdir()) == sorted(f"{d}.py" for d in doctrines)
     (out / "compiler" / "runtime").mkdir(parents=True)
-    for name in ("__init__.py", "runtime/__init__.py"):
+    # The package's __init__ and the whole runtime package (its __init__, the program tree,
+    # the three-valued logic and the tree evaluator), nothing else.
+    runtime = sorted(p.name for p in (ROOT / "compiler" / "runtime").glob("*.py"))
+    assert {"__init__.py", "program.py"} <= set(runtime)
+    for name in ("__init__.py", *(f"runtime/{file}" for file in runtime)):
         shutil.copy(ROOT / "compiler" / name, out / "compiler" / name)
     (out / "precedents.json").write_text(
         json.dumps([jsonable(p) for p in PRECEDENTS.values()]), encoding="utf-8"
@@ -217,7 +222,8 @@ def test_compiled_modules_run_on_the_standard_library_alone(tmp_path: Path) -> N
     # -S: no site-packages at all, so no lark, attrs, jinja2 or yaml; -E: ignore PYTHON* variables.
     report = json.loads(run(sys.executable, "-S", "-E", "-c", STANDALONE_SCRIPT, cwd=out))
     assert Path(report["compiler"]).resolve() == (out / "compiler" / "__init__.py").resolve()
-    assert report["loaded"] == ["compiler", "compiler.runtime"]
+    modules = [f"compiler.runtime.{file[:-3]}" for file in runtime if file != "__init__.py"]
+    assert report["loaded"] == ["compiler", "compiler.runtime", *modules]
 
     for precedent_id, result in report["results"].items():
         precedent = PRECEDENTS[precedent_id]

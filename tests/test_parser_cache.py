@@ -1,4 +1,5 @@
-"""The parser's tables cached in the user's cache folder: private, keyed on the grammar."""
+"""The parser's tables cached in the user's cache folder (private, keyed on the grammar), and
+parsed files kept in the process (keyed on path and text)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from compiler.errors import DoctrineError
+from compiler.syntax import nodes as n
 from compiler.syntax import parser as parser_module
-from compiler.syntax.parser import build_lark
+from compiler.syntax.loader import load
+from compiler.syntax.parser import ParseCache, build_lark, parse
 
 OPTIONS = {"propagate_positions": True, "maybe_placeholders": False}
 SOURCE = 'fact a: bool means "a"\nelement e { holds when a }\n'
@@ -65,3 +69,55 @@ def test_a_broken_cache_file_is_rebuilt_not_trusted(
     (saved,) = cached(tmp_path)
     saved.write_bytes(b"not a cache\n")
     assert build_lark(**OPTIONS).parse(SOURCE)
+
+
+# ---------------------------------------------------------------- parsed files, in this process
+
+
+def test_a_text_is_parsed_once_per_path_and_content() -> None:
+    calls: list[str] = []
+
+    def counting(text: str, shown: str) -> n.Module:
+        calls.append(shown)
+        return parse(text, shown)
+
+    cache = ParseCache(size=2)
+    first = cache.parse(SOURCE, "a.doctrine", counting)
+    assert cache.parse(SOURCE, "a.doctrine", counting) is first
+    assert calls == ["a.doctrine"]
+    # Another path (positions name it) or another text is parsed anew.
+    assert cache.parse(SOURCE, "b.doctrine", counting) is not first
+    edited = cache.parse(SOURCE + "fact b: bool\n", "a.doctrine", counting)
+    assert len(edited.declarations) == len(first.declarations) + 1
+    assert calls == ["a.doctrine", "b.doctrine", "a.doctrine"]
+    # Two entries kept: the first has gone, and is parsed again.
+    cache.parse(SOURCE, "a.doctrine", counting)
+    assert len(calls) == 4
+
+
+def test_a_syntax_error_is_reported_every_time_and_big_texts_are_not_kept() -> None:
+    calls: list[str] = []
+
+    def counting(text: str, shown: str) -> n.Module:
+        calls.append(shown)
+        return parse(text, shown)
+
+    cache = ParseCache(max_chars=len(SOURCE))
+    for _ in range(2):
+        with pytest.raises(DoctrineError):
+            cache.parse("fact a: boo l\n", "bad.doctrine", counting)
+    long = SOURCE + "# a comment\n"
+    assert cache.parse(long, "long.doctrine", counting) is not cache.parse(
+        long, "long.doctrine", counting
+    )
+    assert calls == ["bad.doctrine"] * 2 + ["long.doctrine"] * 2
+    assert cache.entries == {}
+
+
+def test_the_loader_reads_through_the_process_cache(tmp_path: Path) -> None:
+    path = tmp_path / "m.doctrine"
+    path.write_text(SOURCE, encoding="utf-8")
+    first = load([path]).modules[path.resolve()]
+    assert load([path]).modules[path.resolve()] is first
+    path.write_text(SOURCE.replace("means", "   means"), encoding="utf-8")
+    assert load([path]).modules[path.resolve()] is not first

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from support import LIBRARY, doctrine_file, import_file, run_cli
 
-from compiler.codegen.compile import check_files
+from compiler.codegen.compile import check_files, module_from_source
 from compiler.errors import DoctrineException
 from compiler.runtime import IncompatibleModule, program
 
@@ -25,11 +25,11 @@ def test_a_module_holds_the_very_nodes_the_checker_built(tmp_path: Path) -> None
     checked = checker.program(doctrine_file("duty_to_protect").resolve())
     assert checked.elements, "the library's doctrine has elements"
     for element in checked.elements:
-        assert module.INFO["elements"][element.key]["tree"] == element.expr, element.key
+        assert module.INFO.elements[element.key].tree == element.expr, element.key
     for doctrine in checked.doctrines:
-        assert module.INFO["doctrines"][doctrine.name]["tree"] == doctrine.expr, doctrine.name
+        assert module.INFO.doctrines[doctrine.name].tree == doctrine.expr, doctrine.name
     # Typed nodes, read by attribute: the rule and its exceptions.
-    tree = module.INFO["doctrines"]["duty_to_protect"]["tree"]
+    tree = module.INFO.doctrines["duty_to_protect"].tree
     assert isinstance(tree, program.Chain)
     assert all(isinstance(b, program.Branch) for b in tree.branches)
 
@@ -44,7 +44,7 @@ def test_every_node_of_the_library_is_written_back_as_it_was(tmp_path: Path) -> 
         written = tmp_path.joinpath(*checked.name.split(".")).with_suffix(".py")
         module = import_file(written, checked.name)
         for element in checked.elements:
-            assert module.INFO["elements"][element.key]["tree"] == element.expr
+            assert module.INFO.elements[element.key].tree == element.expr
             seen += 1
     assert seen > 50
 
@@ -66,3 +66,15 @@ def test_a_module_of_another_program_format_is_refused_on_import(tmp_path: Path)
     # One of the package's exceptions, and an ImportError, as a failed import should be.
     assert isinstance(caught.value, ImportError)
     assert isinstance(caught.value, DoctrineException)
+
+
+def test_a_module_from_before_program_formats_is_refused_on_import() -> None:
+    # Compiled by doctrine before modules recorded a format (its INFO was plain dicts and
+    # tuples, which nothing here reads any more): refused with the same clear error.
+    fixture = Path(__file__).parent / "fixtures" / "modules" / "before_formats.py.txt"
+    source = fixture.read_text(encoding="utf-8")
+    assert "require_format" not in source and "INFO = {" in source
+    with pytest.raises(IncompatibleModule, match="before program formats were recorded") as caught:
+        module_from_source(source, "tiny", str(fixture))
+    assert f"program format {program.FORMAT}" in str(caught.value)
+    assert "compile it again" in str(caught.value)

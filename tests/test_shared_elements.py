@@ -87,7 +87,7 @@ def test_keys_are_unique_in_a_compiled_module(
     code, _, err = cli(capsys, "compile", path, "-o", out)
     assert code == 0, err
     module = import_file(out / "m.py", "m_keys")
-    keys = list(module.INFO["elements"])
+    keys = list(module.INFO.elements)
     assert len(keys) == len(set(keys)) == 3
     facts = {"a": True, "b": False, "c": False}
     assert module.DOCTRINES["other"].evaluate(facts).elements == {"y": True}

@@ -288,23 +288,23 @@ def test_the_model_is_declared_as_the_model_says() -> None:
     module = doctrine_module()
     evaluator = module.DOCTRINES[DOCTRINE]
     assert list(evaluator.labels) == INNER
-    facts = module.INFO["facts"]
+    facts = module.INFO.facts
     for name in BASE:
         node = NODES[name]
         fact = facts[name]
-        assert fact["kind"] == "bool", name
-        assert fact["favours"] == SIDES[node["favours"]], name
-        assert node["cato"] in fact["known_as"], name
-        assert node["cato_name"] in fact["known_as"], name
-        assert len(fact["meaning"]) > 20, name
-    doctrines = module.INFO["doctrines"]
-    assert doctrines[DOCTRINE]["closed_world"] is True
+        assert fact.kind == "bool", name
+        assert fact.favours == SIDES[node["favours"]], name
+        assert node["cato"] in fact.known_as, name
+        assert node["cato_name"] in fact.known_as, name
+        assert len(fact.meaning) > 20, name
+    doctrines = module.INFO.doctrines
+    assert doctrines[DOCTRINE].closed_world is True
 
 
 def test_the_rest_of_the_library_stays_three_valued() -> None:
     """Closing the trade-secret doctrine's world leaves the seed doctrines open."""
     module = compiler.load(LIBRARY / "state_created_danger.doctrine")
-    assert module.INFO["doctrines"]["state_created_danger"]["closed_world"] is False
+    assert module.INFO.doctrines["state_created_danger"].closed_world is False
     result = module.DOCTRINES["state_created_danger"].evaluate({})
     assert result.holds is None and result.missing
 

@@ -733,98 +733,76 @@ class Generator:
         return (list_fact, candidates, tuple(tests))
 
     # -------------------------------------------------------------- the module
-    def info(self) -> dict[str, Any]:
-        def cite(c: ir.Citation | None) -> dict[str, str] | None:
-            if c is None:
-                return None
-            return {
-                "authority": c.authority,
-                "citation": c.citation,
-                "pinpoint": c.pinpoint,
-                "purpose": c.purpose,
-            }
+    def info(self) -> program.ModuleInfo:
+        """What the module says of itself (its INFO), as the program model's records."""
 
-        def element(el: ir.Element) -> dict[str, Any]:
-            return {
-                "key": el.key,
-                "name": el.name,
-                "title": el.title,
-                "requirement": el.text,
-                "tree": el.expr,
-                "met": el.met,
-                "unmet": el.unmet,
-                "notes": el.notes,
-                "cites": tuple(cite(c) for c in el.cites),
-                "facts": tuple(sorted(_facts(el.expr))),
-                "uses": tuple(r.key for r in ir.walk(el.expr) if isinstance(r, ir.ElementRef)),
-                "line": el.pos.line,
-            }
+        def element(el: ir.Element) -> program.ElementInfo:
+            return program.ElementInfo(
+                key=el.key,
+                name=el.name,
+                title=el.title,
+                requirement=el.text,
+                tree=el.expr,
+                met=el.met,
+                unmet=el.unmet,
+                notes=el.notes,
+                cites=el.cites,
+                facts=tuple(sorted(_facts(el.expr))),
+                uses=tuple(r.key for r in ir.walk(el.expr) if isinstance(r, ir.ElementRef)),
+                line=el.pos.line,
+            )
 
-        doctrines = {}
-        for d in self.program.doctrines:
+        def doctrine(d: ir.Doctrine) -> program.DoctrineInfo:
             presumptions = ir.presumptions_of(d, self.elements, self.doctrine_map)
-            doctrines[d.name] = {
-                "name": d.name,
-                "title": d.title,
-                "module": d.module,
-                "extends": d.extends,
-                "court": d.court,
-                "opinion": d.opinion,
-                "source": cite(d.source),
-                "in_force_from": d.in_force_from.isoformat() if d.in_force_from else None,
-                "in_force_until": d.in_force_until.isoformat() if d.in_force_until else None,
-                "requirement": d.text,
-                "tree": d.expr,
-                "elements": tuple({"label": label, "key": key} for label, key in d.slots),
-                "rejects": tuple(
-                    {
-                        "name": r.name,
-                        "title": r.title,
-                        "on": r.on,
-                        "because": r.because,
-                        "cites": tuple(cite(c) for c in r.cites),
-                    }
-                    for r in d.rejects
+            return program.DoctrineInfo(
+                name=d.name,
+                title=d.title,
+                module=d.module,
+                extends=d.extends,
+                court=d.court,
+                opinion=d.opinion,
+                source=d.source,
+                in_force_from=d.in_force_from,
+                in_force_until=d.in_force_until,
+                requirement=d.text,
+                tree=d.expr,
+                elements=tuple(program.Slot(label, key) for label, key in d.slots),
+                rejects=tuple(
+                    program.Rejection(r.name, r.title, r.on, r.because, r.cites) for r in d.rejects
                 ),
-                "cites": tuple(cite(c) for c in d.cites),
-                "notes": d.notes,
-                "facts_weighed": d.facts_weighed,
-                # The facts each element reads, through the elements and doctrines it uses:
-                # the runtime settles an unknown element by trying their values.
-                "element_facts": {label: self.reads(key) for label, key in d.slots},
-                "closed_world": d.closed_world,
-                "thresholds": d.thresholds,
-                "presumptions": tuple(
-                    {
-                        "fact": pr.fact,
-                        "value": pr.value,
-                        "when": pr.text,
-                        "because": pr.because,
-                        "cites": tuple(cite(c) for c in pr.cites),
-                    }
+                cites=d.cites,
+                notes=d.notes,
+                facts_weighed=d.facts_weighed,
+                element_facts={label: self.reads(key) for label, key in d.slots},
+                closed_world=d.closed_world,
+                thresholds=d.thresholds,
+                presumptions=tuple(
+                    program.Burden(pr.fact, pr.value, pr.text, pr.because, pr.cites)
                     for pr in presumptions
                 ),
-                "line": d.pos.line,
-            }
-        return {
-            "module": self.program.name,
-            "title": self.program.title,
-            "path": self.program.path,
-            "main": self.program.main,
-            "facts": {
-                f.name: {
-                    "kind": f.type.kind,
-                    "type": f.type.describe(),
-                    "values": f.type.values,
-                    "meaning": f.meaning,
-                    "favours": f.favours,
-                    "known_as": f.known_as,
-                }
+                line=d.pos.line,
+            )
+
+        return program.ModuleInfo(
+            module=self.program.name,
+            title=self.program.title,
+            path=self.program.path,
+            main=self.program.main,
+            facts={
+                f.name: program.FactInfo(
+                    name=f.name,
+                    kind=f.type.kind,
+                    type=f.type.describe(),
+                    values=f.type.values,
+                    meaning=f.meaning,
+                    favours=f.favours,
+                    known_as=f.known_as,
+                )
                 for f in self.program.facts
             },
-            "elements": {el.key: element(el) for el in self.program.elements},
-            "doctrines": doctrines,
-        }
+            elements={el.key: element(el) for el in self.program.elements},
+            doctrines={d.name: doctrine(d) for d in self.program.doctrines},
+        )
 
     def module(self) -> ast.Module:
         p = self.program
@@ -1014,11 +992,7 @@ class Generator:
                         _name(f"_h{i}"),
                         _name(f"_md{i}"),
                         ast.Subscript(
-                            value=ast.Subscript(
-                                value=_name("INFO"), slice=_c("doctrines"), ctx=ast.Load()
-                            ),
-                            slice=_c(d.name),
-                            ctx=ast.Load(),
+                            value=_attr("INFO", "doctrines"), slice=_c(d.name), ctx=ast.Load()
                         ),
                         presume_ast[d.name],
                         precedents_ast[d.name],

@@ -267,7 +267,7 @@ class Model:
 
     def __init__(
         self,
-        info: Mapping[str, Any],
+        info: program.ModuleInfo,
         schema: Mapping[str, tuple[str, Any]],
         facts: Mapping[str, Any],
         fixed: Iterable[str] = (),
@@ -280,8 +280,8 @@ class Model:
         self.support_memo: dict[tuple[str, str], list[tuple[str, str]]] = {}
         """The leaves each element's and doctrine's value rests on (see explanation.support)."""
         self.evaluator = Tree(
-            {key: el["tree"] for key, el in info["elements"].items()},
-            {name: d["tree"] for name, d in info["doctrines"].items()},
+            {key: el.tree for key, el in info.elements.items()},
+            {name: d.tree for name, d in info.doctrines.items()},
             facts,
         )
 
@@ -840,15 +840,12 @@ def _clause(
     """(group, words): how one change reads after "had"."""
     fact, index, field = path
     kind, spec = checker.kind(path)
-    info_facts = checker.model.info["facts"]
     if index >= 0:
         item = _item_name(checker.model.record(fact, index), fact, index)
-        meaning = _field_meaning(checker.model.info, fact, field)
-        if meaning:
-            return "item", f"it been found{'' if chosen else ' untrue'} of {item} that {meaning}"
         return "item", f"{_words(field)} been {'yes' if chosen else 'no'} for {item}"
     if kind == "bool":
-        meaning = info_facts.get(fact, {}).get("meaning") or _words(fact)
+        described = checker.model.info.facts.get(fact)
+        meaning = (described.meaning if described is not None else "") or _words(fact)
         return ("found" if chosen else "untrue"), f"that {meaning}"
     name = _words(fact)
     if isinstance(constraint, OneOf):
@@ -907,15 +904,6 @@ def _item_name(record: Mapping[str, Any], fact: str, index: int) -> str:
     return name if isinstance(name, str) and name else f"item {index + 1} of {_words(fact)}"
 
 
-def _field_meaning(info: Mapping[str, Any], fact: str, field: str) -> str | None:
-    """A record field's meaning, where the module's INFO carries one."""
-    for entry in info["facts"].get(fact, {}).get("fields", ()):
-        if isinstance(entry, Mapping) and entry.get("name") == field:
-            meaning = entry.get("meaning")
-            return meaning if isinstance(meaning, str) and meaning else None
-    return None
-
-
 def _phrase(groups: list[tuple[str, str]]) -> str:
     """The clauses as one conditional: "had it been found that A and that B, and had C"."""
     found = [w for g, w in groups if g == "found"]
@@ -932,7 +920,7 @@ def _phrase(groups: list[tuple[str, str]]) -> str:
 
 
 def search(
-    result: Result, info: Mapping[str, Any], *, limit: int = 8, cap: int = CAP
+    result: Result, info: program.ModuleInfo, *, limit: int = 8, cap: int = CAP
 ) -> tuple[Counterfactual, ...]:
     """The smallest sets of fact changes that settle `result` the other way.
 
@@ -941,7 +929,7 @@ def search(
     Every set returned was checked with the compiled evaluator; at most `limit` per outcome,
     sorted by size and then by the names of the facts changed.
     """
-    doctrine = info["doctrines"][result.doctrine]
+    doctrine = info.doctrines[result.doctrine]
     model = Model(info, result.evaluator.schema.facts, result.facts)
     finder = _Search(model, cap)
     checker = _Checker(result, model)
@@ -949,14 +937,14 @@ def search(
 
     def points(fact: str) -> list[Any]:
         if fact not in cache:
-            cache[fact] = _critical_points(model, doctrine["tree"], fact)
+            cache[fact] = _critical_points(model, doctrine.tree, fact)
         return cache[fact]
 
     targets = [not result.holds] if result.holds is not None else [True, False]
     found: list[Counterfactual] = []
     for target in targets:
         verified: dict[tuple[Path, ...], tuple[ChangeSet, dict[Path, Any]]] = {}
-        for candidate in finder.make(doctrine["tree"], target, {}):
+        for candidate in finder.make(doctrine.tree, target, {}):
             cs = tuple((path, c) for path, c in candidate if path[1] != -2)
             if not cs:
                 continue

@@ -57,7 +57,7 @@ _ORDINALS = (
 # ---------------------------------------------------------------- small helpers
 
 
-def module_info(evaluator: Evaluator) -> Mapping[str, Any]:
+def module_info(evaluator: Evaluator) -> program.ModuleInfo:
     """The INFO of the module that compiled `evaluator` (its elements, facts and doctrines).
 
     An evaluator carries only its own doctrine's entry; the module's INFO is found through
@@ -67,7 +67,7 @@ def module_info(evaluator: Evaluator) -> Mapping[str, Any]:
     if info is None:
         globals_ = getattr(getattr(evaluator, "_values", None), "__globals__", None) or {}
         info = globals_.get("INFO")
-    if not isinstance(info, Mapping) or evaluator.name not in info.get("doctrines", {}):
+    if not isinstance(info, program.ModuleInfo) or evaluator.name not in info.doctrines:
         raise ValueError(f"cannot find the compiled module of doctrine {evaluator.name!r}")
     return info
 
@@ -132,18 +132,11 @@ def answer(value: Any, kind: str) -> str:
     return literal(value)
 
 
-def cite(c: Mapping[str, Any] | program.Citation | None) -> Data | None:
+def cite(c: program.Citation | None) -> Data | None:
     """A citation split for typesetting: the case name (italic in print) and the rest."""
-    if not c:
+    if c is None:
         return None
-    if isinstance(c, program.Citation):
-        c = {
-            "authority": c.authority,
-            "citation": c.citation,
-            "pinpoint": c.pinpoint,
-            "purpose": c.purpose,
-        }
-    citation = str(c.get("citation", ""))
+    citation = c.citation
     match = re.match(r"^(.*?), (?=\d)", citation)
     # A case name is set in italics; anything else (an article, a web page) stays roman.
     if match and " v. " in match.group(1):
@@ -151,18 +144,18 @@ def cite(c: Mapping[str, Any] | program.Citation | None) -> Data | None:
     else:
         name, rest = "", citation
     return {
-        "authority": c.get("authority", ""),
+        "authority": c.authority,
         "citation": citation,
         "name": name,
         "rest": rest,
         "sep": ", ",
         "form": "full",
-        "pinpoint": c.get("pinpoint", ""),
-        "purpose": c.get("purpose", ""),
+        "pinpoint": c.pinpoint,
+        "purpose": c.purpose,
     }
 
 
-def _cites(cs: Sequence[Mapping[str, Any] | program.Citation] | None) -> list[Data]:
+def _cites(cs: Sequence[program.Citation] | None) -> list[Data]:
     return [x for x in (cite(c) for c in cs or ()) if x is not None]
 
 
@@ -202,18 +195,18 @@ def short_names(cites: Sequence[Data]) -> list[str]:
     return sorted(out)
 
 
-def module_short_names(info: Mapping[str, Any]) -> list[str]:
+def module_short_names(info: program.ModuleInfo) -> list[str]:
     """The short names of every case the module's elements and doctrines cite."""
-    cites: list[Data] = []
-    for el in info.get("elements", {}).values():
-        cites.extend(el.get("cites") or ())
-    for d in info.get("doctrines", {}).values():
-        cites.extend(d.get("cites") or ())
-        if d.get("source"):
-            cites.append(d["source"])
-        for r in d.get("rejects") or ():
-            cites.extend(r.get("cites") or ())
-    return short_names(cites)
+    cites: list[program.Citation] = []
+    for el in info.elements.values():
+        cites.extend(el.cites)
+    for d in info.doctrines.values():
+        cites.extend(d.cites)
+        if d.source is not None:
+            cites.append(d.source)
+        for r in d.rejects:
+            cites.extend(r.cites)
+    return short_names(_cites(cites))
 
 
 def citation_forms(cites: Sequence[Data], header: Sequence[Data] = ()) -> None:
@@ -261,7 +254,7 @@ class _Words:
 
     def __init__(
         self,
-        info: Mapping[str, Any],
+        info: program.ModuleInfo,
         schema: Mapping[str, tuple[str, Any]],
         labels: Mapping[str, str] | None = None,
     ):
@@ -272,8 +265,8 @@ class _Words:
     def __call__(self, node: Node, env: Mapping[int, str] | None = None) -> str:
         env = env or {}
         if isinstance(node, program.FactRef):
-            meaning = self.info["facts"].get(node.name, {}).get("meaning")
-            return str(meaning) if meaning else words(node.name)
+            fact = self.info.facts.get(node.name)
+            return fact.meaning if fact is not None and fact.meaning else words(node.name)
         if isinstance(node, program.FieldRef):
             return words(node.field)
         if isinstance(node, program.Const):
@@ -316,7 +309,7 @@ class _Words:
         if isinstance(node, program.ElementRef):
             if node.key in self.labels:
                 return words(self.labels[node.key])
-            return lower_first(str(self.info["elements"][node.key]["title"]))
+            return lower_first(self.info.elements[node.key].title)
         if isinstance(node, program.DoctrineRef):
             return f"the {words(node.name)} test is met"
         if isinstance(node, program.Chain):
@@ -443,7 +436,7 @@ def _junction(node: program.And | program.Or) -> str:
 
 
 def describe(
-    info: Mapping[str, Any],
+    info: program.ModuleInfo,
     schema: Mapping[str, tuple[str, Any]],
     node: Node,
     labels: Mapping[str, str] | None = None,
@@ -557,10 +550,12 @@ def _leaf(node: program.ElementRef | program.DoctrineRef) -> tuple[str, str]:
 # ---------------------------------------------------------------- facts quoted from the case
 
 
-def type_words(meta: Mapping[str, Any]) -> str:
-    """A fact's type as a user would ask for it: "yes or no", "one of: ..."."""
-    kind = meta.get("kind")
-    values = [words(str(v)) for v in meta.get("values") or ()]
+def type_words(fact: program.FactInfo | None, kind: str | None = None) -> str:
+    """A fact's type as a user would ask for it: "yes or no", "one of: ..." (`kind`, when
+    given, in place of the fact's own)."""
+    kind = kind or (fact.kind if fact is not None else None)
+    described = fact.type if fact is not None else ""
+    values = [words(str(v)) for v in (fact.values if fact is not None else ())]
     if kind == "bool":
         return "yes or no"
     if kind == "enum":
@@ -570,14 +565,14 @@ def type_words(meta: Mapping[str, Any]) -> str:
     if kind == "date":
         return "a date"
     if kind == "list":
-        return str(meta.get("type") or "a list").replace("a list of ", "a list of records: ")
-    return str(meta.get("type") or kind or "")
+        return (described or "a list").replace("a list of ", "a list of records: ")
+    return described or kind or ""
 
 
 class _Facts:
     def __init__(
         self,
-        info: Mapping[str, Any],
+        info: program.ModuleInfo,
         schema: Mapping[str, tuple[str, Any]],
         facts: Mapping[str, Any],
         supplied: str | None = None,
@@ -595,7 +590,7 @@ class _Facts:
         """One fact as the case gave it, with its meaning and the answer it gives."""
         kind = self.schema[name][0]
         value = self.facts.get(name)
-        meta = self.info["facts"].get(name, {})
+        meta = self.info.facts.get(name)
         records = []
         if kind == "list" and value is not None:
             for i, record in enumerate(value):
@@ -632,9 +627,9 @@ class _Facts:
             "answer": answer(value, kind)
             if kind != "list"
             else ("not found" if value is None else literal(value)),
-            "meaning": str(meta.get("meaning") or ""),
+            "meaning": meta.meaning if meta is not None else "",
             "type": type_words(meta),
-            "choices": [str(v) for v in meta.get("values") or ()],
+            "choices": list(meta.values) if meta is not None else [],
             "records": records,
         }
 
@@ -642,8 +637,10 @@ class _Facts:
 # ---------------------------------------------------------------- doctrine summaries
 
 
-def _period(doctrine: Mapping[str, Any], facts: Mapping[str, Any] | None) -> Data:
-    start, until = doctrine.get("in_force_from"), doctrine.get("in_force_until")
+def _period(doctrine: program.DoctrineInfo, facts: Mapping[str, Any] | None) -> Data:
+    began, ended = doctrine.in_force_from, doctrine.in_force_until
+    start = began.isoformat() if began is not None else None
+    until = ended.isoformat() if ended is not None else None
     text = ""
     if start and until:
         text = f"from {start} until {until}"
@@ -654,10 +651,7 @@ def _period(doctrine: Mapping[str, Any], facts: Mapping[str, Any] | None) -> Dat
     event = facts.get("event_date") if facts is not None else None
     applies: bool | None = None
     if text and isinstance(event, datetime.date):
-        applies = not (
-            (start and event < datetime.date.fromisoformat(start))
-            or (until and event >= datetime.date.fromisoformat(until))
-        )
+        applies = not ((began and event < began) or (ended and event >= ended))
     return {
         "start": start,
         "until": until,
@@ -669,44 +663,44 @@ def _period(doctrine: Mapping[str, Any], facts: Mapping[str, Any] | None) -> Dat
 
 
 def _summary(
-    info: Mapping[str, Any],
+    info: program.ModuleInfo,
     name: str,
     facts: Mapping[str, Any] | None,
     schema: Mapping[str, tuple[str, Any]],
 ) -> Data:
-    d = info["doctrines"][name]
-    labels = {slot["key"]: slot["label"] for slot in d["elements"]}
-    parent = d.get("extends")
-    parent_info = info["doctrines"].get(parent) if parent else None
+    d = info.doctrines[name]
+    labels = {slot.key: slot.label for slot in d.elements}
+    parent = d.extends
+    parent_info = info.doctrines.get(parent) if parent else None
     return {
         "name": name,
-        "title": d["title"],
-        "module": info.get("module", ""),
-        "module_title": info.get("title", ""),
-        "court": d.get("court") or "",
-        "court_words": court_words(d.get("court")),
-        "source": cite(d.get("source")),
-        "cites": _cites(d.get("cites")),
-        "notes": list(d.get("notes") or ()),
+        "title": d.title,
+        "module": info.module,
+        "module_title": info.title,
+        "court": d.court,
+        "court_words": court_words(d.court),
+        "source": cite(d.source),
+        "cites": _cites(d.cites),
+        "notes": list(d.notes),
         "period": _period(d, facts),
-        "extends": {"name": parent, "title": parent_info["title"] if parent_info else ""}
+        "extends": {"name": parent, "title": parent_info.title if parent_info else ""}
         if parent
         else None,
-        "requirement": describe(info, schema, d["tree"], labels),
-        "requirement_source": d.get("requirement", ""),
+        "requirement": describe(info, schema, d.tree, labels),
+        "requirement_source": d.requirement,
         "module_only": False,
     }
 
 
-def _governing(info: Mapping[str, Any], name: str, facts: Mapping[str, Any]) -> Data:
+def _governing(info: program.ModuleInfo, name: str, facts: Mapping[str, Any]) -> Data:
     """Which court's law the memo states, as of which day, and the rule's standing there."""
-    d = info["doctrines"][name]
-    rule_court = str(d.get("court") or "")
+    d = info.doctrines[name]
+    rule_court = d.court
     circuit = facts.get("circuit")
     circuit = circuit if isinstance(circuit, str) and circuit else None
     event = facts.get("event_date")
     day = event.isoformat() if isinstance(event, datetime.date) else None
-    opinion = str(d.get("opinion") or "")
+    opinion = d.opinion
     period = _period(d, facts)
     if opinion:
         standing = "a separate opinion's rule, the law of no court"
@@ -725,7 +719,6 @@ def _governing(info: Mapping[str, Any], name: str, facts: Mapping[str, Any]) -> 
     binds = None
     if not opinion and circuit is not None:
         binds = rule_court.upper() == "SCOTUS" or not rule_court or rule_court == circuit
-    source = d.get("source") or {}
     cautions = []
     if binds is False:
         cautions.append(
@@ -740,7 +733,8 @@ def _governing(info: Mapping[str, Any], name: str, facts: Mapping[str, Any]) -> 
     # (a circuit, say) never reaches a memo unescaped.
     return {
         "separate": (
-            f"This test is the rule of a separate opinion, {source.get('citation') or opinion}."
+            f"This test is the rule of a separate opinion,"
+            f" {(d.source.citation if d.source else '') or opinion}."
             " A separate opinion is the law of no court: the memo states what that opinion would"
             " require, for comparison with the rule that governs, and its answer is not the law's."
         )
@@ -810,42 +804,42 @@ def _items(model: Model, words_: _Words, tree: Node) -> list[Data]:
 def _element_data(
     model: Model, quote: _Facts, words_: _Words, label: str, key: str, value: bool | None
 ) -> Data:
-    el = model.info["elements"][key]
-    facts = [leaf[1] for leaf in support(model, el["tree"]) if leaf[0] == "fact"]
-    parts = []
-    for leaf in support(model, el["tree"], stop=True):
+    el = model.info.elements[key]
+    facts = [leaf[1] for leaf in support(model, el.tree) if leaf[0] == "fact"]
+    parts: list[Data] = []
+    for leaf in support(model, el.tree, stop=True):
         if leaf[0] == "element":
-            sub = model.info["elements"][leaf[1]]
+            sub = model.info.elements[leaf[1]]
             v = model.value(program.ElementRef(leaf[1]))
             parts.append(
                 {
                     "kind": "element",
-                    "name": sub["name"],
-                    "title": sub["title"],
+                    "name": sub.name,
+                    "title": sub.title,
                     "status": STATUS[v],
-                    "prose": sub["met"] if v else sub["unmet"] if v is False else "",
-                    "requirement": words_(sub["tree"]),
+                    "prose": sub.met if v else sub.unmet if v is False else "",
+                    "requirement": words_(sub.tree),
                     "elements": [],
                 }
             )
         elif leaf[0] == "doctrine":
-            d = model.info["doctrines"][leaf[1]]
+            d = model.info.doctrines[leaf[1]]
             v = model.value(program.DoctrineRef(leaf[1]))
             parts.append(
                 {
                     "kind": "doctrine",
                     "name": leaf[1],
-                    "title": d["title"],
+                    "title": d.title,
                     "status": STATUS[v],
                     "prose": "",
                     "requirement": "",
                     "elements": [
                         {
-                            "label": s["label"],
-                            "words": words(s["label"]),
-                            "status": STATUS[model.value(program.ElementRef(s["key"]))],
+                            "label": s.label,
+                            "words": words(s.label),
+                            "status": STATUS[model.value(program.ElementRef(s.key))],
                         }
-                        for s in d["elements"]
+                        for s in d.elements
                     ],
                 }
             )
@@ -853,20 +847,20 @@ def _element_data(
         "label": label,
         "words": words(label),
         "key": key,
-        "name": el["name"],
-        "title": el["title"],
+        "name": el.name,
+        "title": el.title,
         "status": STATUS[value],
         "value": value,
-        "requirement": words_(el["tree"]),
-        "requirement_source": el.get("requirement", ""),
-        "prose": el["met"] if value else el["unmet"] if value is False else "",
-        "met": el["met"],
-        "unmet": el["unmet"],
-        "notes": list(el.get("notes") or ()),
+        "requirement": words_(el.tree),
+        "requirement_source": el.requirement,
+        "prose": el.met if value else el.unmet if value is False else "",
+        "met": el.met,
+        "unmet": el.unmet,
+        "notes": list(el.notes),
         "facts": [quote.quote(f) for f in facts],
-        "cites": _cites(el.get("cites")),
+        "cites": _cites(el.cites),
         "parts": parts,
-        "members": _items(model, words_, el["tree"]),
+        "members": _items(model, words_, el.tree),
     }
 
 
@@ -911,7 +905,7 @@ def _rules(model: Model, tree: Node, words_: _Words, with_status: bool) -> Data 
     }
 
 
-def _referenced(info: Mapping[str, Any], tree: Node) -> list[str]:
+def _referenced(info: program.ModuleInfo, tree: Node) -> list[str]:
     """The doctrines a tree refers to, directly or through its elements, in order."""
     out: list[str] = []
     seen: set[str] = set()
@@ -920,30 +914,30 @@ def _referenced(info: Mapping[str, Any], tree: Node) -> list[str]:
         for inner in program.walk(node):
             if isinstance(inner, program.ElementRef) and inner.key not in seen:
                 seen.add(inner.key)
-                walk(info["elements"][inner.key]["tree"])
+                walk(info.elements[inner.key].tree)
             elif isinstance(inner, program.DoctrineRef) and inner.name not in out:
                 out.append(inner.name)
-                walk(info["doctrines"][inner.name]["tree"])
+                walk(info.doctrines[inner.name].tree)
 
     walk(tree)
     return out
 
 
-def _rejects(d: Mapping[str, Any], quote: _Facts | None, under: str = "") -> list[Data]:
+def _rejects(d: program.DoctrineInfo, quote: _Facts | None, under: str = "") -> list[Data]:
     out = []
-    for r in d.get("rejects") or ():
-        on = [quote.quote(f) if quote else {"name": f} for f in r["on"]]
+    for r in d.rejects:
+        on = [quote.quote(f) if quote else {"name": f} for f in r.on]
         raised = bool(quote) and all(
             q["given"] and (q["kind"] != "bool" or q["answer"] == "yes") for q in on
         )
         out.append(
             {
-                "name": r["name"],
-                "title": r["title"],
+                "name": r.name,
+                "title": r.title,
                 "on": on,
                 "raised": raised,
-                "because": r["because"],
-                "cites": _cites(r.get("cites")),
+                "because": r.because,
+                "cites": _cites(r.cites),
                 "under": under,
             }
         )
@@ -1010,38 +1004,33 @@ def explanation(
     evaluator = result.evaluator
     info = module_info(evaluator)
     schema = evaluator.schema.facts
-    d = info["doctrines"][result.doctrine]
+    d = info.doctrines[result.doctrine]
     model = Model(info, schema, result.facts)
-    presumed_facts = {str(note["fact"]) for note in getattr(result, "presumed", ()) or ()}
+    presumed_facts = {note.fact for note in result.presumed}
     quote = _Facts(info, schema, result.facts, None, presumed_facts)
-    labels = {slot["key"]: slot["label"] for slot in d["elements"]}
+    labels = {slot.key: slot.label for slot in d.elements}
     words_ = _Words(info, schema, labels)
     elements = [
         _element_data(
-            model,
-            quote,
-            _Words(info, schema),
-            s["label"],
-            s["key"],
-            result.elements.get(s["label"]),
+            model, quote, _Words(info, schema), s.label, s.key, result.elements.get(s.label)
         )
-        for s in d["elements"]
+        for s in d.elements
     ]
     not_reached = set(getattr(result, "not_reached", ()) or ())
     for e in elements:
         if e["label"] in not_reached:  # a threshold failed: the court never reached it
             e["status"], e["prose"], e["facts"], e["parts"] = "not reached", "", [], []
-    by_key = {s["key"]: e for s, e in zip(d["elements"], elements, strict=True)}
+    by_key = {s.key: e for s, e in zip(d.elements, elements, strict=True)}
     decisive: list[Data] = []
-    for leaf in support(model, d["tree"], stop=True):
+    for leaf in support(model, d.tree, stop=True):
         if leaf[0] == "element" and leaf[1] in by_key and by_key[leaf[1]] not in decisive:
             decisive.append(by_key[leaf[1]])
-    weighed = set(d.get("facts_weighed") or ())
+    weighed = set(d.facts_weighed)
     rejects = _rejects(d, quote)
-    for other in _referenced(info, d["tree"]):
+    for other in _referenced(info, d.tree):
         # A theory the doctrines it rests on reject, on facts this one does not weigh itself.
-        for r in _rejects(info["doctrines"][other], quote, under=other):
-            if not {o["name"] for o in r["on"]} & set(d.get("facts_weighed") or ()) and (
+        for r in _rejects(info.doctrines[other], quote, under=other):
+            if not {o["name"] for o in r["on"]} & weighed and (
                 r["title"],
                 tuple(o["name"] for o in r["on"]),
             ) not in {(x["title"], tuple(o["name"] for o in x["on"])) for x in rejects}:
@@ -1098,7 +1087,7 @@ def explanation(
             "missing_words": [words(name) for name in result.missing],
         },
         "elements": elements,
-        "rules": _rules(model, d["tree"], words_, True),
+        "rules": _rules(model, d.tree, words_, True),
         "rejects": rejects,
         "unweighed": unweighed,
         "missing": [quote.quote(name) for name in result.missing],
@@ -1123,16 +1112,16 @@ def explanation(
         # The facts the case did not give that a burden made count one way, and why.
         "presumed": [
             {
-                "fact": str(note["fact"]),
-                "words": words(str(note["fact"])),
-                "value": literal(note["value"]) if note["value"] != () else "none",
-                "when": str(note.get("when") or ""),
-                "because": str(note.get("because") or ""),
-                "cites": _cites(note.get("cites")),
+                "fact": note.fact,
+                "words": words(note.fact),
+                "value": literal(note.value) if note.value != () else "none",
+                "when": note.when,
+                "because": note.because,
+                "cites": _cites(note.cites),
             }
-            for note in getattr(result, "presumed", ()) or ()
+            for note in result.presumed
         ],
-        "thresholds": [words(t) for t in d.get("thresholds") or ()],
+        "thresholds": [words(t) for t in d.thresholds],
         "not_reached": [words(label) for label in result.elements if label in not_reached],
     }
 
@@ -1141,45 +1130,45 @@ def explanation(
 
 
 def _element_doc(
-    info: Mapping[str, Any], words_: _Words, label: str, key: str, seen: set[str]
+    info: program.ModuleInfo, words_: _Words, label: str, key: str, seen: set[str]
 ) -> Data:
-    el = info["elements"][key]
+    el = info.elements[key]
     seen.add(key)
     parts = []
-    for sub in el.get("uses") or ():
-        if sub not in seen and sub in info["elements"]:
-            parts.append(_element_doc(info, words_, info["elements"][sub]["name"], sub, seen))
+    for sub in el.uses:
+        if sub not in seen and sub in info.elements:
+            parts.append(_element_doc(info, words_, info.elements[sub].name, sub, seen))
     return {
         "label": label,
         "words": words(label),
         "key": key,
-        "name": el["name"],
-        "title": el["title"],
-        "requirement": words_(el["tree"]),
-        "requirement_source": el.get("requirement", ""),
-        "met": el["met"],
-        "unmet": el["unmet"],
-        "notes": list(el.get("notes") or ()),
-        "cites": _cites(el.get("cites")),
-        "facts": sorted(el.get("facts") or ()),
+        "name": el.name,
+        "title": el.title,
+        "requirement": words_(el.tree),
+        "requirement_source": el.requirement,
+        "met": el.met,
+        "unmet": el.unmet,
+        "notes": list(el.notes),
+        "cites": _cites(el.cites),
+        "facts": sorted(el.facts),
         "parts": parts,
     }
 
 
-def _variant(info: Mapping[str, Any], d: Mapping[str, Any], words_: _Words) -> Data | None:
-    parent_name = d.get("extends")
-    if not parent_name or parent_name not in info["doctrines"]:
+def _variant(info: program.ModuleInfo, d: program.DoctrineInfo, words_: _Words) -> Data | None:
+    parent_name = d.extends
+    if not parent_name or parent_name not in info.doctrines:
         return None
-    p = info["doctrines"][parent_name]
-    mine = {s["label"]: s["key"] for s in d["elements"]}
-    theirs = {s["label"]: s["key"] for s in p["elements"]}
+    p = info.doctrines[parent_name]
+    mine = {s.label: s.key for s in d.elements}
+    theirs = {s.label: s.key for s in p.elements}
     changes = []
 
     def side(key: str | None) -> Data | None:
         if key is None:
             return None
-        el = info["elements"][key]
-        return {"title": el["title"], "requirement": words_(el["tree"])}
+        el = info.elements[key]
+        return {"title": el.title, "requirement": words_(el.tree)}
 
     for label in [*theirs, *(lb for lb in mine if lb not in theirs)]:
         before, after = theirs.get(label), mine.get(label)
@@ -1195,38 +1184,33 @@ def _variant(info: Mapping[str, Any], d: Mapping[str, Any], words_: _Words) -> D
                 "after": side(after),
             }
         )
-    my_rejects = {r["name"]: r for r in d.get("rejects") or ()}
-    their_rejects = {r["name"]: r for r in p.get("rejects") or ()}
+    my_rejects = {r.name: r for r in d.rejects}
+    their_rejects = {r.name: r for r in p.rejects}
     accepts = [
-        {
-            "title": r["title"],
-            "because": r["because"],
-            "on": list(r["on"]),
-            "cites": _cites(r.get("cites")),
-        }
+        {"title": r.title, "because": r.because, "on": list(r.on), "cites": _cites(r.cites)}
         for name, r in their_rejects.items()
         if name not in my_rejects
     ]
     rejects = [
         {
-            "title": r["title"],
-            "on": list(r["on"]),
-            "replaces": their_rejects[name]["title"] if name in their_rejects else "",
+            "title": r.title,
+            "on": list(r.on),
+            "replaces": their_rejects[name].title if name in their_rejects else "",
         }
         for name, r in my_rejects.items()
         if name not in their_rejects or their_rejects[name] != r
     ]
-    labels_p = {s["key"]: s["label"] for s in p["elements"]}
-    labels_d = {s["key"]: s["label"] for s in d["elements"]}
-    req_before = _Words(info, words_.schema, labels_p)(p["tree"])
-    req_after = _Words(info, words_.schema, labels_d)(d["tree"])
+    labels_p = {s.key: s.label for s in p.elements}
+    labels_d = {s.key: s.label for s in d.elements}
+    req_before = _Words(info, words_.schema, labels_p)(p.tree)
+    req_after = _Words(info, words_.schema, labels_d)(d.tree)
     period_before, period_after = _period(p, None)["text"], _period(d, None)["text"]
-    src_before, src_after = cite(p.get("source")), cite(d.get("source"))
+    src_before, src_after = cite(p.source), cite(d.source)
     return {
-        "parent": {"name": parent_name, "title": p["title"], "source": src_before},
+        "parent": {"name": parent_name, "title": p.title, "source": src_before},
         "elements": changes,
         "requirement": {"before": req_before, "after": req_after}
-        if p.get("requirement") != d.get("requirement")
+        if p.requirement != d.requirement
         else None,
         "accepts": accepts,
         "rejects": rejects,
@@ -1242,32 +1226,32 @@ def _variant(info: Mapping[str, Any], d: Mapping[str, Any], words_: _Words) -> D
     }
 
 
-def _fact_docs(info: Mapping[str, Any], names: Sequence[str]) -> list[Data]:
+def _fact_docs(info: program.ModuleInfo, names: Sequence[str]) -> list[Data]:
     out = []
     for f in names:
-        meta = info["facts"].get(f, {})
+        meta = info.facts.get(f)
         out.append(
             {
                 "name": f,
-                "meaning": str(meta.get("meaning") or ""),
+                "meaning": meta.meaning if meta is not None else "",
                 "type": type_words(meta),
-                "choices": [str(v) for v in meta.get("values") or ()],
+                "choices": list(meta.values) if meta is not None else [],
             }
         )
     return out
 
 
-def module_documentation(info: Mapping[str, Any], schema: Mapping[str, tuple[str, Any]]) -> Data:
+def module_documentation(info: program.ModuleInfo, schema: Mapping[str, tuple[str, Any]]) -> Data:
     """A file that declares no doctrine (elements, facts) as a readable document."""
-    module = str(info.get("module", ""))
+    module = info.module
     words_ = _Words(info, schema)
     seen: set[str] = set()
-    own = [k for k in info["elements"] if k.startswith(module + ".")]
+    own = [k for k in info.elements if k.startswith(module + ".")]
     elements = []
     for key in own:
         if key not in seen:
-            elements.append(_element_doc(info, words_, info["elements"][key]["name"], key, seen))
-    read = sorted({f for k in own for f in info["elements"][k].get("facts") or ()})
+            elements.append(_element_doc(info, words_, info.elements[key].name, key, seen))
+    read = sorted({f for k in own for f in info.elements[k].facts})
     period: Data = {
         "start": None,
         "until": None,
@@ -1278,7 +1262,7 @@ def module_documentation(info: Mapping[str, Any], schema: Mapping[str, tuple[str
     }
     summary: Data = {
         "name": module,
-        "title": info.get("title") or module,
+        "title": info.title or module,
         "module": module,
         "module_title": "",
         "court": "",
@@ -1297,7 +1281,7 @@ def module_documentation(info: Mapping[str, Any], schema: Mapping[str, tuple[str
         "case_short_names": module_short_names(info),
         "doctrine": summary,
         "elements": elements,
-        "facts": _fact_docs(info, read if own else list(info["facts"])),
+        "facts": _fact_docs(info, read if own else list(info.facts)),
         "rules": None,
         "rejects": [],
         "variant": None,
@@ -1305,14 +1289,14 @@ def module_documentation(info: Mapping[str, Any], schema: Mapping[str, tuple[str
 
 
 def documentation(
-    info: Mapping[str, Any], name: str, schema: Mapping[str, tuple[str, Any]]
+    info: program.ModuleInfo, name: str, schema: Mapping[str, tuple[str, Any]]
 ) -> Data:
     """A doctrine as a readable document: no facts needed."""
-    d = info["doctrines"][name]
+    d = info.doctrines[name]
     words_ = _Words(info, schema)
     seen: set[str] = set()
-    elements = [_element_doc(info, words_, s["label"], s["key"], seen) for s in d["elements"]]
-    labels = {s["key"]: s["label"] for s in d["elements"]}
+    elements = [_element_doc(info, words_, s.label, s.key, seen) for s in d.elements]
+    labels = {s.key: s.label for s in d.elements}
     model = Model(info, schema, dict.fromkeys(schema))
     summary = _summary(info, name, None, schema)
     rejects = _rejects(d, None)
@@ -1333,8 +1317,8 @@ def documentation(
         "case_short_names": module_short_names(info),
         "doctrine": summary,
         "elements": elements,
-        "facts": _fact_docs(info, d.get("facts_weighed") or ()),
-        "rules": _rules(model, d["tree"], _Words(info, schema, labels), False),
+        "facts": _fact_docs(info, d.facts_weighed),
+        "rules": _rules(model, d.tree, _Words(info, schema, labels), False),
         "rejects": rejects,
         "variant": _variant(info, d, words_),
     }
@@ -1486,7 +1470,7 @@ def render_documentation(
 
 
 def render_module_documentation(
-    info: Mapping[str, Any],
+    info: program.ModuleInfo,
     schema: Mapping[str, tuple[str, Any]],
     format: str = "markdown",
     templates: str | PathLike[str] | None = None,

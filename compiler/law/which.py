@@ -9,6 +9,7 @@ import attrs
 
 from ..checking import ir
 from ..codegen.compile import check_files
+from ..runtime import program
 
 
 @attrs.frozen
@@ -26,14 +27,9 @@ def binds(rule_court: str, court: str) -> bool:
     return rule_court in ("", "SCOTUS") or rule_court == court
 
 
-def period_reason(d: ir.Doctrine | dict[str, object], day: datetime.date) -> str:
+def period_reason(d: ir.Doctrine | program.DoctrineInfo, day: datetime.date) -> str:
     """Why the rule was not in force on `day`, or the empty string when it was."""
-    if isinstance(d, ir.Doctrine):
-        start, end = d.in_force_from, d.in_force_until
-    else:
-        raw_start, raw_end = d.get("in_force_from"), d.get("in_force_until")
-        start = datetime.date.fromisoformat(str(raw_start)) if raw_start else None
-        end = datetime.date.fromisoformat(str(raw_end)) if raw_end else None
+    start, end = d.in_force_from, d.in_force_until
     if start is not None and day < start:
         return f"not yet in force: it governs from {start.isoformat()}"
     if end is not None and day >= end:

@@ -626,7 +626,7 @@ class Result:
         self.open: tuple[str, ...] = ()
         # The facts the case did not give that a burden made count one way: each the
         # doctrine's note (fact, value, when, because, cites). The closed world is not listed.
-        self.presumed: tuple[Mapping[str, Any], ...] = ()
+        self.presumed: tuple[program.Burden, ...] = ()
         # Elements a failed threshold kept the court from reaching (null in `elements`).
         self.not_reached: tuple[str, ...] = ()
 
@@ -697,7 +697,7 @@ class Evaluator:
         values: Callable[[dict[str, Any]], tuple[Truth, dict[str, Truth]]],
         holds: Callable[[dict[str, Any]], Truth],
         missing: Callable[[dict[str, Any], set[str]], None],
-        info: Mapping[str, Any],
+        info: program.DoctrineInfo,
         presume: tuple[tuple[str, Any, Any, int], ...] = (),
         precedents: tuple[str, tuple[Mapping[str, Any], ...], tuple[Any, ...]] | None = None,
     ):
@@ -712,6 +712,13 @@ class Evaluator:
         self._values = values
         self._holds = holds
         self._missing = missing
+        if not isinstance(info, program.DoctrineInfo):
+            # A module compiled before program formats were recorded: its INFO is plain dicts.
+            raise IncompatibleModule(
+                f"doctrine {name!r} was compiled by an earlier doctrine, before program formats"
+                f" were recorded, but this runtime reads program format {program.FORMAT}:"
+                " compile it again with this version of doctrine (`doctrine compile`)"
+            )
         self.info = info
         # The facts in runtime form: checked only, unless a closed world fills absent bools.
         self._check = self.prepare if self.presume or precedents else schema.validate
@@ -721,12 +728,12 @@ class Evaluator:
         under a closed world, absent bools are false)."""
         return self._prepare(facts)[0]
 
-    def presumed(self, f: dict[str, Any]) -> tuple[Mapping[str, Any], ...]:
+    def presumed(self, f: dict[str, Any]) -> tuple[program.Burden, ...]:
         """Give the absent facts the values the burdens say they count as, in `f`; return the
         notes of those applied. Conditions read the facts as the case gave them."""
         given = f.copy() if any(p[2] is not None for p in self.presume) else f
-        applied: list[Mapping[str, Any]] = []
-        notes = self.info.get("presumptions", ())
+        applied: list[program.Burden] = []
+        notes = self.info.presumptions
         for name, value, cond, index in self.presume:
             if f[name] is not None or given[name] is not None:
                 continue
@@ -745,7 +752,7 @@ class Evaluator:
 
     def _prepare_all(
         self, facts: Mapping[str, Any]
-    ) -> tuple[dict[str, Any], tuple[dict[str, Any], ...], tuple[Mapping[str, Any], ...]]:
+    ) -> tuple[dict[str, Any], tuple[dict[str, Any], ...], tuple[program.Burden, ...]]:
         f = self.schema.validate(facts)
         # Screened when the case gives no list, even where a burden then counts it as empty.
         screen = self.precedents is not None and f[self.precedents[0]] is None
@@ -771,7 +778,7 @@ class Evaluator:
         """
         record: tuple[dict[str, Any], ...] = ()
         notes: tuple[dict[str, Any], ...] = ()
-        presumed: tuple[Mapping[str, Any], ...] = ()
+        presumed: tuple[program.Burden, ...] = ()
         if not validate:
             if stage is not None or self.precedents is not None:
                 raise ValueError(
@@ -811,7 +818,7 @@ class Evaluator:
         result = Result(self, holds, elements, missing, f)
         result.open = reasons
         result.presumed = presumed
-        thresholds = self.info.get("thresholds", ())
+        thresholds = self.info.thresholds
         if thresholds and any(elements.get(t) is False for t in thresholds):
             first = next(i for i, t in enumerate(thresholds) if elements.get(t) is False)
             reached = set(thresholds[: first + 1])
@@ -873,8 +880,8 @@ class Evaluator:
         """Each unknown element that every value of the unknown facts it reads would make true
         (or false) is true (or false): `x or not x` holds with `x` unknown. Tried only while
         those facts are few bools and enums (_ELEMENT_LIMIT completions); else left unknown."""
-        reads = self.info.get("element_facts") or {}
-        thresholds = self.info.get("thresholds", ())
+        reads = self.info.element_facts
+        thresholds = self.info.thresholds
         if any(elements.get(t) is False for t in thresholds):
             return elements  # the others were not reached: unknown by design
         out = dict(elements)

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import datetime
 import operator
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Union
 
 # Raised whenever a class below gains, loses or reorders a field, or a node changes meaning:
 # compiled modules build these nodes by position.
-FORMAT = 1
+FORMAT = 2
 
 
 # The comparison operators, by the symbol a doctrine writes: what each computes on two known
@@ -298,3 +298,113 @@ def walk(expr: Expr) -> Iterator[Expr]:
         for arm in expr.arms:
             yield from walk(arm.result)
         yield from walk(expr.otherwise)
+
+
+# ---------------------------------------------------------------- what a module says of itself
+# A compiled module's INFO: its vocabulary, elements and doctrines with the prose, citations
+# and trees that explanations, front ends and the runtime read.
+
+
+@dataclass(frozen=True, slots=True)
+class FactInfo:
+    """A fact of the vocabulary: its type (kind, values, and in words), meaning and party."""
+
+    name: str
+    kind: str
+    type: str  # the type in words, as messages name it: "an enum (none, incarceration)"
+    values: tuple[str, ...] = ()
+    meaning: str = ""
+    favours: str = ""
+    known_as: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ElementInfo:
+    """An element: its requirement (as written, and as a tree), its prose and citations."""
+
+    key: str  # module.name
+    name: str
+    title: str
+    requirement: str  # the requirement as the author wrote it
+    tree: Expr
+    met: str = ""
+    unmet: str = ""
+    notes: tuple[str, ...] = ()
+    cites: tuple[Citation, ...] = ()
+    facts: tuple[str, ...] = ()  # the facts its own tree reads, sorted
+    uses: tuple[str, ...] = ()  # the elements its tree names, in order
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """An element of a doctrine: the doctrine's label for it and the element's key."""
+
+    label: str
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A theory the doctrine rejects: the facts it would rest on, and why it fails."""
+
+    name: str
+    title: str
+    on: tuple[str, ...]
+    because: str
+    cites: tuple[Citation, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Burden:
+    """What a fact the case does not give counts as, on what condition (as written), and why:
+    a burden of proof. The runtime reports the ones it applied in `Result.presumed`."""
+
+    fact: str
+    value: object
+    when: str
+    because: str
+    cites: tuple[Citation, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DoctrineInfo:
+    """A doctrine: its test (as written, and as a tree), its elements, court and period, what
+    it rejects, and what the runtime needs beyond the generated code."""
+
+    name: str
+    title: str
+    module: str
+    extends: str | None
+    court: str
+    opinion: str  # the separate opinion its rule is taken from, "" for a court's own rule
+    source: Citation | None
+    in_force_from: datetime.date | None
+    in_force_until: datetime.date | None
+    requirement: str
+    tree: Expr
+    elements: tuple[Slot, ...]
+    rejects: tuple[Rejection, ...] = ()
+    cites: tuple[Citation, ...] = ()
+    notes: tuple[str, ...] = ()
+    facts_weighed: tuple[str, ...] = ()
+    # The facts each element reads (by label), through the elements and doctrines it uses:
+    # the runtime settles an unknown element by trying their values.
+    element_facts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    closed_world: bool = False
+    thresholds: tuple[str, ...] = ()  # labels answered first: one failing decides
+    presumptions: tuple[Burden, ...] = ()  # the burdens that apply, in the order applied
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleInfo:
+    """Everything a compiled module says of itself (its INFO)."""
+
+    module: str
+    title: str
+    path: str
+    main: str | None
+    facts: Mapping[str, FactInfo]
+    elements: Mapping[str, ElementInfo]
+    doctrines: Mapping[str, DoctrineInfo]

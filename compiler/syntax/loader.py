@@ -12,7 +12,7 @@ import attrs
 
 from ..errors import Diagnostic, DoctrineError, SourcePosition, did_you_mean
 from . import nodes as n
-from .parser import parse
+from .parser import PARSED
 
 SUFFIX = ".doctrine"
 
@@ -125,8 +125,8 @@ class Loader:
         return text
 
     def parse(self, text: str, shown: str) -> n.Module:
-        """Parse one file's text (the language server caches this)."""
-        return parse(text, shown)
+        """Parse one file's text, or take it from this process's earlier parse of it."""
+        return PARSED.parse(text, shown)
 
     def _candidates(self, module: str, folder: Path, root: Path) -> list[tuple[Path, Path]]:
         """(file, the folder it must stay within) for each place `module` may be, in order."""

@@ -9,6 +9,9 @@ import os
 import re
 import sys
 import textwrap
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -1205,6 +1208,48 @@ def parse(text: str, path: str) -> n.Module:
     if builder.diagnostics:
         raise DoctrineError(builder.diagnostics, {path: text})
     return _fix_conditions(module)
+
+
+class ParseCache:
+    """Parsed modules by (shown path, text), most recently used kept.
+
+    A module is frozen all the way down, so one parse serves every later load of the same text
+    at the same path in this process: the language server re-parses only the file that changed,
+    and a process that compiles the same files again (the web app, the MCP server, a notebook,
+    the tests' in-process command line) parses each once. A syntax error is never cached, so it
+    is reported again each time. Texts longer than `max_chars` are not kept (they would pin
+    their whole syntax tree in memory for a load that is rarely repeated).
+    """
+
+    def __init__(self, size: int = 512, max_chars: int | None = None) -> None:
+        self.size = size
+        self.max_chars = max_chars
+        self.entries: OrderedDict[tuple[str, str], n.Module] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def parse(
+        self, text: str, shown: str, parser: Callable[[str, str], n.Module] | None = None
+    ) -> n.Module:
+        """The module of `text` at `shown`, parsed by `parser` (`parse` by default)."""
+        parser = parser or parse
+        if self.max_chars is not None and len(text) > self.max_chars:
+            return parser(text, shown)
+        key = (shown, hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest())
+        with self.lock:
+            found = self.entries.get(key)
+            if found is not None:
+                self.entries.move_to_end(key)
+                return found
+        module = parser(text, shown)  # raises DoctrineError on a syntax error: not cached
+        with self.lock:
+            self.entries[key] = module
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+        return module
+
+
+PARSED = ParseCache(size=256, max_chars=1_000_000)
+"""The process's parsed files, which `syntax.loader.Loader` reads through."""
 
 
 def _fix_conditions(module: n.Module) -> n.Module:

@@ -163,7 +163,7 @@ def render_text(result: Any) -> str:
     """A compact tree of the doctrine's elements with met / not met / unknown."""
     info = result.evaluator.info
     lines = [
-        f"{result.doctrine}: {info['title']}",
+        f"{result.doctrine}: {info.title}",
         "  " + {True: "holds", False: "does not hold", None: "undetermined"}[result.holds],
     ]
     width = max((len(label) for label in result.elements), default=0)
@@ -261,7 +261,7 @@ def period_warnings(result: Any, file: Path) -> list[str]:
     reason = period_reason(info, day)
     if not reason:
         return []
-    court = result.facts.get("circuit") or info.get("court") or ""
+    court = result.facts.get("circuit") or info.court
     governing = ""
     # The rules that may have governed are the doctrine's own family: variants name it
     # (`extends NAME`), so only the files of its folder that mention it are compiled, not every

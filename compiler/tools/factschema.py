@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..runtime import program
+
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 _DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 _MARKS = ("alleged", "established")
@@ -81,7 +83,7 @@ def _marked(ref: dict[str, Any]) -> list[dict[str, Any]]:
 
 def facts_schema(
     facts: Mapping[str, tuple[str, Any]],
-    meta: Mapping[str, Mapping[str, Any]],
+    meta: Mapping[str, program.FactInfo],
     *,
     title: str,
     description: str = "",
@@ -91,18 +93,18 @@ def facts_schema(
     """The schema of a facts object over `facts` ({name: (kind, spec)}).
 
     Every fact may be left out or given as null (unknown), or marked alleged, established or
-    disputed for `--stage`. `meta` is the compiled module's INFO["facts"] (meanings, types in
+    disputed for `--stage`. `meta` is the compiled module's `INFO.facts` (meanings, types in
     words); `weighed`, where given, names the facts the doctrine's test reads, which the
     schema says with the annotation `x-weighed`.
     """
     defs: dict[str, Any] = {}
     properties: dict[str, Any] = {}
     for name, (kind, spec) in facts.items():
-        info = meta.get(name, {})
+        described = meta.get(name)
         defs[name] = value_schema(kind, spec)
         ref = {"$ref": f"#/$defs/{name}"}
         prop: dict[str, Any] = {"title": name.replace("_", " ")}
-        meaning = str(info.get("meaning") or "")
+        meaning = described.meaning if described is not None else ""
         if meaning:
             prop["description"] = meaning
         prop["anyOf"] = [ref, {"type": "null"}, *_marked(ref)]
@@ -133,14 +135,14 @@ def doctrine_schema(evaluator: Any) -> dict[str, Any]:
     from ..explain.explanation import module_info
 
     info = module_info(evaluator)
-    d = info["doctrines"][evaluator.name]
-    weighed = tuple(d.get("facts_weighed") or ())
+    d = info.doctrines[evaluator.name]
+    weighed = d.facts_weighed
     return facts_schema(
         evaluator.schema.facts,
-        info["facts"],
+        info.facts,
         title=f"Facts of {evaluator.name}",
         description=(
-            f"{d.get('title') or evaluator.name}. A fact left out, or null, is unknown; "
+            f"{d.title or evaluator.name}. A fact left out, or null, is unknown; "
             f"the doctrine weighs {', '.join(weighed) or 'no facts'}."
         ),
         weighed=weighed,
@@ -150,11 +152,11 @@ def doctrine_schema(evaluator: Any) -> dict[str, Any]:
 
 def module_schema(module: Any) -> dict[str, Any]:
     """The facts schema of a compiled file that declares facts but no doctrine."""
-    info = module.INFO
+    info: program.ModuleInfo = module.INFO
     return facts_schema(
         {name: (kind, spec) for name, kind, spec in module.FACTS},
-        info["facts"],
-        title=f"Facts of {info['module']}",
-        description=str(info.get("title") or ""),
-        identifier=f"urn:doctrine:{info['module']}:facts",
+        info.facts,
+        title=f"Facts of {info.module}",
+        description=info.title,
+        identifier=f"urn:doctrine:{info.module}:facts",
     )

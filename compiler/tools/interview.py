@@ -127,7 +127,7 @@ def element_facts(evaluator: Evaluator) -> dict[str, frozenset[str]]:
 @functools.lru_cache(maxsize=64)
 def _element_facts(evaluator: Evaluator) -> tuple[tuple[str, frozenset[str]], ...]:
     info = module_info(evaluator)
-    elements, doctrines = info["elements"], info["doctrines"]
+    elements, doctrines = info.elements, info.doctrines
 
     def walk(tree: program.Expr, out: set[str], seen: set[str]) -> None:
         for node in program.walk(tree):
@@ -137,20 +137,21 @@ def _element_facts(evaluator: Evaluator) -> tuple[tuple[str, frozenset[str]], ..
                 if node.key in seen or node.key not in elements:
                     continue
                 seen.add(node.key)
-                out.update(elements[node.key].get("facts") or ())
-                walk(elements[node.key]["tree"], out, seen)
+                out.update(elements[node.key].facts)
+                walk(elements[node.key].tree, out, seen)
             elif isinstance(node, program.DoctrineRef):
                 if "doctrine:" + node.name in seen or node.name not in doctrines:
                     continue
                 seen.add("doctrine:" + node.name)
-                out.update(doctrines[node.name].get("facts_weighed") or ())
-                walk(doctrines[node.name]["tree"], out, seen)
+                out.update(doctrines[node.name].facts_weighed)
+                walk(doctrines[node.name].tree, out, seen)
 
     result = []
-    for entry in doctrines[evaluator.name]["elements"]:
-        found: set[str] = set(elements.get(entry["key"], {}).get("facts") or ())
-        walk(program.ElementRef(entry["key"]), found, set())
-        result.append((entry["label"], frozenset(found)))
+    for entry in doctrines[evaluator.name].elements:
+        own = elements.get(entry.key)
+        found: set[str] = set(own.facts if own is not None else ())
+        walk(program.ElementRef(entry.key), found, set())
+        result.append((entry.label, frozenset(found)))
     return tuple(result)
 
 
@@ -165,13 +166,13 @@ def question_for(
         with contextlib.suppress(FactsError, ValueError):
             result = evaluator.evaluate(evaluator.schema.validate(facts), validate=False)
     info = module_info(evaluator)
-    meta = info["facts"].get(fact, {})
+    meta = info.facts.get(fact)
     kind, spec = evaluator.schema.facts[fact]
     reads = element_facts(evaluator)
-    doctrine = info["doctrines"][evaluator.name]
+    doctrine = info.doctrines[evaluator.name]
     titles = {
-        e["label"]: str(info["elements"].get(e["key"], {}).get("title") or e["label"])
-        for e in doctrine["elements"]
+        e.label: (info.elements[e.key].title if e.key in info.elements else "") or e.label
+        for e in doctrine.elements
     }
     reasons = tuple(
         Reason(label, titles.get(label, label))
@@ -187,9 +188,9 @@ def question_for(
     return Question(
         fact=fact,
         kind=kind,
-        type=type_words({**meta, "kind": kind}),
+        type=type_words(meta, kind),
         values=tuple(spec) if kind in ("enum", "scale") else (),
-        meaning=str(meta.get("meaning") or ""),
+        meaning=meta.meaning if meta is not None else "",
         reasons=reasons,
         fields=fields,
     )

@@ -12,7 +12,7 @@ import attrs
 
 from ..codegen.compile import compile_files, module_from_source
 from ..explain.explanation import module_info
-from ..runtime import DoctrineException, Evaluator, FactsError, Result
+from ..runtime import DoctrineException, Evaluator, FactsError, Result, program
 
 __all__ = ["Entry", "Library", "LibraryError", "default_library"]
 
@@ -53,13 +53,13 @@ class Entry:
     module: types.ModuleType
 
     @property
-    def info(self) -> Mapping[str, Any]:
+    def info(self) -> program.DoctrineInfo:
         """The doctrine's own entry of the module's INFO."""
-        return module_info(self.evaluator)["doctrines"][self.name]  # type: ignore[no-any-return]
+        return module_info(self.evaluator).doctrines[self.name]
 
     @property
     def title(self) -> str:
-        return str(self.info.get("title") or self.name)
+        return self.info.title or self.name
 
     def summary(self) -> dict[str, Any]:
         """Name, title, court, period, elements and facts weighed: a line of a catalogue."""
@@ -67,11 +67,11 @@ class Entry:
         return {
             "name": self.name,
             "title": self.title,
-            "court": info.get("court") or None,
-            "in_force_from": _iso(info.get("in_force_from")),
-            "in_force_until": _iso(info.get("in_force_until")),
-            "elements": [e["label"] for e in info["elements"]],
-            "facts_weighed": list(info.get("facts_weighed") or ()),
+            "court": info.court or None,
+            "in_force_from": _iso(info.in_force_from),
+            "in_force_until": _iso(info.in_force_until),
+            "elements": [e.label for e in info.elements],
+            "facts_weighed": list(info.facts_weighed),
             "file": self.relative,
         }
 
@@ -82,20 +82,20 @@ class Entry:
 
         module = module_info(self.evaluator)
         elements = []
-        for e in self.info["elements"]:
-            el = module["elements"].get(e["key"], {})
+        for e in self.info.elements:
+            el = module.elements.get(e.key)
             elements.append(
                 {
-                    "name": e["label"],
-                    "title": el.get("title") or e["label"],
-                    "requirement": el.get("requirement") or "",
+                    "name": e.label,
+                    "title": (el.title if el is not None else "") or e.label,
+                    "requirement": el.requirement if el is not None else "",
                 }
             )
-        source = self.info.get("source") or {}
+        source = self.info.source
         return {
             **self.summary(),
-            "requirement": self.info.get("requirement") or "",
-            "source": source.get("citation") if isinstance(source, Mapping) else None,
+            "requirement": self.info.requirement,
+            "source": source.citation if source is not None else None,
             "elements": elements,
             "facts_schema": doctrine_schema(self.evaluator),
         }
@@ -107,10 +107,8 @@ class Entry:
         return self.evaluator.evaluate(facts, stage=stage)
 
 
-def _iso(value: Any) -> str | None:
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    return str(value) if value else None
+def _iso(value: datetime.date | None) -> str | None:
+    return value.isoformat() if value is not None else None
 
 
 class Library:

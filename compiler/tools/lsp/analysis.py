@@ -4,13 +4,12 @@ editor's unsaved text), positions, and what each name in it refers to."""
 from __future__ import annotations
 
 import bisect
-import hashlib
 import logging
 import os
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from ...syntax.loader import (
     Loader,
     display_path,
 )
+from ...syntax.parser import ParseCache
 from .. import highlight
 
 log = logging.getLogger(__name__)
@@ -43,29 +43,6 @@ MAX_WORKSPACE_FILES = 2000
 
 
 # ---------------------------------------------------------------- analysis
-
-
-class ParseCache:
-    """Parsed modules by (shown path, text): an edit re-parses only the file that changed."""
-
-    def __init__(self, size: int = 512) -> None:
-        self.size = size
-        self.entries: OrderedDict[tuple[str, str], n.Module] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def parse(self, text: str, shown: str, parse: Callable[[str, str], n.Module]) -> n.Module:
-        key = (shown, hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest())
-        with self.lock:
-            found = self.entries.get(key)
-            if found is not None:
-                self.entries.move_to_end(key)
-                return found
-        module = parse(text, shown)  # raises DoctrineError on a syntax error: not cached
-        with self.lock:
-            self.entries[key] = module
-            while len(self.entries) > self.size:
-                self.entries.popitem(last=False)
-        return module
 
 
 class _OverlayLoader(Loader):
@@ -86,7 +63,7 @@ class _OverlayLoader(Loader):
     def parse(self, text: str, shown: str) -> n.Module:
         if self.cache is None:
             return super().parse(text, shown)
-        return self.cache.parse(text, shown, super().parse)
+        return self.cache.parse(text, shown)
 
 
 @attrs.define

@@ -23,6 +23,7 @@ from ...syntax.loader import (
     Loader,
     display_path,
 )
+from ...syntax.parser import ParseCache
 from .. import highlight
 from .analysis import (
     _WORD_ONLY,
@@ -30,7 +31,6 @@ from .analysis import (
     MAX_WORKSPACE_FILES,
     Analysis,
     Occurrence,
-    ParseCache,
     Target,
     _absolute,
     _lines,
@@ -587,7 +587,7 @@ def build_server() -> DoctrineServer:
             module: n.Module | None
             try:
                 shown = display_path(path) if path else uri
-                module = ls.cache.parse(source, shown, Loader().parse)
+                module = ls.cache.parse(source, shown)
             except DoctrineError:  # while the text does not parse, the last outline that did
                 module = analysis.module if analysis is not None else None
                 if analysis is None or module is None:
@@ -614,7 +614,7 @@ def build_server() -> DoctrineServer:
                 if text is None:
                     continue
                 try:
-                    module = ls.cache.parse(text, display_path(path), Loader().parse)
+                    module = ls.cache.parse(text, display_path(path))
                 except DoctrineError:
                     continue
                 lines = _lines(text)
@@ -755,7 +755,7 @@ def _declaring(ls: DoctrineServer, path: Path, name: str) -> list[str]:
         if text is None or name not in text:
             continue
         try:
-            parsed = ls.cache.parse(text, display_path(file), Loader().parse)
+            parsed = ls.cache.parse(text, display_path(file))
         except DoctrineError:
             continue
         if any(decl.name == name for decl in parsed.declarations):
