@@ -62,6 +62,12 @@ HOSTILE = [
     '{"id": [1, 2], "culpability": "none"}',
     '{"authorities": [{"name": "a", "name": "b"}]}',
     '{"authorities": []}',
+    '{"affirmative_act": true}\x01',  # DuckDB's reader would drop the byte: blocks instead
+    '{"affirmative_act": true, "affirmative_act": true}',
+    '{"affirmative_act":true,"culpability":"intent"}',  # compact separators: SQL's
+    '{"affirmative_act": true , "culpability": "intent"}',  # other spacing: the runtime's
+    '{"id": -0, "culpability": "none"}',
+    '{"increased_risk": true}',  # a fact of the vocabulary the doctrine does not read
 ]
 
 
@@ -133,6 +139,32 @@ def test_hostile_lines_give_the_same_records_in_place(
     for doctrine in (DANGER, QI):
         text = same_output(doctrine, source, tmp_path, suffix, *extra)
         assert text
+
+
+def test_a_file_sql_answers_whole_is_written_as_a_file_would_be(tmp_path: Path) -> None:
+    good = '{"directed_at_plaintiff": true, "affirmative_act": true, "culpability": "intent"}\n'
+    source = tmp_path / "cases.jsonl"
+    source.write_text(good * 50 + '{"culpability": "none"}', encoding="utf-8")  # no last \n
+    same_output(DANGER, source, tmp_path, ".jsonl")
+    out = tmp_path / "duckdb.jsonl"
+    assert oct(out.stat().st_mode & 0o777) != "0o600"  # not the temporary file's mode
+    # Written through a symbolic link, not over it; to standard output alike.
+    target = tmp_path / "target.jsonl"
+    link = tmp_path / "link.jsonl"
+    link.symlink_to(target)
+    assert run(DANGER, source, link, "duckdb")[0] == 0
+    assert link.is_symlink() and target.read_bytes() == out.read_bytes()
+    proc = run_cli("eval", DANGER, "--batch", source, "--engine", "duckdb")
+    assert proc.stdout.encode() == out.read_bytes()
+
+
+def test_a_byte_order_mark_and_blank_lines(tmp_path: Path) -> None:
+    source = tmp_path / "cases.jsonl"
+    source.write_bytes(b'\xef\xbb\xbf{"culpability": "intent"}\n{"culpability": "none"}\n')
+    same_output(DANGER, source, tmp_path, ".jsonl")
+    source.write_bytes(b'\n  \n{"culpability": "none"}\n\t\n\n{"x": 1}\n\n')
+    text = same_output(DANGER, source, tmp_path, ".jsonl")
+    assert len(text.splitlines()) == 2 and b'"line": 6' in text
 
 
 def test_lines_ending_in_cr_lf(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support import run_cli
 
 import compiler
 from compiler.codegen.compile import check_files
@@ -682,3 +683,70 @@ def test_case_diagnostics(tmp_path: Path) -> None:
         ("D0501", "unknown fact `culpabilty` in `missing`"),
     ]
     assert diags[0].help == "did you mean `custody`?"
+
+
+# ---------------------------------------------------------------- one slip, one error
+
+
+def _errors(folder: Path, text: str) -> list[str]:
+    """The headline of each diagnostic `doctrine check` prints for `text`."""
+    path = write(folder, {"main": text})
+    proc = run_cli("check", path, cwd=folder)
+    assert proc.returncode == 2, proc.stderr
+    return [line for line in proc.stderr.splitlines() if line.startswith(("error", "warning"))]
+
+
+def test_a_list_of_a_misspelt_record_is_one_error_and_no_crash(tmp_path: Path) -> None:
+    # The case's list, and a burden's, were checked against a record that does not exist: an
+    # internal error (exit 3). The misspelt record is the one thing to report.
+    text = (
+        'record item {\n  x: bool means "x"\n}\n'
+        'fact items: list of itme means "items"\n'
+        'fact a: bool means "a"\n'
+        "element e {\n  holds when a\n"
+        '  absent items counts as [{x: true}] { because "b" }\n}\n'
+        "doctrine d {\n  element e\n}\n"
+        "case c under d {\n  given { a: true, items: [{x: true}] }\n  expect { holds: true }\n}\n"
+    )
+    assert _errors(tmp_path, text) == ["error[D0201]: unknown record `itme`"]
+
+
+@pytest.mark.parametrize(
+    ("arms", "error"),
+    [
+        (
+            '"low" then a "hihg" then b',
+            "error[D0314]: `holds by level`: expected one of low, high, got 'hihg'",
+        ),
+        ('"x" then a', "error[D0314]: `holds by items`: a list cannot choose a rule"),
+    ],
+)
+def test_a_switch_with_a_bad_arm_is_not_also_said_to_lack_otherwise(
+    tmp_path: Path, arms: str, error: str
+) -> None:
+    # The values a misread arm meant are not uncovered: judging the switch's coverage would
+    # add a second error for the one slip.
+    fact = "level" if "level" in error else "items"
+    text = (
+        'record item {\n  x: bool means "x"\n}\n'
+        'fact items: list of item means "items"\n'
+        'fact level: enum (low, high) means "level"\n'
+        'fact a: bool means "a"\nfact b: bool means "b"\n'
+        f"element e {{\n  holds by {fact} {{ {arms} }}\n}}\n"
+        "doctrine d {\n  element e\n}\n"
+    )
+    assert _errors(tmp_path, text) == [error]
+
+
+def test_a_label_whose_element_is_misspelt_is_not_read_as_the_fact(tmp_path: Path) -> None:
+    # `element custody = custodial_typo` leaves the label unbound; its uses in the doctrine
+    # used to fall through to the fact `custody` ("an enum, not a condition"), a second error
+    # for the one slip.
+    text = (
+        'fact custody: enum (none, jail) means "custody"\nfact a: bool means "a"\n'
+        "element custodial { holds when custody is jail }\n"
+        "doctrine d {\n  element custody = custodial_typo\n"
+        "  element other { holds when a and custody }\n"
+        "  holds when custody and other\n}\n"
+    )
+    assert _errors(tmp_path, text) == ["error[D0201]: unknown element `custodial_typo`"]

@@ -81,6 +81,9 @@ class Scope:
     slots: dict[str, str] = attrs.field(factory=dict)  # label -> element key
     exclude: str | None = None
     vars: dict[str, Variable] = attrs.field(factory=dict)
+    # Labels whose element could not be resolved (reported once, as D0201): a use of one says
+    # nothing more, rather than falling through to a fact or an unknown name.
+    unbound: frozenset[str] = frozenset()
 
     def visible(self) -> list[str]:
         return [*self.names, *(s for s in self.slots if s != self.exclude), *self.vars]
@@ -453,6 +456,8 @@ class Checker:
             return ir.Const(value=False, type=BOOL)
         if e.id in scope.slots and e.id != scope.exclude:
             return ir.ElementRef(key=scope.slots[e.id])
+        if e.id in scope.unbound and e.id != scope.exclude:
+            return ir.Const(value=False, type=BOOL)
         entry = scope.names.get(e.id)
         if entry is None:
             self.unknown_name(e, scope)
@@ -951,6 +956,8 @@ class Checker:
             return None
         if t.kind == "list" and value == []:
             return ()
+        if t.kind == "list" and t.record is None:
+            return None  # a list of an unknown record: reported once, where it is declared
         converted, problem = convert(t.kind, t.spec(), value)
         if problem:
             close = ""
@@ -986,6 +993,9 @@ class Checker:
         arms: list[ir.SwitchArm] = []
         texts: list[str] = []
         seen: dict[object, n.SwitchArm] = {}
+        # Whether every arm's value was read: an arm already reported (a value not of the
+        # fact's type) leaves the values it meant uncovered, and that is no second error.
+        all_read = fact is not None and fact.type.kind != "list"
         for arm in sw.arms:
             result, text = self._result(arm.result, scope)
             texts.append(f"{_show_value(arm.value)} then {text}")
@@ -995,6 +1005,7 @@ class Checker:
                 continue
             value = self.literal(arm.value, fact.type, f"`holds by {fact.name}`")
             if value is None:
+                all_read = False
                 continue
             if value in seen:
                 self.fail(
@@ -1026,7 +1037,7 @@ class Checker:
                 if fact is not None
                 else ()
             )
-            if fact is not None and (not every or any(v not in seen for v in every)):
+            if fact is not None and all_read and (not every or any(v not in seen for v in every)):
                 self.fail(
                     "D0314",
                     f"`holds by {fact.name}` has no `otherwise`",
@@ -1274,12 +1285,19 @@ class Checker:
                 self._unresolved_labels.setdefault(d.name, set()).add(label)
                 continue
             slot_keys[label] = self.element_key(target)
+        unbound = frozenset(self._unresolved_labels.get(d.name, ()))
         for label, placed in eff.slots.items():
             slot, module = placed.item, placed.module
             if slot.element is None:
                 continue
             key = slot_keys[label]
-            scope = Scope(module=module, names=self.scopes[module], slots=slot_keys, exclude=label)
+            scope = Scope(
+                module=module,
+                names=self.scopes[module],
+                slots=slot_keys,
+                exclude=label,
+                unbound=unbound,
+            )
             self.elements[key] = self.build_element(key, slot.element, scope)
         # Thresholds first: the court answers them before the elements.
         thresholds = [
@@ -1296,7 +1314,9 @@ class Checker:
             text = "all of (" + ", ".join(slot_keys) + ")"
         else:
             decision, module = eff.decision.item, eff.decision.module
-            scope = Scope(module=module, names=self.scopes[module], slots=slot_keys)
+            scope = Scope(
+                module=module, names=self.scopes[module], slots=slot_keys, unbound=unbound
+            )
             expr, text = self.decide(decision, scope, f"doctrine `{d.name}`")
             if thresholds:
                 expr = ir.And(items=(*(ir.ElementRef(key=slot_keys[t]) for t in thresholds), expr))
@@ -1304,7 +1324,9 @@ class Checker:
         presumptions: list[ir.Presumption] = []
         for burden in eff.burdens:
             module = burden.module
-            scope = Scope(module=module, names=self.scopes[module], slots=slot_keys)
+            scope = Scope(
+                module=module, names=self.scopes[module], slots=slot_keys, unbound=unbound
+            )
             presumptions.extend(self.burdens((burden.item,), scope))
         if not eff.slots:
             self.fail(
@@ -1423,6 +1445,8 @@ class Checker:
             value = _plain(pair.value)
             if value is None:
                 continue  # written `unknown`: the same as leaving it out
+            if fact.type.kind == "list" and fact.type.record is None:
+                continue  # a list of an unknown record: reported once, where it is declared
             problem = value_problem(fact.type.kind, fact.type.spec(), value)
             if problem:
                 close = ""
@@ -1824,7 +1848,8 @@ def check_all(loaded: Loaded) -> CheckedProject:
     checker.check()
     project = checker.result()
     # The lints run last, over what checking found, and only add warnings.
-    return attrs.evolve(project, diagnostics=(*project.diagnostics, *lint(project)))
+    found = [*project.diagnostics, *lint(project)]
+    return attrs.evolve(project, diagnostics=tuple(_dedupe(found)))
 
 
 def check(loaded: Loaded) -> tuple[CheckedProject, list[Diagnostic]]:
@@ -1832,8 +1857,8 @@ def check(loaded: Loaded) -> tuple[CheckedProject, list[Diagnostic]]:
     DoctrineError with every diagnostic when there is an error."""
     project = check_all(loaded)
     if not project.ok:
-        raise DoctrineError(_dedupe(list(project.diagnostics)), loaded.sources)
-    return project, _dedupe(list(project.diagnostics))
+        raise DoctrineError(list(project.diagnostics), loaded.sources)
+    return project, list(project.diagnostics)
 
 
 def _dedupe(diagnostics: list[Diagnostic]) -> list[Diagnostic]:

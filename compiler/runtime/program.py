@@ -17,7 +17,7 @@ from typing import Any, Union
 
 # Raised whenever a class below gains, loses or reorders a field, or a node changes meaning:
 # compiled modules build these nodes by position.
-FORMAT = 2
+FORMAT = 3
 
 
 # The comparison operators, by the symbol a doctrine writes: what each computes on two known
@@ -34,11 +34,41 @@ COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
 MIRRORED = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 NEGATED = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
 
+
+class _Node:
+    """Equality, hashing and repr by a class's fields in order, written once for every class
+    below: each is a slotted frozen dataclass that leaves these to this base (`eq=False,
+    repr=False`), since generating them per class is most of what importing this module costs,
+    and compiled modules import it."""
+
+    __slots__ = ()
+
+    def _names(self) -> tuple[str, ...]:
+        names: tuple[str, ...] = self.__slots__  # a dataclass's slots are its fields, in order
+        return names
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(map(self.__getattribute__, self._names()))
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, _Node)
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{n}={v!r}" for n, v in zip(self._names(), self._values()))
+        return f"{self.__class__.__name__}({fields})"
+
+
 # ---------------------------------------------------------------- types
 
 
-@dataclass(frozen=True, slots=True)
-class FactType:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class FactType(_Node):
     """bool, date, text, number, enum, scale (an ordered enum) or list (of a record)."""
 
     kind: str
@@ -67,8 +97,8 @@ class FactType:
         return None
 
 
-@dataclass(frozen=True, slots=True)
-class FieldType:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class FieldType(_Node):
     """One field of a record: its name, type, whether a record may leave it out, and meaning."""
 
     name: str
@@ -77,8 +107,8 @@ class FieldType:
     meaning: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class RecordType:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class RecordType(_Node):
     """The record a list fact holds: its name and fields."""
 
     name: str
@@ -89,8 +119,8 @@ class RecordType:
         return next((f for f in self.fields if f.name == name), None)
 
 
-@dataclass(frozen=True, slots=True)
-class Citation:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Citation(_Node):
     """An authority cited for a rule: its key, its citation as written, pinpoint and purpose."""
 
     authority: str
@@ -103,16 +133,16 @@ class Citation:
 # ---------------------------------------------------------------- expressions
 
 
-@dataclass(frozen=True, slots=True)
-class FactRef:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class FactRef(_Node):
     """A fact of the case, by name: unknown (None) when the case does not give it."""
 
     name: str
     type: FactType
 
 
-@dataclass(frozen=True, slots=True)
-class FieldRef:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class FieldRef(_Node):
     """A field of the record a quantifier's variable (numbered `var`) stands for."""
 
     var: int
@@ -121,59 +151,59 @@ class FieldRef:
     optional: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Const:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Const(_Node):
     """A literal: a bool, a word of an enum, text, a number or a date."""
 
     value: str | int | float | bool | datetime.date
     type: FactType
 
 
-@dataclass(frozen=True, slots=True)
-class ElementRef:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ElementRef(_Node):
     """An element, by its key (`module.name`)."""
 
     key: str
 
 
-@dataclass(frozen=True, slots=True)
-class DoctrineRef:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class DoctrineRef(_Node):
     """Whether another doctrine holds, by name."""
 
     name: str
 
 
-@dataclass(frozen=True, slots=True)
-class And:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class And(_Node):
     """Every item holds (Kleene: false wins, then unknown)."""
 
     items: tuple[Expr, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Or:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Or(_Node):
     """Some item holds (Kleene: true wins, then unknown)."""
 
     items: tuple[Expr, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Not:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Not(_Node):
     """The item does not hold (unknown stays unknown)."""
 
     item: Expr
 
 
-@dataclass(frozen=True, slots=True)
-class AtLeast:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class AtLeast(_Node):
     """At least `count` of the items hold."""
 
     count: int
     items: tuple[Expr, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Compare:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Compare(_Node):
     """`left op right`, over values of `type` (a scale compares by rank)."""
 
     op: str
@@ -182,16 +212,16 @@ class Compare:
     type: FactType
 
 
-@dataclass(frozen=True, slots=True)
-class Presence:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Presence(_Node):
     """Whether an optional field is given (`present`) or left out."""
 
     field: FieldRef
     present: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Quantified:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Quantified(_Node):
     """`every`, `some` or `no` record of a list fact satisfies `body` (the record is `var`)."""
 
     quantifier: str
@@ -200,24 +230,24 @@ class Quantified:
     body: Expr
 
 
-@dataclass(frozen=True, slots=True)
-class Open:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Open(_Node):
     """An outcome the law leaves open whatever the facts: unknown, and the reason is reported
     in the result's `open` list. No fact can settle it, so it adds nothing to `missing`."""
 
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
-class SwitchArm:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class SwitchArm(_Node):
     """One arm of a switch: the rule that applies when the fact has `value`."""
 
     value: Const
     result: Expr
 
 
-@dataclass(frozen=True, slots=True)
-class Switch:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Switch(_Node):
     """The rule chosen by a fact's value: the arm whose value the fact has, else `otherwise`.
 
     With the fact unknown, the arms are the doctrine's stated alternatives and the value is
@@ -229,8 +259,8 @@ class Switch:
     otherwise: Expr
 
 
-@dataclass(frozen=True, slots=True)
-class Branch:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Branch(_Node):
     """An exception, or a line of a first-match list: when `cond` holds, `result` decides."""
 
     label: str
@@ -241,8 +271,8 @@ class Branch:
     cites: tuple[Citation, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Chain:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Chain(_Node):
     """Branches tried in priority order; the first that applies decides, else the default.
 
     Three-valued: a branch whose condition is unknown leaves the outcome unknown unless
@@ -305,8 +335,8 @@ def walk(expr: Expr) -> Iterator[Expr]:
 # and trees that explanations, front ends and the runtime read.
 
 
-@dataclass(frozen=True, slots=True)
-class FactInfo:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class FactInfo(_Node):
     """A fact of the vocabulary: its type (kind, values, and in words), meaning and party."""
 
     name: str
@@ -318,8 +348,8 @@ class FactInfo:
     known_as: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class ElementInfo:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ElementInfo(_Node):
     """An element: its requirement (as written, and as a tree), its prose and citations."""
 
     key: str  # module.name
@@ -336,16 +366,16 @@ class ElementInfo:
     line: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class Slot:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Slot(_Node):
     """An element of a doctrine: the doctrine's label for it and the element's key."""
 
     label: str
     key: str
 
 
-@dataclass(frozen=True, slots=True)
-class Rejection:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Rejection(_Node):
     """A theory the doctrine rejects: the facts it would rest on, and why it fails."""
 
     name: str
@@ -355,8 +385,8 @@ class Rejection:
     cites: tuple[Citation, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Burden:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Burden(_Node):
     """What a fact the case does not give counts as, on what condition (as written), and why:
     a burden of proof. The runtime reports the ones it applied in `Result.presumed`."""
 
@@ -365,10 +395,13 @@ class Burden:
     when: str
     because: str
     cites: tuple[Citation, ...] = ()
+    # The condition's tree (None: always): the exact analysis applies the burden on the
+    # completions of the unknown facts where it holds (compiler/runtime/exact.py).
+    cond: Expr | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class DoctrineInfo:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class DoctrineInfo(_Node):
     """A doctrine: its test (as written, and as a tree), its elements, court and period, what
     it rejects, and what the runtime needs beyond the generated code."""
 
@@ -397,8 +430,8 @@ class DoctrineInfo:
     line: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class ModuleInfo:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ModuleInfo(_Node):
     """Everything a compiled module says of itself (its INFO)."""
 
     module: str

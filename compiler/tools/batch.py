@@ -24,6 +24,7 @@ import io
 import json
 import os
 import re
+import stat
 import sys
 import tempfile
 from collections import deque
@@ -63,6 +64,35 @@ def _writable_in_sql(evaluator: Evaluator, program: Any) -> bool:
     except SqlError:
         return False
     return True
+
+
+def _replaceable(output: str | None) -> bool:
+    """Whether a finished file may be renamed onto `output`: a new name, or a plain file
+    of one link (not a device, a pipe or a symbolic link, which must be written through)."""
+    if output is None:
+        return False
+    try:
+        st = os.lstat(output)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    return stat.S_ISREG(st.st_mode) and st.st_nlink == 1
+
+
+def _move(made: str, output: str) -> None:
+    """Rename `made` onto `output`, with the mode a file written there would have."""
+    try:
+        mode = stat.S_IMODE(os.stat(output).st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    try:
+        os.chmod(made, mode)
+        os.replace(made, output)
+    except OSError as exc:
+        raise BatchError(f"{output}: {exc.strerror or exc}") from None
 
 
 def input_format(path: str) -> str:
@@ -577,9 +607,25 @@ def run_batch(
                     evaluator, program, blocks, keep, text_kind, master
                 )
             else:
-                results = sqlbatch.DuckBatch(evaluator, program, keep, text_kind).json_blocks(
-                    blocks, name
-                )
+                duck = sqlbatch.DuckBatch(evaluator, program, keep, text_kind)
+                # A file DuckDB reads and writes itself (the fast way), else block by block.
+                made = None
+                if cases != "-" and text_kind == "jsonl":
+                    folder = os.path.dirname(os.path.abspath(output)) if output else None
+                    made = duck.json_file(cases, folder)
+                if made is None:
+                    results = duck.json_blocks(blocks, name)
+                else:
+                    temporary.append(made[0])
+                    read[0] = total or 0
+                    if not made[2] and out_kind == "jsonl" and _replaceable(output):
+                        # Every line answered by SQL: DuckDB's file is the output as it is.
+                        assert output is not None
+                        _move(made[0], output)
+                        results = iter([("", made[1], [])])
+                        direct = True
+                    else:
+                        results = duck.splice(made[0], cases)
         else:  # CSV is read by Python's csv module, whose line numbers the errors give
             source = _Input(handle, kind, evaluator, name, keep)
             results = _ordered(evaluator, source.chunks(CHUNK), jobs, worker, text_kind, keep)

@@ -44,13 +44,25 @@ PARQUET_ROWS = 1 << 16  # Parquet rows the Python engine reads at once
 _KEPT_JSON = r'-?(0|[1-9][0-9]{0,14})|true|false|"[ !#-\[\]-~]*"'
 _KEPT_CSV = r'-?(0|[1-9][0-9]{0,14})|true|false|"[ !#-+\--\[\]-~]*"'
 _NUMBER = r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?"
+_TABLE = 729  # results looked up rather than joined while 3 ** elements is at most this
 _EXACT = 9007199254740992  # 2**53: whole numbers below it are exact as doubles
+# A line whose shape SQL can vouch for (see DuckBatch.file_cases): a flat object of plain
+# members, as json.dumps writes it (with its default or compact separators).
+_MEMBER = r'"[ !#-\[\]-~]*": ?(true|false|"[ !#-\[\]-~]*"|-?(0|[1-9][0-9]{0,14})(\.[0-9]{1,15})?)'
+_SHAPED = r"\{(" + _MEMBER + "(, ?" + _MEMBER + r")*)?\}"
+# A kept value json.dumps writes back the same: a short whole number (not -0), plain text,
+# true or false.
+_KEPT_EXACT = r'0|-?[1-9][0-9]{0,14}|true|false|"[ !#-\[\]-~]*"'
 
 
 def _sql(text: str, **nodes: exp.Expr) -> exp.Expr:
     """A small DuckDB expression with named placeholders filled by expression nodes."""
     tree = sqlglot.parse_one(text, read="duckdb")
     return exp.replace_placeholders(tree, **nodes)
+
+
+def _int(n: int) -> exp.Expr:
+    return exp.Literal.number(n)
 
 
 def _str(text: str) -> exp.Expr:
@@ -156,14 +168,17 @@ class DuckBatch:
             for name in self.keep:
                 parts += [_str(json.dumps(name) + ": "), exp.column(f"__k{name}", quoted=True)]
                 parts.append(_str(", "))
-            parts.append(_str('"doctrine": ' + json.dumps(self.evaluator.name) + ', "holds": '))
-            parts.append(word(exp.column("holds", quoted=True), False))
-            parts.append(_str(', "elements": {'))
-            for n, label in enumerate(labels):
-                parts.append(_str((", " if n else "") + json.dumps(label) + ": "))
-                parts.append(word(exp.column(label, quoted=True), False))
-            parts.append(_str('}, "missing": []}'))
-        text = exp.func("concat", *parts)
+            if 3 ** len(labels) <= _TABLE:
+                parts.append(self.table(labels))
+            else:
+                parts.append(_str('"doctrine": ' + json.dumps(self.evaluator.name) + ', "holds": '))
+                parts.append(word(exp.column("holds", quoted=True), False))
+                parts.append(_str(', "elements": {'))
+                for n, label in enumerate(labels):
+                    parts.append(_str((", " if n else "") + json.dumps(label) + ": "))
+                    parts.append(word(exp.column(label, quoted=True), False))
+                parts.append(_str('}, "missing": []}'))
+        text = exp.func("concat", *parts) if len(parts) > 1 else parts[0]
         fast = self.decided()
         outer = exp.select(
             exp.column("__i"),
@@ -171,6 +186,34 @@ class DuckBatch:
             exp.alias_(_sql("CASE WHEN :f THEN :t END", f=fast.copy(), t=text), "out"),
         ).from_(exp.Subquery(this=query, alias=exp.TableAlias(this=exp.to_identifier("q"))))
         return outer
+
+    def table(self, labels: Sequence[str]) -> exp.Expr:
+        """A decided row's result after its kept columns, looked up among all of them (each
+        written once, by json.dumps as the Python engine writes it) by a number made of
+        `holds` and the elements: cheaper per row than joining the pieces."""
+        texts = []
+        for combo in itertools.product((False, True), *[(False, True, None)] * len(labels)):
+            record: dict[str, Any] = {
+                "doctrine": self.evaluator.name,
+                "holds": combo[0],
+                "elements": dict(zip(labels, combo[1:])),
+                "missing": [],
+            }
+            texts.append(_str(json.dumps(record)[1:]))
+        # The number: holds is the first digit (base 2), each element a digit of base 3
+        # (false 0, true 1, unknown 2), as itertools.product orders the combinations.
+        number: exp.Expr = _sql("CASE WHEN holds THEN 1 ELSE 0 END")
+        for label in labels:
+            digit = _sql(
+                "CASE WHEN :e THEN 1 WHEN NOT :e THEN 0 ELSE 2 END",
+                e=exp.column(label, quoted=True),
+            )
+            number = _sql("(:n) * 3 + (:d)", n=number, d=digit)
+        # list_extract counts from 1 (written by name: sqlglot shifts a bracket's index).
+        return exp.Anonymous(
+            this="list_extract",
+            expressions=[exp.Array(expressions=texts), _sql("(:n) + 1", n=number)],
+        )
 
     # ------------------------------------------------------------ reading JSON Lines
 
@@ -271,6 +314,113 @@ class DuckBatch:
             "__i", exp.alias_(_sql("coalesce(:f, false)", f=fast), "__fast"), *values
         ).from_(texts.subquery("t"))
 
+    def file_cases(self, path: str, seen: set[str] | None = None) -> exp.Select:
+        """The cases of a JSON Lines file DuckDB reads itself, a line per row, typed, with
+        __fast (and a dummy __i: the rows keep the file's order).
+
+        One regular expression proves a line's shape: an object of members `"key": value`
+        whose keys and text are printable ASCII without quotes or backslashes and whose values
+        are true, false, text or plain numbers, separated by `, ` or `,` (json.dumps's forms),
+        with no space elsewhere. In such a line `":` ends each key and nothing else, so
+        counting it counts the keys; they are all facts of the vocabulary or kept columns,
+        each given once, when as many of those are present in the parsed object. Only the
+        facts the doctrine reads, the kept columns and the facts in `seen` (those the first
+        lines give) are read: each costs time on every line, and a line with another key
+        goes to the runtime."""
+        names = [
+            *(
+                n
+                for n in self.vocabulary
+                if self.facts[n].type.kind != "list"
+                and (n in self.reads or n in self.keep or seen is None or n in seen)
+            ),
+            *(k for k in self.keep if k not in self.vocabulary),
+        ]
+        shape = json.dumps(dict.fromkeys(names, "JSON"))
+        lines = exp.select(
+            "j", exp.alias_(_sql("regexp_full_match(j, :p)", p=_str(_SHAPED)), "shaped")
+        ).from_(
+            exp.Table(
+                this=exp.Anonymous(
+                    this="read_csv",
+                    expressions=[
+                        _str(path),
+                        *(
+                            _sql(option)
+                            for option in (
+                                "columns = {'j': 'VARCHAR'}",
+                                "delim = chr(1)",
+                                "quote = ''",
+                                "escape = ''",
+                                "header = false",
+                                "auto_detect = false",
+                                "new_line = '\\n'",
+                                "max_line_size = 1048576",
+                            )
+                        ),
+                    ],
+                )
+            )
+        )
+        parsed = exp.select(
+            "j",
+            "shaped",
+            exp.alias_(
+                _sql("CASE WHEN shaped THEN json_transform(j, :shape) END", shape=_str(shape)),
+                "s",
+            ),
+        ).from_(lines.subquery("l"))
+        texts = exp.select("j", "shaped")
+        for n, name in enumerate(names):
+            field = exp.Dot(this=exp.column("s"), expression=exp.to_identifier(name, quoted=True))
+            texts = texts.select(
+                exp.alias_(exp.Cast(this=field, to=exp.DataType.build("VARCHAR")), f"__v{n}")
+            )
+        texts = texts.from_(parsed.subquery("p"))
+        values: list[exp.Expr] = []
+        oks: list[exp.Expr] = [exp.column("shaped")]
+        present: exp.Expr = exp.Literal.number(0)
+        for n, name in enumerate(names):
+            v = exp.column(f"__v{n}")
+            present = exp.Add(
+                this=present, expression=_sql("CASE WHEN :v IS NULL THEN 0 ELSE 1 END", v=v.copy())
+            )
+            if name in self.vocabulary:
+                value, ok = self.typed(name, v.copy())
+                values.append(exp.alias_(value, exp.to_identifier(name, quoted=True)))
+                oks.append(ok)
+            if name in self.keep:
+                kept = _sql(
+                    "CASE WHEN :v IS NULL THEN 'null' WHEN regexp_full_match(:v, :p) THEN :v END",
+                    v=v.copy(),
+                    p=_str(_KEPT_EXACT),
+                )
+                values.append(exp.alias_(kept, exp.to_identifier(f"__k{name}", quoted=True)))
+                oks.append(_sql(":k IS NOT NULL", k=kept.copy()))
+        for name in self.vocabulary:  # a list of records: not in the shape; the runtime's
+            if self.facts[name].type.kind == "list":
+                t = self.facts[name].type
+                values.append(
+                    exp.alias_(
+                        exp.Cast(
+                            this=exp.Null(), to=exp.DataType.build(duckdb_type(t), dialect="duckdb")
+                        ),
+                        exp.to_identifier(name, quoted=True),
+                    )
+                )
+        keys = _sql("(length(j) - length(replace(j, '\":', ''))) // 2")
+        oks.append(exp.EQ(this=keys, expression=present))
+        return exp.select(
+            exp.alias_(exp.Literal.number(0), "__i"),
+            exp.alias_(_sql("coalesce(:f, false)", f=exp.and_(*oks)), "__fast"),
+            *values,
+        ).from_(texts.subquery("t"))
+
+    def file_query(self, path: str, seen: set[str] | None = None) -> str:
+        """Each line's result text, NULL where the runtime must answer, in the file's order."""
+        query = self.results("__dcases").with_("__dcases", as_=self.file_cases(path, seen))
+        return f"SELECT out FROM ({query.sql(dialect='duckdb')})"
+
     def typed(self, name: str, v: exp.Expr) -> tuple[exp.Expr, exp.Expr]:
         """A fact's value from its JSON text, and whether the text is certainly valid."""
         t = self.facts[name].type
@@ -319,6 +469,83 @@ class DuckBatch:
         query = self.results("__dcases")
         query = query.with_("__dcases", as_=self.json_cases(seen))
         return query.sql(dialect="duckdb")
+
+    def json_file(self, path: str, folder: str | None) -> tuple[str, int, bool] | None:
+        """Every line's result, or nothing, written by DuckDB itself (reading the file with
+        its parallel reader and writing with COPY) to a new file in `folder`: the result
+        line of each line SQL answers, an empty line for each it leaves to the runtime.
+        Returns (the file's path, its lines, whether any is empty), or None when DuckDB's
+        reader would not split the file into the lines Python sees (a CR, a byte 1, a
+        byte-order mark, a line over 1 MiB, bytes that are not UTF-8): the caller then reads
+        it block by block."""
+        import mmap
+
+        try:
+            with open(path, "rb") as handle:
+                size = os.fstat(handle.fileno()).st_size
+                if size == 0:
+                    return None
+                with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+                    # DuckDB's reader takes CR as a line end, drops a byte 1 (its column
+                    # delimiter here) at a line's end, and skips a byte-order mark.
+                    if data[:3] == b"\xef\xbb\xbf" or data.find(b"\r") >= 0:
+                        return None
+                    if data.find(b"\x01") >= 0:
+                        return None
+                    lines = _count_lines(data, size)
+                    seen = _keys_of(data[: 1 << 20])
+            fd, out = tempfile.mkstemp(suffix=".jsonl", dir=folder)
+            os.close(fd)
+        except (OSError, ValueError):
+            return None
+        try:
+            written = self.con.execute(
+                f"COPY ({self.file_query(path, seen)}) TO '{_escape(out)}'"
+                " (FORMAT csv, HEADER false, DELIMITER chr(1), QUOTE chr(2), ESCAPE chr(2))"
+            ).fetchone()[0]
+            # A result per line, or the lines were not Python's: block by block after all.
+            if written != lines:
+                raise ValueError(f"{written} results for {lines} lines")
+            with open(out, "rb") as made, mmap.mmap(made.fileno(), 0, access=mmap.ACCESS_READ) as m:
+                slow = m[:1] == b"\n" or m.find(b"\n\n") >= 0
+        except Exception:  # the reader refused the file (not UTF-8, a long line): blocks
+            with contextlib.suppress(OSError):
+                os.remove(out)
+            return None
+        return out, lines, slow
+
+    def splice(self, results: str, path: str) -> Iterator[Done]:
+        """The results of `json_file` with the runtime's answer in place of each empty line,
+        reading the input's lines alongside (its blank lines get none)."""
+        with open(results, "rb") as made, open(path, "rb") as source:
+            line = 0
+            while True:
+                chunk = made.readlines(BLOCK_BYTES)
+                if not chunk:
+                    break
+                text = b"".join(chunk)
+                if not text.startswith(b"\n") and b"\n\n" not in text:
+                    line += _skip_lines(source, len(chunk))
+                    yield text.decode("ascii"), len(chunk), []
+                    continue
+                out: list[str] = []
+                bad: list[tuple[int, str]] = []
+                count = 0
+                for result in chunk:
+                    raw = source.readline()
+                    line += 1
+                    if result != b"\n":
+                        out.append(result.decode("ascii"))
+                        count += 1
+                        continue
+                    body = raw[:-1] if raw.endswith(b"\n") else raw
+                    t, done, problems = evaluate_items(
+                        self.evaluator, "lines", None, [(line, body)], self.keep, self.output
+                    )
+                    out.append(t)
+                    count += done
+                    bad.extend(problems)
+                yield "".join(out), count, bad
 
     def json_blocks(self, blocks: Iterator[tuple[int, bytes]], name: str) -> Iterator[Done]:
         """Results for blocks of whole lines (number of the first line, the bytes), in order."""
@@ -386,6 +613,40 @@ class DuckBatch:
                 out.append(line + "\n")
                 count += 1
         return "".join(out), count, bad
+
+
+def _count_lines(data: Any, size: int) -> int:
+    """The lines of `size` bytes (an mmap, or a file's read method), the last one whether or
+    not a line end closes it, as Python's readlines counts them."""
+    count = 0
+    last = b""
+    step = 1 << 24
+    for start in range(0, size, step):
+        block = data[start : start + step] if not callable(data) else data(step)
+        count += block.count(b"\n")
+        last = block[-1:] or last
+    return count + (1 if last and last != b"\n" else 0)
+
+
+def _skip_lines(handle: IO[bytes], count: int) -> int:
+    """Read past `count` lines of `handle` (fewer at its end); return how many."""
+    skipped = 0
+    while skipped < count:
+        start = handle.tell()
+        block = handle.read(BLOCK_BYTES)
+        if not block:
+            break
+        ends = block.count(b"\n")
+        if skipped + ends < count:
+            skipped += ends
+            continue
+        # The line end that completes the count: read up to just after it.
+        at = -1
+        for _ in range(count - skipped):
+            at = block.index(b"\n", at + 1)
+        handle.seek(start + at + 1)
+        return count
+    return skipped
 
 
 def _keys_of(block: bytes, lines: int = 200) -> set[str]:
