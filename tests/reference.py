@@ -19,31 +19,43 @@ beyond the IR it reads. It follows docs/language.md:
   cases are screened as candidates for the memo, but never fill the list.
 
 Exactness (docs/language.md): an outcome or element that Kleene's values leave unknown is true
-(false) when every value of the unknown bool and enum facts it reads makes it so, tried while
-the completions are few (ENUMERATION_LIMIT for the outcome, ELEMENT_LIMIT for an element).
-
-`missing` is the set of unknown facts that can still change the outcome. The compiled module
-computes it exactly when the unknown facts on the unknown paths are few bools and enums, and
-structurally otherwise. The reference computes it exactly by enumerating every completion of
-the unknown facts the doctrine reads, when those are all bools and enums and few (see
-`Reference.missing`); a fact is missing when changing it alone changes the outcome of some
-completion. Elsewhere it cannot be enumerated, and the tests compare only what is comparable:
-a settled result has nothing missing, and what is missing is unknown and read by the doctrine.
+(false) when every completion of the unknown facts makes it so, and `missing` is the set of
+unknown facts whose value alone changes the outcome of some completion. The compiled module
+answers both with a decision diagram (compiler/runtime/exact.py); the reference by brute force,
+trying every completion (`Reference.completions`): bools and enums take each value; dates,
+numbers and text take values around each constant of the program and of the case's lists
+(a few days or quarters either side, two texts no rule names), which include a value of every
+kind a comparison can tell apart; a burden applies where its condition holds on the completed
+facts. A list the case does not give, or more than ENUMERATION_LIMIT completions, cannot be
+tried: there the tests compare only what is comparable (a settled result has nothing missing,
+and what is missing is unknown and read by the doctrine).
 """
 
 from __future__ import annotations
 
+import datetime
 import itertools
 import math
 import operator
 from collections.abc import Callable, Mapping
+from fractions import Fraction
 from typing import Any
 
 from compiler.checking import ir
 
 Truth = bool | None
-ENUMERATION_LIMIT = 4096
-ELEMENT_LIMIT = 256
+# The most completions the reference tries for one question (its brute force is the check).
+ENUMERATION_LIMIT = 2_000
+
+
+class Untold:
+    """Marks an answer the reference cannot give by brute force (a list unknown, say)."""
+
+    def __repr__(self) -> str:
+        return "<untold>"
+
+
+UNTOLD = Untold()
 
 
 class _Absent:
@@ -205,48 +217,42 @@ class Reference:
     # ------------------------------------------------------------ doctrines
     def evaluate(
         self, name: str, given: Mapping[str, Any]
-    ) -> tuple[Truth, dict[str, Truth], tuple[str, ...] | None]:
-        """(holds, each element by label, missing); missing is None where it cannot be told
-        by enumeration (dates, text, numbers or lists unknown, or too many completions)."""
+    ) -> tuple[Truth, dict[str, Truth | Untold], tuple[str, ...] | None]:
+        """(holds, each element by label, missing). Where the completions cannot be tried
+        (a list the case does not give, or too many), an unknown element is UNTOLD and
+        `missing` None; `holds` is then Kleene's value."""
         d = self.doctrines[name]
         f = self.prepare(d, given)
         holds = self.value(d.expr, f, {})
-        elements = {
-            label: self.exact(d, ir.ElementRef(key=key), given, ELEMENT_LIMIT)
-            for label, key in d.slots
+        elements: dict[str, Truth | Untold] = {
+            label: self.value(self.elements[key].expr, f, {}) for label, key in d.slots
         }
-        missing = self.missing(d, given, holds)
-        if holds is None:
-            holds = self.exact(d, d.expr, given, ENUMERATION_LIMIT)
-            if holds is not None:
-                missing = ()
-        return holds, elements, missing
-
-    def exact(self, d: ir.Doctrine, e: ir.Expr, given: Mapping[str, Any], limit: int) -> Truth:
-        """The value of `e` if every value of the unknown facts it reads gives the same one
-        (documented: `x or not x` is true with `x` unknown); Kleene's value when they are not
-        few bools and enums."""
-        f = self.prepare(d, given)
-        kleene = self.value(e, f, {})
-        if kleene is not None:
-            return kleene
-        unknown = sorted(n for n in self.reads_expr(e) if f.get(n) is None)
-        domains = []
-        for name in unknown:
-            t = self.facts[name].type
-            if t.kind == "bool":
-                domains.append((True, False))
-            elif t.kind in ("enum", "scale"):
-                domains.append(t.values)
-            else:
-                return None
-        if math.prod(len(v) for v in domains) > limit:
-            return None
-        seen = set()
-        for combo in itertools.product(*domains):
-            g = self.prepare(d, {**given, **dict(zip(unknown, combo))})
-            seen.add(self.value(e, g, {}))
-        return seen.pop() if len(seen) == 1 else None
+        unknown = [label for label, value in elements.items() if value is None]
+        if holds is not None and not unknown:
+            return holds, elements, ()
+        keys = dict(d.slots)
+        exprs = [d.expr] + [self.elements[keys[label]].expr for label in unknown]
+        tried = self.completions(d, exprs, given)
+        if tried is None:
+            elements.update(dict.fromkeys(unknown, UNTOLD))
+            return holds, elements, None if holds is None else ()
+        facts, domains, outcomes = tried
+        for i, label in enumerate(unknown, 1):
+            seen = {outcome[i] for outcome in outcomes.values()}
+            elements[label] = seen.pop() if len(seen) == 1 else None
+        if holds is not None:
+            return holds, elements, ()
+        seen = {outcome[0] for outcome in outcomes.values()}
+        if seen == {True} or seen == {False}:
+            return seen.pop(), elements, ()
+        found = set()
+        for i, fact in enumerate(facts):
+            for combo, outcome in outcomes.items():
+                others = ((*combo[:i], alt, *combo[i + 1 :]) for alt in domains[i])
+                if any(outcomes[o][0] != outcome[0] for o in others):
+                    found.add(fact)
+                    break
+        return None, elements, tuple(sorted(found))
 
     def reads(self, d: ir.Doctrine) -> set[str]:
         """Every fact the doctrine's outcome depends on, through elements and doctrines it
@@ -290,43 +296,97 @@ class Reference:
                 todo += [e.fact, *(arm.result for arm in e.arms), e.otherwise]
         return out
 
-    def missing(
-        self, d: ir.Doctrine, given: Mapping[str, Any], holds: Truth
-    ) -> tuple[str, ...] | None:
-        if holds is not None:
-            return ()
+    def completions(
+        self, d: ir.Doctrine, exprs: list[ir.Expr], given: Mapping[str, Any]
+    ) -> tuple[list[str], list[tuple[Any, ...]], dict[tuple[Any, ...], tuple[Truth, ...]]] | None:
+        """Every completion of the unknown facts the expressions read, each with their
+        outcomes: bools and enums take each value, dates, numbers and text each constant they
+        are compared with and a value either side (a day, a quarter, a text no rule names),
+        and a burden applies where its condition holds on the completed facts. None when a
+        list is unknown, two such facts are compared with one another (more values would be
+        needed), or the completions are too many."""
         f = self.prepare(d, given)
-        unknown = sorted(
-            name for name in self.reads(d) if f.get(name) is None and given.get(name) is None
-        )
+        burdens = ir.presumptions_of(d, self.elements, self.doctrines)
+        reads: set[str] = set()
+        for e in exprs:
+            reads |= self.reads_expr(e)
+        for burden in burdens:  # a burden's condition decides what its fact counts as
+            if burden.fact in reads and burden.cond is not None:
+                reads |= self.reads_expr(burden.cond)
+        unknown = sorted(n for n in reads if f.get(n) is None and given.get(n) is None)
+        constants = self.constants(given)
         domains = []
         for name in unknown:
-            t = self.facts[name].type
-            if t.kind == "bool":
-                domains.append((True, False))
-            elif t.kind in ("enum", "scale"):
-                domains.append(t.values)
-            else:
+            values = self.values(self.facts[name].type, constants)
+            if values is None or name in constants["paired"]:
                 return None
-        completions = math.prod(len(values) for values in domains)
-        # The compiled module enumerates only while the completions times the records of the
-        # case's lists stay small (compiler/runtime/__init__.py, _ENUMERATION_WORK).
-        records = 1 + sum(len(v) for v in f.values() if isinstance(v, tuple))
-        if completions > ENUMERATION_LIMIT or completions * records > 128 * 4096:
+            domains.append(values)
+        if math.prod(len(v) for v in domains) > ENUMERATION_LIMIT:
             return None
-        outcomes: dict[tuple[Any, ...], Truth] = {}
+        outcomes: dict[tuple[Any, ...], tuple[Truth, ...]] = {}
         for combo in itertools.product(*domains):
             completed = {**given, **dict(zip(unknown, combo))}
+            # As the runtime reads burdens for `missing`: a fact whose burden's condition holds
+            # on the completed facts counts as the burden says (it is left out for `prepare`).
+            as_read = self.prepare(d, completed)
+            for burden in burdens:
+                applies = burden.fact in unknown and burden.cond is not None
+                if applies and self.value(burden.cond, as_read, {}) is True:
+                    completed.pop(burden.fact, None)
             g = self.prepare(d, completed)
-            outcomes[combo] = self.value(d.expr, g, {})
-        found = set()
-        for i, name in enumerate(unknown):
-            for combo, outcome in outcomes.items():
-                others = ((*combo[:i], alt, *combo[i + 1 :]) for alt in domains[i])
-                if any(outcomes[o] != outcome for o in others):
-                    found.add(name)
-                    break
-        return tuple(sorted(found))
+            outcomes[combo] = tuple(self.value(e, g, {}) for e in exprs)
+        return unknown, domains, outcomes
+
+    @staticmethod
+    def values(t: ir.FactType, constants: Mapping[str, set[Any]]) -> tuple[Any, ...] | None:
+        """The values a completion tries for a fact of type `t`."""
+        if t.kind == "bool":
+            return (True, False)
+        if t.kind in ("enum", "scale"):
+            return t.values
+        if t.kind == "list":
+            return None
+        found = constants[t.kind]
+        if t.kind == "text":
+            return (*sorted(found), "a text no rule names")
+        if t.kind == "number":
+            points = {Fraction(c) for c in found} or {Fraction(0)}
+            return tuple(sorted({p + Fraction(k, 4) for p in points for k in (-1, 0, 1)}))
+        days = found or {datetime.date(2000, 1, 1)}
+        return tuple(sorted({d + datetime.timedelta(days=k) for d in days for k in (-1, 0, 1)}))
+
+    def constants(self, given: Mapping[str, Any]) -> dict[str, set[Any]]:
+        """The constants of the program and the values in the case's lists, by kind; and under
+        "paired" the date, number and text facts compared with one another."""
+        out: dict[str, set[Any]] = {"date": set(), "number": set(), "text": set(), "paired": set()}
+        todo: list[Any] = [x.expr for x in self.elements.values()]
+        todo += [x.expr for x in self.doctrines.values()]
+        for rule in [*self.elements.values(), *self.doctrines.values()]:
+            todo += [b.cond for b in rule.presumptions if b.cond is not None]
+        while todo:
+            for node in ir.walk(todo.pop()):
+                if isinstance(node, ir.Const) and node.type.kind in out:
+                    out[node.type.kind].add(node.value)
+                elif isinstance(node, ir.Switch) and node.fact.type.kind in out:
+                    out[node.fact.type.kind].update(arm.value.value for arm in node.arms)
+                elif (
+                    isinstance(node, ir.Compare)
+                    and isinstance(node.left, ir.FactRef)
+                    and isinstance(node.right, ir.FactRef)
+                    and node.type.kind in ("date", "number", "text")
+                ):
+                    out["paired"].update((node.left.name, node.right.name))
+        for name, value in given.items():
+            fact = self.facts.get(name)
+            if fact is None or fact.type.kind != "list" or not value:
+                continue
+            assert fact.type.record is not None
+            for item in value:
+                for field in fact.type.record.fields:
+                    v = item.get(field.name)
+                    if v is not None and field.type.kind in out:
+                        out[field.type.kind].add(v)
+        return out
 
 
 def disagreements(
@@ -337,13 +397,13 @@ def disagreements(
     holds, elements, missing = reference.evaluate(name, facts)
     out = []
     if result.holds is not holds and not (holds is None and missing is None):
-        # (Where the reference cannot enumerate, the compiled module may still settle the
-        # outcome from the fewer facts on its unknown paths.)
+        # (Where the reference cannot enumerate, the compiled module may still settle it.)
         out.append(f"holds: compiled {result.holds}, reference {holds}")
-    if dict(result.elements) != elements:
+    told = {k: v for k, v in elements.items() if v is not UNTOLD}
+    if {k: v for k, v in result.elements.items() if k in told} != told:
         out.append(f"elements: compiled {dict(result.elements)}, reference {elements}")
     got = tuple(result.missing)
-    if holds is not None and got:
+    if result.holds is not None and got:
         out.append(f"missing: a settled result lists {got}")
     elif missing is not None and got != missing:
         out.append(f"missing: compiled {got}, reference {missing}")

@@ -311,7 +311,9 @@ def test_open_outcomes_explained(capsys: pytest.CaptureFixture[str], tmp_path: P
         ({"circuit": "9th"}, False, []),  # the plaintiff's burden: not shown
         ({"circuit": "9th", "consensus": True}, True, []),  # given: the burden is not needed
         ({"circuit": "4th"}, None, ["consensus"]),  # the condition false: stays unknown
-        ({}, None, ["consensus"]),  # the condition unknown: stays unknown
+        # The condition unknown: stays unknown, and `circuit` is missing too, since "9th"
+        # would make the absent consensus count as false and settle the outcome.
+        ({}, None, ["circuit", "consensus"]),
     ],
 )
 def test_burden_decides_what_absence_counts_as(

@@ -87,7 +87,7 @@ def test_standalone_modules_run_on_the_standard_library_alone(standalone: Path) 
     report = json.loads(proc.stdout)
     name = standalone_runtime_name()
     copied = sorted(p.stem for p in (standalone / name).glob("*.py") if p.stem != "__init__")
-    assert copied == ["logic", "program", "tree"]
+    assert copied == ["exact", "logic", "program", "tree"]
     assert report["loaded"] == [name, *(f"{name}.{m}" for m in copied)]
     for precedent_id, result in report["results"].items():
         precedent = PRECEDENTS[precedent_id]

@@ -1848,7 +1848,8 @@ def check_all(loaded: Loaded) -> CheckedProject:
     checker.check()
     project = checker.result()
     # The lints run last, over what checking found, and only add warnings.
-    return attrs.evolve(project, diagnostics=(*project.diagnostics, *lint(project)))
+    found = [*project.diagnostics, *lint(project)]
+    return attrs.evolve(project, diagnostics=tuple(_dedupe(found)))
 
 
 def check(loaded: Loaded) -> tuple[CheckedProject, list[Diagnostic]]:
@@ -1856,8 +1857,8 @@ def check(loaded: Loaded) -> tuple[CheckedProject, list[Diagnostic]]:
     DoctrineError with every diagnostic when there is an error."""
     project = check_all(loaded)
     if not project.ok:
-        raise DoctrineError(_dedupe(list(project.diagnostics)), loaded.sources)
-    return project, _dedupe(list(project.diagnostics))
+        raise DoctrineError(list(project.diagnostics), loaded.sources)
+    return project, list(project.diagnostics)
 
 
 def _dedupe(diagnostics: list[Diagnostic]) -> list[Diagnostic]:

@@ -27,38 +27,22 @@ def _facts(
     out: dict[str, ir.FactType],
     seen: set[str],
 ) -> None:
-    def visit(e: ir.Expr) -> None:
-        if isinstance(e, ir.FactRef):
-            out[e.name] = e.type
-        elif isinstance(e, (ir.Quantified, ir.FieldRef, ir.Presence, ir.Open)):
-            raise _Infinite  # an open outcome is neither true nor false: cannot tell
-        elif isinstance(e, ir.Switch):
-            visit(e.fact)
-            for arm in e.arms:
-                visit(arm.result)
-            visit(e.otherwise)
-        elif isinstance(e, (ir.And, ir.Or, ir.AtLeast)):
-            for i in e.items:
-                visit(i)
-        elif isinstance(e, ir.Not):
-            visit(e.item)
-        elif isinstance(e, ir.Compare):
-            visit(e.left)
-            visit(e.right)
-        elif isinstance(e, ir.Chain):
-            for b in e.branches:
-                visit(b.cond)
-                visit(b.result)
-        elif isinstance(e, ir.ElementRef) and e.key not in seen:
-            seen.add(e.key)
-            if e.key not in elements:
-                raise _Infinite
-            visit(elements[e.key].expr)
-        elif isinstance(e, ir.DoctrineRef) and "d:" + e.name not in seen:
-            seen.add("d:" + e.name)
-            if e.name not in doctrines:
-                raise _Infinite
-            visit(doctrines[e.name].expr)
+    def visit(tree: ir.Expr) -> None:
+        for e in ir.walk(tree):
+            if isinstance(e, ir.FactRef):
+                out[e.name] = e.type
+            elif isinstance(e, (ir.Quantified, ir.FieldRef, ir.Presence, ir.Open)):
+                raise _Infinite  # an open outcome is neither true nor false: cannot tell
+            elif isinstance(e, ir.ElementRef) and e.key not in seen:
+                seen.add(e.key)
+                if e.key not in elements:
+                    raise _Infinite
+                visit(elements[e.key].expr)
+            elif isinstance(e, ir.DoctrineRef) and "d:" + e.name not in seen:
+                seen.add("d:" + e.name)
+                if e.name not in doctrines:
+                    raise _Infinite
+                visit(doctrines[e.name].expr)
 
     visit(expr)
 

@@ -140,6 +140,7 @@ class CheckedProject:
     # True when every declaration checked without error (cases aside): the reasoning about
     # chains of exceptions needs every condition resolved.
     sound: bool
+    # Every diagnostic, the lints' included, each once: errors first, then by file and position.
     diagnostics: tuple[Diagnostic, ...]
 
     # -------------------------------------------------------------- reading
@@ -150,6 +151,7 @@ class CheckedProject:
 
     @property
     def warnings(self) -> tuple[Diagnostic, ...]:
+        """The diagnostics that are warnings."""
         return tuple(d for d in self.diagnostics if d.severity == "warning")
 
     def module_name(self, path: Path) -> str:

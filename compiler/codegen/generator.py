@@ -777,7 +777,7 @@ class Generator:
                 closed_world=d.closed_world,
                 thresholds=d.thresholds,
                 presumptions=tuple(
-                    program.Burden(pr.fact, pr.value, pr.text, pr.because, pr.cites)
+                    program.Burden(pr.fact, pr.value, pr.text, pr.because, pr.cites, pr.cond)
                     for pr in presumptions
                 ),
                 line=d.pos.line,
@@ -996,6 +996,7 @@ class Generator:
                         ),
                         presume_ast[d.name],
                         precedents_ast[d.name],
+                        _name("INFO"),  # the trees the exact analysis reads
                     ),
                 )
             )

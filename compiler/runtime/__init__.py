@@ -6,14 +6,15 @@ It needs nothing but the standard library, so a compiled module runs wherever th
 from __future__ import annotations
 
 import datetime
-import itertools
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from difflib import get_close_matches
 from typing import Any
 
+from . import exact as _exact
 from . import program
+from .exact import Budget, Exact, Unsupported
 from .logic import ABSENT, OPEN, Truth, at_least, every, merge, some
 from .tree import Tree
 
@@ -76,13 +77,6 @@ def require_format(format: int, version: str, module: str) -> None:
         )
 
 
-# Beyond this many completions, `missing` keeps the facts on the unknown paths as they are.
-_ENUMERATION_LIMIT = 4096
-# Beyond this many completions of the facts an unknown element reads, it is left unknown.
-_ELEMENT_LIMIT = 256
-# ... and beyond this many completions times the records of the case's lists: each completion
-# may read every record, and a case with a hundred thousand of them must still end soon.
-_ENUMERATION_WORK = 128 * _ENUMERATION_LIMIT
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _KIND_WORDS = {
     "bool": "true or false",
@@ -672,6 +666,22 @@ class Result:
         return found.group(0) if found else html
 
 
+def _beyond(stop: Exception) -> str:
+    """The `open` line when the exact analysis stopped: the outcome stays unknown, and
+    `missing` lists every unknown fact on an unknown path, some of which may not matter."""
+    if isinstance(stop, Budget):
+        why = (
+            f"its size budget ({stop}; the budget is {_exact.NODE_BUDGET:,} nodes and"
+            f" {_exact.WORK_BUDGET:,} steps)"
+        )
+    else:
+        why = f"a part of the doctrine it does not model ({stop})"
+    return (
+        f"not settled exactly: the analysis of the unknown facts stopped at {why}; `missing`"
+        " lists every unknown fact the outcome reads, some of which may not matter"
+    )
+
+
 class Evaluator:
     """One compiled doctrine: its schema, its element labels and its generated functions."""
 
@@ -686,6 +696,7 @@ class Evaluator:
         "name",
         "precedents",
         "presume",
+        "program",
         "schema",
     )
 
@@ -700,8 +711,11 @@ class Evaluator:
         info: program.DoctrineInfo,
         presume: tuple[tuple[str, Any, Any, int], ...] = (),
         precedents: tuple[str, tuple[Mapping[str, Any], ...], tuple[Any, ...]] | None = None,
+        module: program.ModuleInfo | None = None,
     ):
         self.name = name
+        # The module's INFO: the trees of every element and doctrine, for the exact analysis.
+        self.program = module
         # What facts the case does not give count as: (fact, value, condition or None, index
         # of the doctrine's note on it, -1 for the closed world).
         self.presume: tuple[tuple[str, Any, Any, int], ...] = presume
@@ -800,21 +814,9 @@ class Evaluator:
         holds, values = self._values(f)
         missing: tuple[str, ...] = ()
         reasons: tuple[str, ...] = ()
-        settled: bool | None = None
-        if holds is None:
-            found: set[str] = set()
-            self._missing(f, found)
-            if found:
-                reasons = tuple(sorted({str(x) for x in found if x.__class__ is Reason}))
-                found = {x for x in found if x.__class__ is not Reason}
-            relevant, settled = self._could_change(f, found)
-            missing = tuple(sorted(relevant))
-        elements: dict[str, Truth] = values
-        if settled is not None:
-            # Every way the unknown facts could go gives one outcome (`x or not x`): settled.
-            holds, missing, reasons = settled, (), ()
-        if None in elements.values():
-            elements = self._settle_elements(f, elements)
+        elements = values
+        if holds is None or None in elements.values():
+            holds, elements, missing, reasons = self._exact(f, holds, elements)
         result = Result(self, holds, elements, missing, f)
         result.open = reasons
         result.presumed = presumed
@@ -829,90 +831,66 @@ class Evaluator:
             result.stage, result.record = stage, record
         return result
 
-    def _could_change(
-        self,
-        f: dict[str, Any],
-        candidates: set[str],
-    ) -> tuple[set[str], bool | None]:
-        """Of the unknown facts found along the unknown paths, those that can change the outcome;
-        and the outcome when every completion gives the same one (else None).
-
-        The paths over-approximate (in `(a and b) or (a and c)` with `b` true, `c` lies on an
-        unknown path yet cannot matter), so when the candidates are few bools and enums, every
-        completion is tried and a fact is kept only if changing it alone changes the outcome.
-        """
-        names = sorted(candidates)
-        domains: list[tuple[Any, ...]] = []
-        size = 1
-        records = 1 + sum(len(v) for v in f.values() if v.__class__ is tuple)
-        for name in names:
-            kind, spec = self.schema.facts[name]
-            if kind == "bool":
-                domains.append((True, False))
-            elif kind in ("enum", "scale"):
-                domains.append(tuple(spec))
-            else:
-                return candidates, None  # a date, text, number or list cannot be enumerated
-            size *= len(domains[-1])
-            if size > _ENUMERATION_LIMIT or size * records > _ENUMERATION_WORK:
-                return candidates, None
-        outcomes: dict[tuple[Any, ...], Truth] = {}
-        g = dict(f)  # every completion sets every candidate: one copy serves them all
-        for combo in itertools.product(*domains):
-            g.update(zip(names, combo))
-            outcomes[combo] = self._holds(g)
-        relevant: set[str] = set()
-        for i, name in enumerate(names):
-            for combo, outcome in outcomes.items():
-                if any(
-                    outcomes[(*combo[:i], alt, *combo[i + 1 :])] != outcome
-                    for alt in domains[i]
-                    if alt != combo[i]
-                ):
-                    relevant.add(name)
-                    break
-        common = set(outcomes.values())
-        if len(common) == 1 and None not in common:
-            return set(), bool(common.pop())
-        return relevant, None
-
-    def _settle_elements(self, f: dict[str, Any], elements: dict[str, Truth]) -> dict[str, Truth]:
-        """Each unknown element that every value of the unknown facts it reads would make true
-        (or false) is true (or false): `x or not x` holds with `x` unknown. Tried only while
-        those facts are few bools and enums (_ELEMENT_LIMIT completions); else left unknown."""
-        reads = self.info.element_facts
+    def _exact(
+        self, f: dict[str, Any], holds: Truth, elements: dict[str, Truth]
+    ) -> tuple[Truth, dict[str, Truth], tuple[str, ...], tuple[str, ...]]:
+        """The outcome, elements, `missing` and `open` reasons made exact where Kleene's values
+        left them unknown (see compiler/runtime/exact.py): `x or not x` holds with `x` unknown,
+        and `missing` keeps only the unknown facts the outcome still depends on."""
+        found: set[str] = set()
+        if holds is None:
+            self._missing(f, found)
+        reasons = tuple(sorted({str(x) for x in found if x.__class__ is Reason}))
+        candidates = tuple(sorted(x for x in found if x.__class__ is not Reason))
         thresholds = self.info.thresholds
-        if any(elements.get(t) is False for t in thresholds):
-            return elements  # the others were not reached: unknown by design
-        out = dict(elements)
-        for label, value in elements.items():
-            if value is not None or label not in reads:
-                continue
-            names = [name for name in reads[label] if f.get(name) is None]
-            domains: list[tuple[Any, ...]] = []
-            size = 1
-            for name in names:
-                kind, spec = self.schema.facts[name]
-                if kind == "bool":
-                    domains.append((True, False))
-                elif kind in ("enum", "scale"):
-                    domains.append(tuple(spec))
-                else:
-                    break
-                size *= len(domains[-1])
-                if size > _ELEMENT_LIMIT:
-                    break
+        keys = {slot.label: slot.key for slot in self.info.elements}
+        # A failed threshold leaves the other elements unknown by design (not reached).
+        reached = not any(elements.get(t) is False for t in thresholds)
+        labels = [
+            label
+            for label, value in elements.items()
+            if value is None and reached and label in keys
+        ]
+        module = self.program
+        if module is None:  # an Evaluator built without its module's INFO: Kleene's answer
+            return holds, elements, candidates, reasons
+        pending = []
+        notes = self.info.presumptions
+        for name, value, cond, index in self.presume:
+            if cond is not None and f[name] is None and 0 <= index < len(notes):
+                tree = notes[index].cond
+                if tree is not None:
+                    pending.append((name, value, tree))
+        analysis = Exact(
+            self.schema.facts,
+            lambda key: module.elements[key].tree,
+            lambda name: module.doctrines[name].tree,
+            f,
+            pending,
+        )
+        wanted = ([self.info.tree] if holds is None else []) + [
+            module.elements[keys[label]].tree for label in labels
+        ]
+        try:
+            verdicts = analysis.judge(wanted)
+        except (Budget, Unsupported) as stop:
+            if holds is None:
+                reasons = (*reasons, _beyond(stop))
+            return holds, elements, candidates, reasons
+        missing: tuple[str, ...] = ()
+        if holds is None:
+            verdict = verdicts.pop(0)
+            if verdict.settled:
+                holds, reasons = verdict.value, ()
             else:
-                seen: set[Truth] = set()
-                g = dict(f)
-                for combo in itertools.product(*domains):
-                    g.update(zip(names, combo))
-                    seen.add(self._values(g)[1][label])
-                    if len(seen) > 1 or None in seen:
-                        break
-                if len(seen) == 1 and None not in seen:
-                    out[label] = seen.pop()
-        return out
+                missing = tuple(sorted(verdict.depends))
+                # A reason stands only if some way the facts could go leaves the law open.
+                reasons = reasons if verdict.may_be_open else ()
+        out = dict(elements)
+        for label, verdict in zip(labels, verdicts):
+            if verdict.settled:
+                out[label] = verdict.value
+        return holds, out, missing, reasons
 
     def holds(self, facts: Mapping[str, Any], *, validate: bool = True) -> Truth:
         """The outcome alone. With validate=False the facts must already be in runtime form

@@ -17,7 +17,7 @@ from typing import Any, Union
 
 # Raised whenever a class below gains, loses or reorders a field, or a node changes meaning:
 # compiled modules build these nodes by position.
-FORMAT = 2
+FORMAT = 3
 
 
 # The comparison operators, by the symbol a doctrine writes: what each computes on two known
@@ -395,6 +395,9 @@ class Burden(_Node):
     when: str
     because: str
     cites: tuple[Citation, ...] = ()
+    # The condition's tree (None: always): the exact analysis applies the burden on the
+    # completions of the unknown facts where it holds (compiler/runtime/exact.py).
+    cond: Expr | None = None
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)

@@ -216,9 +216,14 @@ def _open(
         if open_world.holds is None:
             return result, [f for f in open_world.missing if f not in facts]
         return result, []
+    # A burden makes an absent fact count one way (`absent F counts as V when C`); in an
+    # interview a fact not yet asked is not yet known to be absent, so it is still asked.
+    presumed = [n.fact for n in result.presumed if n.fact not in facts]
     if result.holds is not None:
-        return result, []
-    return result, [f for f in result.missing if f not in facts]
+        return result, presumed
+    return result, [f for f in result.missing if f not in facts] + [
+        f for f in presumed if f not in result.missing
+    ]
 
 
 def _declared(evaluator: Evaluator, candidates: Sequence[str]) -> list[str]:
