@@ -469,9 +469,10 @@ CODES: Mapping[str, Code] = {
         Code(
             "D0605",
             "a label and a fact of one name",
-            "A comparison names a fact that is also the label of one of the doctrine's "
-            "elements. Everywhere else in the doctrine the label means the element; compared, "
-            "the name reads the fact. Give the element another label to say which is meant.",
+            "A name that is both a fact and the label of one of the doctrine's elements, where "
+            "either could be meant: compared, the name reads the fact (only facts are "
+            "compared); alone as a condition, with a bool fact of that name, it is the element. "
+            "Give the element another label to say which is meant.",
             'fact c: enum (low < high) means "c"\nelement e { holds when c >= low }\n'
             "doctrine d {\n  element c = e\n  holds when c >= high\n}\n",
             "warning",

@@ -1,11 +1,33 @@
-"""Shared pytest configuration."""
+"""Shared pytest configuration: markers, and the Hypothesis profiles (see support.examples)."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
+from hypothesis import settings
+
+# Each property sets its own count through support.examples(); the profiles give the rest: no
+# deadline (a loaded machine is not a failure). "fast" keeps what Hypothesis chose for this
+# place (under CI its "ci" profile: the same examples every run); "fuzz" draws afresh each run,
+# with no example database, and prints how to reproduce what it finds.
+settings.register_profile("fast", parent=settings(), deadline=None)
+settings.register_profile("fuzz", deadline=None, derandomize=False, database=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fast"))
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "slow: builds a wheel or a venv, or runs many subprocesses (runs in CI too)"
     )
+    config.addinivalue_line(
+        "markers",
+        "property: a Hypothesis property (found by itself, or marked where the property is"
+        " built inside the test); .ci/run's fuzz step runs these under HYPOTHESIS_PROFILE=fuzz",
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if getattr(getattr(item, "obj", None), "is_hypothesis_test", False):
+            item.add_marker(pytest.mark.property)

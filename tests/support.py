@@ -141,6 +141,17 @@ def write_yaml(path: Path, facts: dict[str, Any]) -> Path:
     return path
 
 
+# How many examples each property tries. The fast suite (the README's test command) tries few;
+# `HYPOTHESIS_PROFILE=fuzz` (the fuzz step of .ci/run, and anyone hunting a bug) ten times as
+# many, of the same properties. tests/conftest.py loads the profile of the same name.
+FUZZ = os.environ.get("HYPOTHESIS_PROFILE") == "fuzz"
+
+
+def examples(fast: int) -> int:
+    """The number of examples for a property that tries `fast` of them in the fast suite."""
+    return fast * 10 if FUZZ else fast
+
+
 # The one switch that rewrites every expected-output file (golden memos, diagnostics snapshots):
 # `UPDATE_GOLDEN=1 pytest`, then read the diff before committing it.
 UPDATE_GOLDEN = os.environ.get("UPDATE_GOLDEN") == "1"

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import LIBRARY, doctrine_sources, fact_patterns
-from support import doctrine_file, run_cli
+from support import doctrine_file, examples, run_cli
 
 from compiler.codegen.compile import compile_files
 from compiler.errors import DoctrineError
@@ -103,12 +103,13 @@ def same_output(doctrine: Path, source: Path, tmp: Path, suffix: str, *extra: st
     return out_p.read_bytes()
 
 
+@pytest.mark.property
 @pytest.mark.parametrize("doctrine", DOCTRINES, ids=[p.stem for p in DOCTRINES])
 def test_duckdb_writes_the_python_engines_bytes(doctrine: Path, tmp_path: Path) -> None:
     program = compile_files([doctrine])[0].program
 
     @settings(
-        max_examples=3,
+        max_examples=examples(3),
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
     )
@@ -262,7 +263,7 @@ def test_switches_and_open_outcomes_in_parquet(tmp_path: Path) -> None:
 
 
 @settings(
-    max_examples=4,
+    max_examples=examples(4),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )

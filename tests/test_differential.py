@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reference import Reference, disagreements
 from strategies import LIBRARY, LIBRARY_FILES, doctrine_sources, fact_patterns
+from support import examples
 
 from compiler.checking import ir
 from compiler.codegen.compile import Compiled, compile_files, module_from_source
@@ -29,7 +30,7 @@ from compiler.errors import DoctrineError
 from compiler.runtime import Tree, program
 
 FAST = settings(
-    max_examples=40,
+    max_examples=examples(20),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -92,6 +93,7 @@ def test_the_library_has_doctrines_to_compare() -> None:
     assert any(d.closed_world for c, _ in _COMPILED.values() for d in c.program.doctrines)
 
 
+@pytest.mark.property
 @pytest.mark.parametrize(("doctrine", "file"), _DOCTRINES, ids=[d for d, _ in _DOCTRINES])
 def test_library_doctrine_agrees_with_the_reference(doctrine: str, file: str) -> None:
     compiled, module = _COMPILED[file]

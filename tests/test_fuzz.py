@@ -25,11 +25,12 @@ from strategies import (
     library_mutations,
     tokens,
 )
+from support import examples
 
 from compiler.tools.cli import main
 
 FAST = settings(
-    max_examples=40,
+    max_examples=examples(20),
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
@@ -53,7 +54,7 @@ def test_generated_doctrines_compile(tmp_path_factory: pytest.TempPathFactory, s
     assert compile_or_refuse(path) == "compiled", source
 
 
-@settings(FAST, max_examples=25)
+@settings(FAST, max_examples=examples(25))
 @given(source=extreme_sources())
 def test_doctrines_at_the_edges_compile_or_are_refused(
     tmp_path_factory: pytest.TempPathFactory, source: str
@@ -97,7 +98,10 @@ def test_each_token_of_a_library_file_deleted(library: Path, path: Path) -> None
 
 
 @settings(
-    max_examples=15, deadline=None, database=None, suppress_health_check=FAST.suppress_health_check
+    max_examples=examples(15),
+    deadline=None,
+    database=None,
+    suppress_health_check=FAST.suppress_health_check,
 )
 @given(mutation=library_mutations())
 def test_the_command_line_never_reports_an_internal_error(

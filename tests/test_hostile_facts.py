@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support import doctrine_file, run_cli
+from support import doctrine_file, examples, run_cli
 
 import compiler
 from compiler.runtime import FactsError
@@ -274,7 +274,7 @@ _VALUES = st.one_of(
 )
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     facts=st.dictionaries(
         st.sampled_from([*DANGER.schema.names, "alleged", "x"]) | st.text(max_size=5),

@@ -92,6 +92,41 @@ def test_an_element_written_in_place_reads_its_own_label_as_the_fact(tmp_path: P
     assert proc.returncode == 0 and warnings(proc.stderr) == [], proc.stderr
 
 
+BOOL_LABEL = (
+    VOCABULARY
+    + "element told { holds when warned and culpability >= negligence }\n"
+    + "doctrine d {\n"
+    + "  element warned = told\n"
+    + "  holds when warned\n"
+    + "}\n"
+)
+
+
+def test_a_label_alone_is_the_element_even_beside_a_bool_fact_and_the_check_says_so(
+    tmp_path: Path,
+) -> None:
+    source = write(tmp_path, BOOL_LABEL)
+    proc = run_cli("check", source, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert warnings(proc.stderr) == [
+        "warning[D0605]: `warned` is both a fact and a label of this doctrine's elements;"
+        " as a condition, it is the element"
+    ]
+    assert "--> m.doctrine:6:14\n" in proc.stderr
+    assert "^^^^^^ the element, not the fact" in proc.stderr
+    facts = tmp_path / "facts.json"
+    facts.write_text(json.dumps({"warned": True, "culpability": "none"}), encoding="utf-8")
+    result = json.loads(run_cli("eval", source, "--facts", facts, "--format", "json").stdout)
+    assert result["holds"] is False  # the element (warned, and negligence at least), not the fact
+
+
+def test_a_label_alone_beside_an_enum_fact_is_no_question(tmp_path: Path) -> None:
+    # An enum is no condition: `culpability` alone can only be the element.
+    text = LABEL_AND_FACT.replace(" and culpability >= intent", "")
+    proc = run_cli("check", write(tmp_path, text), cwd=tmp_path)
+    assert proc.returncode == 0 and warnings(proc.stderr) == [], proc.stderr
+
+
 def test_a_variant_warns_about_what_it_inherits_once(tmp_path: Path) -> None:
     text = LABEL_AND_FACT + "doctrine d2 extends d {\n  element warning { holds when warned }\n}\n"
     proc = run_cli("check", write(tmp_path, text), cwd=tmp_path)

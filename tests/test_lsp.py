@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from support import clean_env
+from support import clean_env, examples
 
 TIMEOUT = 30  # seconds for any one answer
 
@@ -821,7 +821,7 @@ def test_bad_frames_do_not_stop_the_server(tmp_path: Path) -> None:
         c.close()
 
 
-@settings(deadline=None, max_examples=60)
+@settings(deadline=None, max_examples=examples(60))
 @given(
     bodies=st.lists(st.dictionaries(st.text(max_size=5), st.integers()), min_size=1, max_size=5),
     cuts=st.lists(st.integers(min_value=1, max_value=40), max_size=30),

@@ -28,7 +28,7 @@ SETUP = (
     ".venv/bin/doctrine explain doctrine/state_created_danger.doctrine "
     "--facts examples/kennedy-dissent.yaml --format text"
 )
-TESTS = "python3 -m venv .venv && .venv/bin/pip install -e '.[dev]' && .venv/bin/pytest"
+TESTS = "python3 -m venv .venv && .venv/bin/pip install -e '.[dev]' && .venv/bin/pytest -n auto"
 
 
 def test_readme_opens_with_the_two_commands() -> None:

@@ -15,7 +15,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
-from support import LIBRARY, jsonable, load_precedents
+from support import LIBRARY, examples, jsonable, load_precedents
 
 from compiler.tools import cli
 from compiler.tools.factschema import doctrine_schema
@@ -139,7 +139,7 @@ FACT_NAMES = st.sampled_from(["custody", "culpability", "event_date", "authoriti
                               "affirmative_act", "x"])  # fmt: skip
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=list(HealthCheck))
 @given(
     body=st.dictionaries(FACT_NAMES, JSON, max_size=4) | JSON,
     endpoint=st.sampled_from(["evaluate", "next", "explain"]),

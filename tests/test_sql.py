@@ -18,7 +18,7 @@ import sqlglot
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import LIBRARY, LIBRARY_FILES, doctrine_sources, fact_patterns
-from support import doctrine_file, run_cli
+from support import doctrine_file, examples, run_cli
 
 from compiler.checking import ir
 from compiler.codegen.compile import Compiled, compile_files, compile_source, module_from_source
@@ -27,7 +27,7 @@ from compiler.errors import DoctrineError
 from compiler.tools.sqlbatch import duckdb_type
 
 FAST = settings(
-    max_examples=3,
+    max_examples=examples(3),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -166,6 +166,7 @@ def test_the_library_has_switches_open_outcomes_and_burdens() -> None:
     )
 
 
+@pytest.mark.property
 @pytest.mark.parametrize(
     ("doctrine", "file"),
     _DOCTRINES,
@@ -209,7 +210,7 @@ def _program(source: str) -> ir.Program | None:
 
 
 @settings(
-    max_examples=12,
+    max_examples=examples(4),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -221,7 +222,7 @@ def test_generated_doctrines_on_duckdb_and_sqlite_agree_with_python(
 
 
 @settings(
-    max_examples=15,
+    max_examples=examples(4),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )

@@ -191,7 +191,9 @@ class _Walk:
             yield from self.condition(e, frozenset())
 
     def condition(self, e: n.Expr, variables: frozenset[str]) -> Iterator[Diagnostic]:
-        if isinstance(e, (n.And, n.Or, n.AtLeast)):
+        if isinstance(e, n.Name):
+            yield from self.bare(e, variables)
+        elif isinstance(e, (n.And, n.Or, n.AtLeast)):
             for item in e.items:
                 yield from self.condition(item, variables)
         elif isinstance(e, n.Not):
@@ -208,6 +210,23 @@ class _Walk:
             )
             if t is not None and t.kind == "list" and t.record is not None:
                 yield from self.condition(e.body, variables | {e.var})
+
+    def bare(self, e: n.Name, variables: frozenset[str]) -> Iterator[Diagnostic]:
+        """A label used as a condition is the element; a bool fact of that name could have
+        been meant as well (an enum or a list could not: it is no condition)."""
+        if e.id in variables or e.id not in self.labels:
+            return
+        entry = self.scope.get(e.id)
+        t = self.project.fact_type(entry) if entry is not None and entry.kind == "fact" else None
+        if t is not None and t.kind == "bool":
+            yield _warning(
+                "D0605",
+                f"`{e.id}` is both a fact and a label of this doctrine's elements; "
+                "as a condition, it is the element",
+                e.pos,
+                label="the element, not the fact",
+                help=f"give the element another label, as `element {e.id}_test = ...`",
+            )
 
     def operand(self, e: n.Expr, variables: frozenset[str]) -> Iterator[Diagnostic]:
         if not isinstance(e, n.Name) or e.id in variables or e.id not in self.labels:
