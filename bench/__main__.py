@@ -28,21 +28,31 @@ SIZES: dict[str, dict[str, dict[str, Any]]] = {
         "compile": {"sizes": (1_000, 10_000, 50_000), "repeat": 2},
         "explain": {"count": 200, "counts": (10, 20, 40), "repeat": 5},
         "startup": {"repeat": 15},
-        "batch": {"count": 1_000_000, "parquet": 10_000_000},
+        "batch": {
+            "count": 1_000_000,
+            "parquet": 10_000_000,
+            "scale": (1_000_000, 10_000_000, 100_000_000),
+        },
     },
     "quick": {
         "eval": {"count": 40_000, "block": 1_000, "rounds": 3},
         "compile": {"sizes": (1_000, 5_000, 10_000), "repeat": 1},
         "explain": {"count": 50, "counts": (10, 20, 40), "repeat": 2},
         "startup": {"repeat": 5},
-        "batch": {"count": 100_000, "parquet": 1_000_000},
+        "batch": {"count": 100_000, "parquet": 1_000_000, "scale": (1_000_000,)},
     },
     "tiny": {  # for the test of the harness itself
         "eval": {"count": 2_000, "block": 500, "rounds": 1},
         "compile": {"sizes": (200, 400), "repeat": 1},
         "explain": {"count": 4, "counts": (8, 12), "repeat": 1},
         "startup": {"repeat": 1},
-        "batch": {"count": 500, "jobs": (2, 1), "engines": ("duckdb",), "parquet": 500},
+        "batch": {
+            "count": 500,
+            "jobs": (2, 1),
+            "engines": ("duckdb",),
+            "parquet": 500,
+            "scale": (1_000,),
+        },
     },
 }
 
