@@ -35,7 +35,11 @@ SIZES: dict[str, dict[str, dict[str, Any]]] = {
         "compile": {"sizes": (1_000, 10_000, 50_000), "repeat": 2},
         "explain": {"count": 200, "counts": (10, 20, 40), "repeat": 5},
         "startup": {"repeat": 15},
-        "batch": {"count": 1_000_000, "parquet": 10_000_000},
+        "batch": {
+            "count": 1_000_000,
+            "parquet": 10_000_000,
+            "scale": (1_000_000, 10_000_000, 100_000_000),
+        },
         "hostile": {"records": 100_000, "depth": 50_000, "repeat": 3},
     },
     "quick": {
@@ -43,7 +47,7 @@ SIZES: dict[str, dict[str, dict[str, Any]]] = {
         "compile": {"sizes": (1_000, 5_000, 10_000), "repeat": 1},
         "explain": {"count": 50, "counts": (10, 20, 40), "repeat": 2},
         "startup": {"repeat": 5},
-        "batch": {"count": 100_000, "parquet": 1_000_000},
+        "batch": {"count": 100_000, "parquet": 1_000_000, "scale": (1_000_000,)},
         "hostile": {"records": 20_000, "depth": 20_000, "repeat": 2},
     },
     "tiny": {  # for the test of the harness itself
@@ -51,7 +55,13 @@ SIZES: dict[str, dict[str, dict[str, Any]]] = {
         "compile": {"sizes": (200, 400), "repeat": 1},
         "explain": {"count": 4, "counts": (8, 12), "repeat": 1},
         "startup": {"repeat": 1},
-        "batch": {"count": 500, "jobs": (2, 1), "engines": ("duckdb",), "parquet": 500},
+        "batch": {
+            "count": 500,
+            "jobs": (2, 1),
+            "engines": ("duckdb",),
+            "parquet": 500,
+            "scale": (1_000,),
+        },
         "hostile": {"records": 200, "depth": 200, "repeat": 1},
     },
 }

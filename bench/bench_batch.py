@@ -131,11 +131,70 @@ def check_parquet(out: Path, expected: list[bool | None]) -> int:
     return len(got)
 
 
+def write_generated_parquet(out: Path, count: int) -> None:
+    """`count` cases as a Parquet file made by DuckDB from range(): case i is pattern
+    hash(i) mod 384 of `engines.patterns()`, decoded in SQL (no file of cases needed)."""
+    import duckdb
+
+    names = [*en.BOOLS, en.EXTRA]
+    # patterns() is product((True, False), repeat=6) times the culpability values: pattern p
+    # has culpability p mod 6, and bool k is True when bit (5 - k) of p // 6 is 0.
+    bools = ", ".join(
+        f"((p // 6) >> {len(names) - 1 - k}) & 1 = 0 AS {name}" for k, name in enumerate(names)
+    )
+    words = "[" + ", ".join(f"'{w}'" for w in en.CULPABILITY) + "]"
+    duckdb.connect().execute(
+        f"COPY (SELECT {bools}, list_extract({words}, p % 6 + 1) AS culpability"
+        f" FROM (SELECT CAST(hash(i) % 384 AS BIGINT) AS p FROM range({count}) t(i)))"
+        f" TO '{str(out).replace(chr(39), chr(39) * 2)}' (FORMAT parquet)"
+    )
+
+
+def generated_outcomes(count: int) -> list[bool | None]:
+    """The hand-written outcome of the first `count` generated cases (a sample to check)."""
+    import duckdb
+
+    space = en.patterns()
+    rows = duckdb.connect().execute(f"SELECT hash(i) % 384 FROM range({count}) t(i)").fetchall()
+    return [en.hand_written(space[int(r[0])]) for r in rows]
+
+
+def scaling(sizes: tuple[int, ...], folder: Path) -> list[dict[str, Any]]:
+    """Parquet to Parquet on DuckDB at each size, the cases generated on the fly."""
+    import duckdb
+
+    rows = []
+    for size in sizes:
+        say(f"  Parquet to Parquet on DuckDB, {size:,} generated cases")
+        source = folder / f"gen{size}.parquet"
+        write_generated_parquet(source, size)
+        out = folder / f"gen{size}-out.parquet"
+        row = run_once(source, out, 1, "duckdb")
+        sample = min(size, 100_000)
+        con = duckdb.connect()
+        count = con.execute("SELECT count(*) FROM read_parquet(?)", [str(out)]).fetchone()
+        got = [
+            r[0]
+            for r in con.execute(
+                f"SELECT holds FROM read_parquet(?) LIMIT {sample}", [str(out)]
+            ).fetchall()
+        ]
+        if count is None or count[0] != size or got != generated_outcomes(sample):
+            raise AssertionError(f"Parquet to Parquet at {size:,}: results do not check")
+        row["cases"] = size
+        row["input_mib"] = source.stat().st_size / 2**20
+        rows.append(row)
+        source.unlink()
+        out.unlink()
+    return rows
+
+
 def run(
     count: int = TARGET_CASES,
     jobs: tuple[int, ...] = (2, 1),
     engines: tuple[str, ...] = ("duckdb", "spark"),
     parquet: int = PARQUET_CASES,
+    scale: tuple[int, ...] = (),
 ) -> dict[str, Any]:
     """The batch benchmark; a report as a dict."""
     folder = Path(tempfile.mkdtemp(prefix="doctrine-batch-"))
@@ -170,6 +229,7 @@ def run(
             parquet_row = run_once(source, out, 1, "duckdb")
             parquet_row["cases"] = parquet
             parquet_row["checked"] = check_parquet(out, big_expected)
+        scaled = scaling(scale, folder) if scale and "duckdb" in engines else []
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     target = next((r for r in rows if r["engine"] == "python --jobs 2"), rows[0])
@@ -196,6 +256,7 @@ def run(
             "met": parquet_row["cases"] >= PARQUET_CASES
             and parquet_row["seconds"] < PARQUET_SECONDS,
         },
+        "scaling": scaled,
         "self_peak_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
     }
 
@@ -247,4 +308,24 @@ def markdown(report: dict[str, Any]) -> str:
             f"{p['peak_kib'] / 1024:.0f} MiB peak (target {PARQUET_CASES:,} in under "
             f"{p['goal']:.0f} s: {'met' if p['met'] else 'NOT met'})."
         )
+    scaled = report.get("scaling") or []
+    if scaled:
+        lines += [
+            "",
+            "DuckDB, Parquet to Parquet, cases generated on the fly:",
+            "",
+            table(
+                ["cases", "input", "wall time", "cases per second", "peak memory"],
+                [
+                    [
+                        f"{r['cases']:,}",
+                        f"{r['input_mib']:.0f} MiB",
+                        f"{r['seconds']:.1f} s",
+                        f"{r['cases'] / r['seconds']:,.0f}",
+                        f"{r['peak_kib'] / 1024:.0f} MiB",
+                    ]
+                    for r in scaled
+                ],
+            ),
+        ]
     return "\n".join(lines)

@@ -6,7 +6,7 @@ import datetime
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import Any
 
 import attrs
 
@@ -15,7 +15,7 @@ from ..runtime import convert, value_problem
 from ..syntax import nodes as n
 from ..syntax.loader import Loaded
 from ..syntax.unparse import unparse
-from . import ir
+from . import ir, precedents
 from .lint import lint
 from .logic import satisfiable
 from .project import (
@@ -1464,15 +1464,6 @@ class Checker:
         return tuple(given)
 
     # -------------------------------------------------------------- decided cases as data
-    _PRECEDENT_FIELDS: ClassVar[dict[str, tuple[str, bool]]] = {
-        "name": ("text", False),
-        "court": ("text", False),
-        "decided": ("date", False),
-        "recognizes_right": ("bool", False),
-        "materially_similar": ("bool", False),
-        "abrogated": ("date", True),
-    }
-
     def precedents(
         self, names: tuple[n.Name, n.Name], module: Path, doctrine: str
     ) -> tuple[str, tuple[dict[str, Any], ...]] | None:
@@ -1492,19 +1483,17 @@ class Checker:
         record = self.fact(entry).record
         if record is None:
             return None
-        for field_name, (kind, optional) in self._PRECEDENT_FIELDS.items():
-            field = record.field(field_name)
-            if field is None or field.type.kind != kind or field.optional != optional:
-                want = f"{'optional ' if optional else ''}{kind}"
-                self.fail(
-                    "D0313",
-                    f"record `{record.name}` needs a field `{field_name}: {want}` "
-                    "for the library's decided cases to fill it",
-                    list_name.pos,
-                    help="the library fills name, court, decided, recognizes_right, "
-                    "materially_similar and an optional abrogated",
-                )
-                return None
+        missing = precedents.missing_field(record)
+        if missing is not None:
+            field_name, want = missing
+            self.fail(
+                "D0313",
+                f"record `{record.name}` needs a field `{field_name}: {want}` "
+                "for the library's decided cases to fill it",
+                list_name.pos,
+                help=precedents.FILLED,
+            )
+            return None
         target = self.scopes[module].get(applied.id)
         if target is None or target.kind != "doctrine":
             self.fail(
@@ -1524,39 +1513,10 @@ class Checker:
             auth = self.authority(auth_entry)
             if auth.held is None or auth.applied is None or self.family(auth.applied) != family:
                 continue
-            applied_d = self.doctrines.get(auth.applied)
-            weighed = set(applied_d.facts_weighed if applied_d else dict(auth.facts))
-            relied = tuple(
-                (
-                    fact,
-                    vocabulary[fact].type.kind,
-                    vocabulary[fact].favours,
-                    vocabulary[fact].type.values,
-                )
-                for fact, _ in auth.facts
-                if fact in weighed and fact in vocabulary and vocabulary[fact].favours
-            )
-            against = tuple(
-                (f.name, f.type.kind, f.type.values)
-                for f in vocabulary.values()
-                if f.favours == "defendant"
-                and target_doctrine is not None
-                and f.name in target_doctrine.facts_weighed
-            )
             candidates.append(
-                {
-                    "key": auth.name,
-                    "name": auth.citation(),
-                    "court": auth.court,
-                    "decided": auth.decided,
-                    "year": auth.year,
-                    "held": auth.held,
-                    "applied": auth.applied,
-                    "abrogated": auth.abrogated,
-                    "facts": dict(auth.facts),
-                    "relied": relied,
-                    "against": against,
-                }
+                precedents.candidate(
+                    auth, vocabulary, self.doctrines.get(auth.applied), target_doctrine
+                )
             )
         return list_name.id, tuple(candidates)
 

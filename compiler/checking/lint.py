@@ -1,9 +1,10 @@
 """The lints (D06xx): warnings about a checked project that is legal but likely mistaken.
 
 They run after checking, over the frozen `CheckedProject`, and change nothing in it; the
-checker proper reports only what makes a program wrong (D02xx to D05xx). Each lint keeps the
-checker's gate: reasoning about chains of exceptions needs every declaration checked
-(`project.sound`), and an unused element is often the echo of an error, so it waits for none.
+checker proper reports what makes a program wrong (D02xx to D05xx, some of them warnings where
+it cannot tell, as D0312's "may both apply"). Each lint keeps the gate it had in the checker:
+reasoning about chains of exceptions needs every declaration checked (`project.sound`), and an
+unused element is often the echo of an error, so it waits for none.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ def lint(project: CheckedProject) -> list[Diagnostic]:
     """Every lint's warnings about the project, in a fixed order (the caller sorts them)."""
     return [
         *_rules_without_exceptions(project),
-        *_labels_compared_as_facts(project),
+        *_labels_and_facts(project),
         *_precedents_not_found(project),
         *(_chains(project) if project.sound else ()),
         *(_unused_elements(project) if project.ok else ()),
@@ -127,14 +128,15 @@ def _precedents_not_found(project: CheckedProject) -> Iterator[Diagnostic]:
         )
 
 
-# ---------------------------------------------------------------- D0605: a label read as a fact
+# ---------------------------------------------------------------- D0605: a label that is a fact
 
 
-def _labels_compared_as_facts(project: CheckedProject) -> Iterator[Diagnostic]:
-    """A name that is both a fact and a label of the doctrine's elements, compared: the label
-    names the element everywhere else in the doctrine; only compared does the name read the
-    fact. The same conditions the checker resolves with the labels in scope are walked here:
-    the doctrine's decision, its burdens, and its own elements (each without its own label)."""
+def _labels_and_facts(project: CheckedProject) -> Iterator[Diagnostic]:
+    """A name that is both a fact and a label of the doctrine's elements, where either could be
+    meant: compared, it reads the fact (only facts are compared); alone as a condition, beside
+    a bool fact, it is the element. The conditions walked are those the checker resolves with
+    the labels in scope: the doctrine's decision, its burdens, and its own elements (each
+    without its own label)."""
     for name, effective in project.effective.items():
         doctrine = project.doctrines.get(name)
         if doctrine is None:
@@ -158,7 +160,7 @@ def _labels_compared_as_facts(project: CheckedProject) -> Iterator[Diagnostic]:
 
 
 class _Walk:
-    """The comparisons of conditions read in one module with some labels in scope."""
+    """The conditions read in one module with some labels of a doctrine in scope."""
 
     def __init__(self, project: CheckedProject, module: Path, labels: frozenset[str]) -> None:
         self.project = project

@@ -719,7 +719,7 @@ class Generator:
             ]
         return []
 
-    def precedents(self, d: ir.Doctrine) -> tuple[Any, ...] | None:
+    def precedents(self, d: ir.Doctrine) -> program.Screening | None:
         """The library's decided cases for a doctrine, with the tests each must pass: the
         bodies of the quantifiers over the list they fill, so a note can say which one fails."""
         if d.precedents is None:
@@ -729,8 +729,8 @@ class Generator:
         for el in self.program.elements:
             for node in ir.walk(el.expr):
                 if isinstance(node, ir.Quantified) and node.collection.name == list_fact:
-                    tests.append((node.var, node.body))
-        return (list_fact, candidates, tuple(tests))
+                    tests.append(program.ScreeningTest(node.var, node.body))
+        return program.Screening(list_fact, candidates, tuple(tests))
 
     # -------------------------------------------------------------- the module
     def info(self) -> program.ModuleInfo:

@@ -995,7 +995,7 @@ def duck_parquet_to_parquet(batch: DuckBatch, path: str, output: str, name: str)
     )
     fd, temp = tempfile.mkstemp(suffix=".jsonl")
     bad: list[tuple[int, str]] = []
-    slow_count = 0
+    slow_count = records = 0
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             for line, facts in _python_items(slow, names, batch.keep):
@@ -1007,6 +1007,7 @@ def duck_parquet_to_parquet(batch: DuckBatch, path: str, output: str, name: str)
                 record = json.loads(text)
                 record["__i"] = line
                 handle.write(json.dumps(record) + "\n")
+                records += 1
         elements = "STRUCT(" + ", ".join(f"{_quote(label)} BOOLEAN" for label in labels) + ")"
         types = {
             **dict.fromkeys(batch.keep, "JSON"),
@@ -1051,9 +1052,12 @@ def duck_parquet_to_parquet(batch: DuckBatch, path: str, output: str, name: str)
             )
         else:
             body = f"SELECT {out_columns}, {tail} FROM ({fast_sql})"
-        fast_count = batch.con.execute(f"SELECT count(*) FROM ({sql}) WHERE fast").fetchone()[0]
         try:
-            batch.con.execute(f"COPY ({body}) TO '{_escape(output)}' (FORMAT parquet)")
+            # The rows written: SQL's, and a record per row the runtime wrote.
+            written = batch.con.execute(
+                f"COPY ({body}) TO '{_escape(output)}' (FORMAT parquet)"
+            ).fetchone()[0]
+            fast_count = int(written) - records
         except Exception as exc:  # a path DuckDB cannot write, and the like
             raise BatchError(
                 f"{output}: cannot write the Parquet file: {_first_line(exc)}"
@@ -1061,4 +1065,4 @@ def duck_parquet_to_parquet(batch: DuckBatch, path: str, output: str, name: str)
     finally:
         with contextlib.suppress(OSError):
             os.remove(temp)
-    return "", int(fast_count) + slow_count, bad
+    return "", fast_count + slow_count, bad
