@@ -26,6 +26,7 @@ from reference import Reference, disagreements
 from support import LIBRARY, clean_env, run_cli, run_process
 
 import compiler
+import compiler.tools.cli
 from compiler import runtime
 from compiler.codegen.compile import compile_files, module_from_source, write_module
 from compiler.errors import DoctrineError
@@ -406,6 +407,36 @@ def test_long_lists_of_conditions_are_not_deep(tmp_path: Path) -> None:
     result = module.evaluate({"f1": False, "f2": True})
     assert (result.holds, result.elements) == (False, {"e": False, "g": True})
     assert module.evaluate({"f7": True}).elements == {"e": None, "g": True}
+
+
+def test_a_long_line_of_conditions_compiles_to_a_module_of_its_size(tmp_path: Path) -> None:
+    # Issue 17.9: one 650 KB line of `(a and b) or ...` compiled to a module 36 times its
+    # size (every repetition written out in the evaluator, its `missing` walk and INFO). Now
+    # a repeated condition is tested once and built once in INFO; distinct conditions cost
+    # a bounded amount each, so four times the conditions make about four times the module.
+    def sizes(text: str, name: str) -> tuple[int, int]:
+        path = tmp_path / f"{name}.doctrine"
+        path.write_text(text, encoding="utf-8")
+        out = tmp_path / f"out_{name}"
+        assert compiler.tools.cli.main(["compile", str(path), "-o", str(out)]) == 0
+        return len(text.encode()), (out / f"{name}.py").stat().st_size
+
+    def repeated(n: int) -> str:
+        return "fact a: bool\nfact b: bool\ndoctrine d { element e { holds when " + (
+            " or ".join(["(a and b)"] * n) + " } }\n"
+        )
+
+    def distinct(n: int) -> str:
+        facts = "".join(f"fact a{i}: bool\nfact b{i}: bool\n" for i in range(n))
+        body = " or ".join(f"(a{i} and b{i})" for i in range(n))
+        return facts + "doctrine d { element e { holds when " + body + " } }\n"
+
+    source, module = sizes(repeated(1000), "repeated")
+    assert module < 2 * source
+    small = sizes(distinct(200), "few")
+    large = sizes(distinct(800), "many")
+    assert large[1] < 16 * large[0]
+    assert large[1] < 4.5 * small[1]  # linear: the fixed part of a module is small
 
 
 # ---------------------------------------------------------------- a 20 MB file
