@@ -140,6 +140,8 @@ class _Diagram:
             i = len(done)
             sub = tuple(kids[o][i] if level[o] == at else o for o in frame_ops)
             found = memo.get((key, sub))
+            if found is None and key in _DECIDES and len(sub) == 2:
+                found = _decided(key, sub)
             if found is not None:
                 done.append(found)
                 continue
@@ -169,6 +171,24 @@ class _Diagram:
 
 
 # ---------------------------------------------------------------- pointwise operations
+
+
+# For `and` and `or`, the leaf that decides alone (false, true), and the one that leaves the
+# other side as it is (true, false): a walk stops there, so that a junction of n conditions,
+# built from its last item up, takes time in proportion to n, not n squared.
+_DECIDES = {"and": (_FALSE, _TRUE), "or": (_TRUE, _FALSE)}
+
+
+def _decided(key: str, ops: tuple[int, ...]) -> int | None:
+    decides, neutral = _DECIDES[key]
+    a, b = ops
+    if a == decides or b == decides:
+        return decides
+    if a == neutral:
+        return b
+    if b == neutral:
+        return a
+    return None
 
 
 def _and(a: bool | None, b: bool | None) -> bool | None:
@@ -569,9 +589,9 @@ class Exact:
         elif tag in ("and", "or"):
             fn = _and if tag == "and" else _or
             parts = [self._build(j) for j in shape[1]]
-            out = parts[0]
-            for p in parts[1:]:
-                out = d.apply(tag, fn, (out, p))
+            out = parts[-1]
+            for p in reversed(parts[:-1]):  # from the last: see _DECIDES
+                out = d.apply(tag, fn, (p, out))
         elif tag == "not":
             out = d.apply("not", _not, (self._build(shape[1]),))
         elif tag == "ite":
