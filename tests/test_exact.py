@@ -11,8 +11,8 @@ from __future__ import annotations
 import datetime
 import itertools
 import json
-import os
 import math
+import os
 import tempfile
 from fractions import Fraction
 from pathlib import Path
@@ -209,7 +209,7 @@ _NUMBERS = sorted({Fraction(c) + Fraction(k, 4) for c in (0, 1, 2.5) for k in ra
 _TEXTS = ("x", "y", "", "a text no rule names")
 
 
-def _values(kind: str, values: tuple[str, ...]) -> tuple[Any, ...] | None:
+def values_for(kind: str, values: tuple[str, ...]) -> tuple[Any, ...] | None:
     """Values enough to meet every comparison the generated doctrines make (the strategies
     compare dates, numbers and text only with the constants in tests/strategies.py)."""
     return {
@@ -279,13 +279,13 @@ def test_random_doctrines_agree_with_brute_force(source: str, data: st.DataObjec
                 f = evaluator.prepare(facts)
             except FactsError:
                 continue
-            kinds = {n: _values(*types[n]) for n in f if f[n] is None}
+            kinds = {n: values_for(*types[n]) for n in f if f[n] is None}
             if any(v is None for v in kinds.values()):
                 continue  # an unknown list: its completions cannot be listed
             if math.prod(len(v) for v in kinds.values()) > 3000:  # type: ignore[arg-type]
                 continue
             arms: dict[str, dict[Any, None]] = {}
-            for switch in _switches(compiled.program, name, f):
+            for switch in switches_on_unknown(compiled.program, name, f):
                 arms.setdefault(switch.fact.name, {}).update(
                     dict.fromkeys(arm.value.value for arm in switch.arms)
                 )
@@ -296,7 +296,7 @@ def test_random_doctrines_agree_with_brute_force(source: str, data: st.DataObjec
             assert set(result.missing) == (set() if outcome is not None else depends), (name, facts)
 
 
-def _switches(program: Any, name: str, f: dict[str, Any]) -> list[Any]:
+def switches_on_unknown(program: Any, name: str, f: dict[str, Any]) -> list[Any]:
     """The switches on an unknown fact a doctrine reaches: such a fact ranges over the values
     its arms name (docs/language.md). The generated doctrines switch on one fact at most."""
     elements = {e.key: e.expr for e in program.elements}
