@@ -726,16 +726,16 @@ class Checker:
 
     def decide(self, decision: Decision, scope: Scope, owner: str) -> tuple[ir.Expr, str]:
         """The expression and text of `holds when`, a rule with exceptions, or a first match."""
-        kind, payload = decision.kind, decision.payload
-        if kind == "holds":
+        payload = decision.payload
+        if isinstance(payload, n.Condition):
             expr = self.condition(payload.expr, scope)
             text = unparse(payload.expr)
             if payload.unless:
                 return ir.Not(item=expr), f"unless {text}"
             return expr, text
-        if kind == "first":
+        if isinstance(payload, n.FirstMatch):
             return self.first_match(payload, scope)
-        if kind == "switch":
+        if isinstance(payload, n.Switch):
             return self.switch(payload, scope)
         rule, exceptions = payload.rule, payload.exceptions
         if rule is None:

@@ -16,7 +16,14 @@ from ..errors import Diagnostic, SourcePosition
 from ..syntax import nodes as n
 from . import ir
 from .logic import satisfiable
-from .project import ChainSite, CheckedProject, Decision, decisions, outcome_word
+from .project import (
+    ChainSite,
+    CheckedProject,
+    Decision,
+    RuleDecision,
+    decisions,
+    outcome_word,
+)
 
 
 def lint(project: CheckedProject) -> list[Diagnostic]:
@@ -169,11 +176,11 @@ class _Walk:
 
     def decision(self, decision: Decision) -> Iterator[Diagnostic]:
         payload = decision.payload
-        if decision.kind == "holds":
+        if isinstance(payload, n.Condition):
             yield from self.condition(payload.expr, frozenset())
-        elif decision.kind == "rule":
+        elif isinstance(payload, RuleDecision):
             yield from self.exceptions(payload.exceptions)
-        elif decision.kind == "first":
+        elif isinstance(payload, n.FirstMatch):
             for branch in payload.branches:
                 yield from self.maybe(branch.condition)
         else:

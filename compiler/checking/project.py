@@ -9,7 +9,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 import attrs
 
-from ..errors import Diagnostic
+from ..errors import Diagnostic, SourcePosition
 from ..syntax import nodes as n
 from ..syntax.loader import Loaded, display_path, sha256
 from . import ir
@@ -38,21 +38,21 @@ class Declared(Generic[T]):
 
 
 @attrs.frozen
-class Decision:
-    """How an element or a doctrine states its outcome: the first of the ways it uses."""
-
-    kind: Literal["holds", "rule", "first", "switch"]
-    # holds: nodes.Condition; rule: RuleDecision; first: nodes.FirstMatch; switch: nodes.Switch
-    payload: Any
-    pos: Any  # SourcePosition
-
-
-@attrs.frozen
 class RuleDecision:
     """A general rule and its exceptions (the rule is None when only exceptions are written)."""
 
     rule: n.GeneralRule | None
     exceptions: tuple[n.Exception_, ...]
+
+
+@attrs.frozen
+class Decision:
+    """How an element or a doctrine states its outcome: `holds when` (a condition), a rule
+    with exceptions, a `first match` list or a `holds by` switch; the kind names which."""
+
+    kind: Literal["holds", "rule", "first", "switch"]
+    payload: n.Condition | RuleDecision | n.FirstMatch | n.Switch
+    pos: SourcePosition
 
 
 @attrs.frozen
