@@ -14,7 +14,7 @@ from typing import Any
 
 from . import exact as _exact
 from . import program
-from .exact import Budget, Exact, Unsupported
+from .exact import Exact, Stopped
 from .logic import ABSENT, OPEN, Truth, at_least, every, merge, some
 from .tree import Tree
 
@@ -670,7 +670,7 @@ class Result:
 def _beyond(stop: Exception) -> str:
     """The `open` line when the exact analysis stopped: the outcome stays unknown, and
     `missing` lists every unknown fact on an unknown path, some of which may not matter."""
-    if isinstance(stop, Budget):
+    if isinstance(stop, _exact._Budget):
         why = (
             f"its size budget ({stop}; the budget is {_exact.NODE_BUDGET:,} nodes and"
             f" {_exact.WORK_BUDGET:,} steps)"
@@ -874,7 +874,7 @@ class Evaluator:
         ]
         try:
             verdicts = analysis.judge(wanted)
-        except (Budget, Unsupported) as stop:
+        except Stopped as stop:
             if holds is None:
                 reasons = (*reasons, _beyond(stop))
             return holds, elements, candidates, reasons
