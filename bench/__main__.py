@@ -19,7 +19,14 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from . import bench_batch, bench_compile, bench_eval, bench_explain, bench_startup
+from . import (
+    bench_batch,
+    bench_compile,
+    bench_eval,
+    bench_explain,
+    bench_hostile,
+    bench_startup,
+)
 from .common import machine, say
 
 SIZES: dict[str, dict[str, dict[str, Any]]] = {
@@ -33,6 +40,7 @@ SIZES: dict[str, dict[str, dict[str, Any]]] = {
             "parquet": 10_000_000,
             "scale": (1_000_000, 10_000_000, 100_000_000),
         },
+        "hostile": {"records": 100_000, "depth": 50_000, "repeat": 3},
     },
     "quick": {
         "eval": {"count": 40_000, "block": 1_000, "rounds": 3},
@@ -40,6 +48,7 @@ SIZES: dict[str, dict[str, dict[str, Any]]] = {
         "explain": {"count": 50, "counts": (10, 20, 40), "repeat": 2},
         "startup": {"repeat": 5},
         "batch": {"count": 100_000, "parquet": 1_000_000, "scale": (1_000_000,)},
+        "hostile": {"records": 20_000, "depth": 20_000, "repeat": 2},
     },
     "tiny": {  # for the test of the harness itself
         "eval": {"count": 2_000, "block": 500, "rounds": 1},
@@ -53,6 +62,7 @@ SIZES: dict[str, dict[str, dict[str, Any]]] = {
             "parquet": 500,
             "scale": (1_000,),
         },
+        "hostile": {"records": 200, "depth": 200, "repeat": 1},
     },
 }
 
@@ -62,6 +72,7 @@ BENCHMARKS: dict[str, tuple[Callable[..., dict[str, Any]], Callable[[dict[str, A
     "explain": (bench_explain.run, bench_explain.markdown),
     "startup": (bench_startup.run, bench_startup.markdown),
     "batch": (bench_batch.run, bench_batch.markdown),
+    "hostile": (bench_hostile.run, bench_hostile.markdown),
 }
 
 
@@ -105,6 +116,15 @@ def targets(report: dict[str, Any]) -> list[tuple[str, bool | None, str]]:
                 "when the facts double",
                 report["explain"]["polynomial"],
                 f"worst x{worst:.1f}" if worst is not None else "",
+            )
+        )
+    if "hostile" in report:
+        out.append(
+            (
+                f"hostile facts files: time at most x{bench_hostile.MAX_GROWTH:.0f} "
+                "when the input doubles",
+                report["hostile"]["bounded"],
+                f"worst x{report['hostile']['worst_growth']:.2f}",
             )
         )
     if "batch" in report:

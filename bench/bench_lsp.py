@@ -188,7 +188,8 @@ def run(keystrokes: int = 10, burst: int = 20) -> dict[str, Any]:
 
         hovers: list[float] = []
         line = texts[danger].splitlines()
-        where = next(i for i, text in enumerate(line) if "state_created" in text)
+        # The doctrine's declaration (a comment above it names it too, and hovers to nothing).
+        where = next(i for i, text in enumerate(line) if text.startswith("doctrine state_created"))
         character = line[where].index("state_created") + 2
         hover = {
             "textDocument": {"uri": danger},

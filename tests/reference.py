@@ -315,10 +315,15 @@ class Reference:
                 reads |= self.reads_expr(burden.cond)
         unknown = sorted(n for n in reads if f.get(n) is None and given.get(n) is None)
         constants = self.constants(given)
+        constants["switched"] = self.switched(exprs + [b.cond for b in burdens if b.cond], f)
         domains = []
         for name in unknown:
             values = self.values(self.facts[name].type, constants)
-            if values is None or name in constants["paired"]:
+            if name in constants["switched"]:
+                # A fact a rule is chosen by ranges over the rules' stated alternatives: with it
+                # unknown, a switch is their agreement (docs/language.md).
+                values = tuple(dict.fromkeys(constants["switched"][name]))
+            elif values is None or name in constants["paired"]:
                 return None
             domains.append(values)
         if math.prod(len(v) for v in domains) > ENUMERATION_LIMIT:
@@ -337,8 +342,44 @@ class Reference:
             outcomes[combo] = tuple(self.value(e, g, {}) for e in exprs)
         return unknown, domains, outcomes
 
+    def switched(self, exprs: list[ir.Expr], f: Mapping[str, Any]) -> dict[str, list[Any]]:
+        """The arms' values of each switch on an unknown fact that the expressions reach
+        (through the elements and doctrines they name, and a switch on a known fact only
+        through the arm it chooses), by the fact it chooses by."""
+        out: dict[str, list[Any]] = {}
+        seen: set[str] = set()
+        todo = list(exprs)
+        while todo:
+            e = todo.pop()
+            if isinstance(e, ir.Switch):
+                known = f.get(e.fact.name)
+                if known is None:
+                    out.setdefault(e.fact.name, []).extend(a.value.value for a in e.arms)
+                    todo += [*(a.result for a in e.arms), e.otherwise]
+                else:
+                    arm = next((a.result for a in e.arms if a.value.value == known), e.otherwise)
+                    todo.append(arm)
+            elif isinstance(e, ir.ElementRef):
+                if e.key not in seen:
+                    seen.add(e.key)
+                    todo.append(self.elements[e.key].expr)
+            elif isinstance(e, ir.DoctrineRef):
+                if "d " + e.name not in seen:
+                    seen.add("d " + e.name)
+                    todo.append(self.doctrines[e.name].expr)
+            elif isinstance(e, (ir.And, ir.Or, ir.AtLeast)):
+                todo.extend(e.items)
+            elif isinstance(e, ir.Not):
+                todo.append(e.item)
+            elif isinstance(e, ir.Quantified):
+                todo.append(e.body)
+            elif isinstance(e, ir.Chain):
+                for branch in e.branches:
+                    todo += [branch.cond, branch.result]
+        return out
+
     @staticmethod
-    def values(t: ir.FactType, constants: Mapping[str, set[Any]]) -> tuple[Any, ...] | None:
+    def values(t: ir.FactType, constants: Mapping[str, Any]) -> tuple[Any, ...] | None:
         """The values a completion tries for a fact of type `t`."""
         if t.kind == "bool":
             return (True, False)
@@ -355,10 +396,10 @@ class Reference:
         days = found or {datetime.date(2000, 1, 1)}
         return tuple(sorted({d + datetime.timedelta(days=k) for d in days for k in (-1, 0, 1)}))
 
-    def constants(self, given: Mapping[str, Any]) -> dict[str, set[Any]]:
+    def constants(self, given: Mapping[str, Any]) -> dict[str, Any]:
         """The constants of the program and the values in the case's lists, by kind; and under
         "paired" the date, number and text facts compared with one another."""
-        out: dict[str, set[Any]] = {"date": set(), "number": set(), "text": set(), "paired": set()}
+        out: dict[str, Any] = {"date": set(), "number": set(), "text": set(), "paired": set()}
         todo: list[Any] = [x.expr for x in self.elements.values()]
         todo += [x.expr for x in self.doctrines.values()]
         for rule in [*self.elements.values(), *self.doctrines.values()]:

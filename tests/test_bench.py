@@ -118,6 +118,7 @@ def test_the_whole_harness_runs_at_a_tiny_size(capsys: pytest.CaptureFixture[str
         "What would change the outcome",
         "Start-up",
         "Batch evaluation",
+        "Hostile facts files",
         "Targets",
     ):
         assert heading in out

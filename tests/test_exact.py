@@ -270,3 +270,22 @@ def test_random_doctrines_agree_with_brute_force(source: str, data: st.DataObjec
             result = evaluator.evaluate(facts)
             assert result.holds is outcome
             assert set(result.missing) == (set() if outcome is not None else depends)
+
+
+def test_a_rule_chosen_by_an_unknown_fact_ranges_over_its_stated_alternatives(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The contract (duty_to_protect): with no circuit given, the state-created-danger element is
+    # what the two circuits' tests agree on; `circuit` is missing only where they disagree. Here
+    # there is no affirmative act, so both tests fail: only `custody` can change the outcome,
+    # though another circuit (for which the library has no test) would leave it open.
+    path = Path(__file__).resolve().parents[1] / "doctrine" / "duty_to_protect.doctrine"
+    with tempfile.TemporaryDirectory() as folder:
+        facts = Path(folder) / "facts.json"
+        facts.write_text('{"affirmative_act": false, "state_aware_of_danger": true}', "utf-8")
+        argv = ["eval", str(path), "--facts", str(facts), "--format", "json"]
+        assert main(argv) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["holds"] is None
+    assert result["elements"] == {"special_relationship": None, "state_created_danger": False}
+    assert result["missing"] == ["custody"]

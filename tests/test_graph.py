@@ -83,7 +83,7 @@ def test_a_library_of_elements_draws_its_elements() -> None:
     assert "e:conduct.specific_plaintiff" in nodes
 
 
-# Heavy: .ci/run installs Graphviz for that step (the fast step ran before it, and skipped).
+# Heavy: it needs Graphviz (.ci/run installs it); where dot is missing it fails, never skips.
 @pytest.mark.heavy
 def test_graphviz_reads_the_output() -> None:
     text = run_cli("graph", DUTY, cwd=ROOT).stdout

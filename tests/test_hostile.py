@@ -23,9 +23,10 @@ from typing import Any
 
 import pytest
 from reference import Reference, disagreements
-from support import LIBRARY, clean_env, run_cli
+from support import LIBRARY, clean_env, run_cli, run_process
 
 import compiler
+import compiler.tools.cli
 from compiler import runtime
 from compiler.codegen.compile import compile_files, module_from_source, write_module
 from compiler.errors import DoctrineError
@@ -313,12 +314,16 @@ def test_files_that_are_not_regular_files_are_never_read(tmp_path: Path) -> None
     (tmp_path / "folder.doctrine").mkdir()
     main = tmp_path / "main.doctrine"
     main.write_text("import zero, fifo, folder\nfact a: bool\n", encoding="utf-8")
+    # Reading /dev/zero or a FIFO with no writer would never end (the test's timeout would
+    # say so); each is refused for what it is, before any read.
     for path in (main, tmp_path / "zero.doctrine", tmp_path / "fifo.doctrine"):
-        began = time.monotonic()
         with pytest.raises(DoctrineError) as info:
             compile_files([path])
-        assert time.monotonic() - began < 10
-        assert all(d.code == "D0401" for d in info.value.diagnostics)
+        assert info.value.diagnostics
+        for diagnostic in info.value.diagnostics:
+            assert diagnostic.code == "D0401"
+            refused = ("not a regular file", "links to a file outside the folder")
+            assert any(r in diagnostic.message for r in refused), diagnostic.message
 
 
 # ---------------------------------------------------------------- nesting 10,000 deep
@@ -404,6 +409,36 @@ def test_long_lists_of_conditions_are_not_deep(tmp_path: Path) -> None:
     assert module.evaluate({"f7": True}).elements == {"e": None, "g": True}
 
 
+def test_a_long_line_of_conditions_compiles_to_a_module_of_its_size(tmp_path: Path) -> None:
+    # Issue 17.9: one 650 KB line of `(a and b) or ...` compiled to a module 36 times its
+    # size (every repetition written out in the evaluator, its `missing` walk and INFO). Now
+    # a repeated condition is tested once and built once in INFO; distinct conditions cost
+    # a bounded amount each, so four times the conditions make about four times the module.
+    def sizes(text: str, name: str) -> tuple[int, int]:
+        path = tmp_path / f"{name}.doctrine"
+        path.write_text(text, encoding="utf-8")
+        out = tmp_path / f"out_{name}"
+        assert compiler.tools.cli.main(["compile", str(path), "-o", str(out)]) == 0
+        return len(text.encode()), (out / f"{name}.py").stat().st_size
+
+    def repeated(n: int) -> str:
+        return "fact a: bool\nfact b: bool\ndoctrine d { element e { holds when " + (
+            " or ".join(["(a and b)"] * n) + " } }\n"
+        )
+
+    def distinct(n: int) -> str:
+        facts = "".join(f"fact a{i}: bool\nfact b{i}: bool\n" for i in range(n))
+        body = " or ".join(f"(a{i} and b{i})" for i in range(n))
+        return facts + "doctrine d { element e { holds when " + body + " } }\n"
+
+    source, module = sizes(repeated(1000), "repeated")
+    assert module < 2 * source
+    small = sizes(distinct(200), "few")
+    large = sizes(distinct(800), "many")
+    assert large[1] < 16 * large[0]
+    assert large[1] < 4.5 * small[1]  # linear: the fixed part of a module is small
+
+
 # ---------------------------------------------------------------- a 20 MB file
 
 
@@ -420,13 +455,11 @@ def test_a_twenty_megabyte_file(tmp_path: Path) -> None:
     path = tmp_path / "big.doctrine"
     path.write_text("".join(parts), encoding="utf-8")
     assert path.stat().st_size > 20_000_000
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    began = time.monotonic()
-    proc = run_cli("compile", path, "-o", tmp_path / "out")
+    # A child process, so that its peak memory is its own (the largest child's so far).
+    proc = run_process("compile", path, "-o", tmp_path / "out")
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert time.monotonic() - began < 120
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    assert max(peak, before) < 2_000_000  # kilobytes: under 2 GB
+    assert peak < 2_000_000  # kilobytes: under 2 GB
     sys.path.insert(0, str(tmp_path / "out"))
     try:
         module = __import__("big")
@@ -494,7 +527,14 @@ def test_a_killed_compile_leaves_no_half_module(tmp_path: Path) -> None:
     import subprocess
 
     out = tmp_path / "out"
-    for delay in (1.5, 2.5):
+
+    def modules() -> int:
+        return sum(1 for _ in out.rglob("*.py")) if out.exists() else 0
+
+    # Killed as soon as the first module is there, then (over what that left) as soon as three
+    # more are: each time while the next module is being written, whatever the machine's speed.
+    for more in (1, 3):
+        wanted = modules() + more
         proc = subprocess.Popen(
             [sys.executable, "-m", "compiler", "compile", "doctrine/", "-o", str(out)],
             cwd=LIBRARY.parent,
@@ -502,7 +542,8 @@ def test_a_killed_compile_leaves_no_half_module(tmp_path: Path) -> None:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        time.sleep(delay)
+        while proc.poll() is None and modules() < wanted:
+            time.sleep(0.002)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         for module in out.rglob("*.py") if out.exists() else ():

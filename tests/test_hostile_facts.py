@@ -6,10 +6,11 @@ API (facts.parse_facts, Evaluator.evaluate) and through the command line.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
-import resource
-import time
+import tracemalloc
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,21 @@ from compiler.runtime import FactsError
 from compiler.tools.facts import MAX_BYTES, FactsFileError, parse_facts, read_facts
 
 DANGER = compiler.load(doctrine_file("state_created_danger")).DOCTRINES["state_created_danger"]
+
+
+@contextlib.contextmanager
+def peak_memory() -> Iterator[list[int]]:
+    """The most memory Python held at once inside the block, in bytes, above what it held before
+    (read after the block, from the one-item list it yields)."""
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        peak = [0]
+        yield peak
+        peak[0] = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
 
 
 def problems(facts: Any) -> list[str]:
@@ -138,9 +154,7 @@ def test_whole_numbers_too_long_to_read() -> None:
     ids=["json lists", "yaml lists", "yaml mappings", "json mappings"],
 )
 def test_very_deep_files(text: str, name: str) -> None:
-    began = time.monotonic()
     message = refusal(text, name)
-    assert time.monotonic() - began < 20
     assert "nested too deeply" in message or "fact 'authorities'" in message, message
 
 
@@ -154,9 +168,8 @@ def test_a_very_large_json_file(tmp_path: Path) -> None:
     }
     path = tmp_path / "case.json"
     path.write_text(json.dumps({"authorities": [record] * 100_000}), encoding="utf-8")
-    began = time.monotonic()
+    # (How the time grows with the records: `python -m bench --only hostile`.)
     result = DANGER.evaluate(read_facts(path))
-    assert time.monotonic() - began < 30
     assert result.holds is None
 
 
@@ -171,9 +184,7 @@ def test_many_records_and_many_unknowns_end_soon(tmp_path: Path) -> None:
     path = tmp_path / "q.doctrine"
     path.write_text(source, encoding="utf-8")
     evaluator = compiler.load(path).DOCTRINES["q"]
-    began = time.monotonic()
     result = evaluator.evaluate({"items": [{"level": "lo"}] * 100_000})
-    assert time.monotonic() - began < 10
     assert (result.holds, result.missing) == (None, (*bools, "s0"))
 
 
@@ -188,10 +199,9 @@ def test_a_file_past_the_limit_is_refused_unread(tmp_path: Path) -> None:
 def test_a_file_that_never_ends_is_refused_soon() -> None:
     # Facts may come through a pipe (--facts /dev/stdin), so a file is read as it comes,
     # and no further than the limit.
-    began = time.monotonic()
+    # Refused at the limit: no more than MAX_BYTES + 1 bytes are ever read.
     with pytest.raises(FactsFileError, match="larger than"):
         read_facts(Path("/dev/zero"))
-    assert time.monotonic() - began < 10
 
 
 # ---------------------------------------------------------------- YAML's own hazards
@@ -204,11 +214,10 @@ BILLION_LAUGHS = "".join(
 
 def test_a_yaml_alias_bomb_under_a_fact() -> None:
     text = "a: &a [x, x, x, x, x, x, x, x, x]\n" + BILLION_LAUGHS + "authorities: *i\n"
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    began = time.monotonic()
-    message = refusal(text)
-    assert time.monotonic() - began < 10
-    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200_000  # KB
+    # Expanded, the bomb would be 387 million items; refused, it costs what its text does.
+    with peak_memory() as peak:
+        message = refusal(text)
+    assert peak[0] < 5_000_000, f"{peak[0]:,} bytes"
     assert "fact 'authorities': item 1: expected a record" in message
     assert "fact 'a': not in the vocabulary" in message
 
@@ -219,9 +228,10 @@ def test_a_yaml_alias_bomb_of_records() -> None:
     text = f"r: &r {record}\n" + "authorities: [" + ", ".join(["*r"] * 2000) + "]\n"
     facts = parse_facts(text, "case.yaml")
     del facts["r"]
-    began = time.monotonic()
-    assert DANGER.evaluate(facts).holds is None
-    assert time.monotonic() - began < 10
+    # One record shared 2,000 times is read as 2,000 records, not copied into them.
+    with peak_memory() as peak:
+        assert DANGER.evaluate(facts).holds is None
+    assert peak[0] < 20_000_000, f"{peak[0]:,} bytes"
 
 
 def test_recursive_yaml() -> None:

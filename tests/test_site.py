@@ -116,7 +116,7 @@ def test_doctrine_drawing_falls_back_to_a_list(site: Path) -> None:
     assert 'href="element-culpability.deliberate_indifference_to_known_danger.html"' in html
 
 
-# Heavy: .ci/run installs Graphviz for that step (the fast step ran before it, and skipped).
+# Heavy: it needs Graphviz (.ci/run installs it); where dot is missing it fails, never skips.
 @pytest.mark.heavy
 def test_doctrine_drawing_with_graphviz(tmp_path: Path) -> None:
     one = LIBRARY / "state_created_danger.doctrine"

@@ -1,9 +1,10 @@
 """The lints (D06xx): warnings about a checked project that is legal but likely mistaken.
 
 They run after checking, over the frozen `CheckedProject`, and change nothing in it; the
-checker proper reports only what makes a program wrong (D02xx to D05xx). Each lint keeps the
-checker's gate: reasoning about chains of exceptions needs every declaration checked
-(`project.sound`), and an unused element is often the echo of an error, so it waits for none.
+checker proper reports what makes a program wrong (D02xx to D05xx, some of them warnings where
+it cannot tell, as D0312's "may both apply"). Each lint keeps the gate it had in the checker:
+reasoning about chains of exceptions needs every declaration checked (`project.sound`), and an
+unused element is often the echo of an error, so it waits for none.
 """
 
 from __future__ import annotations
@@ -15,14 +16,22 @@ from ..errors import Diagnostic, SourcePosition
 from ..syntax import nodes as n
 from . import ir
 from .logic import satisfiable
-from .project import ChainSite, CheckedProject, Decision, decisions, outcome_word
+from .project import (
+    CheckedProject,
+    Decision,
+    ExceptionChain,
+    FirstMatchList,
+    RuleDecision,
+    decisions,
+    outcome_word,
+)
 
 
 def lint(project: CheckedProject) -> list[Diagnostic]:
     """Every lint's warnings about the project, in a fixed order (the caller sorts them)."""
     return [
         *_rules_without_exceptions(project),
-        *_labels_compared_as_facts(project),
+        *_labels_and_facts(project),
         *_precedents_not_found(project),
         *(_chains(project) if project.sound else ()),
         *(_unused_elements(project) if project.ok else ()),
@@ -40,7 +49,7 @@ def _warning(
 
 def _rules_without_exceptions(project: CheckedProject) -> Iterator[Diagnostic]:
     for site in project.chains:
-        if site.rule is not None and not site.chain.branches:
+        if isinstance(site, ExceptionChain) and site.rule is not None and not site.chain.branches:
             yield _warning(
                 "D0603",
                 f"{site.owner} has a general rule and no exceptions",
@@ -61,12 +70,12 @@ def _chains(project: CheckedProject) -> Iterator[Diagnostic]:
         return satisfiable(exprs, project.elements, project.doctrines)
 
     for site in project.chains:
-        if site.kind == "first":
+        if isinstance(site, FirstMatchList):
             yield from _first_match(site, sat)
             continue
         chain, closure = site.chain, site.ranked_below
         context = [site.parent] if site.parent is not None else []
-        for branch, decl in zip(chain.branches, site.decls):
+        for branch, decl in zip(chain.branches, site.exceptions):
             if sat([*context, branch.cond]) is False:
                 yield _warning(
                     "D0602",
@@ -92,10 +101,10 @@ def _chains(project: CheckedProject) -> Iterator[Diagnostic]:
 
 
 def _first_match(
-    site: ChainSite, sat: Callable[[list[ir.Expr]], bool | None]
+    site: FirstMatchList, sat: Callable[[list[ir.Expr]], bool | None]
 ) -> Iterator[Diagnostic]:
     branches = site.chain.branches
-    for i, (branch, decl) in enumerate(zip(branches, site.decls)):
+    for i, (branch, decl) in enumerate(zip(branches, site.lines)):
         earlier = [ir.Not(item=b.cond) for b in branches[:i]]
         if sat([*earlier, branch.cond]) is False:
             yield _warning(
@@ -127,14 +136,15 @@ def _precedents_not_found(project: CheckedProject) -> Iterator[Diagnostic]:
         )
 
 
-# ---------------------------------------------------------------- D0605: a label read as a fact
+# ---------------------------------------------------------------- D0605: a label that is a fact
 
 
-def _labels_compared_as_facts(project: CheckedProject) -> Iterator[Diagnostic]:
-    """A name that is both a fact and a label of the doctrine's elements, compared: the label
-    names the element everywhere else in the doctrine; only compared does the name read the
-    fact. The same conditions the checker resolves with the labels in scope are walked here:
-    the doctrine's decision, its burdens, and its own elements (each without its own label)."""
+def _labels_and_facts(project: CheckedProject) -> Iterator[Diagnostic]:
+    """A name that is both a fact and a label of the doctrine's elements, where either could be
+    meant: compared, it reads the fact (only facts are compared); alone as a condition, beside
+    a bool fact, it is the element. The conditions walked are those the checker resolves with
+    the labels in scope: the doctrine's decision, its burdens, and its own elements (each
+    without its own label)."""
     for name, effective in project.effective.items():
         doctrine = project.doctrines.get(name)
         if doctrine is None:
@@ -158,7 +168,7 @@ def _labels_compared_as_facts(project: CheckedProject) -> Iterator[Diagnostic]:
 
 
 class _Walk:
-    """The comparisons of conditions read in one module with some labels in scope."""
+    """The conditions read in one module with some labels of a doctrine in scope."""
 
     def __init__(self, project: CheckedProject, module: Path, labels: frozenset[str]) -> None:
         self.project = project
@@ -167,11 +177,11 @@ class _Walk:
 
     def decision(self, decision: Decision) -> Iterator[Diagnostic]:
         payload = decision.payload
-        if decision.kind == "holds":
+        if isinstance(payload, n.Condition):
             yield from self.condition(payload.expr, frozenset())
-        elif decision.kind == "rule":
+        elif isinstance(payload, RuleDecision):
             yield from self.exceptions(payload.exceptions)
-        elif decision.kind == "first":
+        elif isinstance(payload, n.FirstMatch):
             for branch in payload.branches:
                 yield from self.maybe(branch.condition)
         else:

@@ -43,6 +43,19 @@ _NODE_CLASSES = frozenset(
     and dataclasses.is_dataclass(cls)
     and cls.__module__ == program.__name__
 )
+# The conditions INFO builds once when they are written more than once (`_Data.share`).
+_SHARED = frozenset(
+    (
+        program.And,
+        program.Or,
+        program.Not,
+        program.AtLeast,
+        program.Compare,
+        program.Quantified,
+        program.Chain,
+        program.Switch,
+    )
+)
 
 
 def _name(id: str) -> ast.Name:
@@ -170,6 +183,31 @@ class _Data:
         self.dates = dates
         self.types: dict[program.FactType, str] = {}
         self.type_defs: list[ast.stmt] = []
+        self.repeated: set[Any] = set()
+        self.names: dict[Any, str] = {}
+
+    def share(self, value: Any) -> None:
+        """Find the conditions written more than once in `value` (`(a and b) or (a and b)
+        or ...`): each is then built once, bound to a name (`_N0`) like the types, so that the
+        module's INFO stays proportional to the distinct conditions, not to the repetitions."""
+        seen: dict[Any, int] = {}
+        stack = [value]
+        while stack:
+            v = stack.pop()
+            t = type(v)
+            if t in _SHARED:
+                count = seen.get(v, 0)
+                seen[v] = count + 1
+                if count:
+                    continue  # its parts were counted with its first occurrence
+                stack.extend(getattr(v, f.name) for f in dataclasses.fields(v))
+            elif t in _NODE_CLASSES:
+                stack.extend(getattr(v, f.name) for f in dataclasses.fields(v))
+            elif t is dict:
+                stack.extend(v.values())
+            elif t is tuple or t is list:
+                stack.extend(v)
+        self.repeated = {v for v, count in seen.items() if count > 1}
 
     def __call__(self, value: Any) -> ast.expr:
         if _plain(value):  # unparsed as its repr, which is what the nodes would give, faster
@@ -185,8 +223,17 @@ class _Data:
         if isinstance(value, program.FactType):
             return self.type(value)
         if type(value) in _NODE_CLASSES:
+            if type(value) in _SHARED and value in self.repeated:
+                return self.named(value)
             return self.node(value)
         raise TypeError(f"cannot emit {type(value).__name__}")
+
+    def named(self, value: Any) -> ast.Name:
+        if value not in self.names:
+            made = self.node(value)  # its own shared parts are named (and defined) first
+            self.names[value] = f"_N{len(self.names)}"
+            self.type_defs.append(_assign(self.names[value], made))
+        return _name(self.names[value])
 
     def node(self, value: Any) -> ast.Call:
         """`_pt.Class(field, ...)`, leaving out the trailing fields that keep their default."""
@@ -508,7 +555,9 @@ class Generator:
                 out.extend(self.flatten(inner, env))
             else:
                 out.append(item)
-        return out
+        # An item written twice is tested once (`x or x` is `x` in Kleene's logic too), so
+        # `(a and b) or (a and b) or ...` does not grow the module with each repetition.
+        return list(dict.fromkeys(out))
 
     def compare(self, e: ir.Compare, env: dict[str, ast.expr]) -> ast.expr:
         # Each operand that may be unknown (a fact) or absent (an optional field) is bound
@@ -657,9 +706,10 @@ class Generator:
                     )
             return out
         if isinstance(e, (ir.And, ir.Or, ir.AtLeast)):
+            # Each distinct item once: an item written twice has the same unknown facts.
             return [
                 ast.If(test=_is(self.value(item, {}), _c(None)), body=self.missing(item), orelse=[])
-                for item in e.items
+                for item in dict.fromkeys(e.items)
                 if self.nullable(item)
             ]
         if isinstance(e, ir.Not):
@@ -719,7 +769,7 @@ class Generator:
             ]
         return []
 
-    def precedents(self, d: ir.Doctrine) -> tuple[Any, ...] | None:
+    def precedents(self, d: ir.Doctrine) -> program.Screening | None:
         """The library's decided cases for a doctrine, with the tests each must pass: the
         bodies of the quantifiers over the list they fill, so a note can say which one fails."""
         if d.precedents is None:
@@ -729,8 +779,8 @@ class Generator:
         for el in self.program.elements:
             for node in ir.walk(el.expr):
                 if isinstance(node, ir.Quantified) and node.collection.name == list_fact:
-                    tests.append((node.var, node.body))
-        return (list_fact, candidates, tuple(tests))
+                    tests.append(program.ScreeningTest(node.var, node.body))
+        return program.Screening(list_fact, candidates, tuple(tests))
 
     # -------------------------------------------------------------- the module
     def info(self) -> program.ModuleInfo:
@@ -911,6 +961,7 @@ class Generator:
             for c in p.cases
         )
         facts_spec = tuple((f.name, f.type.kind, f.type.spec()) for f in p.facts)
+        self.data.share(info)
         info_ast = self.data(info)
         cases_ast = self.data(cases)
         # Built before the date constants are written, since it may add to them.

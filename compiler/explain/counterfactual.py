@@ -579,9 +579,9 @@ def screened_list(result: Result) -> str | None:
 
     The candidates never fill the list (none can be found materially similar from the
     element-level facts), so counterfactuals treat the list as the case left it."""
-    spec = getattr(result.evaluator, "precedents", None)
-    if spec and getattr(result, "precedents", ()):
-        return str(spec[0])
+    screening = result.evaluator.precedents
+    if screening is not None and result.precedents:
+        return screening.list_fact
     return None
 
 

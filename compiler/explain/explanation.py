@@ -58,15 +58,9 @@ _ORDINALS = (
 
 
 def module_info(evaluator: Evaluator) -> program.ModuleInfo:
-    """The INFO of the module that compiled `evaluator` (its elements, facts and doctrines).
-
-    An evaluator carries only its own doctrine's entry; the module's INFO is found through
-    the module the evaluator's generated functions live in.
-    """
-    info = getattr(evaluator, "module_info", None)
-    if info is None:
-        globals_ = getattr(getattr(evaluator, "_values", None), "__globals__", None) or {}
-        info = globals_.get("INFO")
+    """The INFO of the module that compiled `evaluator` (its elements, facts and doctrines),
+    which the module hands each of its evaluators."""
+    info = evaluator.program
     if not isinstance(info, program.ModuleInfo) or evaluator.name not in info.doctrines:
         raise ValueError(f"cannot find the compiled module of doctrine {evaluator.name!r}")
     return info

@@ -14,7 +14,7 @@ from typing import Any
 
 from . import exact as _exact
 from . import program
-from .exact import Budget, Exact, Unsupported
+from .exact import Exact, Stopped
 from .logic import ABSENT, OPEN, Truth, at_least, every, merge, some
 from .tree import Tree
 
@@ -444,7 +444,7 @@ def _is_similarity(node: program.Expr, var: int) -> bool:
 def _why(
     notes: tuple[dict[str, Any], ...],
     records: tuple[dict[str, Any], ...],
-    tests: tuple[tuple[int, program.Expr], ...],
+    tests: tuple[program.ScreeningTest, ...],
     f: Mapping[str, Any],
 ) -> tuple[dict[str, Any], ...]:
     """Say, for each decided case, the first requirement of the doctrine it fails, if any."""
@@ -452,9 +452,10 @@ def _why(
     out = []
     for note in notes:
         note = dict(note)
-        record: Mapping[str, Any] | None = by_name.get(note["name"])
+        record = by_name.get(note["name"])
         tree = Tree({}, {}, f)  # the tests read the case's facts and the record alone
-        for var, body in tests if record is not None else ():
+        for test in tests if record is not None else ():
+            var, body = test.var, test.body
             parts = body.items if isinstance(body, program.And) else (body,)
             env = {var: record or {}}
             try:
@@ -669,7 +670,7 @@ class Result:
 def _beyond(stop: Exception) -> str:
     """The `open` line when the exact analysis stopped: the outcome stays unknown, and
     `missing` lists every unknown fact on an unknown path, some of which may not matter."""
-    if isinstance(stop, Budget):
+    if isinstance(stop, _exact._Budget):
         why = (
             f"its size budget ({stop}; the budget is {_exact.NODE_BUDGET:,} nodes and"
             f" {_exact.WORK_BUDGET:,} steps)"
@@ -710,7 +711,7 @@ class Evaluator:
         missing: Callable[[dict[str, Any], set[str]], None],
         info: program.DoctrineInfo,
         presume: tuple[tuple[str, Any, Any, int], ...] = (),
-        precedents: tuple[str, tuple[Mapping[str, Any], ...], tuple[Any, ...]] | None = None,
+        precedents: program.Screening | None = None,
         module: program.ModuleInfo | None = None,
     ):
         self.name = name
@@ -769,15 +770,15 @@ class Evaluator:
     ) -> tuple[dict[str, Any], tuple[dict[str, Any], ...], tuple[program.Burden, ...]]:
         f = self.schema.validate(facts)
         # Screened when the case gives no list, even where a burden then counts it as empty.
-        screen = self.precedents is not None and f[self.precedents[0]] is None
+        screen = self.precedents is not None and f[self.precedents.list_fact] is None
         presumed = self.presumed(f) if self.presume else ()
         notes: tuple[dict[str, Any], ...] = ()
         if screen and self.precedents is not None:
             # A screening aid only: each decided case is reported with what agrees and what it
             # fails, but none fills the list, since none can be found materially similar from
             # element-level facts; the list stays as the case (and any burden) leaves it.
-            records, notes = precedent_records(self.precedents[1], f)
-            notes = _why(notes, records, self.precedents[2], f)
+            records, notes = precedent_records(self.precedents.candidates, f)
+            notes = _why(notes, records, self.precedents.tests, f)
         return f, notes, presumed
 
     def evaluate(
@@ -873,7 +874,7 @@ class Evaluator:
         ]
         try:
             verdicts = analysis.judge(wanted)
-        except (Budget, Unsupported) as stop:
+        except Stopped as stop:
             if holds is None:
                 reasons = (*reasons, _beyond(stop))
             return holds, elements, candidates, reasons

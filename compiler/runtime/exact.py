@@ -18,7 +18,7 @@ as a function of the unknown facts, with three leaves (true, false, open):
 
 Reduced, the diagram is a leaf exactly when the outcome is settled, and a fact depends the
 outcome exactly when a level of it remains. Past NODE_BUDGET nodes or WORK_BUDGET steps the
-analysis stops with `Budget` rather than guess; the evaluator then reports that in `open`.
+analysis stops rather than guess; the evaluator then reports that in `open`.
 Standard library only, like the rest of the runtime.
 """
 
@@ -30,9 +30,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from fractions import Fraction
 from typing import Any
 
-from .logic import ABSENT
+from .logic import ABSENT, OPEN, merge
+from .program import COMPARISONS
 
-__all__ = ["NODE_BUDGET", "WORK_BUDGET", "Budget", "Exact", "Unsupported", "Verdict"]
+__all__ = ["NODE_BUDGET", "WORK_BUDGET", "Exact", "Stopped", "Verdict"]
 
 # The most diagram nodes one analysis may build, and the most steps its operations may take:
 # together they bound an analysis to about a second and some tens of megabytes.
@@ -44,12 +45,17 @@ _LEAF_LEVEL = 1 << 60  # below every real level
 _VALUE = (False, True, None)
 
 
-class Budget(Exception):
+class _Budget(Exception):
     """The analysis would pass its size budget: the outcome is not settled exactly."""
 
 
-class Unsupported(Exception):
+class _Unsupported(Exception):
     """A corner of the language the analysis does not model (the evaluator says so)."""
+
+
+# What `Exact.judge` may raise: the evaluator reports either in the result's `open`. Private,
+# since neither leaves the runtime.
+Stopped = (_Budget, _Unsupported)
 
 
 class Verdict:
@@ -101,7 +107,7 @@ class _Diagram:
         if found is not None:
             return found
         if len(self.level) >= NODE_BUDGET:
-            raise Budget(f"more than {NODE_BUDGET:,} decision-diagram nodes")
+            raise _Budget(f"more than {NODE_BUDGET:,} decision-diagram nodes")
         self.level.append(level)
         self.kids.append(kids)
         self.unique[key] = len(self.level) - 1
@@ -140,12 +146,14 @@ class _Diagram:
             i = len(done)
             sub = tuple(kids[o][i] if level[o] == at else o for o in frame_ops)
             found = memo.get((key, sub))
+            if found is None and key in _DECIDES and len(sub) == 2:
+                found = _decided(key, sub)
             if found is not None:
                 done.append(found)
                 continue
             self.work += 1
             if self.work > WORK_BUDGET:
-                raise Budget(f"more than {WORK_BUDGET:,} steps")
+                raise _Budget(f"more than {WORK_BUDGET:,} steps")
             stack.append((sub, -1, []))
         return result
 
@@ -169,6 +177,24 @@ class _Diagram:
 
 
 # ---------------------------------------------------------------- pointwise operations
+
+
+# For `and` and `or`, the leaf that decides alone (false, true), and the one that leaves the
+# other side as it is (true, false): a walk stops there, so that a junction of n conditions,
+# built from its last item up, takes time in proportion to n, not n squared.
+_DECIDES = {"and": (_FALSE, _TRUE), "or": (_TRUE, _FALSE)}
+
+
+def _decided(key: str, ops: tuple[int, ...]) -> int | None:
+    decides, neutral = _DECIDES[key]
+    a, b = ops
+    if a == decides or b == decides:
+        return decides
+    if a == neutral:
+        return b
+    if b == neutral:
+        return a
+    return None
 
 
 def _and(a: bool | None, b: bool | None) -> bool | None:
@@ -202,19 +228,6 @@ def _ite(c: bool | None, a: bool | None, b: bool | None) -> bool | None:
 def _pick(first: bool | None, alone: bool | None) -> bool | None:
     """At least k of n, from (k of the items surely true, k of them possibly true)."""
     return True if first else None if alone else False
-
-
-class _Pending:
-    """A rule's pending outcome (`merge` in the runtime): none yet, or one value so far."""
-
-
-_NONE_YET = _Pending()
-
-
-def _merge(pending: Any, value: bool | None) -> bool | None:
-    if pending is _NONE_YET:
-        return value
-    return pending if pending is value else None
 
 
 # ---------------------------------------------------------------- formulas
@@ -333,7 +346,7 @@ class Exact:
         if kind == "Const":
             if expr.value is True or expr.value is False:
                 return self.const[expr.value]
-            raise Unsupported("a constant that is not a truth value, used as a condition")
+            raise _Unsupported("a constant that is not a truth value, used as a condition")
         if kind == "Open":
             return self.const[None]
         if kind == "ElementRef":
@@ -356,11 +369,11 @@ class Exact:
                 return self._opaque(
                     ("field", id(env[expr.var]), expr.field), _open_facts(env[expr.var])
                 )
-            raise Unsupported("an optional field used as a condition")
+            raise _Unsupported("an optional field used as a condition")
         if kind == "Presence":
             value = env[expr.field.var][expr.field.field]
             return self.const[(value is not ABSENT) == expr.present]
-        raise Unsupported(f"a {kind} node")
+        raise _Unsupported(f"a {kind} node")
 
     def _ref(self, tag: str, name: str) -> int:
         key = (tag, name, self.raw)
@@ -410,7 +423,7 @@ class Exact:
                 return self._intern(("cmp", "==", ("f", expr.name), ("v", True), None))
             if value is True or value is False:
                 return self.const[value]
-            raise Unsupported("a fact used as a condition that is not a bool")
+            raise _Unsupported("a fact used as a condition that is not a bool")
         if kind == "Compare":
             return self._compare(expr, env, subst)
         if kind == "Switch":
@@ -473,7 +486,7 @@ class Exact:
         if lk == "v" and rk == "v":
             return self.const[_compare(expr.op, left, right, ranks)]
         if expr.type.kind == "text" and expr.op not in ("==", "!="):
-            raise Unsupported("text compared by order")
+            raise _Unsupported("text compared by order")
         return self._intern(("cmp", expr.op, (lk, left), (rk, right), ranks))
 
     # ------------------------------------------------------------ the diagram of a formula
@@ -484,6 +497,8 @@ class Exact:
         opaque: dict[Any, tuple[str, ...]] = {}
         constants: dict[str, set[Any]] = {}
         partners: dict[str, set[str]] = {}
+        # The values of the arms of each switch on a fact: the doctrine's stated alternatives.
+        switched: dict[str, dict[Any, None]] = {}
         seen: set[int] = set()
         for root in roots:
             stack = [root]
@@ -514,6 +529,7 @@ class Exact:
                     order.append(shape[1])
                     constants.setdefault(shape[1], set()).update(v for v, _ in shape[2])
                     partners.setdefault(shape[1], set())
+                    switched.setdefault(shape[1], {}).update(dict.fromkeys(v for v, _ in shape[2]))
                     stack.extend(reversed([a[1] for a in shape[2]] + [shape[3]]))
                 elif tag in ("and", "or", "atleast"):
                     stack.extend(reversed(shape[-1]))
@@ -536,8 +552,16 @@ class Exact:
                 self.domains[key] = (True, False)  # type: ignore[index]
                 continue
             kind, spec = self.kinds[key]
-            if kind == "bool":
-                domain: tuple[Any, ...] = (True, False)
+            domain: tuple[Any, ...]
+            if switched.get(key):
+                # A fact a rule is chosen by ranges over the rules' stated alternatives (a
+                # switch on an unknown fact is their agreement: docs/language.md), so that
+                # `circuit` is missing only where the circuits' tests disagree.
+                domain = tuple(switched[key])
+                if kind in ("enum", "scale"):
+                    domain = tuple(v for v in spec if v in switched[key])
+            elif kind == "bool":
+                domain = (True, False)
             elif kind in ("enum", "scale"):
                 domain = tuple(spec)
             elif kind in ("date", "number", "text"):
@@ -546,7 +570,7 @@ class Exact:
                     kind, set().union(*(constants[g] for g in group)), len(group)
                 )
             else:
-                raise Unsupported(f"a {kind} fact compared")
+                raise _Unsupported(f"a {kind} fact compared")
             self.domains[key] = domain
             self.levels[key] = diagram.new_level(len(domain))
             self.level_facts.append(frozenset((key,)))
@@ -569,9 +593,9 @@ class Exact:
         elif tag in ("and", "or"):
             fn = _and if tag == "and" else _or
             parts = [self._build(j) for j in shape[1]]
-            out = parts[0]
-            for p in parts[1:]:
-                out = d.apply(tag, fn, (out, p))
+            out = parts[-1]
+            for p in reversed(parts[:-1]):  # from the last: see _DECIDES
+                out = d.apply(tag, fn, (p, out))
         elif tag == "not":
             out = d.apply("not", _not, (self._build(shape[1]),))
         elif tag == "ite":
@@ -633,17 +657,15 @@ class Exact:
         condition is open leaves its result pending, and the outcome open if they differ."""
         d = self.diagram
         assert d is not None
-        pendings = (_NONE_YET, True, False)
-        after = {
-            p: d.apply(("merge", p), lambda v, p=p: _merge(p, v), (default,)) for p in pendings
-        }
+        pendings = (OPEN, True, False)
+        after = {p: d.apply(("merge", p), lambda v, p=p: merge(p, v), (default,)) for p in pendings}
         for cond, result in reversed(branches):
             c, r = self._build(cond), self._build(result)
             now = {}
             for p in pendings:
 
                 def step(a: Any, v: Any, if_true: Any, if_false: Any, rest: Any, p: Any = p) -> Any:
-                    merged = _merge(p, v)
+                    merged = merge(p, v)
                     if a is True:
                         return merged
                     if a is None:
@@ -652,7 +674,7 @@ class Exact:
 
                 now[p] = d.apply(("branch", p), step, (c, r, after[True], after[False], after[p]))
             after = now
-        return after[_NONE_YET]
+        return after[OPEN]
 
     def _switch(self, shape: tuple[Any, ...]) -> int:
         d = self.diagram
@@ -686,7 +708,7 @@ class Exact:
                 out.append(Verdict(settled, _VALUE[top] if settled else None, depends, may_be_open))
             return out
         except RecursionError:
-            raise Budget("elements nested too deep to analyse") from None
+            raise _Budget("elements nested too deep to analyse") from None
 
 
 def _open_facts(record: Any) -> tuple[str, ...]:
@@ -711,17 +733,7 @@ def _compare(op: str, a: Any, b: Any, ranks: tuple[str, ...] | None) -> bool:
         a, b = ranks.index(a), ranks.index(b)
     elif isinstance(a, (int, float, Fraction)) and not isinstance(a, bool):
         a, b = Fraction(a), Fraction(b)
-    if op == "==":
-        return bool(a == b)
-    if op == "!=":
-        return bool(a != b)
-    if op == "<":
-        return bool(a < b)
-    if op == "<=":
-        return bool(a <= b)
-    if op == ">":
-        return bool(a > b)
-    return bool(a >= b)
+    return bool(COMPARISONS[op](a, b))  # the program's one table of comparisons
 
 
 def _groups(partners: Mapping[str, set[str]]) -> dict[str, tuple[str, ...]]:

@@ -17,7 +17,7 @@ from typing import Any, Union
 
 # Raised whenever a class below gains, loses or reorders a field, or a node changes meaning:
 # compiled modules build these nodes by position.
-FORMAT = 3
+FORMAT = 4
 
 
 # The comparison operators, by the symbol a doctrine writes: what each computes on two known
@@ -428,6 +428,26 @@ class DoctrineInfo(_Node):
     thresholds: tuple[str, ...] = ()  # labels answered first: one failing decides
     presumptions: tuple[Burden, ...] = ()  # the burdens that apply, in the order applied
     line: int = 0
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ScreeningTest(_Node):
+    """A requirement a decided case must meet to count: the body of a quantifier over the list
+    the library's cases stand for, its record the variable numbered `var`."""
+
+    var: int
+    body: Expr
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Screening(_Node):
+    """The library's decided cases offered for a list fact a case leaves out (`precedents for
+    LIST from DOCTRINE`): each a plain mapping (name, court, decided, held, abrogated, facts,
+    relied, against), screened as candidates and never filling the list."""
+
+    list_fact: str
+    candidates: tuple[Mapping[str, Any], ...]
+    tests: tuple[ScreeningTest, ...]
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
