@@ -26,6 +26,8 @@ from .project import (
     Declared,
     Effective,
     Entry,
+    ExceptionChain,
+    FirstMatchList,
     Kind,
     decisions,
     family,
@@ -845,10 +847,9 @@ class Checker:
         )
         closure = {k: frozenset(self._reach(k, above)) for k in above}
         self._pending_checks.append(
-            ChainSite(
-                kind="exceptions",
+            ExceptionChain(
                 chain=chain,
-                decls=tuple(order),
+                exceptions=tuple(order),
                 ranked_below=closure,
                 parent=parent,
                 module=scope.module,
@@ -926,14 +927,7 @@ class Checker:
             cites=self.cites(scope.module, other.cites),
         )
         self._pending_checks.append(
-            ChainSite(
-                kind="first",
-                chain=chain,
-                decls=tuple(fm.branches),
-                ranked_below={},
-                parent=None,
-                module=scope.module,
-            )
+            FirstMatchList(chain=chain, lines=tuple(fm.branches), module=scope.module)
         )
         texts.append(f"otherwise {outcome_word(other.outcome)}")
         return chain, "first match: " + "; ".join(texts)
@@ -1094,9 +1088,9 @@ class Checker:
         """Exceptions that can both apply and decide differently, neither ranked over the
         other (D0312). The lints read the same chains for those that never apply."""
         for site in self._pending_checks:
-            if site.kind == "first":
+            if not isinstance(site, ExceptionChain):
                 continue  # the first line that matches decides: no conflict is possible
-            chain, decls, closure = site.chain, site.decls, site.ranked_below
+            chain, decls, closure = site.chain, site.exceptions, site.ranked_below
             context = [site.parent] if site.parent is not None else []
             for i, (a, da) in enumerate(zip(chain.branches, decls)):
                 for b, db in list(zip(chain.branches, decls))[i + 1 :]:

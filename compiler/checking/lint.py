@@ -17,9 +17,10 @@ from ..syntax import nodes as n
 from . import ir
 from .logic import satisfiable
 from .project import (
-    ChainSite,
     CheckedProject,
     Decision,
+    ExceptionChain,
+    FirstMatchList,
     RuleDecision,
     decisions,
     outcome_word,
@@ -48,7 +49,7 @@ def _warning(
 
 def _rules_without_exceptions(project: CheckedProject) -> Iterator[Diagnostic]:
     for site in project.chains:
-        if site.rule is not None and not site.chain.branches:
+        if isinstance(site, ExceptionChain) and site.rule is not None and not site.chain.branches:
             yield _warning(
                 "D0603",
                 f"{site.owner} has a general rule and no exceptions",
@@ -69,12 +70,12 @@ def _chains(project: CheckedProject) -> Iterator[Diagnostic]:
         return satisfiable(exprs, project.elements, project.doctrines)
 
     for site in project.chains:
-        if site.kind == "first":
+        if isinstance(site, FirstMatchList):
             yield from _first_match(site, sat)
             continue
         chain, closure = site.chain, site.ranked_below
         context = [site.parent] if site.parent is not None else []
-        for branch, decl in zip(chain.branches, site.decls):
+        for branch, decl in zip(chain.branches, site.exceptions):
             if sat([*context, branch.cond]) is False:
                 yield _warning(
                     "D0602",
@@ -100,10 +101,10 @@ def _chains(project: CheckedProject) -> Iterator[Diagnostic]:
 
 
 def _first_match(
-    site: ChainSite, sat: Callable[[list[ir.Expr]], bool | None]
+    site: FirstMatchList, sat: Callable[[list[ir.Expr]], bool | None]
 ) -> Iterator[Diagnostic]:
     branches = site.chain.branches
-    for i, (branch, decl) in enumerate(zip(branches, site.decls)):
+    for i, (branch, decl) in enumerate(zip(branches, site.lines)):
         earlier = [ir.Not(item=b.cond) for b in branches[:i]]
         if sat([*earlier, branch.cond]) is False:
             yield _warning(

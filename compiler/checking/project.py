@@ -94,24 +94,33 @@ EMPTY = Effective(
 
 
 @attrs.frozen
-class ChainSite:
-    """A chain of exceptions or a first-match list as the checker built it, with the syntax of
-    its branches: what the conflict check (D0312) and the lints (D0602, D0603) reason about."""
+class ExceptionChain:
+    """A chain of exceptions as the checker built it, with the syntax of each exception: what
+    the conflict check (D0312) and the lints (D0602, D0603) reason about."""
 
-    kind: Literal["exceptions", "first"]
     chain: ir.Chain
-    # The declarations of its branches, in the chain's order (nodes.Exception_ for exceptions,
-    # nodes.Branch for a first-match list).
-    decls: tuple[Any, ...]
+    exceptions: tuple[n.Exception_, ...]  # in the chain's order (by rank)
     # For each exception's label, the labels ranked below it, directly or not.
     ranked_below: Mapping[str, frozenset[str]]
     # The condition a nested chain holds under (its parent exceptions'), None at the top.
     parent: ir.Expr | None
     module: Path
     # For a rule's top chain: what the rule belongs to ("element `x`", "doctrine `y`") and its
-    # `general rule` line; empty and None for nested chains and first-match lists.
+    # `general rule` line; empty and None for nested chains.
     owner: str = ""
     rule: n.GeneralRule | None = None
+
+
+@attrs.frozen
+class FirstMatchList:
+    """A `first match` list as the checker built it, with the syntax of each line (D0602)."""
+
+    chain: ir.Chain
+    lines: tuple[n.Branch, ...]  # the lines with a condition, in order (not `otherwise`)
+    module: Path
+
+
+ChainSite = ExceptionChain | FirstMatchList
 
 
 @attrs.frozen
@@ -288,6 +297,8 @@ __all__ = [
     "Declared",
     "Effective",
     "Entry",
+    "ExceptionChain",
+    "FirstMatchList",
     "RuleDecision",
     "decisions",
     "family",

@@ -30,7 +30,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from fractions import Fraction
 from typing import Any
 
-from .logic import ABSENT
+from .logic import ABSENT, OPEN, merge
+from .program import COMPARISONS
 
 __all__ = ["NODE_BUDGET", "WORK_BUDGET", "Exact", "Stopped", "Verdict"]
 
@@ -227,19 +228,6 @@ def _ite(c: bool | None, a: bool | None, b: bool | None) -> bool | None:
 def _pick(first: bool | None, alone: bool | None) -> bool | None:
     """At least k of n, from (k of the items surely true, k of them possibly true)."""
     return True if first else None if alone else False
-
-
-class _Pending:
-    """A rule's pending outcome (`merge` in the runtime): none yet, or one value so far."""
-
-
-_NONE_YET = _Pending()
-
-
-def _merge(pending: Any, value: bool | None) -> bool | None:
-    if pending is _NONE_YET:
-        return value
-    return pending if pending is value else None
 
 
 # ---------------------------------------------------------------- formulas
@@ -669,17 +657,15 @@ class Exact:
         condition is open leaves its result pending, and the outcome open if they differ."""
         d = self.diagram
         assert d is not None
-        pendings = (_NONE_YET, True, False)
-        after = {
-            p: d.apply(("merge", p), lambda v, p=p: _merge(p, v), (default,)) for p in pendings
-        }
+        pendings = (OPEN, True, False)
+        after = {p: d.apply(("merge", p), lambda v, p=p: merge(p, v), (default,)) for p in pendings}
         for cond, result in reversed(branches):
             c, r = self._build(cond), self._build(result)
             now = {}
             for p in pendings:
 
                 def step(a: Any, v: Any, if_true: Any, if_false: Any, rest: Any, p: Any = p) -> Any:
-                    merged = _merge(p, v)
+                    merged = merge(p, v)
                     if a is True:
                         return merged
                     if a is None:
@@ -688,7 +674,7 @@ class Exact:
 
                 now[p] = d.apply(("branch", p), step, (c, r, after[True], after[False], after[p]))
             after = now
-        return after[_NONE_YET]
+        return after[OPEN]
 
     def _switch(self, shape: tuple[Any, ...]) -> int:
         d = self.diagram
@@ -747,17 +733,7 @@ def _compare(op: str, a: Any, b: Any, ranks: tuple[str, ...] | None) -> bool:
         a, b = ranks.index(a), ranks.index(b)
     elif isinstance(a, (int, float, Fraction)) and not isinstance(a, bool):
         a, b = Fraction(a), Fraction(b)
-    if op == "==":
-        return bool(a == b)
-    if op == "!=":
-        return bool(a != b)
-    if op == "<":
-        return bool(a < b)
-    if op == "<=":
-        return bool(a <= b)
-    if op == ">":
-        return bool(a > b)
-    return bool(a >= b)
+    return bool(COMPARISONS[op](a, b))  # the program's one table of comparisons
 
 
 def _groups(partners: Mapping[str, set[str]]) -> dict[str, tuple[str, ...]]:
