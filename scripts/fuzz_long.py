@@ -252,7 +252,8 @@ class Run:
                         if math.prod(len(v) for v in kinds.values()) > 5000:
                             continue
                         self.counts["exactness fact patterns"] += 1
-                        outcome, depends = brute_force(evaluator, f, kinds)
+                        given = evaluator.schema.validate(facts)
+                        outcome, depends = brute_force(evaluator, f, kinds, given)
                         result = evaluator.evaluate(facts)
                         want = (outcome, [] if outcome is not None else sorted(depends))
                         if (result.holds, list(result.missing)) != want:

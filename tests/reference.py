@@ -108,8 +108,11 @@ class Reference:
         self.doctrines = {d.name: d for d in program.doctrines}
 
     # ------------------------------------------------------------ facts
-    def prepare(self, doctrine: ir.Doctrine, given: Mapping[str, Any]) -> dict[str, Any]:
-        """Every fact of the vocabulary, None where unknown; records with ABSENT fields."""
+    def prepare(
+        self, doctrine: ir.Doctrine, given: Mapping[str, Any], burdens: bool = True
+    ) -> dict[str, Any]:
+        """Every fact of the vocabulary, None where unknown; records with ABSENT fields; and
+        (unless `burdens` is false) what the burdens and a closed world make absent facts."""
         f: dict[str, Any] = {}
         for name, fact in self.facts.items():
             value = given.get(name)
@@ -117,6 +120,8 @@ class Reference:
                 assert fact.type.record is not None
                 value = tuple(self._record(fact.type.record, item) for item in value)
             f[name] = value
+        if not burdens:
+            return f
         # Burdens of proof: an absent fact counts as the stated value when the condition, read
         # on the facts as the case gives them, is true; where two name one fact, the first wins.
         given_f = dict(f)
@@ -204,7 +209,7 @@ class Reference:
 
     def chain(self, e: ir.Chain, i: int, f: Mapping[str, Any], env: dict[int, Any]) -> Truth:
         if i == len(e.branches):
-            return e.default
+            return e.default if isinstance(e.default, bool) else None  # `open`: unknown
         branch = e.branches[i]
         applies = self.value(branch.cond, f, env)
         if applies is True:
@@ -227,6 +232,12 @@ class Reference:
         elements: dict[str, Truth | Untold] = {
             label: self.value(self.elements[key].expr, f, {}) for label, key in d.slots
         }
+        failed = [i for i, t in enumerate(d.thresholds) if elements.get(t) is False]
+        if failed:
+            # A threshold that fails decides: the elements after it are not reached (None).
+            reached = set(d.thresholds[: failed[0] + 1])
+            elements = {k: v if k in reached else None for k, v in elements.items()}
+            return holds, elements, ()
         unknown = [label for label, value in elements.items() if value is None]
         if holds is not None and not unknown:
             return holds, elements, ()
@@ -258,6 +269,9 @@ class Reference:
         """Every fact the doctrine's outcome depends on, through elements and doctrines it
         names, and the facts its library decisions are compared on."""
         out = self.reads_expr(d.expr)
+        for burden in ir.presumptions_of(d, self.elements, self.doctrines):
+            if burden.fact in out and burden.cond is not None:
+                out |= self.reads_expr(burden.cond)  # what decides what the fact counts as
         if d.precedents is not None and d.precedents[0] in out:
             for c in d.precedents[1]:
                 out.update(fact for fact, *_ in c["relied"])
@@ -315,7 +329,9 @@ class Reference:
                 reads |= self.reads_expr(burden.cond)
         unknown = sorted(n for n in reads if f.get(n) is None and given.get(n) is None)
         constants = self.constants(given)
-        constants["switched"] = self.switched(exprs + [b.cond for b in burdens if b.cond], f)
+        # (Conditions of the burdens still pending: those of facts the case leaves unknown.)
+        pending = [b.cond for b in burdens if b.cond is not None and f.get(b.fact) is None]
+        constants["switched"] = self.switched(exprs + pending, f)
         domains = []
         for name in unknown:
             values = self.values(self.facts[name].type, constants)
@@ -332,13 +348,19 @@ class Reference:
         for combo in itertools.product(*domains):
             completed = {**given, **dict(zip(unknown, combo))}
             # As the runtime reads burdens for `missing`: a fact whose burden's condition holds
-            # on the completed facts counts as the burden says (it is left out for `prepare`).
-            as_read = self.prepare(d, completed)
+            # on the facts as given with the completion counts as the burden says (the first
+            # burden on a fact wins).
+            # The facts a burden filled on the case's facts stay as filled: only the unknown
+            # ones are completed (the runtime's reading, compiler/runtime/exact.py).
+            g = {**f, **dict(zip(unknown, combo))}
+            as_read = self.prepare(d, completed, burdens=False)
+            done: set[str] = set()
             for burden in burdens:
-                applies = burden.fact in unknown and burden.cond is not None
-                if applies and self.value(burden.cond, as_read, {}) is True:
-                    completed.pop(burden.fact, None)
-            g = self.prepare(d, completed)
+                cond = burden.cond
+                applies = burden.fact in unknown and burden.fact not in done and cond is not None
+                if applies and self.value(cond, as_read, {}) is True:  # type: ignore[arg-type]
+                    g[burden.fact] = burden.value
+                    done.add(burden.fact)
             outcomes[combo] = tuple(self.value(e, g, {}) for e in exprs)
         return unknown, domains, outcomes
 

@@ -222,10 +222,13 @@ def values_for(kind: str, values: tuple[str, ...]) -> tuple[Any, ...] | None:
     }.get(kind)
 
 
-def brute_force(evaluator: Any, f: dict[str, Any], kinds: dict[str, Any]) -> tuple[Any, set[str]]:
+def brute_force(
+    evaluator: Any, f: dict[str, Any], kinds: dict[str, Any], given: dict[str, Any]
+) -> tuple[Any, set[str]]:
     """(the outcome if every completion of the unknown facts gives the same, else None;
     the facts whose value alone changes some completion's outcome), by trying them all on
-    the compiled module's own evaluation of complete facts."""
+    the compiled module's own evaluation of complete facts. `f` are the facts as prepared,
+    `given` as the case gave them (before any burden)."""
     names = sorted(n for n, v in f.items() if v is None)
     domains = [kinds[n] for n in names]
     outcomes = {}
@@ -233,10 +236,12 @@ def brute_force(evaluator: Any, f: dict[str, Any], kinds: dict[str, Any]) -> tup
         g = dict(f)
         g.update(zip(names, combo))
         # A burden whose condition the completion makes true counts its fact as it says (the
-        # first burden on a fact wins); conditions read the completed facts.
-        before = dict(g)
+        # first burden on a fact wins), as the runtime would with these facts given; conditions
+        # read the facts as given, with the completion.
+        before = {**given, **dict(zip(names, combo))}
         done = set()
         for fact, value, cond, _ in evaluator.presume:
+            # The facts still unknown (a fact a burden filled counts as known).
             applies = f[fact] is None and cond is not None and fact not in done
             if applies and cond(before) is True:
                 g[fact] = value
@@ -290,7 +295,8 @@ def test_random_doctrines_agree_with_brute_force(source: str, data: st.DataObjec
                     dict.fromkeys(arm.value.value for arm in switch.arms)
                 )
             kinds.update({fact: tuple(values) for fact, values in arms.items()})
-            outcome, depends = brute_force(evaluator, f, kinds)
+            given = evaluator.schema.validate(facts)
+            outcome, depends = brute_force(evaluator, f, kinds, given)
             result = evaluator.evaluate(facts)
             assert result.holds is outcome, (name, facts)
             assert set(result.missing) == (set() if outcome is not None else depends), (name, facts)

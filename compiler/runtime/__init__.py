@@ -817,7 +817,7 @@ class Evaluator:
         reasons: tuple[str, ...] = ()
         elements = values
         if holds is None or None in elements.values():
-            holds, elements, missing, reasons = self._exact(f, holds, elements)
+            holds, elements, missing, reasons = self._exact(f, holds, elements, facts)
         result = Result(self, holds, elements, missing, f)
         result.open = reasons
         result.presumed = presumed
@@ -833,7 +833,11 @@ class Evaluator:
         return result
 
     def _exact(
-        self, f: dict[str, Any], holds: Truth, elements: dict[str, Truth]
+        self,
+        f: dict[str, Any],
+        holds: Truth,
+        elements: dict[str, Truth],
+        given: Mapping[str, Any] | None = None,
     ) -> tuple[Truth, dict[str, Truth], tuple[str, ...], tuple[str, ...]]:
         """The outcome, elements, `missing` and `open` reasons made exact where Kleene's values
         left them unknown (see compiler/runtime/exact.py): `x or not x` holds with `x` unknown,
@@ -855,19 +859,22 @@ class Evaluator:
         module = self.program
         if module is None:  # an Evaluator built without its module's INFO: Kleene's answer
             return holds, elements, candidates, reasons
-        pending = []
         notes = self.info.presumptions
+        burdens = []
         for name, value, cond, index in self.presume:
-            if cond is not None and f[name] is None and 0 <= index < len(notes):
-                tree = notes[index].cond
-                if tree is not None:
-                    pending.append((name, value, tree))
+            tree = notes[index].cond if cond is not None and 0 <= index < len(notes) else None
+            if cond is not None and tree is None:
+                continue  # a module without the condition's tree: read as not applying
+            burdens.append((name, value, tree))
+        # The burdens' conditions read the facts as the case gave them.
+        as_given = self.schema.validate(given) if burdens and given is not None else None
         analysis = Exact(
             self.schema.facts,
             lambda key: module.elements[key].tree,
             lambda name: module.doctrines[name].tree,
             f,
-            pending,
+            burdens if as_given is not None and given is not f else (),
+            as_given if given is not f else None,
         )
         wanted = ([self.info.tree] if holds is None else []) + [
             module.elements[keys[label]].tree for label in labels

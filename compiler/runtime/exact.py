@@ -243,6 +243,7 @@ def _pick(first: bool | None, alone: bool | None) -> bool | None:
 #   ("ite", cond, then, else)          `then` where cond is true, else `else` (burdens)
 
 _FREE = object()  # in a substitution: the fact is unknown, and no burden fills it
+_UNGIVEN = object()  # read by a burden's condition: not given, filled by another burden
 
 
 class Exact:
@@ -250,8 +251,10 @@ class Exact:
 
     `kinds` gives each fact's (kind, spec) as the schema has them; `element` and `doctrine`
     give the tree of an element (by key) or doctrine (by name); `facts` are the case's facts in
-    runtime form, after the burdens that applied (None: unknown); `burdens` are those still
-    pending, (fact, value, condition tree), in the order the evaluator applies them.
+    runtime form, after the burdens that applied (None: unknown); `burdens` are the doctrine's,
+    (fact, value, condition tree or None for always), in the order the evaluator applies them;
+    those on the facts still unknown apply where a completion makes their condition true.
+    `given` are the facts before any burden, which the conditions read.
     """
 
     def __init__(
@@ -261,19 +264,22 @@ class Exact:
         doctrine: Callable[[str], Any],
         facts: Mapping[str, Any],
         burdens: Sequence[tuple[str, Any, Any]] = (),
+        given: Mapping[str, Any] | None = None,
     ):
         self.kinds = kinds
         self.element = element
         self.doctrine = doctrine
         self.facts = facts
+        self.given = given  # the facts as the case gave them, before any burden (None: facts)
         self.formulas: list[tuple[Any, ...]] = []
         self.interned: dict[tuple[Any, ...], int] = {}
         self.const = {v: self._intern(("k", v)) for v in (False, True, None)}
         self.refs: dict[tuple[str, str, bool], int] = {}
         self.raw = False  # while translating a burden's condition (it reads facts as given)
         self.burdens: dict[str, list[tuple[Any, Any]]] = {}
+        # The burdens on the facts still unknown (a fact a burden filled counts as known).
         for name, value, cond in burdens:
-            if facts.get(name) is None and cond is not None:
+            if facts.get(name) is None:
                 self.burdens.setdefault(name, []).append((cond, value))
         self._conds: dict[tuple[str, int], int] = {}
         self.diagram: _Diagram | None = None
@@ -402,6 +408,11 @@ class Exact:
         return self._intern(("opaque", key, tuple(sorted(set(facts)))))
 
     def _value(self, name: str, subst: Mapping[str, Any]) -> Any:
+        given = self.given
+        if self.raw and given is not None and given.get(name) is None:
+            # A burden's condition reads the facts as the case gave them: a fact that another
+            # burden filled (and so no completion gives) stays unknown there.
+            return _UNGIVEN if self.facts.get(name) is not None else None
         value = subst.get(name, self.facts.get(name))
         return None if value is _FREE else value
 
@@ -417,6 +428,10 @@ class Exact:
                         out = self._ite(self._condition(name, i, cond), then, out)
                     return out
         kind = type(expr).__name__
+        if any(self._value(name, subst) is _UNGIVEN for name in _reads(expr)):
+            if kind in ("FactRef", "Compare", "Quantified"):
+                return self.const[None]  # Kleene's unknown, whatever the completion
+            raise _Unsupported("a burden's condition choosing by a fact another burden fills")
         if kind == "FactRef":
             value = self._value(expr.name, subst)
             if value is None:
@@ -450,6 +465,8 @@ class Exact:
         return self._not(some) if expr.quantifier == "no" else some
 
     def _condition(self, name: str, index: int, cond: Any) -> int:
+        if cond is None:
+            return self.const[True]  # a burden without a condition (or the closed world)
         key = (name, index)
         if key not in self._conds:
             raw, self.raw = self.raw, True
@@ -490,15 +507,14 @@ class Exact:
         return self._intern(("cmp", expr.op, (lk, left), (rk, right), ranks))
 
     # ------------------------------------------------------------ the diagram of a formula
-    def _prepare(self, roots: Sequence[int]) -> None:
+    def _prepare(self, roots: Sequence[int], trees: Sequence[Any]) -> None:
         """Choose each unknown fact's values and the order of levels: facts in the order the
         formulas first read them, each opaque condition a level of its own."""
         order: list[Any] = []
         opaque: dict[Any, tuple[str, ...]] = {}
         constants: dict[str, set[Any]] = {}
         partners: dict[str, set[str]] = {}
-        # The values of the arms of each switch on a fact: the doctrine's stated alternatives.
-        switched: dict[str, dict[Any, None]] = {}
+        switched = self._switched(trees)
         seen: set[int] = set()
         for root in roots:
             stack = [root]
@@ -529,7 +545,6 @@ class Exact:
                     order.append(shape[1])
                     constants.setdefault(shape[1], set()).update(v for v, _ in shape[2])
                     partners.setdefault(shape[1], set())
-                    switched.setdefault(shape[1], {}).update(dict.fromkeys(v for v, _ in shape[2]))
                     stack.extend(reversed([a[1] for a in shape[2]] + [shape[3]]))
                 elif tag in ("and", "or", "atleast"):
                     stack.extend(reversed(shape[-1]))
@@ -574,6 +589,45 @@ class Exact:
             self.domains[key] = domain
             self.levels[key] = diagram.new_level(len(domain))
             self.level_facts.append(frozenset((key,)))
+
+    def _switched(self, trees: Sequence[Any]) -> dict[str, dict[Any, None]]:
+        """The values the arms name of each rule chosen by an unknown fact (`holds by`), the
+        doctrine's stated alternatives: found through the elements and doctrines the trees
+        use, and through a rule chosen by a known fact only along the arm it chooses."""
+        out: dict[str, dict[Any, None]] = {}
+        seen: set[Any] = set()
+        todo = list(trees)
+        while todo:
+            e = todo.pop()
+            kind = type(e).__name__
+            if kind == "Switch":
+                value = self.facts.get(e.fact.name)
+                if value is None:
+                    out.setdefault(e.fact.name, {}).update(
+                        dict.fromkeys(a.value.value for a in e.arms)
+                    )
+                    todo += [*(a.result for a in e.arms), e.otherwise]
+                else:
+                    todo.append(
+                        next((a.result for a in e.arms if a.value.value == value), e.otherwise)
+                    )
+            elif kind in ("ElementRef", "DoctrineRef"):
+                key = (kind, e.key if kind == "ElementRef" else e.name)
+                if key not in seen:
+                    seen.add(key)
+                    todo.append(
+                        self.element(key[1]) if kind == "ElementRef" else self.doctrine(key[1])
+                    )
+            elif kind in ("And", "Or", "AtLeast"):
+                todo.extend(e.items)
+            elif kind == "Not":
+                todo.append(e.item)
+            elif kind == "Quantified":
+                todo.append(e.body)
+            elif kind == "Chain":
+                for branch in e.branches:
+                    todo += [branch.cond, branch.result]
+        return out
 
     def _build(self, i: int) -> int:
         """The diagram of formula `i` (memoized: shared sub-formulas are built once)."""
@@ -697,7 +751,8 @@ class Exact:
         """The verdict on each tree, over one diagram (so shared parts are built once)."""
         try:
             roots = [self.translate(t) for t in trees]
-            self._prepare(roots)
+            conds = [c for cs in self.burdens.values() for c, _ in cs if c is not None]
+            self._prepare(roots, [*trees, *conds])
             out = []
             for root in roots:
                 top = self._build(root)
