@@ -104,11 +104,17 @@ def _connect(bounded: bool = True) -> Any:
     # it would otherwise hold more as the input grows); beyond it DuckDB spills to disk. Not
     # for reading results back into Parquet, whose reader sizes its buffer by the largest
     # record it allows (an error record may quote a long line).
-    # DuckDB's own progress bar would draw on the terminal beside ours (or on the results).
-    config: dict[str, Any] = {"threads": THREADS, "enable_progress_bar": False}
+    config: dict[str, Any] = {"threads": THREADS}
     if bounded:
         config["memory_limit"] = MEMORY
-    return duckdb.connect(config=config)
+    return _quiet(duckdb.connect(config=config))
+
+
+def _quiet(con: Any) -> Any:
+    """A connection (or cursor) without DuckDB's own progress bar, which would draw on the
+    terminal beside ours (a setting of each connection, not of the database)."""
+    con.execute("SET enable_progress_bar = false")
+    return con
 
 
 class DuckBatch:
@@ -573,7 +579,7 @@ class DuckBatch:
         def run(block: bytes) -> tuple[str | None, list[int]]:
             cursor = getattr(local, "cursor", None)
             if cursor is None:
-                cursor = local.cursor = self.con.cursor()
+                cursor = local.cursor = _quiet(self.con.cursor())
             body = block[:-1] if block.endswith(b"\n") else block
             try:
                 text = body.decode("utf-8")
@@ -893,10 +899,10 @@ def duck_parquet(batch: DuckBatch, path: str, name: str) -> Iterator[Done]:
     names = list(columns)
     select = ", ".join(_quote(c) for c in names)
     raw = f"SELECT file_row_number, {select} FROM read_parquet(?, file_row_number = true)"
-    rows = batch.con.cursor().execute(f"SELECT __i, fast, out FROM ({sql}) ORDER BY __i")
+    rows = _quiet(batch.con.cursor()).execute(f"SELECT __i, fast, out FROM ({sql}) ORDER BY __i")
     # The rows SQL leaves, with their values, in the same order: read alongside.
     slow_source = _rows(
-        batch.con.cursor(),
+        _quiet(batch.con.cursor()),
         f"{raw} WHERE file_row_number + 1 IN (SELECT __i FROM ({sql}) WHERE NOT fast)"
         " ORDER BY file_row_number",
         [path],
@@ -1008,7 +1014,7 @@ def duck_parquet_to_parquet(batch: DuckBatch, path: str, output: str, name: str)
     select = ", ".join(_quote(c) for c in names)
     raw = f"SELECT file_row_number, {select} FROM read_parquet(?, file_row_number = true)"
     slow = _rows(
-        batch.con.cursor(),
+        _quiet(batch.con.cursor()),
         f"{raw} WHERE file_row_number + 1 IN (SELECT __i FROM ({sql}) WHERE NOT fast)"
         " ORDER BY file_row_number",
         [path],
