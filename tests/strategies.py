@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import functools
 import re
 import signal
+import types
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,12 +17,24 @@ from typing import Any
 from hypothesis import strategies as st
 
 from compiler.checking import ir
-from compiler.codegen.compile import compile_files, module_from_source
+from compiler.codegen.compile import Compiled, compile_files, module_from_source
 from compiler.errors import DoctrineError
 
 ROOT = Path(__file__).resolve().parents[1]
 LIBRARY = ROOT / "doctrine"
 LIBRARY_FILES = sorted(LIBRARY.rglob("*.doctrine"))
+
+
+@functools.cache
+def compiled_library() -> dict[str, tuple[Compiled, types.ModuleType]]:
+    """Every library file compiled (together) and imported, by its path under LIBRARY: once per
+    test process, for the test files that compare engines over the whole library. Read only."""
+    out = {}
+    for compiled in compile_files(LIBRARY_FILES):
+        name = str(compiled.path.relative_to(LIBRARY))
+        out[name] = (compiled, module_from_source(compiled.source, compiled.program.name, name))
+    return out
+
 
 DATES = ("2000-01-01", "2000-06-01", "2001-01-01")
 NUMBERS = ("0", "1", "2.5")

@@ -13,7 +13,6 @@ outcome. Any disagreement is a bug in one of them.
 from __future__ import annotations
 
 import tempfile
-import types
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +20,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reference import Reference, disagreements
-from strategies import LIBRARY, LIBRARY_FILES, doctrine_sources, fact_patterns
+from strategies import compiled_library, doctrine_sources, fact_patterns
 from support import examples
 
 from compiler.checking import ir
-from compiler.codegen.compile import Compiled, compile_files, module_from_source
+from compiler.codegen.compile import compile_files, module_from_source
 from compiler.errors import DoctrineError
 from compiler.runtime import Tree, program
 
@@ -65,16 +64,7 @@ def tree_disagreements(
     return out
 
 
-def _library() -> dict[str, tuple[Compiled, types.ModuleType]]:
-    out = {}
-    for compiled in compile_files(LIBRARY_FILES):
-        name = str(compiled.path.relative_to(LIBRARY))
-        module = module_from_source(compiled.source, compiled.program.name, name)
-        out[name] = (compiled, module)
-    return out
-
-
-_COMPILED = _library()
+_COMPILED = compiled_library()
 # Every doctrine of the library once, in the file that declares it.
 _DOCTRINES = sorted(
     {

@@ -10,8 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mcp import Client
-from mcp.client.stdio import StdioServerParameters
 from support import LIBRARY, ROOT, clean_env, jsonable, load_precedents
 
 from compiler.tools import cli
@@ -21,6 +19,11 @@ TOOLS = {"list_doctrines", "describe_doctrine", "evaluate", "next_question", "ex
 
 async def _session() -> dict[str, Any]:
     """One server for the module: every call an assistant makes, with what came back."""
+    # Imported here: the SDK takes two seconds to import, which every pytest worker would pay
+    # while collecting, whichever runs these tests.
+    from mcp import Client
+    from mcp.client.stdio import StdioServerParameters
+
     params = StdioServerParameters(
         command=sys.executable,
         args=["-m", "compiler", "mcp", str(LIBRARY)],

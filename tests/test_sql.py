@@ -17,11 +17,11 @@ import pytest
 import sqlglot
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from strategies import LIBRARY, LIBRARY_FILES, doctrine_sources, fact_patterns
+from strategies import compiled_library, doctrine_sources, fact_patterns
 from support import doctrine_file, examples, run_cli
 
 from compiler.checking import ir
-from compiler.codegen.compile import Compiled, compile_files, compile_source, module_from_source
+from compiler.codegen.compile import compile_files, compile_source, module_from_source
 from compiler.codegen.sql import DIALECTS, SqlCompiler, SqlError, doctrine_sql
 from compiler.errors import DoctrineError
 from compiler.tools.sqlbatch import duckdb_type
@@ -33,15 +33,7 @@ FAST = settings(
 )
 
 
-def _library() -> dict[str, tuple[Compiled, types.ModuleType]]:
-    out = {}
-    for compiled in compile_files(LIBRARY_FILES):
-        name = str(compiled.path.relative_to(LIBRARY))
-        out[name] = (compiled, module_from_source(compiled.source, compiled.program.name, name))
-    return out
-
-
-_COMPILED = _library()
+_COMPILED = compiled_library()
 _DOCTRINES = sorted(
     {
         d.name: name
