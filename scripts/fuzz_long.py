@@ -5,15 +5,24 @@
 
 Rounds of five targets until the time is up:
 
-- generated doctrines: each compiles or is refused with diagnostics, and the compiled module
-  agrees with the reference interpreter (tests/reference.py) on random facts;
+- generated doctrines (half of them with the law's constructs): each compiles or is refused
+  with diagnostics, and the compiled module agrees with the reference interpreter
+  (tests/reference.py, a brute force for exact `holds` and `missing`) on random facts;
 - doctrines at the edges: nested up to and past the limit, thousands of conditions wide,
   strings of any characters: each compiles or is refused;
 - mutations of the library's files (tokens deleted, swapped, duplicated, replaced; random
   bytes, some not UTF-8): each compiles or is refused, never a traceback or a hang;
 - random text: the same;
 - hostile facts files (random JSON and YAML, and values of every wrong type) against the
-  library: each evaluates or is refused with a clear error, within a time limit.
+  library: each evaluates or is refused with a clear error, within a time limit;
+- exactness: generated doctrines with the law's constructs (switches, open outcomes, burdens,
+  thresholds): `holds` and `missing` agree with brute force over every completion of the
+  unknown facts (tests/test_exact.py);
+- batches: JSON Lines files mixing good cases with hostile lines (huge numbers, deep nesting,
+  duplicate keys, wrong types, broken JSON, bytes not UTF-8): one result or error per line,
+  never a traceback;
+- user templates: random compositions of expensive template operations: each renders or is
+  refused with a clear error, within a time limit.
 
 Every input that breaks the contract is a finding: the report lists each distinct one (by
 kind and where it was raised) with its first input, and the count of inputs run.
@@ -23,7 +32,10 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
+import io
 import json
+import math
 import shutil
 import sys
 import tempfile
@@ -49,6 +61,7 @@ from strategies import (  # noqa: E402
     library_mutations,
     time_limit,
 )
+from test_exact import brute_force, switches_on_unknown, values_for  # noqa: E402
 
 from compiler.codegen.compile import compile_files, module_from_source  # noqa: E402
 from compiler.runtime import FactsError  # noqa: E402
@@ -94,7 +107,7 @@ class Run:
     # ------------------------------------------------------------ targets
     def generated(self) -> None:
         @ROUND
-        @given(doctrine_sources(), st.data())
+        @given(st.one_of(doctrine_sources(), doctrine_sources(laws=True)), st.data())
         def run(source: str, data: st.DataObject) -> None:
             self.counts["generated doctrines"] += 1
             path = self.folder / "gen.doctrine"
@@ -209,6 +222,158 @@ class Run:
 
         run()
 
+    def exact(self) -> None:
+        @ROUND
+        @given(doctrine_sources(laws=True), st.data())
+        def run(source: str, data: st.DataObject) -> None:
+            self.counts["exactness doctrines"] += 1
+            path = self.folder / "exact.doctrine"
+            path.write_text(source, encoding="utf-8")
+            try:
+                if compile_or_refuse(path) == "refused":
+                    return
+                compiled = compile_files([path])[0]
+                module = module_from_source(compiled.source, "gen", str(path))
+                types = {f.name: (f.type.kind, f.type.values) for f in compiled.program.facts}
+                for _ in range(5):
+                    facts = data.draw(fact_patterns(compiled.program))
+                    for name, evaluator in module.DOCTRINES.items():
+                        try:
+                            f = evaluator.prepare(facts)
+                        except FactsError:
+                            continue
+                        kinds = {n: values_for(*types[n]) for n in f if f[n] is None}
+                        for switch in switches_on_unknown(compiled.program, name, f):
+                            arms = kinds.get(switch.fact.name) or ()
+                            chosen = tuple(a.value.value for a in switch.arms)
+                            kinds[switch.fact.name] = tuple(dict.fromkeys((*chosen, *arms)))
+                        if any(v is None for v in kinds.values()):
+                            continue  # an unknown list: its completions cannot be listed
+                        if math.prod(len(v) for v in kinds.values()) > 5000:
+                            continue
+                        self.counts["exactness fact patterns"] += 1
+                        outcome, depends = brute_force(evaluator, f, kinds)
+                        result = evaluator.evaluate(facts)
+                        want = (outcome, [] if outcome is not None else sorted(depends))
+                        if (result.holds, list(result.missing)) != want:
+                            got = (result.holds, list(result.missing))
+                            self.finding(
+                                "exactness",
+                                f"{name}: got {got}, brute force {want}",
+                                (source, facts),
+                            )
+            except Exception as exc:
+                self.finding("exactness doctrine", exc, source)
+
+        run()
+
+    def batches(self) -> None:
+        from compiler.tools.cli import main as cli
+
+        doctrine = self.library / "state_created_danger.doctrine"
+        program = next(p for e, p in self.doctrines if e.name == "state_created_danger")
+        hostile = st.sampled_from(
+            [
+                '{"culpability": ' + "9" * 5000 + "}",
+                "[" * 100_000 + "]" * 100_000,
+                '{"affirmative_act": true, "affirmative_act": false}',
+                '{"affirmative_act": "yes"}',
+                '{"culpabilty": "intent"}',
+                "{not json",
+                "[1, 2]",
+                "null",
+                '"text"',
+                '{"event_date": "1989-02-30"}',
+                '{"event_date": "' + "9" * 200_000 + '"}',
+                '{"\ud800": true}',
+            ]
+        )
+        line = st.one_of(
+            fact_patterns(program).map(lambda f: json.dumps(f, default=str)),
+            hostile,
+            st.text(max_size=40).filter(lambda t: "\n" not in t and "\r" not in t),
+        )
+
+        @ROUND
+        @given(st.lists(line, min_size=1, max_size=12), st.booleans())
+        def run(lines: list[str], bad_bytes: bool) -> None:
+            self.counts["batch files"] += 1
+            self.counts["batch lines"] += len(lines)
+            source = self.folder / "cases.jsonl"
+            data = "\n".join(lines).encode("utf-8", "surrogatepass") + b"\n"
+            if bad_bytes:
+                data += b"\xff\xfe{\n"
+            source.write_bytes(data)
+            out = self.folder / "results.jsonl"
+            err = io.StringIO()
+            try:
+                with (
+                    time_limit(60),
+                    contextlib.redirect_stderr(err),
+                    contextlib.redirect_stdout(io.TextIOWrapper(io.BytesIO(), encoding="utf-8")),
+                ):
+                    status = cli(["eval", str(doctrine), "--batch", str(source), "-o", str(out)])
+                if status not in (0, 2) or "Traceback" in err.getvalue():
+                    self.finding("batch", f"exit {status}: {err.getvalue()[-500:]}", lines)
+                    return
+                written = out.read_text(encoding="utf-8").splitlines()
+                given = [x for x in data.split(b"\n") if x.strip()]
+                if len(written) != len(given):
+                    self.finding(
+                        "batch", f"{len(given)} lines in, {len(written)} results out", lines
+                    )
+            except (Exception, Hang) as exc:
+                self.finding("batch file", exc, lines)
+
+        run()
+
+    def templates(self) -> None:
+        from compiler.tools.cli import main as cli
+
+        doctrine = self.library / "state_created_danger.doctrine"
+        facts = self.folder / "template-facts.json"
+        facts.write_text('{"affirmative_act": true}', encoding="utf-8")
+        folder = self.folder / "templates"
+        folder.mkdir(exist_ok=True)
+        big = st.sampled_from(["10", "1000", "10**6", "10**9", "1500000000", "2**62"])
+        piece = st.one_of(
+            big.map(lambda n: "{{ 'a' * " + n + " }}"),
+            big.map(lambda n: "{{ ''.ljust(" + n + ") }}"),
+            big.map(lambda n: "{{ 'x'|center(" + n + ") }}"),
+            big.map(lambda n: "{{ '%0" + n.replace("*", "") + "d' % 1 }}"),
+            st.tuples(big, big).map(lambda p: "{{ (" + p[0] + ") ** (" + p[1] + ") }}"),
+            big.map(lambda n: "{% for i in range(" + n + ") %}.{% endfor %}"),
+            big.map(lambda n: "{{ lipsum(" + n + ") }}"),
+            big.map(lambda n: "{{ ('ab\n' * 1000)|indent(" + n + ") }}"),
+            st.just(
+                "{% set ns = namespace(s='ab') %}{% for i in range(64) %}"
+                "{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s|length }}"
+            ),
+            st.just("{{ doctrine.name }} {% for e in elements %}{{ e.label }}{% endfor %}"),
+        )
+
+        @ROUND
+        @given(st.lists(piece, min_size=1, max_size=4))
+        def run(pieces: list[str]) -> None:
+            self.counts["templates"] += 1
+            (folder / "explain.txt.j2").write_text("".join(pieces), encoding="utf-8")
+            err = io.StringIO()
+            args = ["explain", str(doctrine), "--facts", str(facts), "--format", "text"]
+            try:
+                with (
+                    time_limit(60),
+                    contextlib.redirect_stderr(err),
+                    contextlib.redirect_stdout(io.TextIOWrapper(io.BytesIO(), encoding="utf-8")),
+                ):
+                    status = cli([*args, "--templates", str(folder)])
+                text = err.getvalue()
+                if status not in (0, 2) or (status == 2 and not text.startswith("error:")):
+                    self.finding("template", f"exit {status}: {text[-500:]}", pieces)
+            except (Exception, Hang) as exc:
+                self.finding("template render", exc, pieces)
+
+        run()
+
 
 def _dump(facts: dict[str, Any], form: str) -> str:
     import yaml
@@ -228,7 +393,16 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         run = Run(Path(tmp))
         rounds = 0
-        targets = (run.generated, run.extremes, run.mutations, run.text, run.facts)
+        targets = (
+            run.generated,
+            run.extremes,
+            run.mutations,
+            run.text,
+            run.facts,
+            run.exact,
+            run.batches,
+            run.templates,
+        )
         while time.monotonic() < end:
             targets[rounds % len(targets)]()
             rounds += 1
@@ -236,7 +410,10 @@ def main() -> int:
                 elapsed = (time.monotonic() - began) / 60
                 print(f"{elapsed:.1f} min: {dict(run.counts)}", flush=True)
     inputs = sum(
-        v for k, v in run.counts.items() if k not in ("findings", "differential fact patterns")
+        v
+        for k, v in run.counts.items()
+        if k not in ("findings", "differential fact patterns", "exactness fact patterns")
+        and k != "batch lines"
     )
     report = {
         "minutes": round((time.monotonic() - began) / 60, 1),

@@ -9,12 +9,9 @@ import datetime
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping
-from difflib import get_close_matches
 from typing import Any
 
-from . import exact as _exact
 from . import program
-from .exact import Exact, Stopped
 from .logic import ABSENT, OPEN, Truth, at_least, every, merge, some
 from .tree import Tree
 
@@ -103,6 +100,8 @@ def _show(value: object) -> str:
 def _close(word: object, options: Iterable[str]) -> str:
     if not isinstance(word, str):
         return ""
+    from difflib import get_close_matches  # only a refused fact needs it: spare every import
+
     close = get_close_matches(word, list(options), n=1, cutoff=0.6)
     return f"; did you mean '{close[0]}'?" if close else ""
 
@@ -670,6 +669,8 @@ class Result:
 def _beyond(stop: Exception) -> str:
     """The `open` line when the exact analysis stopped: the outcome stays unknown, and
     `missing` lists every unknown fact on an unknown path, some of which may not matter."""
+    from . import exact as _exact
+
     if isinstance(stop, _exact._Budget):
         why = (
             f"its size budget ({stop}; the budget is {_exact.NODE_BUDGET:,} nodes and"
@@ -855,6 +856,10 @@ class Evaluator:
         module = self.program
         if module is None:  # an Evaluator built without its module's INFO: Kleene's answer
             return holds, elements, candidates, reasons
+        # Imported here, not with the runtime: only a result Kleene's logic leaves unknown
+        # needs the analysis (and its `fractions`), and every compiled module imports the runtime.
+        from .exact import Exact, Stopped
+
         pending = []
         notes = self.info.presumptions
         for name, value, cond, index in self.presume:

@@ -38,6 +38,7 @@ from .batch import BatchError, Done, evaluate_items
 
 BLOCK_BYTES = 1 << 21  # JSON Lines given to DuckDB at once: whole lines, about 2 MiB
 THREADS = 2  # blocks evaluated at once, each by its own DuckDB cursor
+MEMORY = "512MB"  # DuckDB's memory limit
 PARQUET_ROWS = 1 << 16  # Parquet rows the Python engine reads at once
 # A fast kept value: JSON a json.dumps would write the same way (a short whole number, plain
 # printable ASCII text without quotes or backslashes, true, false); for CSV, no comma either.
@@ -91,7 +92,7 @@ def duckdb_type(t: ir.FactType) -> str:
     return "VARCHAR"
 
 
-def _connect() -> Any:
+def _connect(bounded: bool = True) -> Any:
     try:
         import duckdb
     except ImportError:
@@ -99,7 +100,21 @@ def _connect() -> Any:
             "the duckdb engine needs the sql extra: pip install 'doctrine[sql]'"
             " (or use --engine python)"
         ) from None
-    return duckdb.connect(config={"threads": THREADS})
+    # A memory limit keeps DuckDB's buffers bounded (its results keep the input's order, and
+    # it would otherwise hold more as the input grows); beyond it DuckDB spills to disk. Not
+    # for reading results back into Parquet, whose reader sizes its buffer by the largest
+    # record it allows (an error record may quote a long line).
+    config: dict[str, Any] = {"threads": THREADS}
+    if bounded:
+        config["memory_limit"] = MEMORY
+    return _quiet(duckdb.connect(config=config))
+
+
+def _quiet(con: Any) -> Any:
+    """A connection (or cursor) without DuckDB's own progress bar, which would draw on the
+    terminal beside ours (a setting of each connection, not of the database)."""
+    con.execute("SET enable_progress_bar = false")
+    return con
 
 
 class DuckBatch:
@@ -478,22 +493,20 @@ class DuckBatch:
         reader would not split the file into the lines Python sees (a CR, a byte 1, a
         byte-order mark, a line over 1 MiB, bytes that are not UTF-8): the caller then reads
         it block by block."""
-        import mmap
-
         try:
             with open(path, "rb") as handle:
                 size = os.fstat(handle.fileno()).st_size
                 if size == 0:
                     return None
-                with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-                    # DuckDB's reader takes CR as a line end, drops a byte 1 (its column
-                    # delimiter here) at a line's end, and skips a byte-order mark.
-                    if data[:3] == b"\xef\xbb\xbf" or data.find(b"\r") >= 0:
-                        return None
-                    if data.find(b"\x01") >= 0:
-                        return None
-                    lines = _count_lines(data, size)
-                    seen = _keys_of(data[: 1 << 20])
+                first = handle.read(1 << 20)
+                seen = _keys_of(first)
+                handle.seek(0)
+                # DuckDB's reader takes CR as a line end, drops a byte 1 (its column
+                # delimiter here) at a line's end, and skips a byte-order mark.
+                if first[:3] == b"\xef\xbb\xbf" or _scan(handle, (b"\r", b"\x01")):
+                    return None
+                handle.seek(0)
+                lines = _count_lines(handle.read, size)
             fd, out = tempfile.mkstemp(suffix=".jsonl", dir=folder)
             os.close(fd)
         except (OSError, ValueError):
@@ -506,8 +519,10 @@ class DuckBatch:
             # A result per line, or the lines were not Python's: block by block after all.
             if written != lines:
                 raise ValueError(f"{written} results for {lines} lines")
-            with open(out, "rb") as made, mmap.mmap(made.fileno(), 0, access=mmap.ACCESS_READ) as m:
-                slow = m[:1] == b"\n" or m.find(b"\n\n") >= 0
+            with open(out, "rb") as made:
+                slow = made.read(1) == b"\n"
+                made.seek(0)
+                slow = slow or _scan(made, (b"\n\n",))
         except Exception:  # the reader refused the file (not UTF-8, a long line): blocks
             with contextlib.suppress(OSError):
                 os.remove(out)
@@ -564,7 +579,7 @@ class DuckBatch:
         def run(block: bytes) -> tuple[str | None, list[int]]:
             cursor = getattr(local, "cursor", None)
             if cursor is None:
-                cursor = local.cursor = self.con.cursor()
+                cursor = local.cursor = _quiet(self.con.cursor())
             body = block[:-1] if block.endswith(b"\n") else block
             try:
                 text = body.decode("utf-8")
@@ -615,17 +630,28 @@ class DuckBatch:
         return "".join(out), count, bad
 
 
-def _count_lines(data: Any, size: int) -> int:
-    """The lines of `size` bytes (an mmap, or a file's read method), the last one whether or
-    not a line end closes it, as Python's readlines counts them."""
+def _count_lines(read: Any, size: int) -> int:
+    """The lines of `size` bytes from `read` (a file's read method), the last one whether or
+    not a line end closes it, as Python's readlines counts them; a block at a time."""
     count = 0
     last = b""
-    step = 1 << 24
-    for start in range(0, size, step):
-        block = data[start : start + step] if not callable(data) else data(step)
+    for _ in range(0, size, 1 << 24):
+        block = read(1 << 24)
         count += block.count(b"\n")
         last = block[-1:] or last
     return count + (1 if last and last != b"\n" else 0)
+
+
+def _scan(handle: IO[bytes], needles: tuple[bytes, ...]) -> bool:
+    """Whether any of `needles` (of one or two bytes) occurs in the rest of the file, read a
+    block at a time (in bounded memory: a mapped file would count wholly as the process's)."""
+    tail = b""
+    while block := handle.read(1 << 24):
+        joined = tail + block
+        if any(needle in joined for needle in needles):
+            return True
+        tail = block[-1:]
+    return False
 
 
 def _skip_lines(handle: IO[bytes], count: int) -> int:
@@ -873,10 +899,10 @@ def duck_parquet(batch: DuckBatch, path: str, name: str) -> Iterator[Done]:
     names = list(columns)
     select = ", ".join(_quote(c) for c in names)
     raw = f"SELECT file_row_number, {select} FROM read_parquet(?, file_row_number = true)"
-    rows = batch.con.cursor().execute(f"SELECT __i, fast, out FROM ({sql}) ORDER BY __i")
+    rows = _quiet(batch.con.cursor()).execute(f"SELECT __i, fast, out FROM ({sql}) ORDER BY __i")
     # The rows SQL leaves, with their values, in the same order: read alongside.
     slow_source = _rows(
-        batch.con.cursor(),
+        _quiet(batch.con.cursor()),
         f"{raw} WHERE file_row_number + 1 IN (SELECT __i FROM ({sql}) WHERE NOT fast)"
         " ORDER BY file_row_number",
         [path],
@@ -921,7 +947,7 @@ def jsonl_to_parquet(
     """The JSON Lines results as a Parquet table: a column per kept column (its JSON), line
     (error records only), doctrine, holds, a column per element, missing, `open` (for a
     doctrine that can reach an open outcome: the reasons, NULL when none) and error."""
-    con = _connect()
+    con = _connect(bounded=False)
     labels = list(evaluator.labels)
     elements = "STRUCT(" + ", ".join(f"{_quote(label)} BOOLEAN" for label in labels) + ")"
     types = {
@@ -988,7 +1014,7 @@ def duck_parquet_to_parquet(batch: DuckBatch, path: str, output: str, name: str)
     select = ", ".join(_quote(c) for c in names)
     raw = f"SELECT file_row_number, {select} FROM read_parquet(?, file_row_number = true)"
     slow = _rows(
-        batch.con.cursor(),
+        _quiet(batch.con.cursor()),
         f"{raw} WHERE file_row_number + 1 IN (SELECT __i FROM ({sql}) WHERE NOT fast)"
         " ORDER BY file_row_number",
         [path],
