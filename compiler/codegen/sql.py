@@ -632,8 +632,18 @@ class SqlCompiler:
             else:
                 return False
             found.append(fact.name)
+            if e.type.kind == "date" and isinstance(const.value, datetime.date):
+                # Dates have ends: `d < 0001-01-01` fails and `d <= 9999-12-31` holds for all.
+                low, high = datetime.date.min, datetime.date.max
+                settled = {
+                    "<": const.value <= low,
+                    "<=": const.value >= high,
+                    ">": const.value >= high,
+                    ">=": const.value <= low,
+                }
+                return not settled.get(op, False)
             if e.type.kind not in ("enum", "scale"):
-                return e.type.kind in ("bool", "number", "text", "date")
+                return e.type.kind in ("bool", "number", "text")
             values = list(e.type.values)
             if str(const.value) not in values:
                 return False
