@@ -296,7 +296,7 @@ class Generator:
         if isinstance(e, ir.Const):
             return self.data(e.value)
         if isinstance(e, ir.FactRef):
-            return ast.Subscript(value=_name("f"), slice=_c(e.name), ctx=ast.Load())
+            return _fact(e.name)
         if isinstance(e, ir.FieldRef):
             return ast.Subscript(value=_name(f"_v{e.var}"), slice=_c(e.field), ctx=ast.Load())
         if isinstance(e, ir.ElementRef):
@@ -339,7 +339,7 @@ class Generator:
             return self.switches[e]
         i = self.switches[e] = len(self.switches)
         inlining, self.inlining = self.inlining, False
-        fact = ast.Subscript(value=_name("f"), slice=_c(e.fact.name), ctx=ast.Load())
+        fact = _fact(e.fact.name)
         merge = _attr("_rt", "merge")
         # The fact unknown: the arms' agreement, stopping at the first disagreement.
         agree: list[ast.stmt] = [_assign("_p", _attr("_rt", "OPEN"))]
@@ -1087,6 +1087,12 @@ class Generator:
             )
         )
         return ast.Module(body=body, type_ignores=[])
+
+
+def _fact(name: str) -> ast.expr:
+    # `f.get(name)`, not `f[name]`: plain valid facts are read as the caller gave them, with
+    # no copy filled with every absent fact first (that copy cost as much as the evaluation).
+    return _call(_attr("f", "get"), _c(name))
 
 
 def _facts(e: ir.Expr) -> set[str]:
