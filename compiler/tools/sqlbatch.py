@@ -503,10 +503,11 @@ class DuckBatch:
                 handle.seek(0)
                 # DuckDB's reader takes CR as a line end, drops a byte 1 (its column
                 # delimiter here) at a line's end, and skips a byte-order mark.
-                if first[:3] == b"\xef\xbb\xbf" or _scan(handle, (b"\r", b"\x01")):
+                if first[:3] == b"\xef\xbb\xbf":
                     return None
-                handle.seek(0)
-                lines = _count_lines(handle.read, size)
+                lines = _count_lines(handle.read, size, refuse=(b"\r", b"\x01"))
+                if lines is None:
+                    return None
             fd, out = tempfile.mkstemp(suffix=".jsonl", dir=folder)
             os.close(fd)
         except (OSError, ValueError):
@@ -520,9 +521,7 @@ class DuckBatch:
             if written != lines:
                 raise ValueError(f"{written} results for {lines} lines")
             with open(out, "rb") as made:
-                slow = made.read(1) == b"\n"
-                made.seek(0)
-                slow = slow or _scan(made, (b"\n\n",))
+                slow = _blank_line(made)
         except Exception:  # the reader refused the file (not UTF-8, a long line): blocks
             with contextlib.suppress(OSError):
                 os.remove(out)
@@ -630,27 +629,29 @@ class DuckBatch:
         return "".join(out), count, bad
 
 
-def _count_lines(read: Any, size: int) -> int:
+def _count_lines(read: Any, size: int, refuse: tuple[bytes, ...] = ()) -> int | None:
     """The lines of `size` bytes from `read` (a file's read method), the last one whether or
-    not a line end closes it, as Python's readlines counts them; a block at a time."""
+    not a line end closes it, as Python's readlines counts them, a block at a time; None if
+    a byte of `refuse` occurs."""
     count = 0
     last = b""
     for _ in range(0, size, 1 << 24):
         block = read(1 << 24)
+        if any(byte in block for byte in refuse):
+            return None
         count += block.count(b"\n")
         last = block[-1:] or last
     return count + (1 if last and last != b"\n" else 0)
 
 
-def _scan(handle: IO[bytes], needles: tuple[bytes, ...]) -> bool:
-    """Whether any of `needles` (of one or two bytes) occurs in the rest of the file, read a
-    block at a time (in bounded memory: a mapped file would count wholly as the process's)."""
-    tail = b""
+def _blank_line(handle: IO[bytes]) -> bool:
+    """Whether a file of lines has an empty one, read a block at a time (in bounded memory:
+    a mapped file would count wholly as the process's)."""
+    previous = b"\n"  # the file's start is a line's start
     while block := handle.read(1 << 24):
-        joined = tail + block
-        if any(needle in joined for needle in needles):
+        if (previous == b"\n" and block[:1] == b"\n") or b"\n\n" in block:
             return True
-        tail = block[-1:]
+        previous = block[-1:]
     return False
 
 
