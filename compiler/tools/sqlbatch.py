@@ -74,6 +74,17 @@ def _quotes(e: exp.Expr) -> exp.Expr:
     return _sql("length(:e) - length(replace(:e, '\"', ''))", e=e)
 
 
+def _texts(select: exp.Select, names: Sequence[str]) -> exp.Select:
+    """`select` with each named member of the parsed object `s` as text, `__v0`, `__v1`, ...:
+    compared with text, a JSON value would cast the other side to JSON."""
+    for n, name in enumerate(names):
+        field = exp.Dot(this=exp.column("s"), expression=exp.to_identifier(name, quoted=True))
+        select = select.select(
+            exp.alias_(exp.Cast(this=field, to=exp.DataType.build("VARCHAR")), f"__v{n}")
+        )
+    return select
+
+
 def _commas(e: exp.Expr) -> exp.Expr:
     return _sql("length(:e) - length(replace(:e, ',', ''))", e=e)
 
@@ -257,14 +268,8 @@ class DuckBatch:
             "__i",
             exp.alias_(_sql("try(json_transform(j, :shape))", shape=_str(shape)), "s"),
         ).from_(lines.subquery("l"))
-        # Each value's JSON as text, once: compared with text, a JSON value would cast the
-        # other side to JSON.
-        texts = exp.select("j", "__i", _sql("s IS NOT NULL").as_("__parsed"))
-        for n, name in enumerate(names):
-            field = exp.Dot(this=exp.column("s"), expression=exp.to_identifier(name, quoted=True))
-            texts = texts.select(
-                exp.alias_(exp.Cast(this=field, to=exp.DataType.build("VARCHAR")), f"__v{n}")
-            )
+        # Each value's JSON as text, once.
+        texts = _texts(exp.select("j", "__i", _sql("s IS NOT NULL").as_("__parsed")), names)
         texts = texts.from_(parsed.subquery("p"))
         values: list[exp.Expr] = []
         oks: list[exp.Expr] = [
@@ -385,13 +390,7 @@ class DuckBatch:
                 "s",
             ),
         ).from_(lines.subquery("l"))
-        texts = exp.select("j", "shaped")
-        for n, name in enumerate(names):
-            field = exp.Dot(this=exp.column("s"), expression=exp.to_identifier(name, quoted=True))
-            texts = texts.select(
-                exp.alias_(exp.Cast(this=field, to=exp.DataType.build("VARCHAR")), f"__v{n}")
-            )
-        texts = texts.from_(parsed.subquery("p"))
+        texts = _texts(exp.select("j", "shaped"), names).from_(parsed.subquery("p"))
         values: list[exp.Expr] = []
         oks: list[exp.Expr] = [exp.column("shaped")]
         present: exp.Expr = exp.Literal.number(0)
