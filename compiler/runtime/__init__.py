@@ -859,7 +859,7 @@ class Evaluator:
         missing: tuple[str, ...] = ()
         reasons: tuple[str, ...] = ()
         elements = values
-        if holds is None or None in elements.values():
+        if holds is None or not _DECIDED.issuperset(elements.values()):
             holds, elements, missing, reasons = self._exact(f, holds, elements)
         return self._result(
             holds, elements, missing, reasons, f, None, presumed, notes, record, stage
