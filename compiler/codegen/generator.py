@@ -130,6 +130,13 @@ def _fresh_memo(given: bool = False) -> ast.stmt:
     )
 
 
+def _memo_if_used(body: list[ast.stmt], given: bool = False) -> list[ast.stmt]:
+    """`_fresh_memo` where the body reads the memo; none where every element was computed in
+    place, since an empty dict made for every case and never read is pure cost."""
+    used = any(isinstance(n, ast.Name) and n.id == "m" for s in body for n in ast.walk(s))
+    return [_fresh_memo(given)] if used else []
+
+
 def _memo(key: int, value: ast.expr) -> list[ast.stmt]:
     """`v = m.get(KEY, m); if v is m: v = m[KEY] = VALUE; return v` (m itself marks "not yet")."""
     get = _call(ast.Attribute(value=_name("m"), attr="get", ctx=ast.Load()), _c(key), _name("m"))
@@ -898,12 +905,13 @@ class Generator:
             stmts.append(
                 ast.Return(ast.Tuple(elts=[self.value(d.expr, env), elements], ctx=ast.Load()))
             )
-            funcs.append(_def(f"_v{i}", ["f"], [_fresh_memo(), *stmts]))
+            funcs.append(_def(f"_v{i}", ["f"], [*_memo_if_used(stmts), *stmts]))
+            outcome: list[ast.stmt] = [ast.Return(self.value(d.expr, {}))]
             funcs.append(
                 _def(
                     f"_h{i}",
                     ["f", "m"],
-                    [_fresh_memo(True), ast.Return(self.value(d.expr, {}))],
+                    [*_memo_if_used(outcome, given=True), *outcome],
                     defaults=[_c(None)],
                 )
             )
