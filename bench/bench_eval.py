@@ -24,7 +24,8 @@ FULL_PREPARED = "compiled: full result, prepared facts"
 TWO_VALUED = "hand-written, two-valued (assumes every fact given)"
 WALKER = "tree-walking interpreter of the same doctrine"
 
-TARGETS = {PREPARED: 0.5, HOLDS: 0.5, FULL_PREPARED: 0.15, FULL: 0.15}
+# The goals of issue 15 (holds 0.5, evaluate 0.25 with the check of the facts).
+TARGETS = {PREPARED: 0.5, HOLDS: 0.5, FULL_PREPARED: 0.15, FULL: 0.25}
 PEER_FACTOR = 20
 
 

@@ -94,7 +94,8 @@ def main() -> None:
                 continue
             began = time.perf_counter()
             result, asked = interview.replay(ev, facts, strategy=label)
-            spent[label] += time.perf_counter() - began
+            if not ev.closed:  # timed where every strategy runs, so the times compare
+                spent[label] += time.perf_counter() - began
             if result.holds != truth:
                 disagreements += 1
                 print(f"DISAGREE {name} {case} {label}", file=sys.stderr)
@@ -119,7 +120,8 @@ def main() -> None:
         n = len(next(iter(by.values())))
         print(f"| **{group}** | | {n} | | " + " | ".join(cells) + " |")
     print(
-        f"\nreplays that disagreed with `evaluate` on the whole case: {disagreements}; "
+        f"\nreplays that disagreed with `evaluate` on the whole case: {disagreements}; time"
+        " on the cases and precedents (the closed world's left out): "
         + ", ".join(f"{s} {spent[s]:.1f} s" for s in STRATEGIES),
         file=sys.stderr,
     )

@@ -340,6 +340,33 @@ def test_spark_writes_the_python_engines_bytes(tmp_path: Path, suffix: str) -> N
 
 
 @pytest.mark.heavy
+@pytest.mark.parametrize("doctrine", DOCTRINES, ids=[p.stem for p in DOCTRINES])
+def test_spark_agrees_on_random_cases_of_every_library_doctrine(
+    doctrine: Path, tmp_path: Path
+) -> None:
+    pytest.importorskip("pyspark")
+    program = compile_files([doctrine])[0].program
+
+    @settings(
+        max_examples=2,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    )
+    @given(st.lists(fact_patterns(program), min_size=1, max_size=40))
+    def agree(cases: list[dict[str, Any]]) -> None:
+        lines = [json.dumps({k: _json(v) for k, v in c.items() if v is not None}) for c in cases]
+        source = tmp_path / "cases.jsonl"
+        source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        outs = {}
+        for engine in ("python", "spark"):
+            out = tmp_path / f"{engine}.jsonl"
+            outs[engine] = (run(doctrine, source, out, engine), out.read_bytes())
+        assert outs["spark"] == outs["python"]
+
+    agree()
+
+
+@pytest.mark.heavy
 def test_with_doctrine_adds_the_columns_to_a_dataframe() -> None:
     from compiler.tools.sparkbatch import session, with_doctrine
 

@@ -89,6 +89,7 @@ def assert_only_our_code(source: str, payloads: tuple[str, ...] = ()) -> None:
                 "_dt": {"date"},
                 "acc": {"add", "update"},
                 "m": {"get"},
+                "f": {"get"},  # facts are read with f.get(name)
                 "INFO": {"doctrines"},
             }.get(owner, {"evaluate", "holds"})
             assert node.attr in allowed, ast.unparse(node)

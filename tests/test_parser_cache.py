@@ -1,5 +1,5 @@
 """The parser's tables cached in the user's cache folder (private, keyed on the grammar), and
-parsed files kept in the process (keyed on path and text)."""
+parsed files and compilations kept in the process (keyed on paths and texts)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from compiler.codegen.compile import compile_files
 from compiler.errors import DoctrineError
 from compiler.syntax import nodes as n
 from compiler.syntax import parser as parser_module
@@ -121,3 +122,22 @@ def test_the_loader_reads_through_the_process_cache(tmp_path: Path) -> None:
     assert load([path]).modules[path.resolve()] is first
     path.write_text(SOURCE.replace("means", "   means"), encoding="utf-8")
     assert load([path]).modules[path.resolve()] is not first
+
+
+def test_a_compilation_is_kept_while_its_files_are_unchanged(tmp_path: Path) -> None:
+    main = tmp_path / "main.doctrine"
+    other = tmp_path / "other.doctrine"
+    other.write_text('fact b: bool means "b"\n', encoding="utf-8")
+    main.write_text("import other\n" + SOURCE, encoding="utf-8")
+    (first,) = compile_files([main])
+    (again,) = compile_files([main])
+    assert again is first
+    assert compile_files([main], runtime="_rt")[0].source != first.source  # another runtime
+    # An edit to an imported file is a new compilation, and an error is found every time.
+    other.write_text('fact b: bool means "b, edited"\n', encoding="utf-8")
+    (edited,) = compile_files([main])
+    assert edited is not first and "b, edited" in edited.source
+    other.write_text("fact b: boo\n", encoding="utf-8")
+    for _ in range(2):
+        with pytest.raises(DoctrineError):
+            compile_files([main])

@@ -348,6 +348,31 @@ def test_null_traps(source: str, facts: dict[str, Any]) -> None:
     assert lite == python
 
 
+@pytest.mark.parametrize(
+    ("requirement", "final"),
+    [
+        ("a and (b or not c)", True),  # each fact in one test: Kleene's NULL is the answer
+        ("k == v1 or (n > 2 and not a)", True),
+        ("a or not a", False),  # `x or not x`: the runtime settles it, Kleene does not
+        ("(a and b) or (a and c)", False),
+        ("s >= lo", False),  # every value passes: true whatever s is
+        ("s >= mid and b", True),
+        ("at least 1 of (a, b)", False),  # not analysed: to the runtime
+        ("day > 2001-01-01", True),
+        ("day >= 0001-01-01", False),  # every date is on or after the first
+    ],
+)
+def test_which_elements_kleene_decides_as_the_runtime(requirement: str, final: bool) -> None:
+    source = (
+        "fact a: bool\nfact b: bool\nfact c: bool\nfact k: enum (v1, v2)\nfact n: number\n"
+        "fact day: date\n"
+        f"fact s: enum (lo < mid < hi)\ndoctrine d {{ element e {{ holds when {requirement} }} }}"
+    )
+    program = _program(source)
+    assert program is not None
+    assert SqlCompiler(program, "d").kleene_final("e") is final
+
+
 # ---------------------------------------------------------------- dialects
 
 

@@ -28,9 +28,9 @@ from .project import (
     Entry,
     ExceptionChain,
     FirstMatchList,
-    Kind,
     decisions,
     family,
+    kind_of,
     outcome_word,
 )
 
@@ -50,20 +50,6 @@ _KIND_WORDS = {
     "doctrine": "a doctrine",
     "case": "a case",
 }
-
-
-_KINDS: dict[type, Kind] = {
-    n.FactDecl: "fact",
-    n.RecordDecl: "record",
-    n.AuthorityDecl: "authority",
-    n.ElementDecl: "element",
-    n.DoctrineDecl: "doctrine",
-    n.CaseDecl: "case",
-}
-
-
-def _kind_of(decl: Any) -> Kind:
-    return _KINDS[type(decl)]
 
 
 @attrs.frozen
@@ -171,7 +157,7 @@ class Checker:
                 if isinstance(decl, n.DoctrineDecl):
                     self._doctrine_decls.setdefault(decl.name, Entry("doctrine", decl, path))
             for decl in module.declarations:
-                kind = _kind_of(decl)
+                kind = kind_of(decl)
                 if kind == "case":
                     if decl.name in cases:
                         self.fail(

@@ -18,6 +18,20 @@ T = TypeVar("T")
 
 Kind = Literal["fact", "record", "authority", "element", "doctrine", "case"]
 
+_KINDS: dict[type, Kind] = {
+    n.FactDecl: "fact",
+    n.RecordDecl: "record",
+    n.AuthorityDecl: "authority",
+    n.ElementDecl: "element",
+    n.DoctrineDecl: "doctrine",
+    n.CaseDecl: "case",
+}
+
+
+def kind_of(decl: n.Declaration) -> Kind:
+    """The kind of a top-level declaration (the checker's entries and the editor's outline)."""
+    return _KINDS[type(decl)]
+
 
 @attrs.frozen
 class Entry:
@@ -302,5 +316,6 @@ __all__ = [
     "RuleDecision",
     "decisions",
     "family",
+    "kind_of",
     "outcome_word",
 ]

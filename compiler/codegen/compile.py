@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
+import threading
 import types
+from collections import OrderedDict
 from pathlib import Path
 
 import attrs
@@ -33,17 +35,49 @@ def check_files(paths: list[Path]) -> tuple[CheckedProject, list[Diagnostic]]:
     return check(load_files(paths))
 
 
+# What this process compiled, by everything the result depends on: the paths as given, the
+# runtime's name, and each loaded file's place and text. A compilation is a pure function of
+# those (Compiled and its program are frozen), so a process that compiles the same files again
+# (the web app, the MCP server, batch runs, the tests' in-process command line) checks and
+# generates them once. Errors are not kept: they are found, and reported, each time.
+_COMPILED: OrderedDict[tuple[object, ...], tuple[Compiled, ...]] = OrderedDict()
+_COMPILED_LOCK = threading.Lock()
+_COMPILED_SIZE = 64
+_COMPILED_MAX_CHARS = 1_000_000  # larger projects are not kept in memory
+
+
 def compile_files(paths: list[Path], runtime: str | None = None) -> list[Compiled]:
     """Compile each file to Python source; raise DoctrineError on any error.
 
     With `runtime`, the modules import the runtime by that name (see `write_runtime`).
     """
-    project, warnings = check_files(paths)
+    loaded = load_files(paths)
+    key = (
+        tuple(str(p) for p in paths),
+        tuple(str(p.resolve()) for p in paths),
+        runtime,
+        str(loaded.root),
+        tuple(str(p) for p in loaded.order),
+        tuple(sorted(loaded.sources.items())),
+    )
+    keep = sum(len(text) for text in loaded.sources.values()) <= _COMPILED_MAX_CHARS
+    if keep:
+        with _COMPILED_LOCK:
+            found = _COMPILED.get(key)
+            if found is not None:
+                _COMPILED.move_to_end(key)
+                return list(found)
+    project, warnings = check(loaded)
     out = []
     for path in paths:
         program = project.program(path.resolve())
         mine = tuple(w for w in warnings if w.pos and Path(w.pos.path).resolve() == path.resolve())
         out.append(Compiled(path, program, generate(program, runtime), mine))
+    if keep:
+        with _COMPILED_LOCK:
+            _COMPILED[key] = tuple(out)
+            while len(_COMPILED) > _COMPILED_SIZE:
+                _COMPILED.popitem(last=False)
     return out
 
 

@@ -130,6 +130,13 @@ def _fresh_memo(given: bool = False) -> ast.stmt:
     )
 
 
+def _memo_if_used(body: list[ast.stmt], given: bool = False) -> list[ast.stmt]:
+    """`_fresh_memo` where the body reads the memo; none where every element was computed in
+    place, since an empty dict made for every case and never read is pure cost."""
+    used = any(isinstance(n, ast.Name) and n.id == "m" for s in body for n in ast.walk(s))
+    return [_fresh_memo(given)] if used else []
+
+
 def _memo(key: int, value: ast.expr) -> list[ast.stmt]:
     """`v = m.get(KEY, m); if v is m: v = m[KEY] = VALUE; return v` (m itself marks "not yet")."""
     get = _call(ast.Attribute(value=_name("m"), attr="get", ctx=ast.Load()), _c(key), _name("m"))
@@ -296,7 +303,7 @@ class Generator:
         if isinstance(e, ir.Const):
             return self.data(e.value)
         if isinstance(e, ir.FactRef):
-            return ast.Subscript(value=_name("f"), slice=_c(e.name), ctx=ast.Load())
+            return _fact(e.name)
         if isinstance(e, ir.FieldRef):
             return ast.Subscript(value=_name(f"_v{e.var}"), slice=_c(e.field), ctx=ast.Load())
         if isinstance(e, ir.ElementRef):
@@ -339,7 +346,7 @@ class Generator:
             return self.switches[e]
         i = self.switches[e] = len(self.switches)
         inlining, self.inlining = self.inlining, False
-        fact = ast.Subscript(value=_name("f"), slice=_c(e.fact.name), ctx=ast.Load())
+        fact = _fact(e.fact.name)
         merge = _attr("_rt", "merge")
         # The fact unknown: the arms' agreement, stopping at the first disagreement.
         agree: list[ast.stmt] = [_assign("_p", _attr("_rt", "OPEN"))]
@@ -898,12 +905,13 @@ class Generator:
             stmts.append(
                 ast.Return(ast.Tuple(elts=[self.value(d.expr, env), elements], ctx=ast.Load()))
             )
-            funcs.append(_def(f"_v{i}", ["f"], [_fresh_memo(), *stmts]))
+            funcs.append(_def(f"_v{i}", ["f"], [*_memo_if_used(stmts), *stmts]))
+            outcome: list[ast.stmt] = [ast.Return(self.value(d.expr, {}))]
             funcs.append(
                 _def(
                     f"_h{i}",
                     ["f", "m"],
-                    [_fresh_memo(True), ast.Return(self.value(d.expr, {}))],
+                    [*_memo_if_used(outcome, given=True), *outcome],
                     defaults=[_c(None)],
                 )
             )
@@ -1087,6 +1095,12 @@ class Generator:
             )
         )
         return ast.Module(body=body, type_ignores=[])
+
+
+def _fact(name: str) -> ast.expr:
+    # `f.get(name)`, not `f[name]`: plain valid facts are read as the caller gave them, with
+    # no copy filled with every absent fact first (that copy cost as much as the evaluation).
+    return _call(_attr("f", "get"), _c(name))
 
 
 def _facts(e: ir.Expr) -> set[str]:

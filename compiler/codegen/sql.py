@@ -29,7 +29,6 @@ Kleene's tables that the runtime may settle (`x or not x`; see `kleene_final`).
 from __future__ import annotations
 
 import datetime
-import operator
 from collections.abc import Sequence
 
 import sqlglot
@@ -37,6 +36,7 @@ from sqlglot import exp
 
 from ..checking import ir
 from ..errors import DoctrineException
+from ..runtime.program import COMPARISONS, MIRRORED
 
 DIALECTS = ("duckdb", "spark", "postgres", "sqlite", "bigquery", "trino", "snowflake")
 # How each dialect reduces a list of records: higher-order functions over arrays of structs
@@ -285,16 +285,15 @@ class SqlCompiler:
         (the list holds no NULL, so IN gives NULL exactly when the value is unknown)."""
         if e.type.kind != "scale" or e.op not in ("<", "<=", ">", ">="):
             return None
-        flipped = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
         if isinstance(e.right, ir.Const) and isinstance(e.left, (ir.FactRef, ir.FieldRef)):
             side, const, op = e.left, e.right, e.op
         elif isinstance(e.left, ir.Const) and isinstance(e.right, (ir.FactRef, ir.FieldRef)):
-            side, const, op = e.right, e.left, flipped[e.op]
+            side, const, op = e.right, e.left, MIRRORED[e.op]
         else:
             return None
         values = e.type.values
         rank = values.index(str(const.value))
-        keep = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}[op]
+        keep = COMPARISONS[op]
         chosen = [exp.Literal.string(v) for r, v in enumerate(values) if keep(r, rank)]
         ref, _ = self.value(side, env)
         known = _not(exp.Is(this=ref.copy(), expression=exp.Null()))
@@ -627,26 +626,27 @@ class SqlCompiler:
             if isinstance(e.left, ir.FactRef) and isinstance(e.right, ir.Const):
                 fact, const, op = e.left, e.right, e.op
             elif isinstance(e.right, ir.FactRef) and isinstance(e.left, ir.Const):
-                flip = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
-                fact, const, op = e.right, e.left, flip.get(e.op, e.op)
+                fact, const, op = e.right, e.left, MIRRORED[e.op]
             else:
                 return False
             found.append(fact.name)
+            if e.type.kind == "date" and isinstance(const.value, datetime.date):
+                # Dates have ends: `d < 0001-01-01` fails and `d <= 9999-12-31` holds for all.
+                low, high = datetime.date.min, datetime.date.max
+                settled = {
+                    "<": const.value <= low,
+                    "<=": const.value >= high,
+                    ">": const.value >= high,
+                    ">=": const.value <= low,
+                }
+                return not settled.get(op, False)
             if e.type.kind not in ("enum", "scale"):
-                return e.type.kind in ("bool", "number", "text", "date")
+                return e.type.kind in ("bool", "number", "text")
             values = list(e.type.values)
             if str(const.value) not in values:
                 return False
             rank = values.index(str(const.value))
-            tests = {
-                "==": operator.eq,
-                "!=": operator.ne,
-                "<": operator.lt,
-                "<=": operator.le,
-                ">": operator.gt,
-                ">=": operator.ge,
-            }
-            hits = sum(1 for r in range(len(values)) if tests[op](r, rank))
+            hits = sum(1 for r in range(len(values)) if COMPARISONS[op](r, rank))
             return 0 < hits < len(values)  # a test every value passes (or fails) is settled
         return False
 

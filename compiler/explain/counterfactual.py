@@ -270,13 +270,10 @@ class Model:
         info: program.ModuleInfo,
         schema: Mapping[str, tuple[str, Any]],
         facts: Mapping[str, Any],
-        fixed: Iterable[str] = (),
     ):
         self.info = info
         self.schema = schema
         self.facts = facts
-        self.fixed = frozenset(fixed)
-        """Lists whose records may not be changed (the library filled them)."""
         self.support_memo: dict[tuple[str, str], list[tuple[str, str]]] = {}
         """The leaves each element's and doctrine's value rests on (see explanation.support)."""
         self.evaluator = Tree(
@@ -352,11 +349,6 @@ class Model:
         return self.evaluator.chain_branch(node)
 
 
-def _refilled(list_fact: str) -> Path:
-    """A marker, not a change: "the library's refilled list may give this"."""
-    return ("", -2, list_fact)
-
-
 # ---------------------------------------------------------------- the search over trees
 
 
@@ -385,7 +377,7 @@ class _Search:
             return [(((node.name, -1, ""), OneOf((target,))),)] if kind == "bool" else []
         if isinstance(node, program.FieldRef):
             list_fact, index = env[node.var]
-            if self.model.kind(node, env)[0] != "bool" or list_fact in self.model.fixed:
+            if self.model.kind(node, env)[0] != "bool":
                 return []
             return [(((list_fact, index, node.field), OneOf((target,))),)]
         if isinstance(node, program.Not):
@@ -437,10 +429,6 @@ class _Search:
             node.body,
         )
         items = self.model.facts[list_fact]
-        if list_fact in self.model.fixed:
-            # The library fills this list afresh from the changed facts (a decided case may
-            # become materially similar): assume it may follow, and let the check decide.
-            return [((_refilled(list_fact), OneOf((True,))),)]
         if items is None:
             return []  # records cannot be invented
         if quantifier == "no":
@@ -490,7 +478,7 @@ class _Search:
             return side.name, -1, ""
         if isinstance(side, program.FieldRef) and self.model.kind(side, env)[0] == "bool":
             list_fact, index = env[side.var]
-            return None if list_fact in self.model.fixed else (list_fact, index, side.field)
+            return list_fact, index, side.field
         return None
 
 
@@ -585,20 +573,6 @@ def screened_list(result: Result) -> str | None:
     return None
 
 
-def input_facts(facts: Mapping[str, Any], leave_out: Iterable[str] = ()) -> dict[str, Any]:
-    """Facts in runtime form turned back into what a case file gives: unknown facts and the
-    facts in `leave_out` dropped, optional record fields left absent."""
-    skip = set(leave_out)
-    out: dict[str, Any] = {}
-    for name, value in facts.items():
-        if value is None or name in skip:
-            continue
-        if isinstance(value, tuple):
-            value = [{k: v for k, v in record.items() if v is not ABSENT} for record in value]
-        out[name] = value
-    return out
-
-
 def apply_changes(facts: Mapping[str, Any], values: Mapping[Path, Any]) -> dict[str, Any]:
     """A copy of `facts` with each path set to its value (records are copied, not changed)."""
     out = dict(facts)
@@ -611,6 +585,19 @@ def apply_changes(facts: Mapping[str, Any], values: Mapping[Path, Any]) -> dict[
         record[field] = value
         items[index] = record
         out[fact] = tuple(items) if isinstance(facts[fact], tuple) else items
+    return out
+
+
+def input_facts(facts: Mapping[str, Any]) -> dict[str, Any]:
+    """Facts in runtime form turned back into what a case file gives: unknown facts dropped,
+    optional record fields left absent (to re-evaluate a counterfactual's `facts`)."""
+    out: dict[str, Any] = {}
+    for name, value in facts.items():
+        if value is None:
+            continue
+        if isinstance(value, tuple):
+            value = [{k: v for k, v in record.items() if v is not ABSENT} for record in value]
+        out[name] = value
     return out
 
 
@@ -713,15 +700,10 @@ class _Checker:
         self.evaluator = result.evaluator
         self.facts = result.facts
         self.model = model
-        # A list the library filled from its decided cases is filled afresh for changed facts
-        # (whether a decided case is materially similar depends on them): check those through
-        # the evaluator's own front door, with the list left out as the case left it.
-        self.refill = bool(model.fixed)
-        self.base = input_facts(result.facts, model.fixed) if self.refill else result.facts
 
     def holds(self, values: Mapping[Path, Any]) -> Truth:
-        changed = apply_changes(self.base, values)
-        return self.evaluator.holds(changed, validate=self.refill)
+        # The facts are in runtime form already (the result's own), so no validation.
+        return self.evaluator.holds(apply_changes(self.facts, values), validate=False)
 
     def domain(self, path: Path) -> tuple[Any, ...]:
         kind, spec = self.kind(path)
@@ -945,10 +927,7 @@ def search(
     for target in targets:
         verified: dict[tuple[Path, ...], tuple[ChangeSet, dict[Path, Any]]] = {}
         for candidate in finder.make(doctrine.tree, target, {}):
-            cs = tuple((path, c) for path, c in candidate if path[1] != -2)
-            if not cs:
-                continue
-            checked = checker.check(cs, target)
+            checked = checker.check(candidate, target)
             if checked is None:
                 continue
             values, shrunk = checked

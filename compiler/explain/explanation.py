@@ -569,7 +569,6 @@ class _Facts:
         info: program.ModuleInfo,
         schema: Mapping[str, tuple[str, Any]],
         facts: Mapping[str, Any],
-        supplied: str | None = None,
         presumed: Iterable[str] = (),
     ):
         self.info = info
@@ -577,8 +576,6 @@ class _Facts:
         self.facts = facts
         self.presumed = frozenset(presumed)
         """Facts the case did not give that a burden of proof made count one way."""
-        self.supplied = supplied
-        """A list the library filled from its decided cases, which the case did not give."""
 
     def quote(self, name: str) -> Data:
         """One fact as the case gave it, with its meaning and the answer it gives."""
@@ -603,18 +600,14 @@ class _Facts:
         shown = answer(value, kind) if kind != "list" else literal(value)
         if value is None:
             shown = "not given"
-        elif name == self.supplied:
-            shown = f"{literal(value)} supplied by the library"
         return {
             "name": name,
             "words": words(name),
             "shown": shown,
             "kind": kind,
-            "given": value is not None and name != self.supplied and name not in self.presumed,
+            "given": value is not None and name not in self.presumed,
             "value": "not given"
             if value is None
-            else f"{literal(value)} supplied by the library"
-            if name == self.supplied
             else f"{literal(value)}, as the burden of proof counts it (not given)"
             if name in self.presumed
             else literal(value),
@@ -1001,7 +994,7 @@ def explanation(
     d = info.doctrines[result.doctrine]
     model = Model(info, schema, result.facts)
     presumed_facts = {note.fact for note in result.presumed}
-    quote = _Facts(info, schema, result.facts, None, presumed_facts)
+    quote = _Facts(info, schema, result.facts, presumed_facts)
     labels = {slot.key: slot.label for slot in d.elements}
     words_ = _Words(info, schema, labels)
     elements = [

@@ -9,12 +9,9 @@ import datetime
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping
-from difflib import get_close_matches
 from typing import Any
 
-from . import exact as _exact
 from . import program
-from .exact import Exact, Stopped
 from .logic import ABSENT, OPEN, Truth, at_least, every, merge, some
 from .tree import Tree
 
@@ -37,6 +34,9 @@ __all__ = [
     "some",
     "value_problem",
 ]
+
+# Every element decided: a set test in C is cheaper than `None in` (which compares by ==).
+_DECIDED = frozenset((True, False))
 
 # Markers of fact kinds for the quick path of Schema.validate (_OTHER: always the full check).
 _BOOL, _TEXT, _DATE, _OTHER = object(), object(), object(), object()
@@ -103,6 +103,8 @@ def _show(value: object) -> str:
 def _close(word: object, options: Iterable[str]) -> str:
     if not isinstance(word, str):
         return ""
+    from difflib import get_close_matches  # only a refused fact needs it: spare every import
+
     close = get_close_matches(word, list(options), n=1, cutoff=0.6)
     return f"; did you mean '{close[0]}'?" if close else ""
 
@@ -192,7 +194,7 @@ def value_problem(kind: str, spec: Any, value: Any) -> str | None:
 class Schema:
     """A doctrine's vocabulary: (name, kind, spec) for each fact it accepts."""
 
-    __slots__ = ("_blank", "_quick", "facts", "names")
+    __slots__ = ("_blank", "_bools", "_quick", "facts", "names")
 
     def __init__(self, facts: tuple[tuple[str, str, Any], ...]):
         self.facts = {name: (kind, spec) for name, kind, spec in facts}
@@ -200,6 +202,7 @@ class Schema:
         self._blank = dict.fromkeys(self.names)
         # For the quick path of `validate`: what each fact takes as it is, without conversion.
         self._quick: dict[str, Any] = {}
+        self._bools = frozenset(name for name, (kind, _) in self.facts.items() if kind == "bool")
         for name, (kind, spec) in self.facts.items():
             if kind == "bool":
                 self._quick[name] = _BOOL
@@ -221,27 +224,36 @@ class Schema:
         """The facts in runtime form if each is a bool, a word of its enum, text or a `date`
         (or None) under a name of the vocabulary, as they mostly are; else None, and
         `validate` checks and converts them one by one. Accepts nothing `validate` would not."""
-        quick = self._quick
+        return {**self._blank, **facts} if self.plain(facts) else None
+
+    def plain(self, facts: Mapping[str, Any]) -> bool:
+        """Whether the facts are already in runtime form as given (`quick`'s test), so that
+        generated code, which reads each fact with `.get`, may read them without a copy.
+
+        One pass. Bools, the commonest values, cost two identity tests and a set lookup of the
+        name; a str is looked up in its fact's words (text takes any str)."""
+        quick, bools = self._quick, self._bools
         try:
             for name, value in facts.items():
+                if value is True or value is False:
+                    if name in bools:
+                        continue
+                    return False
+                if value is None:
+                    if name in quick:
+                        continue
+                    return False
                 ok = quick[name]
-                if ok is _BOOL:
-                    if value is True or value is False or value is None:
+                cls = value.__class__
+                if cls is str:
+                    if ok is _TEXT or (ok.__class__ is frozenset and value in ok):
                         continue
-                elif ok.__class__ is frozenset:
-                    if value is None or (value.__class__ is str and value in ok):
-                        continue
-                elif value is None:
+                elif cls is datetime.date and ok is _DATE:
                     continue
-                elif ok is _TEXT:
-                    if value.__class__ is str:
-                        continue
-                elif ok is _DATE and value.__class__ is datetime.date:
-                    continue
-                return None
+                return False
         except (KeyError, TypeError, AttributeError):  # a name outside the vocabulary, etc.
-            return None
-        return {**self._blank, **facts}
+            return False
+        return True
 
     def _validate(self, facts: Mapping[str, Any]) -> dict[str, Any]:
         out = self._blank.copy()
@@ -583,10 +595,11 @@ class Result:
     """The outcome of a doctrine on one set of facts, with each element and what is missing."""
 
     __slots__ = (
+        "_blank",
+        "_facts",
         "doctrine",
         "elements",
         "evaluator",
-        "facts",
         "holds",
         "missing",
         "not_reached",
@@ -610,7 +623,10 @@ class Result:
         self.holds = holds
         self.elements = elements
         self.missing = missing
-        self.facts = facts
+        self._facts = facts
+        # When set, `_facts` holds only the facts the case gave: `facts` fills in the others
+        # (None) on first reading, so that an evaluation whose facts nobody reads skips it.
+        self._blank: dict[str, Any] | None = None
         # When the library's decided cases stood in for a list the case did not give: a note
         # on each (its name, whether it is materially similar here, and why).
         self.precedents: tuple[dict[str, Any], ...] = ()
@@ -624,6 +640,19 @@ class Result:
         self.presumed: tuple[program.Burden, ...] = ()
         # Elements a failed threshold kept the court from reaching (null in `elements`).
         self.not_reached: tuple[str, ...] = ()
+
+    @property
+    def facts(self) -> dict[str, Any]:
+        """The facts as the evaluation read them: every fact of the vocabulary, None where
+        unknown (burdens and a closed world applied)."""
+        if self._blank is not None:
+            self._facts = {**self._blank, **self._facts}
+            self._blank = None
+        return self._facts
+
+    @facts.setter
+    def facts(self, value: dict[str, Any]) -> None:
+        self._facts, self._blank = value, None
 
     def as_dict(self) -> dict[str, Any]:
         """The result as the contract's JSON object (`open` only when there is a reason)."""
@@ -670,6 +699,8 @@ class Result:
 def _beyond(stop: Exception) -> str:
     """The `open` line when the exact analysis stopped: the outcome stays unknown, and
     `missing` lists every unknown fact on an unknown path, some of which may not matter."""
+    from . import exact as _exact
+
     if isinstance(stop, _exact._Budget):
         why = (
             f"its size budget ({stop}; the budget is {_exact.NODE_BUDGET:,} nodes and"
@@ -688,6 +719,7 @@ class Evaluator:
 
     __slots__ = (
         "_check",
+        "_direct",
         "_holds",
         "_missing",
         "_values",
@@ -737,6 +769,10 @@ class Evaluator:
         self.info = info
         # The facts in runtime form: checked only, unless a closed world fills absent bools.
         self._check = self.prepare if self.presume or precedents else schema.validate
+        # Plain facts (a dict whose values are in runtime form) are read as given: no copy is
+        # filled with the absent facts, since the generated code reads each with `.get`. Not
+        # where burdens or the library's precedents give absent facts values of their own.
+        self._direct = None if self.presume or precedents else schema.plain
 
     def prepare(self, facts: Mapping[str, Any]) -> dict[str, Any]:
         """The facts checked and in runtime form, with what absent facts count as (burdens;
@@ -801,6 +837,13 @@ class Evaluator:
                     " evaluate with validate=True"
                 )
             f: dict[str, Any] = facts  # type: ignore[assignment]
+        elif (
+            stage is None
+            and self._direct is not None
+            and facts.__class__ is dict
+            and self._direct(facts)
+        ):
+            return self._evaluate_plain(facts)
         else:
             # Plain facts (bools, words, text, dates) carry no marks and need no conversion.
             plain = self.schema.quick(facts) if stage is None else None
@@ -816,9 +859,46 @@ class Evaluator:
         missing: tuple[str, ...] = ()
         reasons: tuple[str, ...] = ()
         elements = values
-        if holds is None or None in elements.values():
+        if holds is None or not _DECIDED.issuperset(elements.values()):
             holds, elements, missing, reasons = self._exact(f, holds, elements, facts)
+        return self._result(
+            holds, elements, missing, reasons, f, None, presumed, notes, record, stage
+        )
+
+    def _evaluate_plain(self, facts: dict[str, Any]) -> Result:
+        """`evaluate` on plain facts (see `Schema.plain`), as they mostly are: read as given
+        (from a copy of the few the case gives, since the result keeps them), filled with the
+        absent facts only where the exact analysis needs them or the result's facts are read."""
+        f = facts.copy()
+        holds, values = self._values(f)
+        if holds is None or not _DECIDED.issuperset(values.values()):
+            f = {**self.schema._blank, **f}
+            holds, values, missing, reasons = self._exact(f, holds, values)
+            return self._result(holds, values, missing, reasons, f, None, (), (), (), None)
+        if self.info.thresholds:
+            return self._result(holds, values, (), (), f, self.schema._blank, (), (), (), None)
+        result = Result(self, holds, values, (), f)
+        result._blank = self.schema._blank
+        return result
+
+    def _result(
+        self,
+        holds: Truth,
+        elements: dict[str, Truth],
+        missing: tuple[str, ...],
+        reasons: tuple[str, ...],
+        f: dict[str, Any],
+        blank: dict[str, Any] | None,
+        presumed: tuple[program.Burden, ...],
+        notes: tuple[dict[str, Any], ...],
+        record: tuple[dict[str, Any], ...],
+        stage: str | None,
+    ) -> Result:
+        """The Result of an evaluation; with `blank`, `f` holds only the facts given, and the
+        result fills in the absent ones when its facts are first read."""
         result = Result(self, holds, elements, missing, f)
+        if blank is not None:
+            result._blank = blank
         result.open = reasons
         result.presumed = presumed
         thresholds = self.info.thresholds
@@ -859,6 +939,10 @@ class Evaluator:
         module = self.program
         if module is None:  # an Evaluator built without its module's INFO: Kleene's answer
             return holds, elements, candidates, reasons
+        # Imported here, not with the runtime: only a result Kleene's logic leaves unknown
+        # needs the analysis (and its `fractions`), and every compiled module imports the runtime.
+        from .exact import Exact, Stopped
+
         notes = self.info.presumptions
         burdens = []
         for name, value, cond, index in self.presume:
@@ -903,4 +987,8 @@ class Evaluator:
     def holds(self, facts: Mapping[str, Any], *, validate: bool = True) -> Truth:
         """The outcome alone. With validate=False the facts must already be in runtime form
         (every fact present, None when unknown, dates as `date`): the fast path for batches."""
-        return self._holds(self._check(facts) if validate else facts)  # type: ignore[arg-type]
+        if validate:
+            direct = self._direct
+            if direct is None or facts.__class__ is not dict or not direct(facts):
+                facts = self._check(facts)
+        return self._holds(facts)  # type: ignore[arg-type]

@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from fractions import Fraction
 from typing import Any
 
+from . import program as pt
 from .logic import ABSENT, OPEN, merge
 from .program import COMPARISONS
 
@@ -330,56 +331,55 @@ class Exact:
             return a if shape[1] is True else b
         return a if a == b else self._intern(("ite", c, a, b))
 
-    def translate(self, expr: Any, env: Mapping[int, Any] | None = None) -> int:
-        """The formula of a tree node (of compiler.runtime.program, or the checker's IR:
-        the same names and fields), with the known facts and records put in."""
+    def translate(self, expr: pt.Expr, env: Mapping[int, Any] | None = None) -> int:
+        """The formula of a program tree node, with the known facts and records put in."""
         env = env or {}
-        kind = type(expr).__name__
-        if kind in ("And", "Or"):
-            return self._junction(kind.lower(), [self.translate(i, env) for i in expr.items])
-        if kind == "Not":
-            return self._not(self.translate(expr.item, env))
-        if kind == "AtLeast":
-            items = [self.translate(i, env) for i in expr.items]
-            values = [self.formulas[i] for i in items]
-            if all(v[0] == "k" for v in values):
-                true = sum(1 for v in values if v[1] is True)
-                unknown = sum(1 for v in values if v[1] is None)
-                return self.const[
-                    True if true >= expr.count else None if true + unknown >= expr.count else False
-                ]
-            return self._intern(("atleast", expr.count, tuple(items)))
-        if kind == "Const":
-            if expr.value is True or expr.value is False:
-                return self.const[expr.value]
-            raise _Unsupported("a constant that is not a truth value, used as a condition")
-        if kind == "Open":
-            return self.const[None]
-        if kind == "ElementRef":
-            return self._ref("e", expr.key)
-        if kind == "DoctrineRef":
-            return self._ref("d", expr.name)
-        if kind == "Chain":
-            branches = tuple(
-                (self.translate(b.cond, env), self.translate(b.result, env)) for b in expr.branches
-            )
-            default = expr.default if isinstance(expr.default, bool) else None
-            return self._chain(branches, self.const[default])
-        if kind in ("FactRef", "Compare", "Switch", "Quantified"):
-            return self._leaf(expr, env, {})
-        if kind == "FieldRef":
-            value = env[expr.var][expr.field]
-            if value is True or value is False:
-                return self.const[value]
-            if value is None:  # a judgment the case must still make about this record
-                return self._opaque(
-                    ("field", id(env[expr.var]), expr.field), _open_facts(env[expr.var])
+        match expr:
+            case pt.And(items):
+                return self._junction("and", [self.translate(i, env) for i in items])
+            case pt.Or(items):
+                return self._junction("or", [self.translate(i, env) for i in items])
+            case pt.Not(item):
+                return self._not(self.translate(item, env))
+            case pt.AtLeast(count, items):
+                parts = [self.translate(i, env) for i in items]
+                values = [self.formulas[i] for i in parts]
+                if all(v[0] == "k" for v in values):
+                    true = sum(1 for v in values if v[1] is True)
+                    unknown = sum(1 for v in values if v[1] is None)
+                    return self.const[
+                        True if true >= count else None if true + unknown >= count else False
+                    ]
+                return self._intern(("atleast", count, tuple(parts)))
+            case pt.Const(value):
+                if value is True or value is False:
+                    return self.const[value]
+                raise _Unsupported("a constant that is not a truth value, used as a condition")
+            case pt.Open():
+                return self.const[None]
+            case pt.ElementRef(key):
+                return self._ref("e", key)
+            case pt.DoctrineRef(name):
+                return self._ref("d", name)
+            case pt.Chain(branches=branches, default=default):
+                conds = tuple(
+                    (self.translate(b.cond, env), self.translate(b.result, env)) for b in branches
                 )
-            raise _Unsupported("an optional field used as a condition")
-        if kind == "Presence":
-            value = env[expr.field.var][expr.field.field]
-            return self.const[(value is not ABSENT) == expr.present]
-        raise _Unsupported(f"a {kind} node")
+                return self._chain(
+                    conds, self.const[default if isinstance(default, bool) else None]
+                )
+            case pt.FactRef() | pt.Compare() | pt.Switch() | pt.Quantified():
+                return self._leaf(expr, env, {})
+            case pt.FieldRef(var, field):
+                value = env[var][field]
+                if value is True or value is False:
+                    return self.const[value]
+                if value is None:  # a judgment the case must still make about this record
+                    return self._opaque(("field", id(env[var]), field), _open_facts(env[var]))
+                raise _Unsupported("an optional field used as a condition")
+            case pt.Presence(field, present):
+                return self.const[(env[field.var][field.field] is not ABSENT) == present]
+        raise _Unsupported(f"a {type(expr).__name__} node")
 
     def _ref(self, tag: str, name: str) -> int:
         key = (tag, name, self.raw)
@@ -416,7 +416,12 @@ class Exact:
         value = subst.get(name, self.facts.get(name))
         return None if value is _FREE else value
 
-    def _leaf(self, expr: Any, env: Mapping[int, Any], subst: dict[str, Any]) -> int:
+    def _leaf(
+        self,
+        expr: pt.FactRef | pt.Compare | pt.Switch | pt.Quantified,
+        env: Mapping[int, Any],
+        subst: dict[str, Any],
+    ) -> int:
         """A node that reads facts directly. Where one it reads has a pending burden, the node
         is the burden's value where the condition holds, and the fact free elsewhere."""
         if not self.raw and self.burdens:
@@ -427,21 +432,20 @@ class Exact:
                         then = self._leaf(expr, env, {**subst, name: value})
                         out = self._ite(self._condition(name, i, cond), then, out)
                     return out
-        kind = type(expr).__name__
         if any(self._value(name, subst) is _UNGIVEN for name in _reads(expr)):
-            if kind in ("FactRef", "Compare", "Quantified"):
+            if isinstance(expr, (pt.FactRef, pt.Compare, pt.Quantified)):
                 return self.const[None]  # Kleene's unknown, whatever the completion
             raise _Unsupported("a burden's condition choosing by a fact another burden fills")
-        if kind == "FactRef":
+        if isinstance(expr, pt.FactRef):
             value = self._value(expr.name, subst)
             if value is None:
                 return self._intern(("cmp", "==", ("f", expr.name), ("v", True), None))
             if value is True or value is False:
                 return self.const[value]
             raise _Unsupported("a fact used as a condition that is not a bool")
-        if kind == "Compare":
+        if isinstance(expr, pt.Compare):
             return self._compare(expr, env, subst)
-        if kind == "Switch":
+        if isinstance(expr, pt.Switch):
             value = self._value(expr.fact.name, subst)
             if value is not None:
                 for arm in expr.arms:
@@ -464,7 +468,7 @@ class Exact:
         some = self._junction("or", bodies)
         return self._not(some) if expr.quantifier == "no" else some
 
-    def _condition(self, name: str, index: int, cond: Any) -> int:
+    def _condition(self, name: str, index: int, cond: pt.Expr | None) -> int:
         if cond is None:
             return self.const[True]  # a burden without a condition (or the closed world)
         key = (name, index)
@@ -476,15 +480,14 @@ class Exact:
                 self.raw = raw
         return self._conds[key]
 
-    def _compare(self, expr: Any, env: Mapping[int, Any], subst: Mapping[str, Any]) -> int:
+    def _compare(self, expr: pt.Compare, env: Mapping[int, Any], subst: Mapping[str, Any]) -> int:
         ranks = expr.type.values if expr.type.kind == "scale" else None
         sides: list[tuple[str, Any]] = []
         unknown_judgment: list[Any] = []
         for side in (expr.left, expr.right):
-            kind = type(side).__name__
-            if kind == "Const":
+            if isinstance(side, pt.Const):
                 sides.append(("v", side.value))
-            elif kind == "FieldRef":
+            elif isinstance(side, pt.FieldRef):
                 record = env[side.var]
                 value = record[side.field]
                 if value is ABSENT:
@@ -492,9 +495,11 @@ class Exact:
                 if value is None:
                     unknown_judgment.append(record)
                 sides.append(("v", value))
-            else:
+            elif isinstance(side, pt.FactRef):
                 value = self._value(side.name, subst)
                 sides.append(("v", value) if value is not None else ("f", side.name))
+            else:  # the checker compares facts, fields and constants only
+                raise _Unsupported(f"a comparison with a {type(side).__name__}")
         if unknown_judgment:
             facts = [f for r in unknown_judgment for f in _open_facts(r)]
             facts += [s[1] for s in sides if s[0] == "f"]
@@ -770,16 +775,17 @@ def _open_facts(record: Any) -> tuple[str, ...]:
     return tuple(record.get("#open", ())) if isinstance(record, Mapping) else ()
 
 
-def _reads(expr: Any) -> list[str]:
-    kind = type(expr).__name__
-    if kind == "FactRef":
-        return [expr.name]
-    if kind == "Compare":
-        return [s.name for s in (expr.left, expr.right) if type(s).__name__ == "FactRef"]
-    if kind == "Switch":
-        return [expr.fact.name]
-    if kind == "Quantified":
-        return [expr.collection.name]
+def _reads(expr: pt.FactRef | pt.Compare | pt.Switch | pt.Quantified) -> list[str]:
+    """The facts a node reads directly (a burden on one of them splits the node)."""
+    match expr:
+        case pt.FactRef(name):
+            return [name]
+        case pt.Compare(left=left, right=right):
+            return [s.name for s in (left, right) if isinstance(s, pt.FactRef)]
+        case pt.Switch(fact):
+            return [fact.name]
+        case pt.Quantified(collection=collection):
+            return [collection.name]
     return []
 
 

@@ -92,25 +92,12 @@ class Tree:
         return value
 
     def _and(self, node: program.And, env: Env) -> Truth:
-        # Kleene: a false item settles it; else an unknown one leaves it unknown.
-        unknown = False
-        for item in node.items:
-            v = self.value(item, env)
-            if v is False:
-                return False
-            if v is None:
-                unknown = True
-        return None if unknown else True
+        # Kleene, as a quantifier over the items: a false one settles it, else an unknown one
+        # leaves it unknown (the runtime's one `every`; `some` likewise for `or`).
+        return every(node.items, lambda item: self.value(item, env))
 
     def _or(self, node: program.Or, env: Env) -> Truth:
-        unknown = False
-        for item in node.items:
-            v = self.value(item, env)
-            if v is True:
-                return True
-            if v is None:
-                unknown = True
-        return None if unknown else False
+        return some(node.items, lambda item: self.value(item, env))
 
     def _not(self, node: program.Not, env: Env) -> Truth:
         v = self.value(node.item, env)

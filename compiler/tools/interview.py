@@ -286,8 +286,8 @@ def choose_informed(
 ) -> str:
     """The candidate expected to leave the fewest questions (ties: declaration order).
 
-    Looking one answer ahead asks as few questions on the library's cases as looking two or
-    three ahead, at a third of the cost (docs/interview.md)."""
+    Looking one answer ahead asks no more questions over the library's cases than looking two
+    or three ahead, at a seventh of the cost or less (docs/interview.md)."""
     ordered = _declared(evaluator, candidates)
     if len(ordered) == 1:
         return ordered[0]

@@ -74,6 +74,17 @@ def _quotes(e: exp.Expr) -> exp.Expr:
     return _sql("length(:e) - length(replace(:e, '\"', ''))", e=e)
 
 
+def _texts(select: exp.Select, names: Sequence[str]) -> exp.Select:
+    """`select` with each named member of the parsed object `s` as text, `__v0`, `__v1`, ...:
+    compared with text, a JSON value would cast the other side to JSON."""
+    for n, name in enumerate(names):
+        field = exp.Dot(this=exp.column("s"), expression=exp.to_identifier(name, quoted=True))
+        select = select.select(
+            exp.alias_(exp.Cast(this=field, to=exp.DataType.build("VARCHAR")), f"__v{n}")
+        )
+    return select
+
+
 def _commas(e: exp.Expr) -> exp.Expr:
     return _sql("length(:e) - length(replace(:e, ',', ''))", e=e)
 
@@ -104,11 +115,17 @@ def _connect(bounded: bool = True) -> Any:
     # it would otherwise hold more as the input grows); beyond it DuckDB spills to disk. Not
     # for reading results back into Parquet, whose reader sizes its buffer by the largest
     # record it allows (an error record may quote a long line).
-    # DuckDB's own progress bar would draw on the terminal beside ours (or on the results).
-    config: dict[str, Any] = {"threads": THREADS, "enable_progress_bar": False}
+    config: dict[str, Any] = {"threads": THREADS}
     if bounded:
         config["memory_limit"] = MEMORY
-    return duckdb.connect(config=config)
+    return _quiet(duckdb.connect(config=config))
+
+
+def _quiet(con: Any) -> Any:
+    """A connection (or cursor) without DuckDB's own progress bar, which would draw on the
+    terminal beside ours (a setting of each connection, not of the database)."""
+    con.execute("SET enable_progress_bar = false")
+    return con
 
 
 class DuckBatch:
@@ -251,14 +268,8 @@ class DuckBatch:
             "__i",
             exp.alias_(_sql("try(json_transform(j, :shape))", shape=_str(shape)), "s"),
         ).from_(lines.subquery("l"))
-        # Each value's JSON as text, once: compared with text, a JSON value would cast the
-        # other side to JSON.
-        texts = exp.select("j", "__i", _sql("s IS NOT NULL").as_("__parsed"))
-        for n, name in enumerate(names):
-            field = exp.Dot(this=exp.column("s"), expression=exp.to_identifier(name, quoted=True))
-            texts = texts.select(
-                exp.alias_(exp.Cast(this=field, to=exp.DataType.build("VARCHAR")), f"__v{n}")
-            )
+        # Each value's JSON as text, once.
+        texts = _texts(exp.select("j", "__i", _sql("s IS NOT NULL").as_("__parsed")), names)
         texts = texts.from_(parsed.subquery("p"))
         values: list[exp.Expr] = []
         oks: list[exp.Expr] = [
@@ -379,13 +390,7 @@ class DuckBatch:
                 "s",
             ),
         ).from_(lines.subquery("l"))
-        texts = exp.select("j", "shaped")
-        for n, name in enumerate(names):
-            field = exp.Dot(this=exp.column("s"), expression=exp.to_identifier(name, quoted=True))
-            texts = texts.select(
-                exp.alias_(exp.Cast(this=field, to=exp.DataType.build("VARCHAR")), f"__v{n}")
-            )
-        texts = texts.from_(parsed.subquery("p"))
+        texts = _texts(exp.select("j", "shaped"), names).from_(parsed.subquery("p"))
         values: list[exp.Expr] = []
         oks: list[exp.Expr] = [exp.column("shaped")]
         present: exp.Expr = exp.Literal.number(0)
@@ -497,10 +502,11 @@ class DuckBatch:
                 handle.seek(0)
                 # DuckDB's reader takes CR as a line end, drops a byte 1 (its column
                 # delimiter here) at a line's end, and skips a byte-order mark.
-                if first[:3] == b"\xef\xbb\xbf" or _scan(handle, (b"\r", b"\x01")):
+                if first[:3] == b"\xef\xbb\xbf":
                     return None
-                handle.seek(0)
-                lines = _count_lines(handle.read, size)
+                lines = _count_lines(handle.read, size, refuse=(b"\r", b"\x01"))
+                if lines is None:
+                    return None
             fd, out = tempfile.mkstemp(suffix=".jsonl", dir=folder)
             os.close(fd)
         except (OSError, ValueError):
@@ -514,9 +520,7 @@ class DuckBatch:
             if written != lines:
                 raise ValueError(f"{written} results for {lines} lines")
             with open(out, "rb") as made:
-                slow = made.read(1) == b"\n"
-                made.seek(0)
-                slow = slow or _scan(made, (b"\n\n",))
+                slow = _blank_line(made)
         except Exception:  # the reader refused the file (not UTF-8, a long line): blocks
             with contextlib.suppress(OSError):
                 os.remove(out)
@@ -573,7 +577,7 @@ class DuckBatch:
         def run(block: bytes) -> tuple[str | None, list[int]]:
             cursor = getattr(local, "cursor", None)
             if cursor is None:
-                cursor = local.cursor = self.con.cursor()
+                cursor = local.cursor = _quiet(self.con.cursor())
             body = block[:-1] if block.endswith(b"\n") else block
             try:
                 text = body.decode("utf-8")
@@ -624,27 +628,29 @@ class DuckBatch:
         return "".join(out), count, bad
 
 
-def _count_lines(read: Any, size: int) -> int:
+def _count_lines(read: Any, size: int, refuse: tuple[bytes, ...] = ()) -> int | None:
     """The lines of `size` bytes from `read` (a file's read method), the last one whether or
-    not a line end closes it, as Python's readlines counts them; a block at a time."""
+    not a line end closes it, as Python's readlines counts them, a block at a time; None if
+    a byte of `refuse` occurs."""
     count = 0
     last = b""
     for _ in range(0, size, 1 << 24):
         block = read(1 << 24)
+        if any(byte in block for byte in refuse):
+            return None
         count += block.count(b"\n")
         last = block[-1:] or last
     return count + (1 if last and last != b"\n" else 0)
 
 
-def _scan(handle: IO[bytes], needles: tuple[bytes, ...]) -> bool:
-    """Whether any of `needles` (of one or two bytes) occurs in the rest of the file, read a
-    block at a time (in bounded memory: a mapped file would count wholly as the process's)."""
-    tail = b""
+def _blank_line(handle: IO[bytes]) -> bool:
+    """Whether a file of lines has an empty one, read a block at a time (in bounded memory:
+    a mapped file would count wholly as the process's)."""
+    previous = b"\n"  # the file's start is a line's start
     while block := handle.read(1 << 24):
-        joined = tail + block
-        if any(needle in joined for needle in needles):
+        if (previous == b"\n" and block[:1] == b"\n") or b"\n\n" in block:
             return True
-        tail = block[-1:]
+        previous = block[-1:]
     return False
 
 
@@ -893,10 +899,10 @@ def duck_parquet(batch: DuckBatch, path: str, name: str) -> Iterator[Done]:
     names = list(columns)
     select = ", ".join(_quote(c) for c in names)
     raw = f"SELECT file_row_number, {select} FROM read_parquet(?, file_row_number = true)"
-    rows = batch.con.cursor().execute(f"SELECT __i, fast, out FROM ({sql}) ORDER BY __i")
+    rows = _quiet(batch.con.cursor()).execute(f"SELECT __i, fast, out FROM ({sql}) ORDER BY __i")
     # The rows SQL leaves, with their values, in the same order: read alongside.
     slow_source = _rows(
-        batch.con.cursor(),
+        _quiet(batch.con.cursor()),
         f"{raw} WHERE file_row_number + 1 IN (SELECT __i FROM ({sql}) WHERE NOT fast)"
         " ORDER BY file_row_number",
         [path],
@@ -1008,7 +1014,7 @@ def duck_parquet_to_parquet(batch: DuckBatch, path: str, output: str, name: str)
     select = ", ".join(_quote(c) for c in names)
     raw = f"SELECT file_row_number, {select} FROM read_parquet(?, file_row_number = true)"
     slow = _rows(
-        batch.con.cursor(),
+        _quiet(batch.con.cursor()),
         f"{raw} WHERE file_row_number + 1 IN (SELECT __i FROM ({sql}) WHERE NOT fast)"
         " ORDER BY file_row_number",
         [path],

@@ -9,6 +9,7 @@ from typing import Any
 from lsprotocol import types
 from pygls.workspace import PositionCodec, ServerTextPosition
 
+from ...checking.project import kind_of
 from ...syntax import nodes as n
 from .analysis import (
     Analysis,
@@ -31,14 +32,6 @@ _SYMBOL = {
     "element": types.SymbolKind.Function,
     "doctrine": types.SymbolKind.Class,
     "case": types.SymbolKind.Event,
-}
-_DECL_KIND = {
-    n.FactDecl: "fact",
-    n.RecordDecl: "record",
-    n.AuthorityDecl: "authority",
-    n.ElementDecl: "element",
-    n.DoctrineDecl: "doctrine",
-    n.CaseDecl: "case",
 }
 
 
@@ -70,7 +63,7 @@ def document_symbols(
     out = []
     decls = list(module.declarations)
     for i, decl in enumerate(decls):
-        kind = _DECL_KIND[type(decl)]
+        kind = kind_of(decl)
         first = decl.pos.line - 1
         last = ends.get(first, first)
         if i + 1 < len(decls):  # never past the next declaration

@@ -16,6 +16,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path, to_fs_path
 
 from ... import __version__
+from ...checking.project import kind_of
 from ...errors import DoctrineError
 from ...syntax import nodes as n
 from ...syntax.loader import (
@@ -53,7 +54,6 @@ from .describe import (
     workspace_path,
 )
 from .outline import (
-    _DECL_KIND,
     _DID_YOU_MEAN,
     _SYMBOL,
     _UNKNOWN,
@@ -624,7 +624,7 @@ def build_server() -> DoctrineServer:
                     out.append(
                         types.SymbolInformation(
                             name=decl.name,
-                            kind=_SYMBOL[_DECL_KIND[type(decl)]],
+                            kind=_SYMBOL[kind_of(decl)],
                             location=types.Location(
                                 uri=uris[path],
                                 range=_name_range(codec, lines, decl.pos, decl.name),
