@@ -15,9 +15,11 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Union
 
-# Raised whenever a class below gains, loses or reorders a field, or a node changes meaning:
-# compiled modules build these nodes by position.
-FORMAT = 4
+# Raised whenever a class below gains, loses or reorders a field, or a node changes meaning
+# (compiled modules build these nodes by position), and whenever generated code and the runtime
+# change how they call each other (5: generated code reads the facts a case gives with
+# `f.get`, and the runtime no longer fills in the absent ones before calling it).
+FORMAT = 5
 
 
 # The comparison operators, by the symbol a doctrine writes: what each computes on two known
