@@ -242,17 +242,21 @@ class Reference:
         if holds is not None and not unknown:
             return holds, elements, ()
         keys = dict(d.slots)
-        exprs = [d.expr] + [self.elements[keys[label]].expr for label in unknown]
-        tried = self.completions(d, exprs, given)
-        if tried is None:
-            elements.update(dict.fromkeys(unknown, UNTOLD))
-            return holds, elements, None if holds is None else ()
-        facts, domains, outcomes = tried
-        for i, label in enumerate(unknown, 1):
-            seen = {outcome[i] for outcome in outcomes.values()}
+        # One question at a time: a fact the rule in question chooses by (`holds by`) ranges
+        # over the values its arms name, which may differ from one rule to another.
+        for label in unknown:
+            tried = self.completions(d, [self.elements[keys[label]].expr], given)
+            if tried is None:
+                elements[label] = UNTOLD
+                continue
+            seen = {outcome[0] for outcome in tried[2].values()}
             elements[label] = seen.pop() if len(seen) == 1 else None
         if holds is not None:
             return holds, elements, ()
+        tried = self.completions(d, [d.expr], given)
+        if tried is None:
+            return holds, elements, None
+        facts, domains, outcomes = tried
         seen = {outcome[0] for outcome in outcomes.values()}
         if seen == {True} or seen == {False}:
             return seen.pop(), elements, ()

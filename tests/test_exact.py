@@ -74,6 +74,10 @@ doctrine wide {
     + " or ".join(f"u{i}" for i in range(WIDE))
     + """ }
 }
+doctrine switch_beside {
+  element e0 { holds by x { true then open "not encoded" otherwise x } }
+  holds when x
+}
 doctrine burden {
   element route { holds when consensus }
   absent consensus counts as false when circuit == "9th" {
@@ -145,6 +149,9 @@ def run(
         ("wide", {"b": True, "u7": True}, None, {"e": None, "rest": True}, ["a"]),
         # A burden: "9th" would make the absent consensus count as false, so `circuit` can
         # change the outcome; in the 4th the burden never applies.
+        # A rule chosen by `x` narrows `x` to its arms only for that rule: the outcome, which
+        # reads `x` alone, still waits on it (found by the brute-force test).
+        ("switch_beside", {}, None, {"e0": None}, ["x"]),
         ("burden", {}, None, {"route": None}, ["circuit", "consensus"]),
         ("burden", {"circuit": "9th"}, False, {"route": False}, []),
         ("burden", {"circuit": "4th"}, None, {"route": None}, ["consensus"]),
@@ -303,21 +310,39 @@ def test_random_doctrines_agree_with_brute_force(source: str, data: st.DataObjec
 
 
 def switches_on_unknown(program: Any, name: str, f: dict[str, Any]) -> list[Any]:
-    """The switches on an unknown fact a doctrine reaches: such a fact ranges over the values
-    its arms name (docs/language.md). The generated doctrines switch on one fact at most."""
+    """The switches on an unknown fact a doctrine's outcome reaches (through a switch on a known
+    fact only along the arm it chooses): such a fact ranges over the values its arms name
+    (docs/language.md)."""
     elements = {e.key: e.expr for e in program.elements}
     doctrines = {d.name: d.expr for d in program.doctrines}
     out, seen, todo = [], set(), [doctrines[name]]
     while todo:
-        for node in ir.walk(todo.pop()):
-            if isinstance(node, ir.Switch) and f[node.fact.name] is None:
+        node = todo.pop()
+        if isinstance(node, ir.Switch):
+            known = f[node.fact.name]
+            if known is None:
                 out.append(node)
-            elif isinstance(node, ir.ElementRef) and node.key not in seen:
+                todo += [*(arm.result for arm in node.arms), node.otherwise]
+            else:  # only the arm the known fact chooses is reached
+                arm = (a.result for a in node.arms if a.value.value == known)
+                todo.append(next(arm, node.otherwise))
+        elif isinstance(node, ir.ElementRef):
+            if node.key not in seen:
                 seen.add(node.key)
                 todo.append(elements[node.key])
-            elif isinstance(node, ir.DoctrineRef) and node.name not in seen:
+        elif isinstance(node, ir.DoctrineRef):
+            if node.name not in seen:
                 seen.add(node.name)
                 todo.append(doctrines[node.name])
+        elif isinstance(node, (ir.And, ir.Or, ir.AtLeast)):
+            todo.extend(node.items)
+        elif isinstance(node, ir.Not):
+            todo.append(node.item)
+        elif isinstance(node, ir.Quantified):
+            todo.append(node.body)
+        elif isinstance(node, ir.Chain):
+            for branch in node.branches:
+                todo += [branch.cond, branch.result]
     return out
 
 

@@ -952,19 +952,23 @@ class Evaluator:
             burdens.append((name, value, tree))
         # The burdens' conditions read the facts as the case gave them.
         as_given = self.schema.validate(given) if burdens and given is not None else None
-        analysis = Exact(
-            self.schema.facts,
-            lambda key: module.elements[key].tree,
-            lambda name: module.doctrines[name].tree,
-            f,
-            burdens if as_given is not None and given is not f else (),
-            as_given if given is not f else None,
-        )
         wanted = ([self.info.tree] if holds is None else []) + [
             module.elements[keys[label]].tree for label in labels
         ]
         try:
-            verdicts = analysis.judge(wanted)
+            # One analysis per question: a fact the rule in question chooses by (`holds by`)
+            # ranges over the values its arms name, which may differ from one rule to another.
+            verdicts = [
+                Exact(
+                    self.schema.facts,
+                    lambda key: module.elements[key].tree,
+                    lambda name: module.doctrines[name].tree,
+                    f,
+                    burdens if as_given is not None and given is not f else (),
+                    as_given if given is not f else None,
+                ).judge([tree])[0]
+                for tree in wanted
+            ]
         except Stopped as stop:
             if holds is None:
                 reasons = (*reasons, _beyond(stop))
