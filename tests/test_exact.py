@@ -259,11 +259,9 @@ def brute_force(
         before = {**given, **dict(zip(names, combo))}
         done = set()
         for fact, value, cond, _ in evaluator.presume:
-            # The facts still unknown (a fact a burden filled counts as known); one left
-            # unknown because an earlier burden's condition was unknown may be filled by an
-            # unconditional later one (the closed world) where no earlier condition holds.
-            applies = f[fact] is None and fact not in done
-            if applies and (cond is None or cond(before) is True):
+            # The facts still unknown (a fact a burden filled counts as known).
+            applies = f[fact] is None and cond is not None and fact not in done
+            if applies and cond(before) is True:
                 g[fact] = value
                 done.add(fact)
         outcomes[combo] = evaluator.holds(g, validate=False)
