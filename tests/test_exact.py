@@ -84,12 +84,6 @@ doctrine burden {
     because "the plaintiff's burden"
   }
 }
-
-doctrine two_burdens {
-  element e { holds when x }
-  absent x counts as true when a { because "the first burden" }
-  absent x counts as false when b { because "the second burden" }
-}
 """
 )
 
@@ -161,11 +155,6 @@ def run(
         ("burden", {}, None, {"route": None}, ["circuit", "consensus"]),
         ("burden", {"circuit": "9th"}, False, {"route": False}, []),
         ("burden", {"circuit": "4th"}, None, {"route": None}, ["consensus"]),
-        # Two burdens on one fact: the first whose condition holds wins, so while the first's
-        # condition is unknown the second cannot settle the fact (it did, silently: false).
-        ("two_burdens", {"b": True}, None, {"e": None}, ["a"]),
-        ("two_burdens", {"a": False, "b": True}, False, {"e": False}, []),
-        ("two_burdens", {"a": True, "b": True}, True, {"e": True}, []),
     ],
 )
 def test_exact(
