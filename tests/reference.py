@@ -124,15 +124,20 @@ class Reference:
             return f
         # Burdens of proof: an absent fact counts as the stated value when the condition, read
         # on the facts as the case gives them, is true; where two name one fact, the first wins.
+        # While an earlier burden's condition is unknown, no later one settles the fact.
         given_f = dict(f)
+        pending: set[str] = set()
         for burden in ir.presumptions_of(doctrine, self.elements, self.doctrines):
-            if f[burden.fact] is not None:
+            if f[burden.fact] is not None or burden.fact in pending:
                 continue
-            if burden.cond is None or self.value(burden.cond, given_f, {}) is True:
+            applies = True if burden.cond is None else self.value(burden.cond, given_f, {})
+            if applies is True:
                 f[burden.fact] = burden.value
+            elif applies is None:
+                pending.add(burden.fact)
         if doctrine.closed_world:
             for name, fact in self.facts.items():
-                if fact.type.kind == "bool" and f[name] is None:
+                if fact.type.kind == "bool" and f[name] is None and name not in pending:
                     f[name] = False
         return f
 
@@ -365,6 +370,12 @@ class Reference:
                 if applies and self.value(cond, as_read, {}) is True:  # type: ignore[arg-type]
                     g[burden.fact] = burden.value
                     done.add(burden.fact)
+            if d.closed_world:
+                # An unknown bool under a closed world is one a burden left pending: where no
+                # burden applies, the closed world makes it false.
+                for name in unknown:
+                    if name not in done and self.facts[name].type.kind == "bool":
+                        g[name] = False
             outcomes[combo] = tuple(self.value(e, g, {}) for e in exprs)
         return unknown, domains, outcomes
 

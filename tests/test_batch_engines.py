@@ -269,6 +269,25 @@ def test_switches_and_open_outcomes_in_parquet(tmp_path: Path) -> None:
     assert any(r[2] is not None for r in rows)  # others decided (by SQL) with no `open`
 
 
+def test_two_burdens_on_one_fact_in_batches(tmp_path: Path) -> None:
+    # The first burden whose condition holds wins: while the first's condition is unknown, the
+    # second does not settle the fact (SQL once let it, and gave `false` where Python waits).
+    doctrine = tmp_path / "two.doctrine"
+    doctrine.write_text(
+        'fact a: bool means "a"\nfact b: bool means "b"\nfact x: bool means "x"\n'
+        "doctrine two {\n  element e { holds when x }\n"
+        '  absent x counts as true when a { because "first" }\n'
+        '  absent x counts as false when b { because "second" }\n}\n',
+        encoding="utf-8",
+    )
+    cases = tmp_path / "cases.jsonl"
+    lines = ['{"b": true}', '{"a": false, "b": true}', '{"a": true, "b": true}', "{}"]
+    cases.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    same_output(doctrine, cases, tmp_path, ".jsonl")
+    first = json.loads((tmp_path / "duckdb.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    assert (first["holds"], first["missing"]) == (None, ["a"])
+
+
 @settings(
     max_examples=examples(4),
     deadline=None,

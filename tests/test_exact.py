@@ -84,6 +84,12 @@ doctrine burden {
     because "the plaintiff's burden"
   }
 }
+
+doctrine two_burdens {
+  element e { holds when x }
+  absent x counts as true when a { because "the first burden" }
+  absent x counts as false when b { because "the second burden" }
+}
 """
 )
 
@@ -155,6 +161,11 @@ def run(
         ("burden", {}, None, {"route": None}, ["circuit", "consensus"]),
         ("burden", {"circuit": "9th"}, False, {"route": False}, []),
         ("burden", {"circuit": "4th"}, None, {"route": None}, ["consensus"]),
+        # Two burdens on one fact: the first whose condition holds wins, so while the first's
+        # condition is unknown the second cannot settle the fact (it did, silently: false).
+        ("two_burdens", {"b": True}, None, {"e": None}, ["a"]),
+        ("two_burdens", {"a": False, "b": True}, False, {"e": False}, []),
+        ("two_burdens", {"a": True, "b": True}, True, {"e": True}, []),
     ],
 )
 def test_exact(
@@ -248,9 +259,11 @@ def brute_force(
         before = {**given, **dict(zip(names, combo))}
         done = set()
         for fact, value, cond, _ in evaluator.presume:
-            # The facts still unknown (a fact a burden filled counts as known).
-            applies = f[fact] is None and cond is not None and fact not in done
-            if applies and cond(before) is True:
+            # The facts still unknown (a fact a burden filled counts as known); one left
+            # unknown because an earlier burden's condition was unknown may be filled by an
+            # unconditional later one (the closed world) where no earlier condition holds.
+            applies = f[fact] is None and fact not in done
+            if applies and (cond is None or cond(before) is True):
                 g[fact] = value
                 done.add(fact)
         outcomes[combo] = evaluator.holds(g, validate=False)

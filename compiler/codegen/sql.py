@@ -485,6 +485,9 @@ class SqlCompiler:
                         case = case.else_(counted)
                         break
                     case = case.when(_coalesce(cond, False), counted)
+                    # While this burden's condition is unknown, no later one settles the fact:
+                    # it stays unknown (the column, NULL here, keeps its type).
+                    case = case.when(exp.Is(this=cond.copy(), expression=exp.Null()), _col(name))
                 value = case
             base = base.select(exp.alias_(value, _id(name)))
         if not base.expressions:

@@ -785,11 +785,19 @@ class Evaluator:
         given = f.copy() if any(p[2] is not None for p in self.presume) else f
         applied: list[program.Burden] = []
         notes = self.info.presumptions
+        pending: set[str] = set()  # facts an earlier burden may yet decide
         for name, value, cond, index in self.presume:
-            if f[name] is not None or given[name] is not None:
+            if f[name] is not None or given[name] is not None or name in pending:
                 continue
-            if cond is not None and cond(given) is not True:
-                continue
+            if cond is not None:
+                applies = cond(given)
+                if applies is not True:
+                    if applies is None:
+                        # The first burden whose condition holds wins: while this one's is
+                        # unknown, a later one cannot settle the fact (it stays unknown, and
+                        # the exact analysis weighs both burdens).
+                        pending.add(name)
+                    continue
             f[name] = value
             if index >= 0:
                 applied.append(notes[index])
