@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from reference import Reference
 from strategies import DATES, doctrine_sources, fact_patterns
 
 from compiler.checking import ir
@@ -345,6 +346,7 @@ def disagreements_with_brute_force(
     where they agree, or where the completions are too many (over `limit`) to try or cannot
     be listed (an unknown list). scripts/fuzz_long.py runs the same check for longer."""
     types = {fact.name: (fact.type.kind, fact.type.values) for fact in program.facts}
+    reference = Reference(program)
     out = []
     for name, evaluator in module.DOCTRINES.items():
         try:
@@ -352,13 +354,13 @@ def disagreements_with_brute_force(
         except FactsError:
             continue
         kinds = {n: values_for(*types[n]) for n in f if f[n] is None}
-        # An unknown fact a reached rule chooses by ranges over the rules' alternatives.
-        arms: dict[str, dict[Any, None]] = {}
-        for switch in switches_on_unknown(program, name, f):
-            arms.setdefault(switch.fact.name, {}).update(
-                dict.fromkeys(arm.value.value for arm in switch.arms)
-            )
-        kinds.update({fact: tuple(values) for fact, values in arms.items()})
+        # An unknown fact a reached rule chooses by ranges over the rules' alternatives (the
+        # rules the outcome reaches, and those the conditions of pending burdens reach).
+        doctrine = reference.doctrines[name]
+        burdens = ir.presumptions_of(doctrine, reference.elements, reference.doctrines)
+        pending = [b.cond for b in burdens if b.cond is not None and f.get(b.fact) is None]
+        arms = reference.switched([doctrine.expr, *pending], f)
+        kinds.update({fact: tuple(dict.fromkeys(values)) for fact, values in arms.items()})
         if any(v is None for v in kinds.values()):
             continue  # an unknown list: its completions cannot be listed
         if math.prod(len(v) for v in kinds.values()) > limit:  # type: ignore[arg-type]
@@ -373,43 +375,6 @@ def disagreements_with_brute_force(
         alone = evaluator.holds(facts)
         if alone is not result.holds:
             out.append(f"{name}: holds(facts) {alone}, evaluate(facts).holds {result.holds}")
-    return out
-
-
-def switches_on_unknown(program: Any, name: str, f: dict[str, Any]) -> list[Any]:
-    """The switches on an unknown fact a doctrine's outcome reaches (through a switch on a known
-    fact only along the arm it chooses): such a fact ranges over the values its arms name
-    (docs/language.md)."""
-    elements = {e.key: e.expr for e in program.elements}
-    doctrines = {d.name: d.expr for d in program.doctrines}
-    out, seen, todo = [], set(), [doctrines[name]]
-    while todo:
-        node = todo.pop()
-        if isinstance(node, ir.Switch):
-            known = f[node.fact.name]
-            if known is None:
-                out.append(node)
-                todo += [*(arm.result for arm in node.arms), node.otherwise]
-            else:  # only the arm the known fact chooses is reached
-                arm = (a.result for a in node.arms if a.value.value == known)
-                todo.append(next(arm, node.otherwise))
-        elif isinstance(node, ir.ElementRef):
-            if node.key not in seen:
-                seen.add(node.key)
-                todo.append(elements[node.key])
-        elif isinstance(node, ir.DoctrineRef):
-            if node.name not in seen:
-                seen.add(node.name)
-                todo.append(doctrines[node.name])
-        elif isinstance(node, (ir.And, ir.Or, ir.AtLeast)):
-            todo.extend(node.items)
-        elif isinstance(node, ir.Not):
-            todo.append(node.item)
-        elif isinstance(node, ir.Quantified):
-            todo.append(node.body)
-        elif isinstance(node, ir.Chain):
-            for branch in node.branches:
-                todo += [branch.cond, branch.result]
     return out
 
 
