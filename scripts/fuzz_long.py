@@ -235,11 +235,12 @@ class Run:
                 module = module_from_source(compiled.source, "gen", str(path))
                 for _ in range(5):
                     facts = data.draw(fact_patterns(compiled.program))
-                    self.counts["exactness fact patterns"] += 1
-                    for found in disagreements_with_brute_force(
+                    compared, found = disagreements_with_brute_force(
                         compiled.program, module, facts, 5000
-                    ):
-                        self.finding("exactness", found, (source, facts))
+                    )
+                    self.counts["exactness fact patterns"] += compared
+                    for disagreement in found:
+                        self.finding("exactness", disagreement, (source, facts))
             except Exception as exc:
                 self.finding("exactness doctrine", exc, source)
 

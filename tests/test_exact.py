@@ -335,19 +335,21 @@ def test_random_doctrines_agree_with_brute_force(source: str, data: st.DataObjec
     module = module_from_source(compiled.source, "gen", "gen.doctrine")
     for _ in range(3):
         facts = data.draw(fact_patterns(compiled.program))
-        assert not disagreements_with_brute_force(compiled.program, module, facts), facts
+        _, found = disagreements_with_brute_force(compiled.program, module, facts)
+        assert not found, facts
 
 
 def disagreements_with_brute_force(
     program: Any, module: Any, facts: dict[str, Any], limit: int = 3000
-) -> list[str]:
-    """Where each doctrine's `holds` and `missing` (from `evaluate`, and `holds` alone) differ
-    from brute force over every completion of the unknown facts, for one fact pattern; empty
-    where they agree, or where the completions are too many (over `limit`) to try or cannot
-    be listed (an unknown list). scripts/fuzz_long.py runs the same check for longer."""
+) -> tuple[int, list[str]]:
+    """How many doctrines were compared with brute force on one fact pattern, and where each
+    one's `holds` and `missing` (from `evaluate`, and `holds` alone) differ from brute force
+    over every completion of the unknown facts. A doctrine is not compared where the
+    completions are too many (over `limit`) or cannot be listed (an unknown list).
+    scripts/fuzz_long.py runs the same check for longer."""
     types = {fact.name: (fact.type.kind, fact.type.values) for fact in program.facts}
     reference = Reference(program)
-    out = []
+    compared, out = 0, []
     for name, evaluator in module.DOCTRINES.items():
         try:
             f = evaluator.prepare(facts)
@@ -366,6 +368,7 @@ def disagreements_with_brute_force(
         if math.prod(len(v) for v in kinds.values()) > limit:  # type: ignore[arg-type]
             continue
         given = evaluator.schema.validate(facts)
+        compared += 1
         outcome, depends = brute_force(evaluator, f, kinds, given)
         result = evaluator.evaluate(facts)
         want = (outcome, sorted(depends) if outcome is None else [])
@@ -375,7 +378,7 @@ def disagreements_with_brute_force(
         alone = evaluator.holds(facts)
         if alone is not result.holds:
             out.append(f"{name}: holds(facts) {alone}, evaluate(facts).holds {result.holds}")
-    return out
+    return compared, out
 
 
 def test_a_rule_chosen_by_an_unknown_fact_ranges_over_its_stated_alternatives(
