@@ -202,6 +202,16 @@ def test_exact(
     assert (result["holds"], result["elements"], result["missing"]) == (holds, elements, missing)
 
 
+def test_an_alternative_no_rule_names_leaves_the_law_open(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # Where the burden applies (n <= 0) the circuit is one the rule has no test for: the
+    # result says why it may stay open, though the rule's one arm is met.
+    result = run(capsys, tmp_path, "burden_outside_the_arms", {"a": True})
+    assert (result["holds"], result["missing"]) == (None, ["n"])
+    assert result["open"] == ["no test for this circuit"]
+
+
 def test_holds_alone_is_the_outcome_of_evaluate(tmp_path: Path) -> None:
     # `holds(facts)` settles what Kleene's tables leave unknown as `evaluate` does.
     path = tmp_path / "exact.doctrine"

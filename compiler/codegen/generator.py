@@ -370,12 +370,17 @@ class Generator:
         ]
         miss: list[ast.stmt] = [_assign("_k", fact)]
         unknown: list[ast.stmt] = [ast.Expr(_call(_attr("acc", "add"), _c(e.fact.name)))]
-        for arm in e.arms:
-            if self.nullable(arm.result):
+        # An ambiguous fact may take a value no arm names (another rule's, a burden's): then
+        # `otherwise` decides, and what it leaves open counts too.
+        results = [arm.result for arm in e.arms]
+        if e.fact.name in self.ambiguous:
+            results.append(e.otherwise)
+        for result in results:
+            if self.nullable(result):
                 unknown.append(
                     ast.If(
-                        test=_is(self.value(arm.result, {}), _c(None)),
-                        body=self.missing(arm.result) or [ast.Pass()],
+                        test=_is(self.value(result, {}), _c(None)),
+                        body=self.missing(result) or [ast.Pass()],
                         orelse=[],
                     )
                 )
