@@ -997,10 +997,17 @@ class Evaluator:
         return holds, out, missing, reasons
 
     def holds(self, facts: Mapping[str, Any], *, validate: bool = True) -> Truth:
-        """The outcome alone. With validate=False the facts must already be in runtime form
-        (every fact present, None when unknown, dates as `date`): the fast path for batches."""
+        """The outcome alone, as `evaluate(facts).holds`. With validate=False the facts must
+        already be in runtime form (every fact present, None when unknown, dates as `date`):
+        the fast path for batches."""
+        given = facts
         if validate:
             direct = self._direct
             if direct is None or facts.__class__ is not dict or not direct(facts):
                 facts = self._check(facts)
-        return self._holds(facts)  # type: ignore[arg-type]
+        value = self._holds(facts)  # type: ignore[arg-type]
+        if value is None:
+            # Kleene's tables leave it unknown: the exact analysis may settle it (`x or not x`).
+            f = {**self.schema._blank, **facts}
+            value = self._exact(f, None, {}, given if validate else None)[0]
+        return value
