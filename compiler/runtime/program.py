@@ -18,8 +18,10 @@ from typing import Any, Union
 # Raised whenever a class below gains, loses or reorders a field, or a node changes meaning
 # (compiled modules build these nodes by position), and whenever generated code and the runtime
 # change how they call each other (5: generated code reads the facts a case gives with
-# `f.get`, and the runtime no longer fills in the absent ones before calling it).
-FORMAT = 5
+# `f.get`, and the runtime no longer fills in the absent ones before calling it; 6: generated
+# `holds` and `evaluate` check the facts they read and hand the rest to `Schema.plain`, and the
+# Evaluator takes them as `fused`, falling back on `checked_holds` and `checked_evaluate`).
+FORMAT = 6
 
 
 # The comparison operators, by the symbol a doctrine writes: what each computes on two known
