@@ -382,6 +382,15 @@ CODES: Mapping[str, Code] = {
             _A + _B + "element e {\n  absent a counts as false { }\n  holds when a or b\n}\n",
         ),
         Code(
+            "D0316",
+            "burden whose condition reads its own fact",
+            "A burden (`absent FACT counts as ... when CONDITION`) whose condition reads FACT: "
+            "the burden applies only when the case does not give FACT, so the condition would "
+            "always read it as unknown. State the condition on other facts.",
+            _A + _B + 'element e {\n  absent a counts as false when a or b { because "no" }\n'
+            "  holds when a\n}\n",
+        ),
+        Code(
             "D0401",
             "file not found",
             "A file or an imported module that cannot be found or read.",

@@ -106,6 +106,18 @@ class Reference:
         self.facts = {f.name: f for f in program.facts}
         self.elements = {e.key: e for e in program.elements}
         self.doctrines = {d.name: d for d in program.doctrines}
+        # Kleene's reading of a rule chosen by an unknown fact is the arms' agreement only
+        # where every rule on that fact names the same alternatives and no burden may fill it
+        # on a condition; elsewhere it is unknown (docs/language.md).
+        arms: dict[str, set[frozenset[Any]]] = {}
+        filled: set[str] = set()
+        for rule in [*program.elements, *program.doctrines]:
+            filled.update(b.fact for b in rule.presumptions if b.cond is not None)
+            for node in ir.walk(rule.expr):
+                if isinstance(node, ir.Switch):
+                    found = frozenset(arm.value.value for arm in node.arms)
+                    arms.setdefault(node.fact.name, set()).add(found)
+        self.ambiguous = {n for n, sets in arms.items() if len(sets) > 1 or n in filled}
 
     # ------------------------------------------------------------ facts
     def prepare(
@@ -203,6 +215,8 @@ class Reference:
         if isinstance(e, ir.Switch):
             # The arm of the fact's value, else `otherwise`; the fact unknown, the arms' agreement.
             known = self.value(e.fact, f, env)
+            if known is None and e.fact.name in self.ambiguous:
+                return None
             if known is None:
                 values = {self.value(arm.result, f, env) for arm in e.arms}
                 return values.pop() if len(values) == 1 else None

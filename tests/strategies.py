@@ -5,6 +5,7 @@ mutations of the library's files."""
 from __future__ import annotations
 
 import contextlib
+import copy
 import datetime
 import functools
 import re
@@ -212,7 +213,12 @@ def _burden(draw: Callable[..., Any], v: _Vocabulary) -> str:
     kinds += [(k, tuple(f'"{x}"' for x in ENUM_VALUES)) for k in v.enums]
     kinds += [("items", ("[]",))] * bool(v.lists)
     fact, values = draw(st.sampled_from(kinds))
-    when = f" when {_expr(draw, v, [], None, 1)}" if draw(st.booleans()) else ""
+    # The condition reads other facts: one reading its own fact is refused (D0316).
+    others = copy.copy(v)
+    for kind in ("bools", "enums", "lists"):
+        setattr(others, kind, [x for x in getattr(v, kind) if x != fact])
+    wanted = others.bools and draw(st.booleans())
+    when = f" when {_expr(draw, others, [], None, 1)}" if wanted else ""
     return f'absent {fact} counts as {draw(st.sampled_from(values))}{when} {{ because "b" }}'
 
 

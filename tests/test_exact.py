@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from reference import Reference
 from strategies import DATES, doctrine_sources, fact_patterns
 
 from compiler.checking import ir
@@ -83,6 +84,16 @@ doctrine burden {
   absent consensus counts as false when circuit == "9th" {
     because "the plaintiff's burden"
   }
+}
+
+doctrine two_rules {
+  element first { holds by x { false then false otherwise x } }
+  element second { holds by x { true then n < 2.5 otherwise open "not encoded" } }
+}
+
+doctrine burden_outside_the_arms {
+  element e { holds by circuit { "4th" then a otherwise open "no test for this circuit" } }
+  absent circuit counts as "9th" when n <= 0 { because "a burden naming another circuit" }
 }
 
 doctrine two_burdens {
@@ -161,6 +172,16 @@ def run(
         ("burden", {}, None, {"route": None}, ["circuit", "consensus"]),
         ("burden", {"circuit": "9th"}, False, {"route": False}, []),
         ("burden", {"circuit": "4th"}, None, {"route": None}, ["consensus"]),
+        # Two rules chosen by `x` name different alternatives: the outcome weighs both (x
+        # false fails `first`; x true leaves `second` to `n`), while each element weighs its
+        # own. Kleene's reading of `first` alone (its one arm) had settled the outcome false.
+        ("two_rules", {}, None, {"first": False, "second": None}, ["n", "x"]),
+        ("two_rules", {"x": True}, None, {"first": True, "second": None}, ["n"]),
+        # A burden may fill `circuit` with a value the rule does not name: where it applies
+        # (n <= 0) the law is open, elsewhere the 4th Circuit's test holds. Kleene's reading
+        # of the rule's one arm had settled it true.
+        ("burden_outside_the_arms", {"a": True}, None, {"e": None}, ["n"]),
+        ("burden_outside_the_arms", {"a": True, "n": 1}, True, {"e": True}, []),
         # Two burdens on one fact: the first whose condition holds wins, so while the first's
         # condition is unknown the second cannot settle the fact (it did, silently: false).
         ("two_burdens", {"b": True}, None, {"e": None}, ["a"]),
@@ -179,6 +200,32 @@ def test_exact(
 ) -> None:
     result = run(capsys, tmp_path, doctrine, facts)
     assert (result["holds"], result["elements"], result["missing"]) == (holds, elements, missing)
+
+
+def test_an_alternative_no_rule_names_leaves_the_law_open(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # Where the burden applies (n <= 0) the circuit is one the rule has no test for: the
+    # result says why it may stay open, though the rule's one arm is met.
+    result = run(capsys, tmp_path, "burden_outside_the_arms", {"a": True})
+    assert (result["holds"], result["missing"]) == (None, ["n"])
+    assert result["open"] == ["no test for this circuit"]
+
+
+def test_holds_alone_is_the_outcome_of_evaluate(tmp_path: Path) -> None:
+    # `holds(facts)` settles what Kleene's tables leave unknown as `evaluate` does.
+    path = tmp_path / "exact.doctrine"
+    path.write_text(SOURCE, encoding="utf-8")
+    module = module_from_source(compile_files([path])[0].source, "exact", str(path))
+    patterns: list[dict[str, Any]] = [{}, {"a": True}, {"b": True}, {"x": True, "n": 3}]
+    settled = 0
+    for name, evaluator in module.DOCTRINES.items():
+        for facts in patterns:
+            outcome = evaluator.evaluate(facts).holds
+            assert evaluator.holds(facts) is outcome, (name, facts)
+            assert module.DOCTRINES[name].holds(dict(facts), validate=True) is outcome
+            settled += outcome is not None and evaluator._holds(evaluator.prepare(facts)) is None
+    assert settled >= 10  # cases Kleene's tables leave open and the analysis settles
 
 
 def test_past_the_budget_the_result_says_so(
@@ -296,67 +343,52 @@ def test_random_doctrines_agree_with_brute_force(source: str, data: st.DataObjec
         except DoctrineError:
             return  # a refusal is the front end's business (tests/test_fuzz.py)
     module = module_from_source(compiled.source, "gen", "gen.doctrine")
-    types = {fact.name: (fact.type.kind, fact.type.values) for fact in compiled.program.facts}
     for _ in range(3):
         facts = data.draw(fact_patterns(compiled.program))
-        for name, evaluator in module.DOCTRINES.items():
-            try:
-                f = evaluator.prepare(facts)
-            except FactsError:
-                continue
-            kinds = {n: values_for(*types[n]) for n in f if f[n] is None}
-            if any(v is None for v in kinds.values()):
-                continue  # an unknown list: its completions cannot be listed
-            if math.prod(len(v) for v in kinds.values()) > 3000:  # type: ignore[arg-type]
-                continue
-            arms: dict[str, dict[Any, None]] = {}
-            for switch in switches_on_unknown(compiled.program, name, f):
-                arms.setdefault(switch.fact.name, {}).update(
-                    dict.fromkeys(arm.value.value for arm in switch.arms)
-                )
-            kinds.update({fact: tuple(values) for fact, values in arms.items()})
-            given = evaluator.schema.validate(facts)
-            outcome, depends = brute_force(evaluator, f, kinds, given)
-            result = evaluator.evaluate(facts)
-            assert result.holds is outcome, (name, facts)
-            assert set(result.missing) == (set() if outcome is not None else depends), (name, facts)
+        _, found = disagreements_with_brute_force(compiled.program, module, facts)
+        assert not found, facts
 
 
-def switches_on_unknown(program: Any, name: str, f: dict[str, Any]) -> list[Any]:
-    """The switches on an unknown fact a doctrine's outcome reaches (through a switch on a known
-    fact only along the arm it chooses): such a fact ranges over the values its arms name
-    (docs/language.md)."""
-    elements = {e.key: e.expr for e in program.elements}
-    doctrines = {d.name: d.expr for d in program.doctrines}
-    out, seen, todo = [], set(), [doctrines[name]]
-    while todo:
-        node = todo.pop()
-        if isinstance(node, ir.Switch):
-            known = f[node.fact.name]
-            if known is None:
-                out.append(node)
-                todo += [*(arm.result for arm in node.arms), node.otherwise]
-            else:  # only the arm the known fact chooses is reached
-                arm = (a.result for a in node.arms if a.value.value == known)
-                todo.append(next(arm, node.otherwise))
-        elif isinstance(node, ir.ElementRef):
-            if node.key not in seen:
-                seen.add(node.key)
-                todo.append(elements[node.key])
-        elif isinstance(node, ir.DoctrineRef):
-            if node.name not in seen:
-                seen.add(node.name)
-                todo.append(doctrines[node.name])
-        elif isinstance(node, (ir.And, ir.Or, ir.AtLeast)):
-            todo.extend(node.items)
-        elif isinstance(node, ir.Not):
-            todo.append(node.item)
-        elif isinstance(node, ir.Quantified):
-            todo.append(node.body)
-        elif isinstance(node, ir.Chain):
-            for branch in node.branches:
-                todo += [branch.cond, branch.result]
-    return out
+def disagreements_with_brute_force(
+    program: Any, module: Any, facts: dict[str, Any], limit: int = 3000
+) -> tuple[int, list[str]]:
+    """How many doctrines were compared with brute force on one fact pattern, and where each
+    one's `holds` and `missing` (from `evaluate`, and `holds` alone) differ from brute force
+    over every completion of the unknown facts. A doctrine is not compared where the
+    completions are too many (over `limit`) or cannot be listed (an unknown list).
+    scripts/fuzz_long.py runs the same check for longer."""
+    types = {fact.name: (fact.type.kind, fact.type.values) for fact in program.facts}
+    reference = Reference(program)
+    compared, out = 0, []
+    for name, evaluator in module.DOCTRINES.items():
+        try:
+            f = evaluator.prepare(facts)
+        except FactsError:
+            continue
+        kinds = {n: values_for(*types[n]) for n in f if f[n] is None}
+        # An unknown fact a reached rule chooses by ranges over the rules' alternatives (the
+        # rules the outcome reaches, and those the conditions of pending burdens reach).
+        doctrine = reference.doctrines[name]
+        burdens = ir.presumptions_of(doctrine, reference.elements, reference.doctrines)
+        pending = [b.cond for b in burdens if b.cond is not None and f.get(b.fact) is None]
+        arms = reference.switched([doctrine.expr, *pending], f)
+        kinds.update({fact: tuple(dict.fromkeys(values)) for fact, values in arms.items()})
+        if any(v is None for v in kinds.values()):
+            continue  # an unknown list: its completions cannot be listed
+        if math.prod(len(v) for v in kinds.values()) > limit:  # type: ignore[arg-type]
+            continue
+        given = evaluator.schema.validate(facts)
+        compared += 1
+        outcome, depends = brute_force(evaluator, f, kinds, given)
+        result = evaluator.evaluate(facts)
+        want = (outcome, sorted(depends) if outcome is None else [])
+        got = (result.holds, list(result.missing))
+        if got != want:
+            out.append(f"{name}: got {got}, brute force {want}")
+        alone = evaluator.holds(facts)
+        if alone is not result.holds:
+            out.append(f"{name}: holds(facts) {alone}, evaluate(facts).holds {result.holds}")
+    return compared, out
 
 
 def test_a_rule_chosen_by_an_unknown_fact_ranges_over_its_stated_alternatives(

@@ -105,7 +105,7 @@ def assert_only_our_code(source: str, payloads: tuple[str, ...] = ()) -> None:
                 "facts": {"get", "keys", "copy", "__class__"},
                 "_x": {"__class__"},
                 "_SCHEMA": {"plain", "_blank"},
-                "_E": {"checked_holds", "checked_evaluate", "_evaluate_plain"},
+                "_E": {"checked_holds", "checked_evaluate", "_evaluate_plain", "_settled"},
                 "INFO": {"doctrines"},
             }.get(owner, {"evaluate", "holds"})
             assert node.attr in allowed, ast.unparse(node)

@@ -1046,6 +1046,16 @@ class Checker:
                 )
             if fact is None:
                 continue
+            if cond is not None and b.fact.id in self.facts_of(cond):
+                assert b.condition is not None
+                self.fail(
+                    "D0316",
+                    f"the condition of the burden on `{b.fact.id}` reads `{b.fact.id}` itself",
+                    b.condition.pos,
+                    label=f"the burden applies only when `{b.fact.id}` is not given",
+                    help=f"state the condition on facts other than `{b.fact.id}`",
+                )
+                continue
             if b.fact.id in facts_done and b.condition is None:
                 self.warn(
                     "D0315",

@@ -32,6 +32,7 @@ from ..runtime.program import (
     RecordType,
     Switch,
     SwitchArm,
+    ambiguous_facts,
     walk,
 )
 from ..syntax.nodes import NOWHERE
@@ -70,6 +71,7 @@ __all__ = [
     "Rejected",
     "Switch",
     "SwitchArm",
+    "ambiguous_of",
     "presumptions_of",
     "references",
     "walk",
@@ -224,6 +226,14 @@ class Program:
     doctrines: tuple[Doctrine, ...]
     cases: tuple[Case, ...]
     sources: tuple[tuple[str, str], ...]  # (file name, sha256) of the file and its imports
+
+
+def ambiguous_of(program: Program) -> tuple[str, ...]:
+    """The program's facts whose rules read as unknown while they are (see
+    `compiler.runtime.program.ambiguous_facts`): code generation and SQL read them alike."""
+    rules: list[Element | Doctrine] = [*program.elements, *program.doctrines]
+    conditional = [b.fact for r in rules for b in r.presumptions if b.cond is not None]
+    return ambiguous_facts([r.expr for r in rules], conditional)
 
 
 def presumptions_of(

@@ -280,6 +280,8 @@ class Generator:
         self.element_ids = {e.key: i for i, e in enumerate(program.elements)}
         self.doctrine_ids = {d.name: i for i, d in enumerate(program.doctrines)}
         self.doctrine_map = {d.name: d for d in program.doctrines}
+        # Facts whose rules read as unknown while they are: their arms' agreement is not sound.
+        self.ambiguous = ir.ambiguous_of(program)
         self.ranks: dict[tuple[str, ...], str] = {}
         self.dates: dict[datetime.date, str] = {}
         self.data = _Data(self.dates)
@@ -356,26 +358,37 @@ class Generator:
         inlining, self.inlining = self.inlining, False
         fact = _fact(e.fact.name)
         merge = _attr("_rt", "merge")
-        # The fact unknown: the arms' agreement, stopping at the first disagreement.
+        # The fact unknown: the arms' agreement, stopping at the first disagreement; unknown
+        # outright for an ambiguous fact (see `program.ambiguous_facts`).
         agree: list[ast.stmt] = [_assign("_p", _attr("_rt", "OPEN"))]
-        for arm in e.arms:
-            agree.append(_assign("_p", _call(merge, _name("_p"), self.value(arm.result, {}))))
+        if e.fact.name in self.ambiguous:
+            agree = [ast.Return(_c(None))]
+        else:
+            for arm in e.arms:
+                agree.append(_assign("_p", _call(merge, _name("_p"), self.value(arm.result, {}))))
+                agree.append(
+                    ast.If(test=_is(_name("_p"), _c(None)), body=[ast.Return(_c(None))], orelse=[])
+                )
             agree.append(
-                ast.If(test=_is(_name("_p"), _c(None)), body=[ast.Return(_c(None))], orelse=[])
+                ast.Return(_call(merge, _name("_p"), _c(None)) if not e.arms else _name("_p"))
             )
-        agree.append(ast.Return(_call(merge, _name("_p"), _c(None)) if not e.arms else _name("_p")))
         body: list[ast.stmt] = [
             _assign("_k", fact),
             ast.If(test=_is(_name("_k"), _c(None)), body=agree, orelse=[]),
         ]
         miss: list[ast.stmt] = [_assign("_k", fact)]
         unknown: list[ast.stmt] = [ast.Expr(_call(_attr("acc", "add"), _c(e.fact.name)))]
-        for arm in e.arms:
-            if self.nullable(arm.result):
+        # An ambiguous fact may take a value no arm names (another rule's, a burden's): then
+        # `otherwise` decides, and what it leaves open counts too.
+        results = [arm.result for arm in e.arms]
+        if e.fact.name in self.ambiguous:
+            results.append(e.otherwise)
+        for result in results:
+            if self.nullable(result):
                 unknown.append(
                     ast.If(
-                        test=_is(self.value(arm.result, {}), _c(None)),
-                        body=self.missing(arm.result) or [ast.Pass()],
+                        test=_is(self.value(result, {}), _c(None)),
+                        body=self.missing(result) or [ast.Pass()],
                         orelse=[],
                     )
                 )
@@ -871,7 +884,16 @@ class Generator:
         self.inlining = True
         body: list[ast.stmt]
         if outcome_only:
-            body = [ast.Return(self.value(d.expr, {}))]
+            # Unknown by Kleene's tables: the exact analysis may settle it, as `evaluate` does.
+            body = [
+                _assign("_y0", self.value(d.expr, {})),
+                ast.If(
+                    test=ast.Compare(left=_name("_y0"), ops=[ast.IsNot()], comparators=[_c(None)]),
+                    body=[ast.Return(_name("_y0"))],
+                    orelse=[],
+                ),
+                ast.Return(_call(_attr(f"_E{i}", "_settled"), _name("facts"), _name("facts"))),
+            ]
         elif d.thresholds:
             # The elements a failed threshold leaves unreached: the runtime's to say.
             body = [ast.Return(_call(_attr(f"_E{i}", "_evaluate_plain"), _name("facts")))]
@@ -1029,6 +1051,7 @@ class Generator:
             },
             elements={el.key: element(el) for el in self.program.elements},
             doctrines={d.name: doctrine(d) for d in self.program.doctrines},
+            ambiguous=self.ambiguous,
         )
 
     def module(self) -> ast.Module:

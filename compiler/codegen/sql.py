@@ -154,6 +154,8 @@ class SqlCompiler:
         self.layers = _Layers()
         self.done: dict[str, tuple[exp.Expr, int]] = {}
         self.reads: dict[str, ir.Fact] = {}
+        # Facts whose rules read as unknown while they are, as in generated code.
+        self.ambiguous = frozenset(ir.ambiguous_of(program))
 
     # ------------------------------------------------------------ facts and values
 
@@ -413,7 +415,8 @@ class SqlCompiler:
 
     def switch(self, e: ir.Switch, env: dict[int, str]) -> tuple[exp.Expr, int]:
         """The arm of the fact's value, else `otherwise`; with the fact unknown, the arms'
-        agreement (true if every arm is true, false if every arm is false, else unknown)."""
+        agreement (true if every arm is true, false if every arm is false, else unknown;
+        unknown outright for an ambiguous fact, see `program.ambiguous_facts`)."""
         key, depth = self.fact(e.fact.name)
         arms: list[tuple[exp.Expr, exp.Expr]] = []
         for arm in e.arms:
@@ -425,7 +428,7 @@ class SqlCompiler:
             arms.append((exp.EQ(this=key.copy(), expression=value), result))
         otherwise, d = self.truth(e.otherwise, env)
         depth = max(depth, d)
-        if arms:
+        if arms and e.fact.name not in self.ambiguous:
             agree: exp.Expr = _case(
                 (_and(*(_coalesce(r.copy(), False) for _, r in arms)), _true()),
                 (_and(*(_not(_coalesce(r.copy(), True)) for _, r in arms)), _false()),

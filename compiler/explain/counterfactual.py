@@ -280,6 +280,7 @@ class Model:
             {key: el.tree for key, el in info.elements.items()},
             {name: d.tree for name, d in info.doctrines.items()},
             facts,
+            frozenset(info.ambiguous),
         )
 
     # -------------------------------------------------------------- types

@@ -1014,17 +1014,27 @@ class Evaluator:
         return holds, out, missing, reasons
 
     def holds(self, facts: Mapping[str, Any], *, validate: bool = True) -> Truth:
-        """The outcome alone. With validate=False the facts must already be in runtime form
-        (every fact present, None when unknown, dates as `date`): the fast path for batches."""
-        if not validate:
-            return self._holds(facts)  # type: ignore[arg-type]
-        if self._fused is not None:
+        """The outcome alone, as `evaluate(facts).holds`. With validate=False the facts must
+        already be in runtime form (every fact present, None when unknown, dates as `date`):
+        the fast path for batches."""
+        if validate and self._fused is not None:
             return self._fused[0](facts)
-        return self.checked_holds(facts)
+        return self.checked_holds(facts, validate=validate)
 
-    def checked_holds(self, facts: Mapping[str, Any]) -> Truth:
+    def checked_holds(self, facts: Mapping[str, Any], *, validate: bool = True) -> Truth:
         """`holds` by the runtime's own check of the facts (see `checked_evaluate`)."""
-        direct = self._direct
-        if direct is None or facts.__class__ is not dict or not direct(facts):
-            facts = self._check(facts)
-        return self._holds(facts)
+        given = facts
+        if validate:
+            direct = self._direct
+            if direct is None or facts.__class__ is not dict or not direct(facts):
+                facts = self._check(facts)
+        value = self._holds(facts)  # type: ignore[arg-type]
+        if value is None:
+            value = self._settled(facts, given if validate else None)
+        return value
+
+    def _settled(self, facts: Mapping[str, Any], given: Mapping[str, Any] | None) -> Truth:
+        """The outcome where Kleene's tables leave it unknown: the exact analysis may settle
+        it (`x or not x`). `facts` are checked; `given` as the case gave them, if it did."""
+        f = {**self.schema._blank, **facts}
+        return self._exact(f, None, {}, given)[0]

@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import datetime
 import operator
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Union
 
 # Raised whenever a class below gains, loses or reorders a field, or a node changes meaning
 # (compiled modules build these nodes by position), and whenever generated code and the runtime
 # change how they call each other (5: generated code reads the facts a case gives with
-# `f.get`, and the runtime no longer fills in the absent ones before calling it; 6: generated
-# `holds` and `evaluate` check the facts they read and hand the rest to `Schema.plain`, and the
-# Evaluator takes them as `fused`, falling back on `checked_holds` and `checked_evaluate`).
-FORMAT = 6
+# `f.get`, and the runtime no longer fills in the absent ones before calling it; 6: a module
+# names its `ambiguous` facts, whose rules Kleene's reading leaves unknown while they are; 7:
+# generated `holds` and `evaluate` check the facts they read and hand the rest to
+# `Schema.plain`, and the Evaluator takes them as `fused`, falling back on `checked_holds`,
+# `checked_evaluate` and, for an outcome Kleene's tables leave unknown, `_settled`).
+FORMAT = 7
 
 
 # The comparison operators, by the symbol a doctrine writes: what each computes on two known
@@ -255,7 +257,8 @@ class Switch(_Node):
     """The rule chosen by a fact's value: the arm whose value the fact has, else `otherwise`.
 
     With the fact unknown, the arms are the doctrine's stated alternatives and the value is
-    their agreement: true if every arm is true, false if every arm is false, else unknown.
+    their agreement: true if every arm is true, false if every arm is false, else unknown;
+    unknown outright where the fact is one of the module's `ambiguous` ones (see there).
     """
 
     fact: FactRef
@@ -332,6 +335,25 @@ def walk(expr: Expr) -> Iterator[Expr]:
         for arm in expr.arms:
             yield from walk(arm.result)
         yield from walk(expr.otherwise)
+
+
+def ambiguous_facts(trees: Iterable[Expr], conditional: Iterable[str]) -> tuple[str, ...]:
+    """The facts whose rules (`holds by FACT`) Kleene's reading leaves unknown while the fact is.
+
+    An unknown fact ranges over the alternatives the rules a question reaches name (their
+    union), so a rule's agreement over its own arms is sound only when every rule chosen by
+    that fact names the same alternatives, and no burden may fill it, on a condition, with a
+    value outside them. Otherwise the rule reads as unknown, and the exact analysis (which
+    weighs the alternatives of the whole question) decides. `trees` are every element's and
+    doctrine's tree of a module; `conditional` the facts a burden with a condition fills."""
+    arms: dict[str, set[frozenset[object]]] = {}
+    for tree in trees:
+        for node in walk(tree):
+            if isinstance(node, Switch):
+                values = frozenset(arm.value.value for arm in node.arms)
+                arms.setdefault(node.fact.name, set()).add(values)
+    filled = set(conditional)
+    return tuple(sorted(n for n, sets in arms.items() if len(sets) > 1 or n in filled))
 
 
 # ---------------------------------------------------------------- what a module says of itself
@@ -465,3 +487,5 @@ class ModuleInfo(_Node):
     facts: Mapping[str, FactInfo]
     elements: Mapping[str, ElementInfo]
     doctrines: Mapping[str, DoctrineInfo]
+    # The facts whose rules read as unknown while they are (`ambiguous_facts`).
+    ambiguous: tuple[str, ...] = ()

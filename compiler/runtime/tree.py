@@ -9,7 +9,7 @@ the generated code and the independent reference interpreter to the same answers
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from . import program
@@ -30,17 +30,20 @@ class Tree:
     a reference may name; each is evaluated once per Tree, as generated code does per case.
     """
 
-    __slots__ = ("_memo", "doctrines", "elements", "facts")
+    __slots__ = ("_memo", "ambiguous", "doctrines", "elements", "facts")
 
     def __init__(
         self,
         elements: Mapping[str, program.Expr],
         doctrines: Mapping[str, program.Expr],
         facts: Mapping[str, Any],
+        ambiguous: Collection[str] = (),
     ):
         self.elements = elements
         self.doctrines = doctrines
         self.facts = facts
+        # The module's facts whose rules read as unknown while they are (its INFO.ambiguous).
+        self.ambiguous = ambiguous
         self._memo: dict[program.ElementRef | program.DoctrineRef, Any] = {}
 
     def value(self, node: program.Expr, env: Env = _NO_RECORDS) -> Any:
@@ -155,6 +158,8 @@ class Tree:
         if rule is not None:
             value: Truth = self.value(rule)
             return value
+        if node.fact.name in self.ambiguous:
+            return None  # see program.ambiguous_facts
         # The fact unknown: the stated alternatives' agreement.
         pending: Any = OPEN
         for arm in node.arms:
