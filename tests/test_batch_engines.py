@@ -18,6 +18,8 @@ from support import doctrine_file, examples, run_cli
 
 from compiler.codegen.compile import compile_files
 from compiler.errors import DoctrineError
+from compiler.tools import sqlbatch
+from compiler.tools.batch import load_program
 
 DANGER = doctrine_file("state_created_danger")
 QI = doctrine_file("qualified_immunity_state_created_danger")
@@ -146,6 +148,123 @@ def test_hostile_lines_give_the_same_records_in_place(
     for doctrine in (DANGER, QI):
         text = same_output(doctrine, source, tmp_path, suffix, *extra)
         assert text
+
+
+@pytest.mark.parametrize("keep", [(), ("id",)], ids=["plain", "keep-id"])
+def test_hostile_lines_on_duckdbs_own_reader(tmp_path: Path, keep: tuple[str, ...]) -> None:
+    # Without the bytes that send a file block by block (a byte 1, bytes not UTF-8), so that
+    # DuckDB reads the file itself: canonical lines and the others alike.
+    good = '{"directed_at_plaintiff": true, "affirmative_act": true, "culpability": "intent"}'
+    lines = [good]
+    for line in HOSTILE:
+        if "\x01" not in line:
+            lines += [line, good]
+    source = tmp_path / "cases.jsonl"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    extra = [x for k in keep for x in ("--keep", k)]
+    for doctrine in (DANGER, QI):
+        assert same_output(doctrine, source, tmp_path, ".jsonl", *extra)
+        assert read_by_duckdb(doctrine, source, keep)
+
+
+def read_by_duckdb(doctrine: Path, source: Path, keep: tuple[str, ...]) -> bool:
+    """Whether DuckDB reads the file itself (a failing query would send it block by block,
+    with the same bytes: only the speed would tell)."""
+    evaluator, _, program = load_program(str(doctrine), None)
+    made = sqlbatch.DuckBatch(evaluator, program, keep, "jsonl").json_file(
+        str(source), str(source.parent)
+    )
+    if made is None:
+        return False
+    Path(made[0]).unlink()
+    return True
+
+
+KINDS = (
+    "fact a: bool\nfact k: enum (v1, v2)\nfact s: enum (lo < mid < hi)\nfact n: number\n"
+    "fact day: date\nfact t: text\n"
+    "doctrine d {\n  element e1 { holds when a }\n  element e2 { holds when k is v1 or s >= mid }\n"
+    "  element e3 { holds when n > 3 or day > 2001-01-01 }\n}\n"
+)
+# Values of every kind, as a line gives them: each written in place of the first line's.
+ODD_VALUES = {
+    "a": ["1", '"true"', "null", "True", "false"],
+    "k": ['"V1"', '"v1 "', "1", "true", '"v\\u0031"', '"v2"'],
+    "s": ['"mid"', '"lo"', '"MID"', "2"],
+    "n": [
+        "5.5",
+        "-0",
+        "0",
+        "1e5",
+        "1E5",
+        "12345678901234567890",
+        '"5"',
+        "NaN",
+        "Infinity",
+        "0.1000000000000000055511151231257827",
+        "-3",
+        "3.0",
+        "9007199254740993",
+        "00",
+    ],
+    "day": [
+        '"2001-02-30"',
+        '"0000-01-01"',
+        '"2001-2-3"',
+        "20010203",
+        '" 2001-02-03"',
+        '"2001-02-03T00:00"',
+        '"2000-12-31"',
+        '"20010203"',
+    ],
+    "t": ["5", '"a\\"b"', '"x\\\\y"', '"caf\u00e9"', '"caf\\u00e9"', '""', '"a, \\"t\\": 1"'],
+    "id": ["7", '"x"', "-0", "1.5", '"\u00e9"', "true", "null", "[1]", '"a\\"b"', '""'],
+}
+
+
+@pytest.mark.parametrize("keep", [(), ("id",)], ids=["plain", "keep-id"])
+def test_every_kind_of_value_read_by_duckdb_as_python_reads_it(
+    tmp_path: Path, keep: tuple[str, ...]
+) -> None:
+    doctrine = tmp_path / "kinds.doctrine"
+    doctrine.write_text(KINDS, encoding="utf-8")
+    first = {"a": "true", "k": '"v1"', "s": '"hi"', "n": "5", "day": '"2002-03-04"', "t": '"x"'}
+    if keep:
+        first = {"id": "1", **first}
+
+    def line(members: dict[str, str], colon: str = ": ", comma: str = ", ") -> str:
+        return "{" + comma.join(f'"{k}"{colon}{v}' for k, v in members.items()) + "}"
+
+    lines = [line(first)]
+    for name, values in ODD_VALUES.items():
+        for value in values:
+            lines.append(line({**first, name: value}))
+            lines.append(line({name: value}))
+    lines += [
+        line(dict(reversed(first.items()))),  # another order: read the slower way
+        line(first, ":", ","),  # compact separators in a file that uses json.dumps's
+        line(first, ":", ", "),
+        line({**first, "a": "true", "extra": "1"}),
+        line(first).replace("}", ', "a": false}'),  # a key twice, the second last
+        line(first).replace("{", '{"a": false, '),  # a key twice, the first first
+        line(first)[:-1] + ",}",
+        " " + line(first),
+        line(first) + " ",
+        line({}),
+    ]
+    source = tmp_path / "cases.jsonl"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    extra = [x for k in keep for x in ("--keep", k)]
+    text = same_output(doctrine, source, tmp_path, ".jsonl", *extra)
+    assert len(text.splitlines()) == len(lines)
+    # Every line its own result: compact files are read the fast way as well.
+    compact = tmp_path / "compact.jsonl"
+    compact.write_text(
+        "\n".join([line(first, ":", ","), *lines[1:], line(first, ":", ",")]) + "\n",
+        encoding="utf-8",
+    )
+    same_output(doctrine, compact, tmp_path, ".jsonl", *extra)
+    assert read_by_duckdb(doctrine, source, keep) and read_by_duckdb(doctrine, compact, keep)
 
 
 def test_a_file_sql_answers_whole_is_written_as_a_file_would_be(tmp_path: Path) -> None:

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import dataclasses
 import itertools
 import json
 import os
 import tempfile
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import IO, Any
 
 import sqlglot
@@ -45,6 +46,7 @@ PARQUET_ROWS = 1 << 16  # Parquet rows the Python engine reads at once
 _KEPT_JSON = r'-?(0|[1-9][0-9]{0,14})|true|false|"[ !#-\[\]-~]*"'
 _KEPT_CSV = r'-?(0|[1-9][0-9]{0,14})|true|false|"[ !#-+\--\[\]-~]*"'
 _NUMBER = r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?"
+SLOW = b"\x00\n"  # json_file's line for a row SQL leaves to the runtime
 _TABLE = 729  # results looked up rather than joined while 3 ** elements is at most this
 _EXACT = 9007199254740992  # 2**53: whole numbers below it are exact as doubles
 # A line whose shape SQL can vouch for (see DuckBatch.file_cases): a flat object of plain
@@ -54,6 +56,12 @@ _SHAPED = r"\{(" + _MEMBER + "(, ?" + _MEMBER + r")*)?\}"
 # A kept value json.dumps writes back the same: a short whole number (not -0), plain text,
 # true or false.
 _KEPT_EXACT = r'0|-?[1-9][0-9]{0,14}|true|false|"[ !#-\[\]-~]*"'
+
+
+def _unescaped(text: str) -> bool:
+    """Whether JSON writes `text` as it is between its quotes (printable ASCII, no quote or
+    backslash)."""
+    return all(" " <= c <= "~" and c not in '"\\' for c in text)
 
 
 def _sql(text: str, **nodes: exp.Expr) -> exp.Expr:
@@ -126,6 +134,17 @@ def _quiet(con: Any) -> Any:
     terminal beside ours (a setting of each connection, not of the database)."""
     con.execute("SET enable_progress_bar = false")
     return con
+
+
+@dataclasses.dataclass
+class _Generic:
+    """How a line that is not canonical is read: the select that adds its columns, whether
+    it is vouched for, each fact's value and each kept column's text."""
+
+    select: Callable[[exp.Select], exp.Select]
+    fast: exp.Expr
+    values: dict[str, exp.Expr]
+    kept: dict[str, exp.Expr]
 
 
 class DuckBatch:
@@ -243,7 +262,7 @@ class DuckBatch:
 
     # ------------------------------------------------------------ reading JSON Lines
 
-    def json_cases(self, seen: set[str] | None = None) -> exp.Select:
+    def json_cases(self, seen: Sequence[str] | None = None) -> exp.Select:
         """The cases of a block of JSON Lines (parameter $1), typed, with __fast and __i.
 
         The JSON is read for the facts the doctrine reads, the kept columns, and the other
@@ -334,19 +353,32 @@ class DuckBatch:
             "__i", exp.alias_(_sql("coalesce(:f, false)", f=fast), "__fast"), *values
         ).from_(texts.subquery("t"))
 
-    def file_cases(self, path: str, seen: set[str] | None = None) -> exp.Select:
+    def file_cases(
+        self, path: str, seen: Sequence[str] | None = None, compact: bool = False
+    ) -> exp.Select:
         """The cases of a JSON Lines file DuckDB reads itself, a line per row, typed, with
         __fast (and a dummy __i: the rows keep the file's order).
 
-        One regular expression proves a line's shape: an object of members `"key": value`
-        whose keys and text are printable ASCII without quotes or backslashes and whose values
-        are true, false, text or plain numbers, separated by `, ` or `,` (json.dumps's forms),
-        with no space elsewhere. In such a line `":` ends each key and nothing else, so
-        counting it counts the keys; they are all facts of the vocabulary or kept columns,
-        each given once, when as many of those are present in the parsed object. Only the
-        facts the doctrine reads, the kept columns and the facts in `seen` (those the first
-        lines give) are read: each costs time on every line, and a line with another key
-        goes to the runtime."""
+        A line is vouched for in one of two ways, the first the cheaper:
+
+        - It is canonical: DuckDB's JSON reader reads its facts typed (a bool as BOOLEAN,
+          an enum or text as VARCHAR, a number's own digits), and writing those values back
+          in the order of the file's first line, as json.dumps writes them (with the
+          separators of that line), gives the line itself, byte for byte. Then the line
+          names each key once, every key is a fact read here or a kept column, every value
+          has its fact's JSON type (a bool read from `"true"` or `1` writes back other
+          text), and no string has an escape (its text would differ) and no member has
+          other spacing: a JSON text both parsers read alike. Numbers, dates, words of an
+          enum and kept values are then checked as values, each on its own short text.
+        - Otherwise (another order of the keys, other spacing), one regular expression
+          proves the line's shape (see `_SHAPED`) and the count of `":` in it proves each
+          key given once (see `_generic`): slower, as every byte goes through it.
+
+        `seen` is the keys of the file's first lines, in the order they come (only the facts
+        the doctrine reads, the kept columns and these are read: each costs time on every
+        line, and a line with another key goes to the runtime); `compact`, whether its first
+        line is written with json.dumps's compact separators."""
+        order = list(seen or ())
         names = [
             *(
                 n
@@ -356,10 +388,17 @@ class DuckBatch:
             ),
             *(k for k in self.keep if k not in self.vocabulary),
         ]
-        shape = json.dumps(dict.fromkeys(names, "JSON"))
-        lines = exp.select(
-            "j", exp.alias_(_sql("regexp_full_match(j, :p)", p=_str(_SHAPED)), "shaped")
-        ).from_(
+        names.sort(key=lambda n: order.index(n) if n in order else len(order))
+        colon, comma = (":", ",") if compact else (": ", ", ")
+        shape: dict[str, str] = {}
+        for name in names:
+            if name not in self.vocabulary:
+                shape[name] = "JSON"  # a kept column, its JSON text, which the result repeats
+            elif self.facts[name].type.kind == "bool":
+                shape[name] = "BOOLEAN"
+            else:
+                shape[name] = "VARCHAR"  # a number's own digits; a string's text
+        lines = exp.select("j").from_(
             exp.Table(
                 this=exp.Anonymous(
                     this="read_csv",
@@ -382,34 +421,112 @@ class DuckBatch:
                 )
             )
         )
-        parsed = exp.select(
-            "j",
-            "shaped",
-            exp.alias_(
-                _sql("CASE WHEN shaped THEN json_transform(j, :shape) END", shape=_str(shape)),
-                "s",
-            ),
-        ).from_(lines.subquery("l"))
-        texts = _texts(exp.select("j", "shaped"), names).from_(parsed.subquery("p"))
-        values: list[exp.Expr] = []
-        oks: list[exp.Expr] = [exp.column("shaped")]
-        present: exp.Expr = exp.Literal.number(0)
+        transform = _sql("try(json_transform(j, :shape))", shape=_str(json.dumps(shape)))
+        parsed = exp.select("j", exp.alias_(transform, "s")).from_(lines.subquery("l"))
+        fields = exp.select("j")
         for n, name in enumerate(names):
-            v = exp.column(f"__v{n}")
-            present = exp.Add(
-                this=present, expression=_sql("CASE WHEN :v IS NULL THEN 0 ELSE 1 END", v=v.copy())
-            )
+            field = exp.Dot(this=exp.column("s"), expression=exp.to_identifier(name, quoted=True))
+            fields = fields.select(exp.alias_(field, f"__c{n}"))
+        fields = fields.from_(parsed.subquery("p"))
+        # Each member written back (NULL when absent, and concat_ws leaves it out); a name
+        # JSON would escape is left out, so a line giving it is not canonical.
+        members: list[exp.Expr] = []
+        for n, name in enumerate(names):
+            if not _unescaped(name):
+                continue
+            v = exp.column(f"__c{n}")
+            head = _str(json.dumps(name) + colon)
+            if shape[name] == "BOOLEAN":
+                member = _sql(
+                    "CASE WHEN :v THEN :t WHEN NOT :v THEN :f END",
+                    v=v,
+                    t=_str(json.dumps(name) + colon + "true"),
+                    f=_str(json.dumps(name) + colon + "false"),
+                )
+            elif name in self.vocabulary and self.facts[name].type.kind != "number":
+                member = _sql(":h || '\"' || :v || '\"'", h=head, v=v)
+            else:
+                member = _sql(":h || :v", h=head, v=v)
+            members.append(member)
+        written = _sql(
+            "'{' || :m || '}'",
+            m=exp.func("concat_ws", _str(comma), *members) if members else _str(""),
+        )
+        canonical = exp.select(
+            "*", exp.alias_(_sql("coalesce(j = :w, false)", w=written), "__canonical")
+        ).from_(fields.subquery("c"))
+        # The canonical line's values, and their checks; the others' come from _generic.
+        generic = self._generic(names)
+        values: list[exp.Expr] = []
+        oks: list[exp.Expr] = []
+        for n, name in enumerate(names):
+            v = exp.column(f"__c{n}")
+            kind = self.facts[name].type.kind if name in self.vocabulary else "kept"
             if name in self.vocabulary:
-                value, ok = self.typed(name, v.copy())
-                values.append(exp.alias_(value, exp.to_identifier(name, quoted=True)))
-                oks.append(ok)
+                value: exp.Expr = v.copy()
+                if kind == "number":
+                    value = _sql("try_cast(:v AS DOUBLE)", v=v.copy())
+                    oks.append(
+                        _sql(
+                            ":v IS NULL OR (regexp_full_match(:v, :p)"
+                            " AND abs(try_cast(:v AS DOUBLE)) < :m)",
+                            v=v.copy(),
+                            p=_str(_NUMBER),
+                            m=exp.Literal.number(_EXACT),
+                        )
+                    )
+                elif kind == "date":
+                    value = _sql("try_cast(:v AS DATE)", v=v.copy())
+                    oks.append(
+                        _sql(
+                            ":v IS NULL OR (regexp_full_match(:v, '[0-9]{4}-[0-9]{2}-[0-9]{2}')"
+                            " AND try_cast(:v AS DATE) IS NOT NULL AND left(:v, 4) <> '0000')",
+                            v=v.copy(),
+                        )
+                    )
+                elif kind in ("enum", "scale"):
+                    words = [_str(w) for w in self.facts[name].type.values]
+                    oks.append(
+                        exp.or_(
+                            _sql(":v IS NULL", v=v.copy()),
+                            exp.In(this=v.copy(), expressions=words),
+                        )
+                    )
+                values.append(
+                    exp.alias_(
+                        _sql(
+                            "CASE WHEN __canonical THEN :a ELSE :b END",
+                            a=value,
+                            b=generic.values[name],
+                        ),
+                        exp.to_identifier(name, quoted=True),
+                    )
+                )
             if name in self.keep:
+                # As the result shows it: JSON text that json.dumps writes back the same.
+                if kind == "bool":
+                    text: exp.Expr = _sql(
+                        "CASE WHEN :v THEN 'true' WHEN NOT :v THEN 'false' END", v=v.copy()
+                    )
+                elif kind in ("kept", "number"):
+                    text = v.copy()
+                else:
+                    text = _sql("'\"' || :v || '\"'", v=v.copy())
                 kept = _sql(
-                    "CASE WHEN :v IS NULL THEN 'null' WHEN regexp_full_match(:v, :p) THEN :v END",
-                    v=v.copy(),
+                    "CASE WHEN :t IS NULL THEN 'null' WHEN regexp_full_match(:t, :p) THEN :t END",
+                    t=text,
                     p=_str(_KEPT_EXACT),
                 )
-                values.append(exp.alias_(kept, exp.to_identifier(f"__k{name}", quoted=True)))
+                values.append(
+                    exp.alias_(
+                        _sql(
+                            "CASE WHEN __canonical THEN :a ELSE :b END",
+                            a=kept,
+                            b=generic.kept[name],
+                        ),
+                        exp.to_identifier(f"__k{name}", quoted=True),
+                    )
+                )
                 oks.append(_sql(":k IS NOT NULL", k=kept.copy()))
         for name in self.vocabulary:  # a list of records: not in the shape; the runtime's
             if self.facts[name].type.kind == "list":
@@ -422,18 +539,78 @@ class DuckBatch:
                         exp.to_identifier(name, quoted=True),
                     )
                 )
-        keys = _sql("(length(j) - length(replace(j, '\":', ''))) // 2")
-        oks.append(exp.EQ(this=keys, expression=present))
+        fast = _sql(
+            "CASE WHEN __canonical THEN :a ELSE :b END",
+            a=exp.and_(*oks) if oks else exp.true(),
+            b=generic.fast,
+        )
+        inner = generic.select(canonical)
         return exp.select(
             exp.alias_(exp.Literal.number(0), "__i"),
-            exp.alias_(_sql("coalesce(:f, false)", f=exp.and_(*oks)), "__fast"),
+            exp.alias_(_sql("coalesce(:f, false)", f=fast), "__fast"),
             *values,
-        ).from_(texts.subquery("t"))
+        ).from_(inner.subquery("t"))
 
-    def file_query(self, path: str, seen: set[str] | None = None) -> str:
+    def _generic(self, names: Sequence[str]) -> _Generic:
+        """What vouches for a line that is not canonical (see file_cases): one regular
+        expression proves its shape, an object of members `"key": value` whose keys and
+        text are printable ASCII without quotes or backslashes and whose values are true,
+        false, text or plain numbers, separated by `, ` or `,` (json.dumps's forms), with no
+        space elsewhere. In such a line `":` ends each key and nothing else, so counting it
+        counts the keys; they are all facts of the vocabulary or kept columns, each given
+        once, when as many of those are present in the parsed object. Each is computed only
+        for the lines that are not canonical."""
+        shape = json.dumps(dict.fromkeys(names, "JSON"))
+        shaped = _sql(
+            "CASE WHEN NOT __canonical THEN regexp_full_match(j, :p) END", p=_str(_SHAPED)
+        )
+        parsed = _sql("CASE WHEN __shaped THEN json_transform(j, :shape) END", shape=_str(shape))
+        texts = exp.select("*")
+        for n, name in enumerate(names):
+            field = exp.Dot(this=exp.column("__g"), expression=exp.to_identifier(name, quoted=True))
+            texts = texts.select(
+                exp.alias_(exp.Cast(this=field, to=exp.DataType.build("VARCHAR")), f"__v{n}")
+            )
+
+        def select(source: exp.Select) -> exp.Select:
+            # A layer per step, so that each is computed once per line.
+            step = exp.select("*", exp.alias_(shaped, "__shaped")).from_(source.subquery("g1"))
+            step = exp.select("*", exp.alias_(parsed, "__g")).from_(step.subquery("g2"))
+            return texts.from_(step.subquery("g3"))
+
+        values: dict[str, exp.Expr] = {}
+        kept: dict[str, exp.Expr] = {}
+        oks: list[exp.Expr] = [exp.column("__shaped")]
+        present: exp.Expr = exp.Literal.number(0)
+        for n, name in enumerate(names):
+            v = exp.column(f"__v{n}")
+            present = exp.Add(
+                this=present, expression=_sql("CASE WHEN :v IS NULL THEN 0 ELSE 1 END", v=v.copy())
+            )
+            if name in self.vocabulary:
+                value, ok = self.typed(name, v.copy())
+                values[name] = value
+                oks.append(ok)
+            if name in self.keep:
+                shown = _sql(
+                    "CASE WHEN :v IS NULL THEN 'null' WHEN regexp_full_match(:v, :p) THEN :v END",
+                    v=v.copy(),
+                    p=_str(_KEPT_EXACT),
+                )
+                kept[name] = shown
+                oks.append(_sql(":k IS NOT NULL", k=shown.copy()))
+        keys = _sql("(strlen(j) - strlen(replace(j, '\":', ''))) // 2")
+        oks.append(exp.EQ(this=keys, expression=present))
+        return _Generic(select, exp.and_(*oks), values, kept)
+
+    def file_query(
+        self, path: str, seen: Sequence[str] | None = None, compact: bool = False
+    ) -> str:
         """Each line's result text, NULL where the runtime must answer, in the file's order."""
-        query = self.results("__dcases").with_("__dcases", as_=self.file_cases(path, seen))
-        return f"SELECT out FROM ({query.sql(dialect='duckdb')})"
+        query = self.results("__dcases").with_("__dcases", as_=self.file_cases(path, seen, compact))
+        # A row SQL leaves is written as SLOW: one byte no result of SQL's has, which a
+        # file is searched for fast.
+        return f"SELECT coalesce(out, chr(0)) FROM ({query.sql(dialect='duckdb')})"
 
     def typed(self, name: str, v: exp.Expr) -> tuple[exp.Expr, exp.Expr]:
         """A fact's value from its JSON text, and whether the text is certainly valid."""
@@ -479,7 +656,7 @@ class DuckBatch:
             _sql(":v IS NULL", v=v.copy()),
         )
 
-    def json_query(self, seen: set[str] | None = None) -> str:
+    def json_query(self, seen: Sequence[str] | None = None) -> str:
         query = self.results("__dcases")
         query = query.with_("__dcases", as_=self.json_cases(seen))
         return query.sql(dialect="duckdb")
@@ -487,49 +664,58 @@ class DuckBatch:
     def json_file(self, path: str, folder: str | None) -> tuple[str, int, bool] | None:
         """Every line's result, or nothing, written by DuckDB itself (reading the file with
         its parallel reader and writing with COPY) to a new file in `folder`: the result
-        line of each line SQL answers, an empty line for each it leaves to the runtime.
-        Returns (the file's path, its lines, whether any is empty), or None when DuckDB's
-        reader would not split the file into the lines Python sees (a CR, a byte 1, a
-        byte-order mark, a line over 1 MiB, bytes that are not UTF-8): the caller then reads
-        it block by block."""
+        line of each line SQL answers, a line of one NUL byte (`SLOW`) for each it leaves to
+        the runtime. Returns (the file's path, its lines, whether any is left), or None when
+        DuckDB's reader would not split the file into the lines Python sees (a CR, a byte 1,
+        a byte-order mark, a line over 1 MiB, bytes that are not UTF-8): the caller then
+        reads it block by block."""
         try:
             with open(path, "rb") as handle:
                 size = os.fstat(handle.fileno()).st_size
                 if size == 0:
                     return None
                 first = handle.read(1 << 20)
-                seen = _keys_of(first)
-                handle.seek(0)
-                # DuckDB's reader takes CR as a line end, drops a byte 1 (its column
-                # delimiter here) at a line's end, and skips a byte-order mark.
-                if first[:3] == b"\xef\xbb\xbf":
-                    return None
-                lines = _count_lines(handle.read, size, refuse=(b"\r", b"\x01"))
-                if lines is None:
-                    return None
+            seen, compact = _sample(first)
+            # DuckDB's reader skips a byte-order mark (and, below, takes CR as a line end
+            # and drops a byte 1, its column delimiter here, at a line's end).
+            if first[:3] == b"\xef\xbb\xbf":
+                return None
             fd, out = tempfile.mkstemp(suffix=".jsonl", dir=folder)
             os.close(fd)
         except (OSError, ValueError):
             return None
+        # Python's count of the lines, made while DuckDB works (its query does not hold the
+        # GIL): a single pass over the file, on the core DuckDB's ordered writer leaves idle.
+        counted: list[int | None] = [None]
+
+        def count() -> None:
+            with contextlib.suppress(OSError), open(path, "rb", buffering=0) as handle:
+                counted[0] = _count_lines(handle, size, refuse=(b"\r", b"\x01"))
+
+        counter = threading.Thread(target=count, daemon=True)
+        counter.start()
         try:
-            written = self.con.execute(
-                f"COPY ({self.file_query(path, seen)}) TO '{_escape(out)}'"
-                " (FORMAT csv, HEADER false, DELIMITER chr(1), QUOTE chr(2), ESCAPE chr(2))"
-            ).fetchone()[0]
+            try:
+                written = self.con.execute(
+                    f"COPY ({self.file_query(path, seen, compact)}) TO '{_escape(out)}'"
+                    " (FORMAT csv, HEADER false, DELIMITER chr(1), QUOTE chr(2), ESCAPE chr(2))"
+                ).fetchone()[0]
+            finally:
+                counter.join()
             # A result per line, or the lines were not Python's: block by block after all.
-            if written != lines:
-                raise ValueError(f"{written} results for {lines} lines")
-            with open(out, "rb") as made:
-                slow = _blank_line(made)
+            if counted[0] is None or written != counted[0]:
+                raise ValueError(f"{written} results for {counted[0]} lines")
+            slow = _has_byte(out, SLOW[:1])
         except Exception:  # the reader refused the file (not UTF-8, a long line): blocks
             with contextlib.suppress(OSError):
                 os.remove(out)
             return None
-        return out, lines, slow
+        return out, written, slow
 
     def splice(self, results: str, path: str) -> Iterator[Done]:
-        """The results of `json_file` with the runtime's answer in place of each empty line,
-        reading the input's lines alongside (its blank lines get none)."""
+        """The results of `json_file` with the runtime's answer in place of each `SLOW`
+        line, reading the input's lines alongside (its blank lines get none); the lines of
+        a block that SQL left go to the runtime together."""
         with open(results, "rb") as made, open(path, "rb") as source:
             line = 0
             while True:
@@ -537,28 +723,34 @@ class DuckBatch:
                 if not chunk:
                     break
                 text = b"".join(chunk)
-                if not text.startswith(b"\n") and b"\n\n" not in text:
+                if SLOW[:1] not in text:
                     line += _skip_lines(source, len(chunk))
                     yield text.decode("ascii"), len(chunk), []
                     continue
-                out: list[str] = []
-                bad: list[tuple[int, str]] = []
-                count = 0
-                for result in chunk:
-                    raw = source.readline()
-                    line += 1
-                    if result != b"\n":
-                        out.append(result.decode("ascii"))
-                        count += 1
-                        continue
-                    body = raw[:-1] if raw.endswith(b"\n") else raw
-                    t, done, problems = evaluate_items(
-                        self.evaluator, "lines", None, [(line, body)], self.keep, self.output
-                    )
-                    out.append(t)
-                    count += done
-                    bad.extend(problems)
-                yield "".join(out), count, bad
+                raw = list(itertools.islice(source, len(chunk)))
+                left = [n for n, result in enumerate(chunk) if result == SLOW]
+                items = [(line + n + 1, raw[n].rstrip(b"\n")) for n in left]
+                # A blank line has no result; every other line has exactly one.
+                answered = [n for n, (_, body) in zip(left, items) if body.strip()]
+                t, done, bad = evaluate_items(
+                    self.evaluator,
+                    "lines",
+                    None,
+                    [item for item in items if item[1].strip()],
+                    self.keep,
+                    self.output,
+                )
+                pieces: list[Any] = list(chunk)
+                for n in left:
+                    pieces[n] = b""
+                for n, result in zip(answered, t.split("\n")):
+                    pieces[n] = (result + "\n").encode("utf-8")
+                line += len(chunk)
+                yield (
+                    b"".join(pieces).decode("utf-8"),
+                    len(chunk) - len(left) + done,
+                    bad,
+                )
 
     def json_blocks(self, blocks: Iterator[tuple[int, bytes]], name: str) -> Iterator[Done]:
         """Results for blocks of whole lines (number of the first line, the bytes), in order."""
@@ -628,29 +820,33 @@ class DuckBatch:
         return "".join(out), count, bad
 
 
-def _count_lines(read: Any, size: int, refuse: tuple[bytes, ...] = ()) -> int | None:
-    """The lines of `size` bytes from `read` (a file's read method), the last one whether or
-    not a line end closes it, as Python's readlines counts them, a block at a time; None if
-    a byte of `refuse` occurs."""
+def _count_lines(handle: IO[bytes], size: int, refuse: tuple[bytes, ...] = ()) -> int | None:
+    """The lines of the first `size` bytes of `handle`, the last one whether or not a line
+    end closes it, as Python's readlines counts them, a block at a time; None if a byte of
+    `refuse` occurs."""
     count = 0
     last = b""
-    for _ in range(0, size, 1 << 24):
-        block = read(1 << 24)
+    left = size
+    while left > 0:
+        block = handle.read(min(left, 1 << 24))
+        if not block:
+            break
+        left -= len(block)
         if any(byte in block for byte in refuse):
             return None
         count += block.count(b"\n")
-        last = block[-1:] or last
+        last = block[-1:]
     return count + (1 if last and last != b"\n" else 0)
 
 
-def _blank_line(handle: IO[bytes]) -> bool:
-    """Whether a file of lines has an empty one, read a block at a time (in bounded memory:
-    a mapped file would count wholly as the process's)."""
-    previous = b"\n"  # the file's start is a line's start
-    while block := handle.read(1 << 24):
-        if (previous == b"\n" and block[:1] == b"\n") or b"\n\n" in block:
-            return True
-        previous = block[-1:]
+def _has_byte(path: str, byte: bytes) -> bool:
+    """Whether a file has the byte, read a block at a time (in bounded memory: a mapped file
+    would count wholly as the process's); a one-byte search is a memchr."""
+    buffer = bytearray(1 << 24)
+    with open(path, "rb", buffering=0) as handle:
+        while n := handle.readinto(buffer):
+            if buffer.find(byte, 0, n) >= 0:
+                return True
     return False
 
 
@@ -675,17 +871,27 @@ def _skip_lines(handle: IO[bytes], count: int) -> int:
     return skipped
 
 
-def _keys_of(block: bytes, lines: int = 200) -> set[str]:
-    """The keys the first lines of a block give (a sample: which facts the data has)."""
-    keys: set[str] = set()
+def _keys_of(block: bytes, lines: int = 200) -> list[str]:
+    """The keys the first lines of a block give, in the order they first come (a sample:
+    which facts the data has)."""
+    return _sample(block, lines)[0]
+
+
+def _sample(block: bytes, lines: int = 200) -> tuple[list[str], bool]:
+    """The keys the first lines of a block give, in the order they first come, and whether
+    its first object is written with json.dumps's compact separators."""
+    keys: dict[str, None] = {}
+    compact: bool | None = None
     for line in block.split(b"\n", lines)[:lines]:
         try:
             value = json.loads(line)
         except (ValueError, RecursionError):  # a bad line: its record comes later
             continue
         if isinstance(value, dict):
-            keys.update(value)
-    return keys
+            keys.update(dict.fromkeys(value))
+            if compact is None:
+                compact = line.rstrip(b"\r") == json.dumps(value, separators=(",", ":")).encode()
+    return list(keys), bool(compact)
 
 
 def read_blocks(handle: IO[bytes], progress: list[int]) -> Iterator[tuple[int, bytes]]:
