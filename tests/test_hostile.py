@@ -62,6 +62,14 @@ _OWN_NAMES = {
     "datetime",
     "compiler",
     "runtime",
+    # The builtins the generated `holds` and `evaluate` check the facts with (a fact's own
+    # name is only ever a string constant, so no doctrine can shadow them).
+    "dict",
+    "frozenset",
+    "len",
+    "str",
+    "int",
+    "float",
 }
 _NUMBERED = re.compile(r"_[A-Za-z]{1,2}\d+")
 
@@ -83,6 +91,10 @@ def assert_only_our_code(source: str, payloads: tuple[str, ...] = ()) -> None:
             assert name in _OWN_NAMES or _NUMBERED.fullmatch(name), name
         elif isinstance(node, ast.Attribute):
             owner = node.value.id if isinstance(node.value, ast.Name) else ""
+            if re.fullmatch(r"_x\d+", owner):  # a fact the generated `holds` has read
+                owner = "_x"
+            elif re.fullmatch(r"_E\d+", owner):  # a doctrine's Evaluator
+                owner = "_E"
             allowed = {
                 "_rt": set(dir(runtime)),
                 "_pt": set(dir(runtime.program)),
@@ -90,6 +102,10 @@ def assert_only_our_code(source: str, payloads: tuple[str, ...] = ()) -> None:
                 "acc": {"add", "update"},
                 "m": {"get"},
                 "f": {"get"},  # facts are read with f.get(name)
+                "facts": {"get", "keys", "copy", "__class__"},
+                "_x": {"__class__"},
+                "_SCHEMA": {"plain", "_blank"},
+                "_E": {"checked_holds", "checked_evaluate", "_evaluate_plain", "_settled"},
                 "INFO": {"doctrines"},
             }.get(owner, {"evaluate", "holds"})
             assert node.attr in allowed, ast.unparse(node)

@@ -22,6 +22,10 @@ from . import pysource
 # An element whose expression, with the small elements it uses, has at most this many nodes
 # is computed in place wherever it is used (see Generator.inlined): no call per element.
 INLINE_SIZE = 8
+# A doctrine naming more facts than this gets no generated `holds` and `evaluate` of its own
+# (see Generator.fused): a case under it gives few of them, so reading each one costs more
+# than the runtime's loop over the facts given, and the module would grow with every fact.
+FUSED_FACTS = 64
 # Python's spelling of each comparison of the program's table (program.COMPARISONS): what
 # generated code writes must compute what the tree evaluator computes with the table.
 _OPS: dict[str, type[ast.cmpop]] = {
@@ -289,6 +293,9 @@ class Generator:
         self.chain_funcs: list[ast.stmt] = []
         self._sizes: dict[str, int] = {}
         self.inlining = False  # set while the hot functions (_v, _h) are generated
+        # While a fused function is generated: the local holding each fact it has read and
+        # checked (see `fused`), read in place of `f.get(name)`.
+        self.fact_locals: dict[str, str] = {}
 
     # -------------------------------------------------------------- values
     def fresh(self, prefix: str = "_t") -> str:
@@ -305,7 +312,8 @@ class Generator:
         if isinstance(e, ir.Const):
             return self.data(e.value)
         if isinstance(e, ir.FactRef):
-            return _fact(e.name)
+            local = self.fact_locals.get(e.name)
+            return _fact(e.name) if local is None else _name(local)
         if isinstance(e, ir.FieldRef):
             return ast.Subscript(value=_name(f"_v{e.var}"), slice=_c(e.field), ctx=ast.Load())
         if isinstance(e, ir.ElementRef):
@@ -789,6 +797,177 @@ class Generator:
             ]
         return []
 
+    def named(self, d: ir.Doctrine) -> tuple[str, ...]:
+        """The facts a doctrine names, in the vocabulary's order: those its test reads (through
+        its elements and the doctrines it uses), those of the theories it rejects and those it
+        weighs. A case under the doctrine mostly gives these and few others."""
+        out: set[str] = set()
+        todo: list[ir.Expr] = [d.expr]
+        seen: set[str] = set()
+        while todo:
+            for node in ir.walk(todo.pop()):
+                if isinstance(node, ir.FactRef):
+                    out.add(node.name)
+                elif isinstance(node, ir.ElementRef):
+                    out.update(self.reads(node.key))
+                elif isinstance(node, ir.DoctrineRef) and node.name not in seen:
+                    seen.add(node.name)
+                    todo.append(self.doctrine_map[node.name].expr)
+        for rejected in d.rejects:
+            out.update(rejected.on)
+        out.update(d.facts_weighed)
+        return tuple(f.name for f in self.program.facts if f.name in out)
+
+    def fact_check(self, local: str, type_: program.FactType) -> ast.expr:
+        """Whether the value in `local` is a fact of this type as the runtime reads it, without
+        conversion (what `Schema.plain` accepts, and ints and finite floats for a number);
+        anything else goes to the runtime's full check, which converts or refuses it."""
+        x = _name(local)
+        unknown = _is(x, _c(None))
+        cls = _attr(local, "__class__")
+        kind = type_.kind
+        tests: list[ast.expr]
+        if kind == "bool":
+            tests = [_is(x, _c(True)), _is(x, _c(False)), unknown]
+        elif kind in ("enum", "scale"):
+            words = ast.Set(elts=[_c(w) for w in type_.values]) if type_.values else None
+            member = (
+                ast.Compare(left=x, ops=[ast.In()], comparators=[words]) if words else _c(False)
+            )
+            tests = [unknown, ast.BoolOp(op=ast.And(), values=[_is(cls, _name("str")), member])]
+        elif kind == "text":
+            tests = [unknown, _is(cls, _name("str"))]
+        elif kind == "date":
+            tests = [unknown, _is(cls, _attr("_dt", "date"))]
+        elif kind == "number":
+            # A finite float: inf - inf and nan - nan are nan, which equals nothing.
+            finite = ast.Compare(
+                left=ast.BinOp(left=x, op=ast.Sub(), right=_name(local)),
+                ops=[ast.Eq()],
+                comparators=[_c(0.0)],
+            )
+            tests = [
+                unknown,
+                _is(cls, _name("int")),
+                ast.BoolOp(op=ast.And(), values=[_is(cls, _name("float")), finite]),
+            ]
+        else:  # a list of records: checked and converted by the runtime, item by item
+            return unknown
+        return ast.BoolOp(op=ast.Or(), values=tests)
+
+    def fused(self, d: ir.Doctrine, outcome_only: bool, name: str) -> ast.FunctionDef:
+        """`holds(facts)` (or `evaluate(facts, stage=None)`) for one doctrine, checking as it
+        reads them the facts the doctrine names: the runtime's check of the facts, a loop over
+        them, cost more than the evaluation it guarded. The facts the doctrine does not name
+        are checked by `Schema.plain`; facts that are not a plain dict in runtime form go to
+        the runtime's checked path, which converts them or says what is wrong."""
+        i = self.doctrine_ids[d.name]
+        types = {f.name: f.type for f in self.program.facts}
+        named = self.named(d)
+        self.fact_locals = {fact: f"_x{j}" for j, fact in enumerate(named)}
+        reads: list[ast.stmt] = [
+            _assign(local, _call(_attr("facts", "get"), _c(fact)))
+            for fact, local in self.fact_locals.items()
+        ]
+        # The case gives no fact the doctrine does not name (a test in C), or the runtime
+        # checks the others.
+        only_named = ast.Compare(
+            left=_call(_attr("facts", "keys")), ops=[ast.LtE()], comparators=[_name(f"_K{i}")]
+        )
+        rest = ast.BoolOp(
+            op=ast.Or(),
+            values=[only_named, _call(_attr("_SCHEMA", "plain"), _name("facts"), _name(f"_K{i}"))],
+        )
+        checks = [self.fact_check(local, types[fact]) for fact, local in self.fact_locals.items()]
+        valid = ast.BoolOp(op=ast.And(), values=[*checks, rest])
+        evaluator = _name(f"_E{i}")
+        self.inlining = True
+        body: list[ast.stmt]
+        if outcome_only:
+            # Unknown by Kleene's tables: the exact analysis may settle it, as `evaluate` does.
+            body = [
+                _assign("_y0", self.value(d.expr, {})),
+                ast.If(
+                    test=ast.Compare(left=_name("_y0"), ops=[ast.IsNot()], comparators=[_c(None)]),
+                    body=[ast.Return(_name("_y0"))],
+                    orelse=[],
+                ),
+                ast.Return(_call(_attr(f"_E{i}", "_settled"), _name("facts"), _name("facts"))),
+            ]
+        elif d.thresholds:
+            # The elements a failed threshold leaves unreached: the runtime's to say.
+            body = [ast.Return(_call(_attr(f"_E{i}", "_evaluate_plain"), _name("facts")))]
+        else:
+            env: dict[str, ast.expr] = {}
+            body = []
+            for n_, (_, key) in enumerate(d.slots):
+                body.append(_assign(f"_s{n_}", self.value(ir.ElementRef(key=key), env)))
+                env.setdefault(key, _name(f"_s{n_}"))
+            body.append(_assign("_y0", self.value(d.expr, env)))
+            decided: list[ast.expr] = [
+                ast.Compare(left=_name(t), ops=[ast.IsNot()], comparators=[_c(None)])
+                for t in ["_y0", *(f"_s{n_}" for n_ in range(len(d.slots)))]
+            ]
+            elements = ast.Dict(
+                keys=[_c(label) for label, _ in d.slots],
+                values=[_name(f"_s{n_}") for n_ in range(len(d.slots))],
+            )
+            result = _call(
+                _attr("_rt", "Result"),
+                evaluator,
+                _name("_y0"),
+                elements,
+                ast.Tuple(elts=[], ctx=ast.Load()),
+                _call(_attr("facts", "copy")),  # the result keeps the facts the case gave
+                _attr("_SCHEMA", "_blank"),
+            )
+            body.append(
+                ast.If(
+                    test=ast.BoolOp(op=ast.And(), values=decided),
+                    body=[ast.Return(result)],
+                    orelse=[],
+                )
+            )
+            # Some element or the outcome unknown: the exact analysis decides (facts checked).
+            body.append(ast.Return(_call(_attr(f"_E{i}", "_evaluate_plain"), _name("facts"))))
+        self.inlining = False
+        self.fact_locals = {}
+        uses_f = any(isinstance(n, ast.Name) and n.id == "f" for s in body for n in ast.walk(s))
+        body = [*_memo_if_used(body), *body]
+        if uses_f:  # a function of the module called from here reads the facts as `f`
+            body.insert(0, _assign("f", _name("facts")))
+        gate: list[ast.expr] = []
+        if not outcome_only:
+            gate.append(_is(_name("stage"), _c(None)))
+        gate.append(_is(_attr("facts", "__class__"), _name("dict")))
+        if len(named) > 8:
+            # Reading every fact the doctrine names costs about as much per fact as the
+            # runtime's loop over the facts given: not worth it for a case giving few of many.
+            gate.append(
+                ast.Compare(
+                    left=_call(_name("len"), _name("facts")),
+                    ops=[ast.GtE()],
+                    comparators=[_c((7 * len(named) - 30) // 10)],
+                )
+            )
+        fast = ast.If(
+            test=ast.BoolOp(op=ast.And(), values=gate) if len(gate) > 1 else gate[0],
+            body=[*reads, ast.If(test=valid, body=body, orelse=[])],
+            orelse=[],
+        )
+        defaults: list[ast.expr] | None = None
+        if outcome_only:
+            fallback = _call(_attr(f"_E{i}", "checked_holds"), _name("facts"))
+            params = ["facts"]
+            doc = "Whether the doctrine holds: True, False or None."
+        else:
+            fallback = _call(_attr(f"_E{i}", "checked_evaluate"), _name("facts"), _name("stage"))
+            params, defaults = ["facts", "stage"], [_c(None)]
+            doc = "Evaluate the doctrine on a mapping of facts (at a stage, if marked)."
+        if name in ("holds", "evaluate"):
+            doc = doc.replace("the doctrine", "the module's doctrine")
+        return _def(name, params, [fast, ast.Return(fallback)], doc=doc, defaults=defaults)
+
     def precedents(self, d: ir.Doctrine) -> program.Screening | None:
         """The library's decided cases for a doctrine, with the tests each must pass: the
         bodies of the quantifiers over the list they fill, so a note can say which one fails."""
@@ -941,7 +1120,7 @@ class Generator:
             )
         # The burdens each doctrine applies, then (under a closed world) every bool fact false:
         # one mechanism, read by the runtime before evaluation (fact, value, condition, note).
-        presume_ast: dict[str, ast.expr] = {}
+        presume_ast: dict[str, ast.Tuple] = {}
         conds: dict[ir.Expr, str] = {}
         for d in p.doctrines:
             presumed: list[ast.expr] = []
@@ -968,6 +1147,34 @@ class Generator:
                     if f.type.kind == "bool"
                 )
             presume_ast[d.name] = ast.Tuple(elts=presumed, ctx=ast.Load())
+        # `holds` and `evaluate` that check the facts as they read them, for each doctrine the
+        # runtime reads plain facts for as given: none a burden, a closed world or the
+        # library's precedents give absent facts values of their own.
+        fused: dict[str, tuple[str, str]] = {}
+        fused_funcs: list[ast.stmt] = []
+        named_sets: list[ast.stmt] = []
+        for d in p.doctrines:
+            if (
+                presume_ast[d.name].elts
+                or d.precedents is not None
+                or len(self.named(d)) > FUSED_FACTS
+            ):
+                continue
+            i = self.doctrine_ids[d.name]
+            main = d.name == p.main
+            names = ("holds", "evaluate") if main else (f"_fh{i}", f"_fe{i}")
+            fused[d.name] = names
+            named_sets.append(
+                _assign(
+                    f"_K{i}",
+                    _call(
+                        _name("frozenset"),
+                        ast.Tuple(elts=[_c(n) for n in self.named(d)], ctx=ast.Load()),
+                    ),
+                )
+            )
+            fused_funcs.append(self.fused(d, True, names[0]))
+            fused_funcs.append(self.fused(d, False, names[1]))
         info = self.info()
         cases = tuple(
             {
@@ -1047,7 +1254,9 @@ class Generator:
         body.append(_assign("_SCHEMA", _call(_attr("_rt", "Schema"), _name("FACTS"))))
         body.append(_assign("INFO", info_ast))
         body.append(_assign("CASES", cases_ast))
+        body.extend(named_sets)
         body.extend(funcs)
+        body.extend(fused_funcs)
         body.extend(self.chain_funcs)
         entries = []
         for d in p.doctrines:
@@ -1070,6 +1279,11 @@ class Generator:
                         presume_ast[d.name],
                         precedents_ast[d.name],
                         _name("INFO"),  # the trees the exact analysis reads
+                        *(
+                            [ast.Tuple(elts=[_name(n) for n in fused[d.name]], ctx=ast.Load())]
+                            if d.name in fused
+                            else []
+                        ),
                     ),
                 )
             )
@@ -1080,6 +1294,15 @@ class Generator:
             )
         )
         body.append(_assign("DOCTRINE", _c(p.main)))
+        for d in p.doctrines:
+            if d.name in fused:  # what the fused functions fall back to
+                i = self.doctrine_ids[d.name]
+                body.append(
+                    _assign(
+                        f"_E{i}",
+                        ast.Subscript(value=_name("DOCTRINES"), slice=_c(d.name), ctx=ast.Load()),
+                    )
+                )
 
         def delegate(
             name: str, params: list[str], doc: str, defaults: list[ast.expr] | None = None
@@ -1095,19 +1318,20 @@ class Generator:
             call = _call(method, *(_name(p) for p in params))
             return _def(name, params, [ast.Return(call)], doc=doc, defaults=defaults)
 
-        body.append(
-            delegate(
-                "evaluate",
-                ["facts", "stage"],
-                "Evaluate the module's doctrine on a mapping of facts (at a stage, if marked).",
-                defaults=[_c(None)],
+        if p.main not in fused:
+            body.append(
+                delegate(
+                    "evaluate",
+                    ["facts", "stage"],
+                    "Evaluate the module's doctrine on a mapping of facts (at a stage, if marked).",
+                    defaults=[_c(None)],
+                )
             )
-        )
-        body.append(
-            delegate(
-                "holds", ["facts"], "Whether the module's doctrine holds: True, False or None."
+            body.append(
+                delegate(
+                    "holds", ["facts"], "Whether the module's doctrine holds: True, False or None."
+                )
             )
-        )
         return ast.Module(body=body, type_ignores=[])
 
 

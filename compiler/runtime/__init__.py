@@ -226,15 +226,18 @@ class Schema:
         `validate` checks and converts them one by one. Accepts nothing `validate` would not."""
         return {**self._blank, **facts} if self.plain(facts) else None
 
-    def plain(self, facts: Mapping[str, Any]) -> bool:
+    def plain(self, facts: Mapping[str, Any], checked: frozenset[str] = frozenset()) -> bool:
         """Whether the facts are already in runtime form as given (`quick`'s test), so that
         generated code, which reads each fact with `.get`, may read them without a copy.
+        Facts named in `checked` are skipped: generated code has checked those itself.
 
         One pass. Bools, the commonest values, cost two identity tests and a set lookup of the
         name; a str is looked up in its fact's words (text takes any str)."""
         quick, bools = self._quick, self._bools
         try:
             for name, value in facts.items():
+                if name in checked:
+                    continue
                 if value is True or value is False:
                     if name in bools:
                         continue
@@ -617,6 +620,7 @@ class Result:
         elements: dict[str, Truth],
         missing: tuple[str, ...],
         facts: dict[str, Any],
+        blank: dict[str, Any] | None = None,
     ):
         self.evaluator = evaluator
         self.doctrine = evaluator.name
@@ -626,7 +630,7 @@ class Result:
         self._facts = facts
         # When set, `_facts` holds only the facts the case gave: `facts` fills in the others
         # (None) on first reading, so that an evaluation whose facts nobody reads skips it.
-        self._blank: dict[str, Any] | None = None
+        self._blank = blank
         # When the library's decided cases stood in for a list the case did not give: a note
         # on each (its name, whether it is materially similar here, and why).
         self.precedents: tuple[dict[str, Any], ...] = ()
@@ -720,6 +724,7 @@ class Evaluator:
     __slots__ = (
         "_check",
         "_direct",
+        "_fused",
         "_holds",
         "_missing",
         "_values",
@@ -745,6 +750,7 @@ class Evaluator:
         presume: tuple[tuple[str, Any, Any, int], ...] = (),
         precedents: program.Screening | None = None,
         module: program.ModuleInfo | None = None,
+        fused: tuple[Callable[..., Truth], Callable[..., Result]] | None = None,
     ):
         self.name = name
         # The module's INFO: the trees of every element and doctrine, for the exact analysis.
@@ -773,6 +779,10 @@ class Evaluator:
         # filled with the absent facts, since the generated code reads each with `.get`. Not
         # where burdens or the library's precedents give absent facts values of their own.
         self._direct = None if self.presume or precedents else schema.plain
+        # Generated `holds(facts)` and `evaluate(facts, stage)` that check, as they read them,
+        # the facts the doctrine names, and the rest with `schema.plain`; anything else they
+        # hand to `checked_holds` and `checked_evaluate`. Only where `_direct` applies.
+        self._fused = fused if self._direct is not None else None
 
     def prepare(self, facts: Mapping[str, Any]) -> dict[str, Any]:
         """The facts checked and in runtime form, with what absent facts count as (burdens;
@@ -835,6 +845,15 @@ class Evaluator:
         facts must already be as `prepare` gives them (no marks, no stage): the fast path for
         batches of facts checked before (not for a doctrine the library's precedents fill).
         """
+        if validate and stage is None and self._fused is not None:
+            return self._fused[1](facts)
+        return self.checked_evaluate(facts, stage, validate=validate)
+
+    def checked_evaluate(
+        self, facts: Mapping[str, Any], stage: str | None = None, *, validate: bool = True
+    ) -> Result:
+        """`evaluate` by the runtime's own check of the facts: what the generated one falls
+        back to when the facts are not a plain dict (or not plain in its sense)."""
         record: tuple[dict[str, Any], ...] = ()
         notes: tuple[dict[str, Any], ...] = ()
         presumed: tuple[program.Burden, ...] = ()
@@ -885,9 +904,7 @@ class Evaluator:
             return self._result(holds, values, missing, reasons, f, None, (), (), (), None)
         if self.info.thresholds:
             return self._result(holds, values, (), (), f, self.schema._blank, (), (), (), None)
-        result = Result(self, holds, values, (), f)
-        result._blank = self.schema._blank
-        return result
+        return Result(self, holds, values, (), f, self.schema._blank)
 
     def _result(
         self,
@@ -1000,6 +1017,12 @@ class Evaluator:
         """The outcome alone, as `evaluate(facts).holds`. With validate=False the facts must
         already be in runtime form (every fact present, None when unknown, dates as `date`):
         the fast path for batches."""
+        if validate and self._fused is not None:
+            return self._fused[0](facts)
+        return self.checked_holds(facts, validate=validate)
+
+    def checked_holds(self, facts: Mapping[str, Any], *, validate: bool = True) -> Truth:
+        """`holds` by the runtime's own check of the facts (see `checked_evaluate`)."""
         given = facts
         if validate:
             direct = self._direct
@@ -1007,7 +1030,11 @@ class Evaluator:
                 facts = self._check(facts)
         value = self._holds(facts)  # type: ignore[arg-type]
         if value is None:
-            # Kleene's tables leave it unknown: the exact analysis may settle it (`x or not x`).
-            f = {**self.schema._blank, **facts}
-            value = self._exact(f, None, {}, given if validate else None)[0]
+            value = self._settled(facts, given if validate else None)
         return value
+
+    def _settled(self, facts: Mapping[str, Any], given: Mapping[str, Any] | None) -> Truth:
+        """The outcome where Kleene's tables leave it unknown: the exact analysis may settle
+        it (`x or not x`). `facts` are checked; `given` as the case gave them, if it did."""
+        f = {**self.schema._blank, **facts}
+        return self._exact(f, None, {}, given)[0]

@@ -19,8 +19,11 @@ from typing import Any, Union
 # (compiled modules build these nodes by position), and whenever generated code and the runtime
 # change how they call each other (5: generated code reads the facts a case gives with
 # `f.get`, and the runtime no longer fills in the absent ones before calling it; 6: a module
-# names its `ambiguous` facts, whose rules Kleene's reading leaves unknown while they are).
-FORMAT = 6
+# names its `ambiguous` facts, whose rules Kleene's reading leaves unknown while they are; 7:
+# generated `holds` and `evaluate` check the facts they read and hand the rest to
+# `Schema.plain`, and the Evaluator takes them as `fused`, falling back on `checked_holds`,
+# `checked_evaluate` and, for an outcome Kleene's tables leave unknown, `_settled`).
+FORMAT = 7
 
 
 # The comparison operators, by the symbol a doctrine writes: what each computes on two known
