@@ -379,9 +379,13 @@ class Reference:
             as_read = self.prepare(d, completed, burdens=False)
             done: set[str] = set()
             for burden in burdens:
+                # A fact still unknown here is one an earlier burden's unknown condition left
+                # pending: a later burden, with a condition or without, fills it where no
+                # earlier one applies.
                 cond = burden.cond
-                applies = burden.fact in unknown and burden.fact not in done and cond is not None
-                if applies and self.value(cond, as_read, {}) is True:  # type: ignore[arg-type]
+                if burden.fact not in unknown or burden.fact in done:
+                    continue
+                if cond is None or self.value(cond, as_read, {}) is True:
                     g[burden.fact] = burden.value
                     done.add(burden.fact)
             if d.closed_world:
