@@ -571,7 +571,16 @@ def run_batch(
             return read[0]
 
         results: Iterable[Done]
-        if engine in ("duckdb", "spark") and not _writable_in_sql(evaluator, program):
+        duck: Any = None  # DuckDB's batch, with the doctrine's query compiled once
+        if engine == "duckdb" and kind != "csv":
+            from ..codegen.sql import SqlError
+            from . import sqlbatch
+
+            try:
+                duck = sqlbatch.DuckBatch(evaluator, program, keep, text_kind)
+            except SqlError:  # as below
+                engine = "python"
+        elif engine in ("duckdb", "spark") and not _writable_in_sql(evaluator, program):
             # A construct a dialect cannot express (a burden's condition that reads an
             # element): the Python engine writes the same bytes, only slower.
             engine = "python"
@@ -590,11 +599,9 @@ def run_batch(
                 results = sparkbatch.parquet(evaluator, program, path, keep, text_kind, master)
             elif out_kind == "parquet":  # all in DuckDB but the rows the runtime writes
                 assert output is not None
-                duck = sqlbatch.DuckBatch(evaluator, program, keep, text_kind)
                 results = iter([sqlbatch.duck_parquet_to_parquet(duck, path, output, name)])
                 direct = True
             else:
-                duck = sqlbatch.DuckBatch(evaluator, program, keep, text_kind)
                 results = sqlbatch.duck_parquet(duck, path, name)
         elif kind == "jsonl" and engine != "python":
             from . import sqlbatch
@@ -607,7 +614,6 @@ def run_batch(
                     evaluator, program, blocks, keep, text_kind, master
                 )
             else:
-                duck = sqlbatch.DuckBatch(evaluator, program, keep, text_kind)
                 # A file DuckDB reads and writes itself (the fast way), else block by block.
                 made = None
                 if cases != "-" and text_kind == "jsonl":

@@ -21,6 +21,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import dataclasses
+import functools
 import itertools
 import json
 import os
@@ -66,8 +67,13 @@ def _unescaped(text: str) -> bool:
 
 def _sql(text: str, **nodes: exp.Expr) -> exp.Expr:
     """A small DuckDB expression with named placeholders filled by expression nodes."""
-    tree = sqlglot.parse_one(text, read="duckdb")
-    return exp.replace_placeholders(tree, **nodes)
+    return exp.replace_placeholders(_template(text).copy(), **nodes)
+
+
+@functools.cache
+def _template(text: str) -> exp.Expr:
+    """A template of `_sql`, parsed once (a copy of the tree costs less than a parse)."""
+    return sqlglot.parse_one(text, read="duckdb")
 
 
 def _int(n: int) -> exp.Expr:
@@ -164,15 +170,24 @@ class DuckBatch:
         self.compiler = SqlCompiler(program, evaluator.name, "duckdb")
         self.facts = {f.name: f for f in program.facts}
         self.vocabulary = list(evaluator.schema.names)  # a kept fact is a fact as well
-        probe = SqlCompiler(program, evaluator.name, "duckdb")
-        probe.query()
-        self.reads = set(probe.reads)  # the facts the doctrine reads
+        # The doctrine's query, compiled once (SqlError: a construct SQL cannot write); it
+        # also tells which facts the doctrine reads.
+        self.query: exp.Select | None = self._compile(self.compiler)
+        self.reads = set(self.compiler.reads)  # the facts the doctrine reads
         # Elements whose NULL the runtime may settle (`x or not x`): such a row is its.
         self.unsettled = [
-            label for label, _ in probe.doctrine.slots if not probe.kleene_final(label)
+            label
+            for label, _ in self.compiler.doctrine.slots
+            if not self.compiler.kleene_final(label)
         ]
-        self.can_be_open = probe.can_be_open()
+        self.can_be_open = self.compiler.can_be_open()
         self.con = _connect()
+
+    def _compile(self, compiler: SqlCompiler) -> exp.Select:
+        """The doctrine's query over `__dcases`, the columns the batch carries through."""
+        query = compiler.query("__dcases", ("__i", "__fast", *(f"__k{n}" for n in self.keep)))
+        assert isinstance(query, exp.Select)
+        return query
 
     def decided(self) -> exp.Expr:
         """Whether SQL's answer for a row is the runtime's: a plain row, `holds` decided, and
@@ -185,11 +200,13 @@ class DuckBatch:
 
     # ------------------------------------------------------------ what the doctrine gives
 
-    def results(self, source: str) -> exp.Select:
-        """The doctrine's query over `source`, with the text of each fast row's result."""
-        query = self.compiler.query(source, ("__i", "__fast", *(f"__k{n}" for n in self.keep)))
-        assert isinstance(query, exp.Select)
-        # `source` gives __fast, __i, and for each kept column __kNAME: its JSON text (or,
+    def results(self) -> exp.Select:
+        """The doctrine's query over `__dcases`, with the text of each fast row's result."""
+        # The query compiled first, once; a second one from a compiler of its own (a tree's
+        # nodes belong to one tree).
+        query = self.query or self._compile(SqlCompiler(self.program, self.evaluator.name))
+        self.query = None
+        # `__dcases` gives __fast, __i, and for each kept column __kNAME: its JSON text (or,
         # for CSV output, its cell) when it is written the way the Python engine writes it.
         labels = [label for label, _ in self.compiler.doctrine.slots]
 
@@ -209,12 +226,15 @@ class DuckBatch:
                 parts += [word(exp.column(label, quoted=True), True), _str(",")]
             parts += [_str(",")]
         else:
-            parts.append(_str("{"))
+            if self.keep or 3 ** len(labels) > _TABLE:
+                parts.append(_str("{"))
             for name in self.keep:
                 parts += [_str(json.dumps(name) + ": "), exp.column(f"__k{name}", quoted=True)]
                 parts.append(_str(", "))
             if 3 ** len(labels) <= _TABLE:
-                parts.append(self.table(labels))
+                # Without kept columns, the brace is in the table: a row's text is then one
+                # of its strings, not a new one.
+                parts.append(self.table(labels, "" if self.keep else "{"))
             else:
                 parts.append(_str('"doctrine": ' + json.dumps(self.evaluator.name) + ', "holds": '))
                 parts.append(word(exp.column("holds", quoted=True), False))
@@ -232,10 +252,11 @@ class DuckBatch:
         ).from_(exp.Subquery(this=query, alias=exp.TableAlias(this=exp.to_identifier("q"))))
         return outer
 
-    def table(self, labels: Sequence[str]) -> exp.Expr:
-        """A decided row's result after its kept columns, looked up among all of them (each
-        written once, by json.dumps as the Python engine writes it) by a number made of
-        `holds` and the elements: cheaper per row than joining the pieces."""
+    def table(self, labels: Sequence[str], brace: str = "") -> exp.Expr:
+        """A decided row's result after its kept columns (after `brace`, when there are
+        none), looked up among all of them (each written once, by json.dumps as the Python
+        engine writes it) by a number made of `holds` and the elements: cheaper per row than
+        joining the pieces."""
         texts = []
         for combo in itertools.product((False, True), *[(False, True, None)] * len(labels)):
             record: dict[str, Any] = {
@@ -244,7 +265,7 @@ class DuckBatch:
                 "elements": dict(zip(labels, combo[1:])),
                 "missing": [],
             }
-            texts.append(_str(json.dumps(record)[1:]))
+            texts.append(_str(brace + json.dumps(record)[1:]))
         # The number: holds is the first digit (base 2), each element a digit of base 3
         # (false 0, true 1, unknown 2), as itertools.product orders the combinations.
         number: exp.Expr = _sql("CASE WHEN holds THEN 1 ELSE 0 END")
@@ -435,7 +456,7 @@ class DuckBatch:
             if not _unescaped(name):
                 continue
             v = exp.column(f"__c{n}")
-            head = _str(json.dumps(name) + colon)
+            head = json.dumps(name) + colon
             if shape[name] == "BOOLEAN":
                 member = _sql(
                     "CASE WHEN :v THEN :t WHEN NOT :v THEN :f END",
@@ -444,13 +465,16 @@ class DuckBatch:
                     f=_str(json.dumps(name) + colon + "false"),
                 )
             elif name in self.vocabulary and self.facts[name].type.kind != "number":
-                member = _sql(":h || '\"' || :v || '\"'", h=head, v=v)
+                member = exp.func("concat", _str(head + '"'), v, _str('"'))
             else:
-                member = _sql(":h || :v", h=head, v=v)
+                member = exp.func("concat", _str(head), v)
             members.append(member)
-        written = _sql(
-            "'{' || :m || '}'",
-            m=exp.func("concat_ws", _str(comma), *members) if members else _str(""),
+        # One concat per member and one for the line (each `||` would make a string).
+        written = exp.func(
+            "concat",
+            _str("{"),
+            exp.func("concat_ws", _str(comma), *members) if members else _str(""),
+            _str("}"),
         )
         canonical = exp.select(
             "*", exp.alias_(_sql("coalesce(j = :w, false)", w=written), "__canonical")
@@ -607,7 +631,7 @@ class DuckBatch:
         self, path: str, seen: Sequence[str] | None = None, compact: bool = False
     ) -> str:
         """Each line's result text, NULL where the runtime must answer, in the file's order."""
-        query = self.results("__dcases").with_("__dcases", as_=self.file_cases(path, seen, compact))
+        query = self.results().with_("__dcases", as_=self.file_cases(path, seen, compact))
         # A row SQL leaves is written as SLOW: one byte no result of SQL's has, which a
         # file is searched for fast.
         return f"SELECT coalesce(out, chr(0)) FROM ({query.sql(dialect='duckdb')})"
@@ -657,7 +681,7 @@ class DuckBatch:
         )
 
     def json_query(self, seen: Sequence[str] | None = None) -> str:
-        query = self.results("__dcases")
+        query = self.results()
         query = query.with_("__dcases", as_=self.json_cases(seen))
         return query.sql(dialect="duckdb")
 
@@ -842,8 +866,8 @@ def _count_lines(handle: IO[bytes], size: int, refuse: tuple[bytes, ...] = ()) -
 def _has_byte(path: str, byte: bytes) -> bool:
     """Whether a file has the byte, read a block at a time (in bounded memory: a mapped file
     would count wholly as the process's); a one-byte search is a memchr."""
-    buffer = bytearray(1 << 24)
     with open(path, "rb", buffering=0) as handle:
+        buffer = bytearray(max(1, min(1 << 24, os.fstat(handle.fileno()).st_size)))
         while n := handle.readinto(buffer):
             if buffer.find(byte, 0, n) >= 0:
                 return True
@@ -1100,7 +1124,7 @@ def duck_parquet(batch: DuckBatch, path: str, name: str) -> Iterator[Done]:
     """Results for a Parquet file: SQL's for the fast rows, the runtime's for the others."""
     columns = parquet_columns(batch.con, path)
     check_parquet_columns(list(columns), batch.evaluator, batch.keep, name)
-    query = batch.results("__dcases").with_("__dcases", as_=_parquet_cases(batch, columns, path))
+    query = batch.results().with_("__dcases", as_=_parquet_cases(batch, columns, path))
     sql = query.sql(dialect="duckdb")
     names = list(columns)
     select = ", ".join(_quote(c) for c in names)
@@ -1202,7 +1226,7 @@ def duck_parquet_to_parquet(batch: DuckBatch, path: str, output: str, name: str)
     columns = parquet_columns(batch.con, path)
     check_parquet_columns(list(columns), batch.evaluator, batch.keep, name)
     cases = _parquet_cases(batch, columns, path)
-    query = batch.results("__dcases").with_("__dcases", as_=cases)
+    query = batch.results().with_("__dcases", as_=cases)
     labels = [label for label, _ in batch.compiler.doctrine.slots]
     # The doctrine's own columns for the rows SQL settles (a second compiler: its layers are
     # its own).
