@@ -211,3 +211,24 @@ def test_a_doctrine_naming_many_facts_is_left_to_the_runtime(tmp_path: Path) -> 
     assert wide.holds({"f3": False}) is False
     with pytest.raises(FactsError, match="'f3'"):
         wide.holds({"f3": 1})
+
+
+def test_a_read_fact_left_out_beside_others_is_read_as_unknown(module: Any) -> None:
+    # As many facts as the test reads, one of them left out: the generated functions read the
+    # facts the test reads by subscription, and hand such a case to the runtime.
+    evaluator = module.DOCTRINES["main"]
+    facts = {
+        "flag": True,
+        "level": "high",
+        "circuit": "9th",
+        "amount": 11,
+        "cases": [],
+        "other": True,
+        "theory": True,
+        "unnamed": False,
+    }
+    assert len(facts) >= len([f for f in FACTS if f != "theory"])
+    assert module.holds(facts) is None
+    result = module.evaluate(facts)
+    assert (result.holds, result.missing) == (None, ("colour",))
+    assert answer(module.evaluate, facts) == answer(evaluator.checked_evaluate, Checked(facts))

@@ -798,9 +798,18 @@ class Generator:
         return []
 
     def named(self, d: ir.Doctrine) -> tuple[str, ...]:
-        """The facts a doctrine names, in the vocabulary's order: those its test reads (through
-        its elements and the doctrines it uses), those of the theories it rejects and those it
-        weighs. A case under the doctrine mostly gives these and few others."""
+        """The facts a doctrine names, in the vocabulary's order: those its test reads, those of
+        the theories it rejects and those it weighs. A case under the doctrine mostly gives
+        these and few others."""
+        out = set(self.test_reads(d))
+        for rejected in d.rejects:
+            out.update(rejected.on)
+        out.update(d.facts_weighed)
+        return tuple(f.name for f in self.program.facts if f.name in out)
+
+    def test_reads(self, d: ir.Doctrine) -> tuple[str, ...]:
+        """The facts a doctrine's test reads, through its elements and the doctrines it uses,
+        in the vocabulary's order."""
         out: set[str] = set()
         todo: list[ir.Expr] = [d.expr]
         seen: set[str] = set()
@@ -813,22 +822,21 @@ class Generator:
                 elif isinstance(node, ir.DoctrineRef) and node.name not in seen:
                     seen.add(node.name)
                     todo.append(self.doctrine_map[node.name].expr)
-        for rejected in d.rejects:
-            out.update(rejected.on)
-        out.update(d.facts_weighed)
         return tuple(f.name for f in self.program.facts if f.name in out)
 
-    def fact_check(self, local: str, type_: program.FactType) -> ast.expr:
+    def fact_check(self, local: str, type_: program.FactType, given: bool) -> ast.expr:
         """Whether the value in `local` is a fact of this type as the runtime reads it, without
         conversion (what `Schema.plain` accepts, and ints and finite floats for a number);
-        anything else goes to the runtime's full check, which converts or refuses it."""
+        anything else goes to the runtime's full check, which converts or refuses it. A bool
+        the case mostly `given` is tested for True and False first, any other for None."""
         x = _name(local)
         unknown = _is(x, _c(None))
         cls = _attr(local, "__class__")
         kind = type_.kind
         tests: list[ast.expr]
         if kind == "bool":
-            tests = [_is(x, _c(True)), _is(x, _c(False)), unknown]
+            tests = [_is(x, _c(True)), _is(x, _c(False))]
+            tests = [*tests, unknown] if given else [unknown, *tests]
         elif kind in ("enum", "scale"):
             words = ast.Set(elts=[_c(w) for w in type_.values]) if type_.values else None
             member = (
@@ -865,9 +873,19 @@ class Generator:
         types = {f.name: f.type for f in self.program.facts}
         named = self.named(d)
         self.fact_locals = {fact: f"_x{j}" for j, fact in enumerate(named)}
-        reads: list[ast.stmt] = [
+        # The facts the test reads by subscription (a KeyError for one the case leaves out
+        # sends the case to the runtime, which reads absent facts as fast), the others the
+        # doctrine names with `.get` (mostly absent). Subscription costs half a `.get` call.
+        test_reads = set(self.test_reads(d))
+        subscribed: list[ast.stmt] = [
+            _assign(local, ast.Subscript(value=_name("facts"), slice=_c(fact), ctx=ast.Load()))
+            for fact, local in self.fact_locals.items()
+            if fact in test_reads
+        ]
+        gotten: list[ast.stmt] = [
             _assign(local, _call(_attr("facts", "get"), _c(fact)))
             for fact, local in self.fact_locals.items()
+            if fact not in test_reads
         ]
         # The case gives no fact the doctrine does not name (a test in C), or the runtime
         # checks the others.
@@ -878,7 +896,10 @@ class Generator:
             op=ast.Or(),
             values=[only_named, _call(_attr("_SCHEMA", "plain"), _name("facts"), _name(f"_K{i}"))],
         )
-        checks = [self.fact_check(local, types[fact]) for fact, local in self.fact_locals.items()]
+        checks = [
+            self.fact_check(local, types[fact], fact in test_reads)
+            for fact, local in self.fact_locals.items()
+        ]
         valid = ast.BoolOp(op=ast.And(), values=[*checks, rest])
         evaluator = _name(f"_E{i}")
         self.inlining = True
@@ -940,19 +961,33 @@ class Generator:
         if not outcome_only:
             gate.append(_is(_name("stage"), _c(None)))
         gate.append(_is(_attr("facts", "__class__"), _name("dict")))
-        if len(named) > 8:
-            # Reading every fact the doctrine names costs about as much per fact as the
-            # runtime's loop over the facts given: not worth it for a case giving few of many.
+        # Every fact the test reads given; and, where the doctrine names many facts, enough
+        # of them: reading each costs about as much as the runtime's loop over the facts
+        # given, so a case giving few of many is the runtime's.
+        least = max(len(subscribed), (7 * len(named) - 30) // 10 if len(named) > 8 else 0)
+        if least:
             gate.append(
                 ast.Compare(
                     left=_call(_name("len"), _name("facts")),
                     ops=[ast.GtE()],
-                    comparators=[_c((7 * len(named) - 30) // 10)],
+                    comparators=[_c(least)],
                 )
             )
+        checked: list[ast.stmt] = [*gotten, ast.If(test=valid, body=body, orelse=[])]
+        if subscribed:
+            checked = [
+                ast.Try(
+                    body=subscribed,
+                    handlers=[
+                        ast.ExceptHandler(type=_name("KeyError"), name=None, body=[ast.Pass()])
+                    ],
+                    orelse=checked,
+                    finalbody=[],
+                )
+            ]
         fast = ast.If(
             test=ast.BoolOp(op=ast.And(), values=gate) if len(gate) > 1 else gate[0],
-            body=[*reads, ast.If(test=valid, body=body, orelse=[])],
+            body=checked,
             orelse=[],
         )
         defaults: list[ast.expr] | None = None

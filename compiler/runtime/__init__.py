@@ -1017,9 +1017,12 @@ class Evaluator:
         """The outcome alone, as `evaluate(facts).holds`. With validate=False the facts must
         already be in runtime form (every fact present, None when unknown, dates as `date`):
         the fast path for batches."""
-        if validate and self._fused is not None:
+        if not validate:
+            value = self._holds(facts)  # type: ignore[arg-type]
+            return value if value is not None else self._settled(facts, None)
+        if self._fused is not None:
             return self._fused[0](facts)
-        return self.checked_holds(facts, validate=validate)
+        return self.checked_holds(facts)
 
     def checked_holds(self, facts: Mapping[str, Any], *, validate: bool = True) -> Truth:
         """`holds` by the runtime's own check of the facts (see `checked_evaluate`)."""
