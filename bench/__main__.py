@@ -136,6 +136,25 @@ def targets(report: dict[str, Any]) -> list[tuple[str, bool | None, str]]:
                 f"{t['seconds']:.1f} s for {t['cases']:,}",
             )
         )
+        d = report["batch"].get("duckdb") or {}
+        if d.get("speedup") is not None:
+            out.append(
+                (
+                    f"DuckDB at least {d['goal']:.0f}x the Python engine with --jobs 2"
+                    " (1,000,000 cases, JSON Lines)",
+                    d["met"],
+                    f"{d['speedup']:.1f}x",
+                )
+            )
+        p = report["batch"].get("parquet")
+        if p:
+            out.append(
+                (
+                    f"10,000,000 cases Parquet to Parquet on DuckDB in under {p['goal']:.0f} s",
+                    p["met"],
+                    f"{p['seconds']:.1f} s for {p['cases']:,}",
+                )
+            )
     return out
 
 
