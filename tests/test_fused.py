@@ -71,6 +71,26 @@ VALUES = st.one_of(
 )
 
 
+# A case giving every fact the tests read, to which the property below adds a few more: the
+# generated functions take only such a case, and count the facts to know it gives no others.
+FULL = {
+    "flag": True,
+    "other": True,
+    "level": "high",
+    "colour": "red",
+    "circuit": "9th",
+    "filed": datetime.date(2001, 8, 1),
+    "amount": 11,
+    "cases": None,  # a list of records is always the runtime's to check and convert
+}
+# The same for each doctrine: just the facts its test reads.
+READS = {
+    "main": FULL,
+    "side": {"other": True, "colour": "red"},
+    "gated": {"flag": True, "other": False},
+}
+
+
 class Checked(dict):  # type: ignore[type-arg]
     """Not a plain dict: the evaluator checks and copies it the long way."""
 
@@ -116,11 +136,12 @@ def test_generated_functions_answer_and_refuse_as_the_full_check(
     slow = getattr(evaluator, f"checked_{how}")
     entry = getattr(module, how) if doctrine == "main" else fast
     names = st.sampled_from([*FACTS, "unnamed", "nonsense"])
+    some = st.dictionaries(names, VALUES, max_size=10)
 
     @settings(
         max_examples=examples(80), deadline=None, suppress_health_check=[HealthCheck.too_slow]
     )
-    @given(st.dictionaries(names, VALUES, max_size=10))
+    @given(st.one_of(some, some.map(lambda more: {**READS[doctrine], **more})))
     def check(facts: dict[str, Any]) -> None:
         expected = answer(slow, Checked(facts))
         assert answer(entry, dict(facts)) == expected
@@ -232,3 +253,25 @@ def test_a_read_fact_left_out_beside_others_is_read_as_unknown(module: Any) -> N
     result = module.evaluate(facts)
     assert (result.holds, result.missing) == (None, ("colour",))
     assert answer(module.evaluate, facts) == answer(evaluator.checked_evaluate, Checked(facts))
+
+
+@pytest.mark.parametrize(
+    ("more", "wrong"),
+    [
+        ({"nonsense": None}, "nonsense"),
+        ({"unnamed": 1}, "unnamed"),
+        ({"theory": 1}, "theory"),
+        ({"theory": None, "nonsense": True}, "nonsense"),
+        ({"unnamed": None, "theory": True, "nonsense": False}, "nonsense"),
+    ],
+)
+@pytest.mark.parametrize("doctrine", list(READS))
+def test_a_full_case_with_a_wrong_fact_beside_is_refused(
+    module: Any, doctrine: str, more: dict[str, Any], wrong: str
+) -> None:
+    evaluator = module.DOCTRINES[doctrine]
+    for run in (evaluator.holds, evaluator.evaluate):
+        with pytest.raises(FactsError) as caught:
+            run({**READS[doctrine], **more})
+        [problem] = caught.value.problems
+        assert problem.startswith(f"fact '{wrong}': "), problem

@@ -887,14 +887,33 @@ class Generator:
             for fact, local in self.fact_locals.items()
             if fact not in test_reads
         ]
-        # The case gives no fact the doctrine does not name (a test in C), or the runtime
-        # checks the others.
+        # The case gives no fact the doctrine does not name: as many facts as those read by
+        # subscription and the others found with a value (cheaper than a test of the keys,
+        # which it leaves for a case that also gives some as None), or none outside the
+        # named (a test in C); else the runtime checks the others.
+        found: list[ast.expr] = [
+            ast.Compare(left=_name(local), ops=[ast.IsNot()], comparators=[_c(None)])
+            for fact, local in self.fact_locals.items()
+            if fact not in test_reads
+        ]
+        terms: list[ast.expr] = [_c(len(subscribed))] if subscribed or not found else []
+        terms.extend(found)
+        count: ast.expr = terms[0]
+        for term in terms[1:]:
+            count = ast.BinOp(left=count, op=ast.Add(), right=term)
+        as_many = ast.Compare(
+            left=_call(_name("len"), _name("facts")), ops=[ast.Eq()], comparators=[count]
+        )
         only_named = ast.Compare(
             left=_call(_attr("facts", "keys")), ops=[ast.LtE()], comparators=[_name(f"_K{i}")]
         )
         rest = ast.BoolOp(
             op=ast.Or(),
-            values=[only_named, _call(_attr("_SCHEMA", "plain"), _name("facts"), _name(f"_K{i}"))],
+            values=[
+                as_many,
+                only_named,
+                _call(_attr("_SCHEMA", "plain"), _name("facts"), _name(f"_K{i}")),
+            ],
         )
         checks = [
             self.fact_check(local, types[fact], fact in test_reads)
