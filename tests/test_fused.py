@@ -275,3 +275,29 @@ def test_a_full_case_with_a_wrong_fact_beside_is_refused(
             run({**READS[doctrine], **more})
         [problem] = caught.value.problems
         assert problem.startswith(f"fact '{wrong}': "), problem
+
+
+@pytest.mark.parametrize("doctrine", list(READS))
+def test_prepared_facts_give_the_result_the_facts_give(module: Any, doctrine: str) -> None:
+    # `evaluate(prepare(facts), validate=False)`, the batch path, makes the Result itself when
+    # every element is decided, and leaves the rest (and thresholds) to the checked path.
+    evaluator = module.DOCTRINES[doctrine]
+    names = st.sampled_from([*FACTS, "unnamed"])
+
+    @settings(
+        max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    )
+    @given(st.dictionaries(names, st.one_of(st.none(), st.booleans(), st.just("red")), max_size=6))
+    def check(drawn: dict[str, Any]) -> None:
+        facts = {**READS[doctrine], **drawn}
+        try:
+            prepared = evaluator.prepare(facts)
+        except FactsError:
+            return
+        fast = evaluator.evaluate(prepared, validate=False)
+        slow = evaluator.checked_evaluate(prepared, validate=False)
+        assert answer(lambda given: given, fast) == answer(lambda given: given, slow)
+        assert fast.as_dict() == evaluator.evaluate(facts).as_dict()
+        assert fast.facts == prepared
+
+    check()

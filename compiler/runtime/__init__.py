@@ -845,8 +845,16 @@ class Evaluator:
         facts must already be as `prepare` gives them (no marks, no stage): the fast path for
         batches of facts checked before (not for a doctrine the library's precedents fill).
         """
-        if validate and stage is None and self._fused is not None:
-            return self._fused[1](facts)
+        if validate:
+            if stage is None and self._fused is not None:
+                return self._fused[1](facts)
+        elif stage is None and self.precedents is None:
+            # Prepared facts, as batches give them: every element decided is the common case,
+            # and its Result is all there is to make (the facts are the caller's, as given).
+            # A failed threshold leaves the elements after it unknown, so none is unreached.
+            holds, values = self._values(facts)  # type: ignore[arg-type]
+            if holds is not None and _DECIDED.issuperset(values.values()):
+                return Result(self, holds, values, (), facts)  # type: ignore[arg-type]
         return self.checked_evaluate(facts, stage, validate=validate)
 
     def checked_evaluate(
