@@ -267,6 +267,21 @@ def test_every_kind_of_value_read_by_duckdb_as_python_reads_it(
     assert read_by_duckdb(doctrine, source, keep) and read_by_duckdb(doctrine, compact, keep)
 
 
+def test_many_lines_for_the_runtime_go_to_a_pool_in_order(tmp_path: Path) -> None:
+    # More lines SQL leaves (undecided, bad, blank) than sqlbatch.POOL_LINES: the runtime
+    # answers them in worker processes, each in its place.
+    good = '{"directed_at_plaintiff": true, "affirmative_act": true, "culpability": "intent"}'
+    left = ['{"culpability": "intent"}', '{"affirmative_act": "yes"}', "", "{}"]
+    lines = [good]
+    for n in range(sqlbatch.POOL_LINES):
+        lines += [left[n % len(left)], good] if n % 3 else [left[n % len(left)]]
+    source = tmp_path / "cases.jsonl"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    text = same_output(DANGER, source, tmp_path, ".jsonl", "--keep", "id")
+    assert len(text.splitlines()) == len(lines) - lines.count("")
+    assert read_by_duckdb(DANGER, source, ("id",))
+
+
 def test_a_file_sql_answers_whole_is_written_as_a_file_would_be(tmp_path: Path) -> None:
     good = '{"directed_at_plaintiff": true, "affirmative_act": true, "culpability": "intent"}\n'
     source = tmp_path / "cases.jsonl"

@@ -631,7 +631,7 @@ def run_batch(
                         results = iter([("", made[1], [])])
                         direct = True
                     else:
-                        results = duck.splice(made[0], cases)
+                        results = duck.splice(made[0], cases, made[2], worker)
         else:  # CSV is read by Python's csv module, whose line numbers the errors give
             source = _Input(handle, kind, evaluator, name, keep)
             results = _ordered(evaluator, source.chunks(CHUNK), jobs, worker, text_kind, keep)

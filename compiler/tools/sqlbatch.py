@@ -27,6 +27,7 @@ import json
 import os
 import tempfile
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from typing import IO, Any
 
@@ -36,10 +37,13 @@ from sqlglot import exp
 from ..checking import ir
 from ..codegen.sql import SqlCompiler
 from ..runtime import Evaluator
-from .batch import BatchError, Done, evaluate_items
+from .batch import BatchError, Chunk, Done, _ordered, evaluate_items
 
 BLOCK_BYTES = 1 << 21  # JSON Lines given to DuckDB at once: whole lines, about 2 MiB
 THREADS = 2  # blocks evaluated at once, each by its own DuckDB cursor
+# Lines of a file the runtime answers (undecided, bad) from which a pool of processes does:
+# fewer cost less than starting it.
+POOL_LINES = 2000
 MEMORY = "512MB"  # DuckDB's memory limit
 PARQUET_ROWS = 1 << 16  # Parquet rows the Python engine reads at once
 # A fast kept value: JSON a json.dumps would write the same way (a short whole number, plain
@@ -685,11 +689,11 @@ class DuckBatch:
         query = query.with_("__dcases", as_=self.json_cases(seen))
         return query.sql(dialect="duckdb")
 
-    def json_file(self, path: str, folder: str | None) -> tuple[str, int, bool] | None:
+    def json_file(self, path: str, folder: str | None) -> tuple[str, int, int] | None:
         """Every line's result, or nothing, written by DuckDB itself (reading the file with
         its parallel reader and writing with COPY) to a new file in `folder`: the result
         line of each line SQL answers, a line of one NUL byte (`SLOW`) for each it leaves to
-        the runtime. Returns (the file's path, its lines, whether any is left), or None when
+        the runtime. Returns (the file's path, its lines, how many are left), or None when
         DuckDB's reader would not split the file into the lines Python sees (a CR, a byte 1,
         a byte-order mark, a line over 1 MiB, bytes that are not UTF-8): the caller then
         reads it block by block."""
@@ -729,52 +733,57 @@ class DuckBatch:
             # A result per line, or the lines were not Python's: block by block after all.
             if counted[0] is None or written != counted[0]:
                 raise ValueError(f"{written} results for {counted[0]} lines")
-            slow = _has_byte(out, SLOW[:1])
+            slow = _count_byte(out, SLOW[:1])
         except Exception:  # the reader refused the file (not UTF-8, a long line): blocks
             with contextlib.suppress(OSError):
                 os.remove(out)
             return None
         return out, written, slow
 
-    def splice(self, results: str, path: str) -> Iterator[Done]:
+    def splice(
+        self,
+        results: str,
+        path: str,
+        left: int = 0,
+        worker: tuple[str, str, str, str] | None = None,
+    ) -> Iterator[Done]:
         """The results of `json_file` with the runtime's answer in place of each `SLOW`
-        line, reading the input's lines alongside (its blank lines get none); the lines of
-        a block that SQL left go to the runtime together."""
-        with open(results, "rb") as made, open(path, "rb") as source:
-            line = 0
-            while True:
-                chunk = made.readlines(BLOCK_BYTES)
-                if not chunk:
-                    break
-                text = b"".join(chunk)
-                if SLOW[:1] not in text:
-                    line += _skip_lines(source, len(chunk))
-                    yield text.decode("ascii"), len(chunk), []
-                    continue
-                raw = list(itertools.islice(source, len(chunk)))
-                left = [n for n, result in enumerate(chunk) if result == SLOW]
-                items = [(line + n + 1, raw[n].rstrip(b"\n")) for n in left]
-                # A blank line has no result; every other line has exactly one.
-                answered = [n for n, (_, body) in zip(left, items) if body.strip()]
-                t, done, bad = evaluate_items(
-                    self.evaluator,
-                    "lines",
-                    None,
-                    [item for item in items if item[1].strip()],
-                    self.keep,
-                    self.output,
-                )
-                pieces: list[Any] = list(chunk)
-                for n in left:
-                    pieces[n] = b""
-                for n, result in zip(answered, t.split("\n")):
-                    pieces[n] = (result + "\n").encode("utf-8")
-                line += len(chunk)
-                yield (
-                    b"".join(pieces).decode("utf-8"),
-                    len(chunk) - len(left) + done,
-                    bad,
-                )
+        line, reading the input's lines alongside (its blank lines get none). The lines SQL
+        left in a block go to the runtime together; when there are many (`left`, at least
+        POOL_LINES), to a pool of a worker process per core (`worker`: how one builds the
+        evaluator), the blocks' order kept, as DuckDB uses every core."""
+        jobs = (os.cpu_count() or 1) if worker is not None and left >= POOL_LINES else 1
+        # Per block read and not yet written: its lines (SQL's, and b"" where the runtime's
+        # go), the places of the runtime's answers, and how many lines SQL answered.
+        waiting: deque[tuple[list[bytes], list[int], int]] = deque()
+
+        def chunks() -> Iterator[Chunk]:
+            with open(results, "rb") as made, open(path, "rb") as source:
+                line = 0
+                while chunk := made.readlines(BLOCK_BYTES):
+                    if SLOW[:1] not in (text := b"".join(chunk)):
+                        line += _skip_lines(source, len(chunk))
+                        waiting.append(([text], [], len(chunk)))
+                        yield ("jsonl", None, [])
+                        continue
+                    raw = list(itertools.islice(source, len(chunk)))
+                    left = [n for n, result in enumerate(chunk) if result == SLOW]
+                    items = [(line + n + 1, raw[n].rstrip(b"\n")) for n in left]
+                    # A blank line has no result; every other line has exactly one.
+                    asked = [(n, item) for n, item in zip(left, items) if item[1].strip()]
+                    for n in left:
+                        chunk[n] = b""
+                    waiting.append((chunk, [n for n, _ in asked], len(chunk) - len(left)))
+                    line += len(chunk)
+                    yield ("jsonl", None, [item for _, item in asked])
+
+        for text, done, bad in _ordered(
+            self.evaluator, chunks(), jobs, worker, self.output, self.keep
+        ):
+            pieces, places, answered = waiting.popleft()
+            for n, result in zip(places, text.split("\n")):
+                pieces[n] = (result + "\n").encode("utf-8")
+            yield b"".join(pieces).decode("utf-8"), answered + done, bad
 
     def json_blocks(self, blocks: Iterator[tuple[int, bytes]], name: str) -> Iterator[Done]:
         """Results for blocks of whole lines (number of the first line, the bytes), in order."""
@@ -863,15 +872,17 @@ def _count_lines(handle: IO[bytes], size: int, refuse: tuple[bytes, ...] = ()) -
     return count + (1 if last and last != b"\n" else 0)
 
 
-def _has_byte(path: str, byte: bytes) -> bool:
-    """Whether a file has the byte, read a block at a time (in bounded memory: a mapped file
-    would count wholly as the process's); a one-byte search is a memchr."""
+def _count_byte(path: str, byte: bytes) -> int:
+    """How many times a file has the byte, read a block at a time (in bounded memory: a
+    mapped file would count wholly as the process's); a block without it costs one search
+    (a memchr)."""
+    count = 0
     with open(path, "rb", buffering=0) as handle:
         buffer = bytearray(max(1, min(1 << 24, os.fstat(handle.fileno()).st_size)))
         while n := handle.readinto(buffer):
             if buffer.find(byte, 0, n) >= 0:
-                return True
-    return False
+                count += buffer.count(byte, 0, n)
+    return count
 
 
 def _skip_lines(handle: IO[bytes], count: int) -> int:
