@@ -126,6 +126,7 @@ def test_each_doctrine_has_the_generated_functions(module: Any) -> None:
     assert module.DOCTRINES["main"]._fused == (module.holds, module.evaluate)
 
 
+@pytest.mark.property  # the property is built inside the test
 @pytest.mark.parametrize("doctrine", ["main", "side", "gated"])
 @pytest.mark.parametrize("how", ["holds", "evaluate"])
 def test_generated_functions_answer_and_refuse_as_the_full_check(
@@ -277,10 +278,11 @@ def test_a_full_case_with_a_wrong_fact_beside_is_refused(
         assert problem.startswith(f"fact '{wrong}': "), problem
 
 
+@pytest.mark.property  # the property is built inside the test
 @pytest.mark.parametrize("doctrine", list(READS))
 def test_prepared_facts_give_the_result_the_facts_give(module: Any, doctrine: str) -> None:
-    # `evaluate(prepare(facts), validate=False)`, the batch path, makes the Result itself when
-    # every element is decided, and leaves the rest (and thresholds) to the checked path.
+    # `evaluate(prepare(facts), validate=False)`, for facts checked ahead, makes the Result
+    # itself when every element is decided, and leaves the rest to the checked path.
     evaluator = module.DOCTRINES[doctrine]
     names = st.sampled_from([*FACTS, "unnamed"])
 

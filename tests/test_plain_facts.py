@@ -80,6 +80,7 @@ def _values(evaluator: Evaluator) -> st.SearchStrategy[Any]:
     )
 
 
+@pytest.mark.property  # the property is built inside the test
 @pytest.mark.parametrize("evaluator", DOCTRINES, ids=lambda e: e.name)
 @pytest.mark.parametrize("how", ["holds", "evaluate"])
 def test_plain_facts_answer_as_checked_facts(evaluator: Evaluator, how: str) -> None:
