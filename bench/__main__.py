@@ -47,7 +47,7 @@ SIZES: dict[str, dict[str, dict[str, Any]]] = {
         "compile": {"sizes": (1_000, 5_000, 10_000), "repeat": 1},
         "explain": {"count": 50, "counts": (10, 20, 40), "repeat": 2},
         "startup": {"repeat": 5},
-        "batch": {"count": 100_000, "parquet": 1_000_000, "scale": (1_000_000,)},
+        "batch": {"count": 100_000, "parquet": 1_000_000, "scale": (1_000_000,), "repeat": 1},
         "hostile": {"records": 20_000, "depth": 20_000, "repeat": 2},
     },
     "tiny": {  # for the test of the harness itself
@@ -61,6 +61,7 @@ SIZES: dict[str, dict[str, dict[str, Any]]] = {
             "engines": ("duckdb",),
             "parquet": 500,
             "scale": (1_000,),
+            "repeat": 1,
         },
         "hostile": {"records": 200, "depth": 200, "repeat": 1},
     },

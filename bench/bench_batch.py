@@ -4,7 +4,9 @@ The cases are the 384 patterns of the evaluation benchmark, cycled in a seeded o
 written as JSON Lines. The command runs on each engine side by side in one run: the Python
 engine with `--jobs 2` and `--jobs 1`, DuckDB, and Spark in local mode when pyspark is
 installed; every result is read back and must match the hand-written function, in input order.
-Peak memory is that of the largest process of the run (the parent or a worker), for a run ten
+The Python engine and DuckDB run `repeat` times in turn and keep their fastest run (the
+machine is shared: the run least disturbed); Spark runs once. Peak memory is that of the
+largest process of the runs (the parent or a worker), and of a run ten
 times smaller as well: the same figure for both says memory does not grow with the input. Then
 Parquet to Parquet on DuckDB, at `parquet` cases (10,000,000 at full size). Then a mixed input
 of the same size on the Python engine with `--jobs 2` and on DuckDB, reported beside the
@@ -31,6 +33,7 @@ from .common import say, table
 TARGET_CASES, TARGET_SECONDS = 1_000_000, 60.0
 DUCKDB_SPEEDUP = 10.0  # DuckDB against the Python engine with --jobs 2, on 1,000,000 cases
 PARQUET_CASES, PARQUET_SECONDS = 10_000_000, 10.0  # Parquet to Parquet on DuckDB
+REPEAT = 3  # runs of each engine but Spark on the JSON Lines inputs; the fastest is reported
 
 
 def write_cases(path: Path, count: int, seed: int = 2026) -> list[bool | None]:
@@ -235,6 +238,7 @@ def run(
     engines: tuple[str, ...] = ("duckdb", "spark"),
     parquet: int = PARQUET_CASES,
     scale: tuple[int, ...] = (),
+    repeat: int = REPEAT,
 ) -> dict[str, Any]:
     """The batch benchmark; a report as a dict."""
     folder = Path(tempfile.mkdtemp(prefix="doctrine-batch-"))
@@ -245,14 +249,32 @@ def run(
         expected = write_cases(cases, count)
         small = folder / "small.jsonl"
         small_expected = write_cases(small, max(1, count // 10), seed=7)
-        rows = []
-        for engine, j in _engines(jobs, engines):
-            say(f"  doctrine eval --batch, {count:,} cases, {engine} {j}")
-            out = folder / f"out-{engine}{j}.jsonl"
-            row = run_once(cases, out, j, engine)
+        rows: list[dict[str, Any]] = []
+        chosen = _engines(jobs, engines)
+        # The Python engine and DuckDB run `repeat` times, in turn, and each keeps its
+        # fastest run (the same for every engine: on a shared machine, the run the other
+        # work disturbed least); Spark, far slower, runs once.
+        best: dict[tuple[str, int], dict[str, Any]] = {}
+        for n in range(repeat):
+            for engine, j in chosen:
+                if n and engine == "spark":
+                    continue
+                say(f"  doctrine eval --batch, {count:,} cases, {engine} {j} (run {n + 1})")
+                out = folder / f"out-{engine}{j}.jsonl"
+                row = run_once(cases, out, j, engine)
+                row["checked"] = check_output(out, expected)
+                out.unlink()
+                # Peak memory: the largest of the runs.
+                before = best.get((engine, j), {})
+                row["runs"] = before.get("runs", 0) + 1
+                row["peak_kib"] = max(row["peak_kib"], before.get("peak_kib", 0))
+                if not before or row["seconds"] < before["seconds"]:
+                    best[engine, j] = row
+                else:
+                    before.update(runs=row["runs"], peak_kib=row["peak_kib"])
+        for engine, j in chosen:
+            row = best[engine, j]
             row["cases"] = count
-            row["checked"] = check_output(out, expected)
-            out.unlink()
             small_row = run_once(small, folder / "small-out.jsonl", j, engine)
             check_output(folder / "small-out.jsonl", small_expected)
             row["small_cases"] = len(small_expected)
@@ -260,17 +282,25 @@ def run(
             rows.append(row)
         mixed_rows = []
         if "duckdb" in engines and any(r["engine"] == "duckdb" for r in rows):
-            say(f"  doctrine eval --batch, {count:,} cases of a mixed input")
             mixed = folder / "mixed.jsonl"
             mixed_expected = write_mixed_cases(mixed, count)
-            for engine, j in (("python", 2), ("duckdb", 1)):
-                out = folder / f"mixed-{engine}.jsonl"
-                # Bad lines: their error records, and exit status 2.
-                row = run_once(mixed, out, j, engine, ok=(2,))
-                row["cases"] = count
-                row["checked"] = check_output(out, mixed_expected)
-                out.unlink()
-                mixed_rows.append(row)
+            mixed_best: dict[str, dict[str, Any]] = {}
+            for n in range(repeat):
+                for engine, j in (("python", 2), ("duckdb", 1)):
+                    say(f"  doctrine eval --batch, {count:,} mixed cases, {engine} (run {n + 1})")
+                    out = folder / f"mixed-{engine}.jsonl"
+                    # Bad lines: their error records, and exit status 2.
+                    row = run_once(mixed, out, j, engine, ok=(2,))
+                    row["cases"] = count
+                    row["checked"] = check_output(out, mixed_expected)
+                    out.unlink()
+                    before = mixed_best.get(engine, {})
+                    row["peak_kib"] = max(row["peak_kib"], before.get("peak_kib", 0))
+                    if not before or row["seconds"] < before["seconds"]:
+                        mixed_best[engine] = row
+                    else:
+                        before["peak_kib"] = row["peak_kib"]
+            mixed_rows = [mixed_best["python"], mixed_best["duckdb"]]
             mixed.unlink()
         if parquet and "duckdb" in engines and any(r["engine"] == "duckdb" for r in rows):
             say(f"  Parquet to Parquet on DuckDB, {parquet:,} cases")
@@ -316,6 +346,13 @@ def run(
     }
 
 
+def _runs(report: dict[str, Any]) -> str:
+    runs = max([r.get("runs", 1) for r in report["rows"]], default=1)
+    if runs == 1:
+        return ""
+    return f" (the fastest of {runs} runs of each engine, taken in turn; Spark: one)"
+
+
 def markdown(report: dict[str, Any]) -> str:
     """The batch table as markdown."""
     rows = [
@@ -332,7 +369,7 @@ def markdown(report: dict[str, Any]) -> str:
     t = report["target"]
     lines = [
         "Batch evaluation: `doctrine eval state_created_danger.doctrine --batch cases.jsonl"
-        " -o out.jsonl --engine E`",
+        " -o out.jsonl --engine E`" + _runs(report),
         "",
         table(
             [

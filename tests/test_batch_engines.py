@@ -265,6 +265,17 @@ def test_every_kind_of_value_read_by_duckdb_as_python_reads_it(
     )
     same_output(doctrine, compact, tmp_path, ".jsonl", *extra)
     assert read_by_duckdb(doctrine, source, keep) and read_by_duckdb(doctrine, compact, keep)
+    # Block by block: CSV results (kept values as cells), and standard input.
+    same_output(doctrine, source, tmp_path, ".csv", *extra)
+    text = source.read_text(encoding="utf-8")
+    args = ("eval", doctrine, "--batch", "-", "--input-format", "jsonl", *extra)
+    duck = run_cli(*args, "--engine", "duckdb", input=text)
+    python = run_cli(*args, "--engine", "python", input=text)
+    assert (duck.returncode, duck.stdout, duck.stderr) == (
+        python.returncode,
+        python.stdout,
+        python.stderr,
+    )
 
 
 def test_many_lines_for_the_runtime_go_to_a_pool_in_order(tmp_path: Path) -> None:

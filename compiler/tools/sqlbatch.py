@@ -46,10 +46,9 @@ THREADS = 2  # blocks evaluated at once, each by its own DuckDB cursor
 POOL_LINES = 2000
 MEMORY = "512MB"  # DuckDB's memory limit
 PARQUET_ROWS = 1 << 16  # Parquet rows the Python engine reads at once
-# A fast kept value: JSON a json.dumps would write the same way (a short whole number, plain
-# printable ASCII text without quotes or backslashes, true, false); for CSV, no comma either.
-_KEPT_JSON = r'-?(0|[1-9][0-9]{0,14})|true|false|"[ !#-\[\]-~]*"'
-_KEPT_CSV = r'-?(0|[1-9][0-9]{0,14})|true|false|"[ !#-+\--\[\]-~]*"'
+# A kept value's JSON text as a CSV cell shows it the same way (see _KEPT_EXACT), with no
+# comma in its text (the writer would quote the cell).
+_KEPT_CSV = r'0|-?[1-9][0-9]{0,14}|true|false|"[ !#-+\--\[\]-~]*"'
 _NUMBER = r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?"
 SLOW = b"\x00\n"  # json_file's line for a row SQL leaves to the runtime
 _TABLE = 729  # results looked up rather than joined while 3 ** elements is at most this
@@ -287,143 +286,12 @@ class DuckBatch:
 
     # ------------------------------------------------------------ reading JSON Lines
 
-    def json_cases(self, seen: Sequence[str] | None = None) -> exp.Select:
-        """The cases of a block of JSON Lines (parameter $1), typed, with __fast and __i.
-
-        The JSON is read for the facts the doctrine reads, the kept columns, and the other
-        facts of the vocabulary in `seen` (those the first lines give): each key read costs
-        time on every line, and a line with a key not read goes to the Python engine."""
-        names = [
-            *(
-                n
-                for n in self.vocabulary
-                if n in self.reads or n in self.keep or seen is None or n in seen
-            ),
-            *(k for k in self.keep if k not in self.vocabulary),
-        ]
-        shape = json.dumps(dict.fromkeys(names, "JSON"))
-        lines = exp.select(
-            # A line's end may be CR LF: JSON takes the CR as white space, and so do we.
-            _sql("rtrim(unnest(string_split($1, chr(10))), chr(13))").as_("j"),
-            _sql("generate_subscripts(string_split($1, chr(10)), 1)").as_("__i"),
-        )
-        parsed = exp.select(
-            "j",
-            "__i",
-            exp.alias_(_sql("try(json_transform(j, :shape))", shape=_str(shape)), "s"),
-        ).from_(lines.subquery("l"))
-        # Each value's JSON as text, once.
-        texts = _texts(exp.select("j", "__i", _sql("s IS NOT NULL").as_("__parsed")), names)
-        texts = texts.from_(parsed.subquery("p"))
-        values: list[exp.Expr] = []
-        oks: list[exp.Expr] = [
-            _sql("left(j, 1) = '{'"),
-            _sql("NOT regexp_matches(j, '[^ -\\[\\]-~]')"),  # printable ASCII, no backslash
-            _sql("__parsed"),
-        ]
-        # The quotes and commas each value brings: constants for values whose check already
-        # fixes their form (true, a word, a date, a number), counted for the others.
-        quotes: list[exp.Expr] = []
-        commas: list[exp.Expr] = []
-        present: list[exp.Expr] = []
-        for n, name in enumerate(names):
-            v = exp.column(f"__v{n}")
-            kind = self.facts[name].type.kind if name in self.vocabulary else "kept"
-            if kind in ("bool", "number", "list"):
-                q: exp.Expr = exp.Literal.number(2)
-            elif kind in ("enum", "scale", "date", "text"):
-                q = exp.Literal.number(4)
-            else:
-                q = _sql("2 + :vq", vq=_quotes(v.copy()))
-            quotes.append(_sql("CASE WHEN :v IS NULL THEN 0 ELSE :q END", v=v.copy(), q=q))
-            if kind in ("text", "kept"):
-                commas.append(_sql("coalesce(:c, 0)", c=_commas(v.copy())))
-            present.append(_sql("CASE WHEN :v IS NULL THEN 0 ELSE 1 END", v=v.copy()))
-            if name in self.vocabulary:
-                value, ok = self.typed(name, v.copy())
-                values.append(exp.alias_(value, exp.to_identifier(name, quoted=True)))
-                oks.append(ok)
-            if name in self.keep:
-                pattern = _KEPT_CSV if self.output == "csv" else _KEPT_JSON
-                kept = _sql(
-                    "CASE WHEN :v IS NULL THEN :null"
-                    " WHEN regexp_full_match(:v, :p) THEN :shown END",
-                    v=v.copy(),
-                    null=_str("" if self.output == "csv" else "null"),
-                    p=_str(pattern),
-                    shown=(
-                        _sql("trim(:v, '\"')", v=v.copy()) if self.output == "csv" else v.copy()
-                    ),
-                )
-                values.append(exp.alias_(kept, exp.to_identifier(f"__k{name}", quoted=True)))
-                oks.append(_sql(":k IS NOT NULL", k=kept.copy()))
-
-        def total(items: list[exp.Expr]) -> exp.Expr:
-            out: exp.Expr = exp.Literal.number(0)
-            for item in items:
-                out = exp.Add(this=out, expression=item)
-            return out
-
-        oks.append(_sql(":a = :b", a=_quotes(exp.column("j")), b=total(quotes)))
-        oks.append(
-            _sql(
-                ":a = :b + greatest(:p - 1, 0)",
-                a=_commas(exp.column("j")),
-                b=total(commas),
-                p=total(present),
-            )
-        )
-        fast = exp.and_(*oks)
-        return exp.select(
-            "__i", exp.alias_(_sql("coalesce(:f, false)", f=fast), "__fast"), *values
-        ).from_(texts.subquery("t"))
-
     def file_cases(
         self, path: str, seen: Sequence[str] | None = None, compact: bool = False
     ) -> exp.Select:
-        """The cases of a JSON Lines file DuckDB reads itself, a line per row, typed, with
-        __fast (and a dummy __i: the rows keep the file's order).
-
-        A line is vouched for in one of two ways, the first the cheaper:
-
-        - It is canonical: DuckDB's JSON reader reads its facts typed (a bool as BOOLEAN,
-          an enum or text as VARCHAR, a number's own digits), and writing those values back
-          in the order of the file's first line, as json.dumps writes them (with the
-          separators of that line), gives the line itself, byte for byte. Then the line
-          names each key once, every key is a fact read here or a kept column, every value
-          has its fact's JSON type (a bool read from `"true"` or `1` writes back other
-          text), and no string has an escape (its text would differ) and no member has
-          other spacing: a JSON text both parsers read alike. Numbers, dates, words of an
-          enum and kept values are then checked as values, each on its own short text.
-        - Otherwise (another order of the keys, other spacing), one regular expression
-          proves the line's shape (see `_SHAPED`) and the count of `":` in it proves each
-          key given once (see `_generic`): slower, as every byte goes through it.
-
-        `seen` is the keys of the file's first lines, in the order they come (only the facts
-        the doctrine reads, the kept columns and these are read: each costs time on every
-        line, and a line with another key goes to the runtime); `compact`, whether its first
-        line is written with json.dumps's compact separators."""
-        order = list(seen or ())
-        names = [
-            *(
-                n
-                for n in self.vocabulary
-                if self.facts[n].type.kind != "list"
-                and (n in self.reads or n in self.keep or seen is None or n in seen)
-            ),
-            *(k for k in self.keep if k not in self.vocabulary),
-        ]
-        names.sort(key=lambda n: order.index(n) if n in order else len(order))
-        colon, comma = (":", ",") if compact else (": ", ", ")
-        shape: dict[str, str] = {}
-        for name in names:
-            if name not in self.vocabulary:
-                shape[name] = "JSON"  # a kept column, its JSON text, which the result repeats
-            elif self.facts[name].type.kind == "bool":
-                shape[name] = "BOOLEAN"
-            else:
-                shape[name] = "VARCHAR"  # a number's own digits; a string's text
-        lines = exp.select("j").from_(
+        """The cases of a JSON Lines file DuckDB reads itself, a line per row (see `cases`;
+        a dummy __i: the rows keep the file's order)."""
+        lines = exp.select("j", exp.alias_(exp.Literal.number(0), "__i")).from_(
             exp.Table(
                 this=exp.Anonymous(
                     this="read_csv",
@@ -446,9 +314,67 @@ class DuckBatch:
                 )
             )
         )
+        return self.cases(lines, seen, compact)
+
+    def json_cases(self, seen: Sequence[str] | None = None, compact: bool = False) -> exp.Select:
+        """The cases of a block of JSON Lines (parameter $1), a line per row (see `cases`),
+        numbered by __i from 1."""
+        lines = exp.select(
+            # A line's end may be CR LF: JSON takes the CR as white space, and so do we.
+            _sql("rtrim(unnest(string_split($1, chr(10))), chr(13))").as_("j"),
+            _sql("generate_subscripts(string_split($1, chr(10)), 1)").as_("__i"),
+        )
+        return self.cases(lines, seen, compact)
+
+    def cases(
+        self, lines: exp.Select, seen: Sequence[str] | None = None, compact: bool = False
+    ) -> exp.Select:
+        """The cases of JSON Lines (`lines`: a row per line, `j` its text, `__i` its number),
+        typed, with __fast: whether SQL can vouch that the line reads as the Python engine
+        reads it.
+
+        A line is vouched for in one of two ways, the first the cheaper:
+
+        - It is canonical: DuckDB's JSON reader reads its facts typed (a bool as BOOLEAN,
+          an enum or text as VARCHAR, a number's own digits), and writing those values back
+          in the order of the first lines' keys, as json.dumps writes them (with the
+          separators of the first line), gives the line itself, byte for byte. Then the line
+          names each key once, every key is a fact read here or a kept column, every value
+          has its fact's JSON type (a bool read from `"true"` or `1` writes back other
+          text), and no string has an escape (its text would differ) and no member has
+          other spacing: a JSON text both parsers read alike. Numbers, dates, words of an
+          enum and kept values are then checked as values, each on its own short text.
+        - Otherwise (another order of the keys, other spacing), one regular expression
+          proves the line's shape (see `_SHAPED`) and the count of `":` in it proves each
+          key given once (see `_generic`): slower, as every byte goes through it.
+
+        `seen` is the keys of the first lines, in the order they come (only the facts the
+        doctrine reads, the kept columns and these are read: each costs time on every line,
+        and a line with another key goes to the runtime); `compact`, whether the first line
+        is written with json.dumps's compact separators."""
+        order = list(seen or ())
+        names = [
+            *(
+                n
+                for n in self.vocabulary
+                if self.facts[n].type.kind != "list"
+                and (n in self.reads or n in self.keep or seen is None or n in seen)
+            ),
+            *(k for k in self.keep if k not in self.vocabulary),
+        ]
+        names.sort(key=lambda n: order.index(n) if n in order else len(order))
+        colon, comma = (":", ",") if compact else (": ", ", ")
+        shape: dict[str, str] = {}
+        for name in names:
+            if name not in self.vocabulary:
+                shape[name] = "JSON"  # a kept column, its JSON text, which the result repeats
+            elif self.facts[name].type.kind == "bool":
+                shape[name] = "BOOLEAN"
+            else:
+                shape[name] = "VARCHAR"  # a number's own digits; a string's text
         transform = _sql("try(json_transform(j, :shape))", shape=_str(json.dumps(shape)))
-        parsed = exp.select("j", exp.alias_(transform, "s")).from_(lines.subquery("l"))
-        fields = exp.select("j")
+        parsed = exp.select("j", "__i", exp.alias_(transform, "s")).from_(lines.subquery("l"))
+        fields = exp.select("j", "__i")
         for n, name in enumerate(names):
             field = exp.Dot(this=exp.column("s"), expression=exp.to_identifier(name, quoted=True))
             fields = fields.select(exp.alias_(field, f"__c{n}"))
@@ -540,11 +466,7 @@ class DuckBatch:
                     text = v.copy()
                 else:
                     text = _sql("'\"' || :v || '\"'", v=v.copy())
-                kept = _sql(
-                    "CASE WHEN :t IS NULL THEN 'null' WHEN regexp_full_match(:t, :p) THEN :t END",
-                    t=text,
-                    p=_str(_KEPT_EXACT),
-                )
+                kept = self._shown(text)
                 values.append(
                     exp.alias_(
                         _sql(
@@ -574,10 +496,24 @@ class DuckBatch:
         )
         inner = generic.select(canonical)
         return exp.select(
-            exp.alias_(exp.Literal.number(0), "__i"),
+            "__i",
             exp.alias_(_sql("coalesce(:f, false)", f=fast), "__fast"),
             *values,
         ).from_(inner.subquery("t"))
+
+    def _shown(self, text: exp.Expr) -> exp.Expr:
+        """A kept value (its JSON text, NULL when the line does not give it) as the result
+        shows it: the same text in JSON Lines (`null` when not given), the cell in CSV (text
+        without its quotes; empty when not given); NULL where the Python engine would write
+        it otherwise (json.dumps's own form, or a cell the CSV writer quotes)."""
+        csv = self.output == "csv"
+        return _sql(
+            "CASE WHEN :t IS NULL THEN :null WHEN regexp_full_match(:t, :p) THEN :shown END",
+            t=text,
+            null=_str("" if csv else "null"),
+            p=_str(_KEPT_CSV if csv else _KEPT_EXACT),
+            shown=_sql("trim(:t, '\"')", t=text.copy()) if csv else text.copy(),
+        )
 
     def _generic(self, names: Sequence[str]) -> _Generic:
         """What vouches for a line that is not canonical (see file_cases): one regular
@@ -620,11 +556,7 @@ class DuckBatch:
                 values[name] = value
                 oks.append(ok)
             if name in self.keep:
-                shown = _sql(
-                    "CASE WHEN :v IS NULL THEN 'null' WHEN regexp_full_match(:v, :p) THEN :v END",
-                    v=v.copy(),
-                    p=_str(_KEPT_EXACT),
-                )
+                shown = self._shown(v.copy())
                 kept[name] = shown
                 oks.append(_sql(":k IS NOT NULL", k=shown.copy()))
         keys = _sql("(strlen(j) - strlen(replace(j, '\":', ''))) // 2")
@@ -684,9 +616,9 @@ class DuckBatch:
             _sql(":v IS NULL", v=v.copy()),
         )
 
-    def json_query(self, seen: Sequence[str] | None = None) -> str:
-        query = self.results()
-        query = query.with_("__dcases", as_=self.json_cases(seen))
+    def json_query(self, seen: Sequence[str] | None = None, compact: bool = False) -> str:
+        """The query over a block of JSON Lines (parameter $1): each line's result text."""
+        query = self.results().with_("__dcases", as_=self.json_cases(seen, compact))
         return query.sql(dialect="duckdb")
 
     def json_file(self, path: str, folder: str | None) -> tuple[str, int, int] | None:
@@ -791,7 +723,7 @@ class DuckBatch:
         if first_block is None:
             return
         blocks = itertools.chain([first_block], blocks)
-        sql = self.json_query(_keys_of(first_block[1]))
+        sql = self.json_query(*_sample(first_block[1]))
         aggregate = (
             "SELECT string_agg(coalesce(out, ''), chr(10) ORDER BY __i),"
             " list(__i ORDER BY __i) FILTER (WHERE NOT fast), count(*) FROM (" + sql + ")"
@@ -904,12 +836,6 @@ def _skip_lines(handle: IO[bytes], count: int) -> int:
         handle.seek(start + at + 1)
         return count
     return skipped
-
-
-def _keys_of(block: bytes, lines: int = 200) -> list[str]:
-    """The keys the first lines of a block give, in the order they first come (a sample:
-    which facts the data has)."""
-    return _sample(block, lines)[0]
 
 
 def _sample(block: bytes, lines: int = 200) -> tuple[list[str], bool]:
