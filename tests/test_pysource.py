@@ -128,6 +128,10 @@ def test_a_generated_project(tmp_path: Path) -> None:
         "def f(x, y=None):\n    'doc'\n    if a:\n        b()\n    elif c:\n        pass\n"
         "    else:\n        return (1).real",
         "u = a < b < c and (d := (e if f else g)) is None or h",
+        "n = len(f) == 6 + (a is not None) + (b - c) - (d - e) + -g + (h + i) - (j if k else l)",
+        "v = (a + b) * c + (not d) - (x := y) + f(a - b)[c + d].e",
+        "try:\n    x = f['k']\nexcept KeyError:\n    pass\nelse:\n    y = b + c\nfinally:\n"
+        "    z = 1\ntry:\n    pass\nexcept (A, B):\n    pass",
     ],
 )
 def test_expressions_as_ast_unparse_writes_them(source: str) -> None:

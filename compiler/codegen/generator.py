@@ -290,6 +290,8 @@ class Generator:
         self.chains: dict[ir.Chain, int] = {}
         self.switches: dict[ir.Switch, int] = {}
         self._reads: dict[str, tuple[str, ...]] = {}
+        self._named: dict[str, tuple[str, ...]] = {}  # Generator.named, by doctrine
+        self._test_reads: dict[str, tuple[str, ...]] = {}  # Generator.test_reads, by doctrine
         self.chain_funcs: list[ast.stmt] = []
         self._sizes: dict[str, int] = {}
         self.inlining = False  # set while the hot functions (_v, _h) are generated
@@ -801,15 +803,19 @@ class Generator:
         """The facts a doctrine names, in the vocabulary's order: those its test reads, those of
         the theories it rejects and those it weighs. A case under the doctrine mostly gives
         these and few others."""
-        out = set(self.test_reads(d))
-        for rejected in d.rejects:
-            out.update(rejected.on)
-        out.update(d.facts_weighed)
-        return tuple(f.name for f in self.program.facts if f.name in out)
+        if d.name not in self._named:
+            out = set(self.test_reads(d))
+            for rejected in d.rejects:
+                out.update(rejected.on)
+            out.update(d.facts_weighed)
+            self._named[d.name] = tuple(f.name for f in self.program.facts if f.name in out)
+        return self._named[d.name]
 
     def test_reads(self, d: ir.Doctrine) -> tuple[str, ...]:
         """The facts a doctrine's test reads, through its elements and the doctrines it uses,
         in the vocabulary's order."""
+        if d.name in self._test_reads:
+            return self._test_reads[d.name]
         out: set[str] = set()
         todo: list[ir.Expr] = [d.expr]
         seen: set[str] = set()
@@ -822,7 +828,8 @@ class Generator:
                 elif isinstance(node, ir.DoctrineRef) and node.name not in seen:
                     seen.add(node.name)
                     todo.append(self.doctrine_map[node.name].expr)
-        return tuple(f.name for f in self.program.facts if f.name in out)
+        self._test_reads[d.name] = tuple(f.name for f in self.program.facts if f.name in out)
+        return self._test_reads[d.name]
 
     def fact_check(self, local: str, type_: program.FactType, given: bool) -> ast.expr:
         """Whether the value in `local` is a fact of this type as the runtime reads it, without

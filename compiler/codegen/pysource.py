@@ -19,7 +19,7 @@ __all__ = ["unparse"]
 
 # ast._Precedence, as numbers.
 NAMED_EXPR, TUPLE, YIELD, TEST, OR, AND, NOT, CMP, EXPR = range(1, 10)
-FACTOR, ATOM = 15, 18
+ARITH, FACTOR, ATOM = 13, 15, 18
 
 _INFSTR = "1e" + repr(sys.float_info.max_10_exp + 1)
 _CMP = {
@@ -34,6 +34,7 @@ _CMP = {
     ast.In: "in",
     ast.NotIn: "not in",
 }
+_BINARY = {ast.Add: "+", ast.Sub: "-"}  # left-associative, as generated code writes them
 _UNARY = {ast.Not: ("not", NOT), ast.Invert: ("~", FACTOR), ast.UAdd: ("+", FACTOR)}
 _UNARY[ast.USub] = ("-", FACTOR)
 
@@ -99,6 +100,14 @@ class _Writer:
                 values.append(self.expr(value))
             text = f" {word} ".join(values)
             return f"({text})" if level > own else text
+        if kind is ast.BinOp:
+            symbol = _BINARY.get(type(node.op))
+            if symbol is None:
+                raise _Unknown
+            self.set(ARITH, node.left)
+            self.set(ARITH + 1, node.right)
+            text = f"{self.expr(node.left)} {symbol} {self.expr(node.right)}"
+            return f"({text})" if level > ARITH else text
         if kind is ast.UnaryOp:
             word, own = _UNARY[type(node.op)]
             self.set(own, node.operand)
@@ -198,6 +207,14 @@ class _Writer:
             self.put(s, "test", None, s.test)
             self.body(s.body, docstring=False)
             self.body(s.orelse, docstring=False)
+        elif isinstance(s, ast.Try):
+            self.body(s.body, docstring=False)
+            for handler in s.handlers:
+                if handler.type is not None:
+                    self.put(handler, "type", None, handler.type)
+                self.body(handler.body, docstring=False)
+            self.body(s.orelse, docstring=False)
+            self.body(s.finalbody, docstring=False)
         elif isinstance(s, ast.For):
             self.set(TUPLE, s.target)
             self.put(s, "target", None, s.target)
