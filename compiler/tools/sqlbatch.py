@@ -670,6 +670,9 @@ class DuckBatch:
             with contextlib.suppress(OSError):
                 os.remove(out)
             return None
+        # DuckDB's part is done: its buffers (hundreds of MB) and threads go before the
+        # runtime answers the lines left, and before a pool forks from this process.
+        self.con.close()
         return out, written, slow
 
     def splice(
