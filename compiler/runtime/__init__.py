@@ -9,7 +9,7 @@ import datetime
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, NoReturn
 
 from . import program
 from .logic import ABSENT, OPEN, Truth, at_least, every, merge, some
@@ -22,6 +22,7 @@ __all__ = [
     "Evaluator",
     "FactsError",
     "IncompatibleModule",
+    "NoDoctrine",
     "Reason",
     "Result",
     "Schema",
@@ -61,6 +62,19 @@ class FactsError(DoctrineException, ValueError):
 class IncompatibleModule(DoctrineException, ImportError):
     """A compiled module whose program tree has another shape than this runtime's: it was
     compiled by another version of doctrine and must be compiled again."""
+
+
+class NoDoctrine(DoctrineException, LookupError):
+    """`evaluate` or `holds` called on a module that declares no doctrine (only facts and
+    elements, say): there is no test to apply."""
+
+
+def no_doctrine(module: str) -> NoReturn:
+    """What a compiled module without a doctrine answers to `evaluate` and `holds`."""
+    raise NoDoctrine(
+        f"module {module!r} declares no doctrine, so there is no test to evaluate: add"
+        " `doctrine NAME { ... }`, or evaluate a module that imports this one"
+    )
 
 
 def require_format(format: int, version: str, module: str) -> None:
