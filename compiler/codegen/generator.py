@@ -1386,7 +1386,7 @@ class Generator:
                 ("evaluate", ["facts", "stage"], "No doctrine to evaluate: raises NoDoctrine."),
                 ("holds", ["facts"], "No doctrine to evaluate: raises NoDoctrine."),
             ):
-                defaults = [_c(None)] if name == "evaluate" else None
+                defaults: list[ast.expr] | None = [_c(None)] if name == "evaluate" else None
                 body.append(_def(name, params, [ast.Return(refuse)], doc=doc, defaults=defaults))
         elif p.main not in fused:
             body.append(
