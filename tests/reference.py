@@ -297,8 +297,7 @@ class Reference:
                 out |= self.reads_expr(burden.cond)  # what decides what the fact counts as
         if d.precedents is not None and d.precedents[0] in out:
             for c in d.precedents[1]:
-                out.update(fact for fact, *_ in c["relied"])
-                out.update(fact for fact, *_ in c["against"])
+                out.update(w.fact for w in (*c.relied, *c.against))
         return out
 
     def reads_expr(self, expr: ir.Expr) -> set[str]:

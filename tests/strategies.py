@@ -304,8 +304,8 @@ def _constants(program: ir.Program) -> dict[str, set[Any]]:
                 todo += [b.cond, b.result]
     for d in program.doctrines:
         for c in (d.precedents or ("", ()))[1]:
-            out["text"].add(c["court"])
-            for day in (c["decided"], c["abrogated"]):
+            out["text"].add(c.court)
+            for day in (c.decided, c.abrogated):
                 if day is not None:
                     out["date"].add(day)
     days = {day + datetime.timedelta(days=k) for day in out["date"] for k in (-1, 0, 1)}

@@ -35,38 +35,23 @@ SESSIONS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def scratch(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, dict[str, str]]]:
-    env = shell_env(tmp_path_factory.mktemp("bin"))
-    folders = {}
-    for page, copies in PAGES.items():
-        work = tmp_path_factory.mktemp(page.removesuffix(".md"))
-        for folder in copies:
-            if folder.startswith("docs/"):
-                shutil.copytree(ROOT / folder, work, dirs_exist_ok=True)
-            else:
-                shutil.copytree(ROOT / folder, work / folder)
-        folders[page] = (work, env)
-    return folders
-
-
-@pytest.mark.parametrize(
-    ("page", "line", "command", "expected"),
-    SESSIONS,
-    ids=[f"{page}:{line}" for page, line, _, _ in SESSIONS],
-)
-def test_console_session(
-    scratch: dict[str, tuple[Path, dict[str, str]]],
-    page: str,
-    line: int,
-    command: str,
-    expected: str,
-) -> None:
-    work, env = scratch[page]
-    output = run(command, work, env)
-    assert expected_pattern(expected).fullmatch(output), (
-        f"docs/{page}:{line}: $ {command}\n--- expected\n{expected}--- got\n{output}"
-    )
+# One test per page: a page's sessions build on one another (a file one writes, the next
+# reads), so they run in order in one scratch folder, never split between test processes.
+@pytest.mark.parametrize("page", list(PAGES))
+def test_console_sessions(tmp_path: Path, page: str) -> None:
+    env = shell_env(tmp_path / "bin")
+    work = tmp_path / "work"
+    for folder in PAGES[page]:
+        if folder.startswith("docs/"):
+            shutil.copytree(ROOT / folder, work, dirs_exist_ok=True)
+        else:
+            shutil.copytree(ROOT / folder, work / folder)
+    work.mkdir(exist_ok=True)
+    for _, line, command, expected in [s for s in SESSIONS if s[0] == page]:
+        output = run(command, work, env)
+        assert expected_pattern(expected).fullmatch(output), (
+            f"docs/{page}:{line}: $ {command}\n--- expected\n{expected}--- got\n{output}"
+        )
 
 
 def test_every_page_with_sessions_is_run() -> None:

@@ -10,7 +10,7 @@ from support import LIBRARY, doctrine_file, import_file, run_cli
 
 from compiler.codegen.compile import check_files, module_from_source
 from compiler.errors import DoctrineException
-from compiler.runtime import IncompatibleModule, program
+from compiler.runtime import IncompatibleModule, NoDoctrine, program
 
 
 def _compile(name: str, out: Path) -> Path:
@@ -78,3 +78,17 @@ def test_a_module_from_before_program_formats_is_refused_on_import() -> None:
         module_from_source(source, "tiny", str(fixture))
     assert f"program format {program.FORMAT}" in str(caught.value)
     assert "compile it again" in str(caught.value)
+
+
+def test_a_module_without_a_doctrine_says_so_when_asked_to_evaluate(tmp_path: Path) -> None:
+    # Facts and elements only (a module others import): nothing to evaluate, said plainly
+    # (it was `KeyError: None`).
+    source = tmp_path / "elements_only.doctrine"
+    source.write_text('fact a: bool means "a"\nelement e { holds when a }\n', encoding="utf-8")
+    proc = run_cli("compile", source, "-o", tmp_path / "out")
+    assert proc.returncode == 0, proc.stderr
+    module = import_file(tmp_path / "out" / "elements_only.py", "elements_only")
+    assert module.DOCTRINE is None and module.DOCTRINES == {}
+    for call in (lambda: module.evaluate({"a": True}), lambda: module.holds({"a": True})):
+        with pytest.raises(NoDoctrine, match="declares no doctrine"):
+            call()

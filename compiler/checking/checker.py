@@ -1456,7 +1456,7 @@ class Checker:
     # -------------------------------------------------------------- decided cases as data
     def precedents(
         self, names: tuple[n.Name, n.Name], module: Path, doctrine: str
-    ) -> tuple[str, tuple[dict[str, Any], ...]] | None:
+    ) -> tuple[str, tuple[ir.Precedent, ...]] | None:
         """The library's decided cases under a doctrine, as records for a list fact."""
         list_name, applied = names
         entry = self.scopes[module].get(list_name.id)
@@ -1496,7 +1496,7 @@ class Checker:
         target_doctrine = self.doctrine(target)
         family = self.family(applied.id)
         vocabulary = self.facts_visible(module)
-        candidates = []
+        candidates: list[ir.Precedent] = []
         for _name, auth_entry in sorted(self.scopes[module].items()):
             if auth_entry.kind != "authority":
                 continue

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import Any
 
 import attrs
 
@@ -27,11 +26,13 @@ from ..runtime.program import (
     Not,
     Open,
     Or,
+    Precedent,
     Presence,
     Quantified,
     RecordType,
     Switch,
     SwitchArm,
+    Weighed,
     ambiguous_facts,
     walk,
 )
@@ -63,6 +64,7 @@ __all__ = [
     "Not",
     "Open",
     "Or",
+    "Precedent",
     "Presence",
     "Presumption",
     "Program",
@@ -71,6 +73,7 @@ __all__ = [
     "Rejected",
     "Switch",
     "SwitchArm",
+    "Weighed",
     "ambiguous_of",
     "presumptions_of",
     "references",
@@ -192,9 +195,8 @@ class Doctrine:
     # The separate opinion the rule is taken from (its source's `opinion`), or "" for a
     # court's own rule; such a rule never governs (`doctrine which`).
     opinion: str = ""
-    # When a case gives no list for `precedents[0]`, these decided cases fill it: each a
-    # plain mapping (name, court, decided, held, abrogated, facts, relied: favoured facts).
-    precedents: tuple[str, tuple[dict[str, Any], ...]] | None = None
+    # When a case gives no list for `precedents[0]`, these decided cases are screened for it.
+    precedents: tuple[str, tuple[Precedent, ...]] | None = None
     thresholds: tuple[str, ...] = ()  # labels of slots answered first: if one fails, the
     # doctrine fails and the other elements are not reached
     presumptions: tuple[Presumption, ...] = ()

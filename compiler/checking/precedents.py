@@ -8,7 +8,6 @@ runtime's precedent screening (`runtime.precedent_records`) reads the candidates
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from . import ir
 
@@ -46,36 +45,31 @@ def candidate(
     vocabulary: Mapping[str, ir.Fact],
     applied: ir.Doctrine | None,
     target: ir.Doctrine | None,
-) -> dict[str, Any]:
+) -> ir.Precedent:
     """One decided case as the precedent screening reads it: who decided what, when, on which
     facts; the facts it relied on that favour a side (those its doctrine weighs, `applied`),
     and the facts favouring the defendant that the doctrine asking (`target`) weighs."""
     weighed = set(applied.facts_weighed if applied else dict(authority.facts))
     relied = tuple(
-        (
-            fact,
-            vocabulary[fact].type.kind,
-            vocabulary[fact].favours,
-            vocabulary[fact].type.values,
-        )
+        ir.Weighed(fact, f.type.kind, f.favours, f.type.values)
         for fact, _ in authority.facts
-        if fact in weighed and fact in vocabulary and vocabulary[fact].favours
+        if fact in weighed and (f := vocabulary.get(fact)) is not None and f.favours
     )
     against = tuple(
-        (f.name, f.type.kind, f.type.values)
+        ir.Weighed(f.name, f.type.kind, f.favours, f.type.values)
         for f in vocabulary.values()
         if f.favours == "defendant" and target is not None and f.name in target.facts_weighed
     )
-    return {
-        "key": authority.name,
-        "name": authority.citation(),
-        "court": authority.court,
-        "decided": authority.decided,
-        "year": authority.year,
-        "held": authority.held,
-        "applied": authority.applied,
-        "abrogated": authority.abrogated,
-        "facts": dict(authority.facts),
-        "relied": relied,
-        "against": against,
-    }
+    return ir.Precedent(
+        key=authority.name,
+        name=authority.citation(),
+        court=authority.court,
+        decided=authority.decided,
+        year=authority.year,
+        held=authority.held,
+        applied=authority.applied,
+        abrogated=authority.abrogated,
+        facts=dict(authority.facts),
+        relied=relied,
+        against=against,
+    )

@@ -1379,7 +1379,16 @@ class Generator:
             call = _call(method, *(_name(p) for p in params))
             return _def(name, params, [ast.Return(call)], doc=doc, defaults=defaults)
 
-        if p.main not in fused:
+        if p.main is None:
+            # No doctrine: `evaluate` and `holds` say so, rather than fail on a missing key.
+            refuse = _call(_attr("_rt", "no_doctrine"), _name("__name__"))
+            for name, params, doc in (
+                ("evaluate", ["facts", "stage"], "No doctrine to evaluate: raises NoDoctrine."),
+                ("holds", ["facts"], "No doctrine to evaluate: raises NoDoctrine."),
+            ):
+                defaults: list[ast.expr] | None = [_c(None)] if name == "evaluate" else None
+                body.append(_def(name, params, [ast.Return(refuse)], doc=doc, defaults=defaults))
+        elif p.main not in fused:
             body.append(
                 delegate(
                     "evaluate",

@@ -9,7 +9,7 @@ import datetime
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, NoReturn
 
 from . import program
 from .logic import ABSENT, OPEN, Truth, at_least, every, merge, some
@@ -22,6 +22,7 @@ __all__ = [
     "Evaluator",
     "FactsError",
     "IncompatibleModule",
+    "NoDoctrine",
     "Reason",
     "Result",
     "Schema",
@@ -61,6 +62,19 @@ class FactsError(DoctrineException, ValueError):
 class IncompatibleModule(DoctrineException, ImportError):
     """A compiled module whose program tree has another shape than this runtime's: it was
     compiled by another version of doctrine and must be compiled again."""
+
+
+class NoDoctrine(DoctrineException, LookupError):
+    """`evaluate` or `holds` called on a module that declares no doctrine (only facts and
+    elements, say): there is no test to apply."""
+
+
+def no_doctrine(module: str) -> NoReturn:
+    """What a compiled module without a doctrine answers to `evaluate` and `holds`."""
+    raise NoDoctrine(
+        f"module {module!r} declares no doctrine, so there is no test to evaluate: add"
+        " `doctrine NAME { ... }`, or evaluate a module that imports this one"
+    )
 
 
 def require_format(format: int, version: str, module: str) -> None:
@@ -300,7 +314,7 @@ def open_facts_of(record: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 def similar(
-    candidate: Mapping[str, Any], f: Mapping[str, Any]
+    candidate: program.Precedent, f: Mapping[str, Any]
 ) -> tuple[Truth, str, tuple[str, ...]]:
     """Whether a decided case may be materially similar to these facts, why, and the facts
     still open.
@@ -311,12 +325,13 @@ def similar(
     lacks (or this case adds one favouring the defendant), and otherwise `None`, saying which
     facts agree: a candidate for the user's judgment, not a finding.
     """
-    theirs_all = candidate["facts"]
+    theirs_all = candidate.facts
     open_facts: list[str] = []
     agreeing: list[str] = []
-    for fact, kind, favours, values in candidate["relied"]:
+    for weighed in candidate.relied:
+        fact, kind, values = weighed.fact, weighed.kind, weighed.values
         theirs, ours = theirs_all[fact], f.get(fact)
-        if favours != "plaintiff":
+        if weighed.favours != "plaintiff":
             continue
         if kind == "bool":
             if theirs is not True or ours is True:
@@ -340,7 +355,8 @@ def similar(
             f"it differs on {fact}: {_show_value(theirs)} there, {_show_value(ours)} here",
             (),
         )
-    for fact, kind, values in candidate["against"]:
+    for weighed in candidate.against:
+        fact, kind, values = weighed.fact, weighed.kind, weighed.values
         theirs, ours = theirs_all.get(fact), f.get(fact)
         stronger = (kind == "bool" and ours is True and theirs is not True) or (
             kind == "scale"
@@ -372,22 +388,22 @@ def similar(
 
 
 def precedent_records(
-    candidates: tuple[Mapping[str, Any], ...], f: Mapping[str, Any]
+    candidates: tuple[program.Precedent, ...], f: Mapping[str, Any]
 ) -> tuple[tuple[dict[str, Any], ...], tuple[dict[str, Any], ...]]:
     """The library's decided cases as records of a list fact, and a note on each."""
     records = []
     notes = []
     for c in candidates:
-        decided, approximate = c["decided"], False
-        if decided is None and c["year"] is not None:
+        decided, approximate = c.decided, False
+        if decided is None and c.year is not None:
             # Only the year is known: assume its last day, so that a decision is never
             # taken to have come earlier than it may have.
-            decided, approximate = datetime.date(c["year"], 12, 31), True
+            decided, approximate = datetime.date(c.year, 12, 31), True
         if decided is None:
             notes.append(
                 {
-                    "authority": c["key"],
-                    "name": c["name"],
+                    "authority": c.key,
+                    "name": c.name,
                     "used": False,
                     "materially_similar": None,
                     "reason": "the library does not record the day it was decided",
@@ -396,22 +412,22 @@ def precedent_records(
             continue
         is_similar, reason, waiting = similar(c, f)
         if approximate:
-            reason += f" (the library records only the year, {c['year']}, of the decision)"
+            reason += f" (the library records only the year, {c.year}, of the decision)"
         records.append(
             {
-                "name": c["name"],
-                "court": c["court"],
+                "name": c.name,
+                "court": c.court,
                 "decided": decided,
-                "recognizes_right": c["held"],
+                "recognizes_right": c.held,
                 "materially_similar": is_similar,
-                "abrogated": ABSENT if c["abrogated"] is None else c["abrogated"],
+                "abrogated": ABSENT if c.abrogated is None else c.abrogated,
                 "#open": waiting,
             }
         )
         notes.append(
             {
-                "authority": c["key"],
-                "name": c["name"],
+                "authority": c.key,
+                "name": c.name,
                 "used": True,
                 "materially_similar": is_similar,
                 "reason": reason,

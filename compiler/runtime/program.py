@@ -22,8 +22,9 @@ from typing import Any, Union
 # names its `ambiguous` facts, whose rules Kleene's reading leaves unknown while they are; 7:
 # generated `holds` and `evaluate` check the facts they read and hand the rest to
 # `Schema.plain`, and the Evaluator takes them as `fused`, falling back on `checked_holds`,
-# `checked_evaluate` and, for an outcome Kleene's tables leave unknown, `_settled`).
-FORMAT = 7
+# `checked_evaluate` and, for an outcome Kleene's tables leave unknown, `_settled`; 8: the
+# library's decided cases are `Precedent` records, no longer mappings).
+FORMAT = 8
 
 
 # The comparison operators, by the symbol a doctrine writes: what each computes on two known
@@ -466,13 +467,44 @@ class ScreeningTest(_Node):
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Weighed(_Node):
+    """A fact a decided case is compared on: its kind, the side it favours ("plaintiff" or
+    "defendant"), and its words in order (an enum's or a scale's; empty for a bool)."""
+
+    fact: str
+    kind: str
+    favours: str
+    values: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Precedent(_Node):
+    """One of the library's decided cases, as the precedent screening reads it: the authority
+    (`key`, and `name` as cited), its court, when it was decided (the day, or only the `year`),
+    whether it `held` the right recognized, the doctrine it `applied`, when it was abrogated,
+    the facts it found, the facts it `relied` on that favour a side, and the facts favouring
+    the defendant that the asking doctrine weighs (`against`)."""
+
+    key: str
+    name: str
+    court: str
+    decided: datetime.date | None
+    year: int | None
+    held: bool | None
+    applied: str | None
+    abrogated: datetime.date | None
+    facts: Mapping[str, Any]
+    relied: tuple[Weighed, ...] = ()
+    against: tuple[Weighed, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Screening(_Node):
     """The library's decided cases offered for a list fact a case leaves out (`precedents for
-    LIST from DOCTRINE`): each a plain mapping (name, court, decided, held, abrogated, facts,
-    relied, against), screened as candidates and never filling the list."""
+    LIST from DOCTRINE`), screened as candidates and never filling the list."""
 
     list_fact: str
-    candidates: tuple[Mapping[str, Any], ...]
+    candidates: tuple[Precedent, ...]
     tests: tuple[ScreeningTest, ...]
 
 
