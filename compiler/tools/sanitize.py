@@ -34,6 +34,8 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 def no_surrogates(text: str) -> str:
     """`text` with each lone surrogate (which UTF-8 cannot encode) shown as an escape."""
+    if text.isascii():  # a flag of the string, not a scan: batch results are mostly ASCII
+        return text
     return _SURROGATE.sub(_shown, text)
 
 

@@ -319,11 +319,13 @@ class DuckBatch:
     def json_cases(self, seen: Sequence[str] | None = None, compact: bool = False) -> exp.Select:
         """The cases of a block of JSON Lines (parameter $1), a line per row (see `cases`),
         numbered by __i from 1."""
+        # The block split once; a line's end may be CR LF: JSON takes the CR as white space,
+        # and so do we.
+        split = exp.select(_sql("string_split($1, chr(10))").as_("__l"))
         lines = exp.select(
-            # A line's end may be CR LF: JSON takes the CR as white space, and so do we.
-            _sql("rtrim(unnest(string_split($1, chr(10))), chr(13))").as_("j"),
-            _sql("generate_subscripts(string_split($1, chr(10)), 1)").as_("__i"),
-        )
+            _sql("rtrim(unnest(__l), chr(13))").as_("j"),
+            _sql("generate_subscripts(__l, 1)").as_("__i"),
+        ).from_(split.subquery("b"))
         return self.cases(lines, seen, compact)
 
     def cases(
