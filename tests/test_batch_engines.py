@@ -293,6 +293,21 @@ def test_many_lines_for_the_runtime_go_to_a_pool_in_order(tmp_path: Path) -> Non
     assert read_by_duckdb(DANGER, source, ("id",))
 
 
+def test_a_doctrine_that_reads_no_fact(tmp_path: Path) -> None:
+    # No key to read (DuckDB refuses an empty JSON structure): it failed with an internal
+    # error on DuckDB.
+    doctrine = tmp_path / "none.doctrine"
+    doctrine.write_text("fact a: bool\ndoctrine d {\n  element e { holds when true }\n}\n")
+    source = tmp_path / "cases.jsonl"
+    for text in ("{}\n{}\n", '{}\n{"a": true}\n{"b": 1}\n\n{}x\n'):
+        source.write_text(text, encoding="utf-8")
+        same_output(doctrine, source, tmp_path, ".jsonl")
+        args = ("eval", doctrine, "--batch", "-", "--input-format", "jsonl")
+        duck = run_cli(*args, "--engine", "duckdb", input=text)
+        python = run_cli(*args, "--engine", "python", input=text)
+        assert (duck.returncode, duck.stdout) == (python.returncode, python.stdout)
+
+
 def test_a_file_sql_answers_whole_is_written_as_a_file_would_be(tmp_path: Path) -> None:
     good = '{"directed_at_plaintiff": true, "affirmative_act": true, "culpability": "intent"}\n'
     source = tmp_path / "cases.jsonl"

@@ -374,7 +374,12 @@ class DuckBatch:
                 shape[name] = "BOOLEAN"
             else:
                 shape[name] = "VARCHAR"  # a number's own digits; a string's text
-        transform = _sql("try(json_transform(j, :shape))", shape=_str(json.dumps(shape)))
+        # DuckDB refuses an empty structure: with no key to read, there is nothing to parse.
+        transform = (
+            _sql("try(json_transform(j, :shape))", shape=_str(json.dumps(shape)))
+            if shape
+            else exp.Null()
+        )
         parsed = exp.select("j", "__i", exp.alias_(transform, "s")).from_(lines.subquery("l"))
         fields = exp.select("j", "__i")
         for n, name in enumerate(names):
@@ -530,7 +535,11 @@ class DuckBatch:
         shaped = _sql(
             "CASE WHEN NOT __canonical THEN regexp_full_match(j, :p) END", p=_str(_SHAPED)
         )
-        parsed = _sql("CASE WHEN __shaped THEN json_transform(j, :shape) END", shape=_str(shape))
+        parsed = (
+            _sql("CASE WHEN __shaped THEN json_transform(j, :shape) END", shape=_str(shape))
+            if names
+            else exp.Null()  # as in `cases`
+        )
         texts = exp.select("*")
         for n, name in enumerate(names):
             field = exp.Dot(this=exp.column("__g"), expression=exp.to_identifier(name, quoted=True))
