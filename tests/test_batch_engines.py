@@ -448,6 +448,27 @@ def test_two_burdens_on_one_fact_in_batches(tmp_path: Path) -> None:
     assert (first["holds"], first["missing"]) == (None, ["a"])
 
 
+def test_a_burden_whose_condition_of_two_parts_is_unknown_in_batches(tmp_path: Path) -> None:
+    # `a and b` with `a` unknown and `b` true is unknown: the fact waits on it. SQL once read
+    # `a AND b IS NULL` as `a AND (b IS NULL)`, false here, and let the second burden settle
+    # the outcome as true (found by the fuzz step's differential test on DuckDB).
+    doctrine = tmp_path / "parts.doctrine"
+    doctrine.write_text(
+        'fact a: bool means "a"\nfact b: bool means "b"\nfact x: bool means "x"\n'
+        "doctrine parts {\n  element e { holds when x }\n"
+        '  absent x counts as false when a and b { because "first" }\n'
+        '  absent x counts as true { because "second" }\n}\n',
+        encoding="utf-8",
+    )
+    cases = tmp_path / "cases.jsonl"
+    lines = ['{"b": true}', '{"a": true, "b": true}', '{"a": false}', '{"b": false}', "{}"]
+    cases.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    same_output(doctrine, cases, tmp_path, ".jsonl")
+    results = (tmp_path / "duckdb.jsonl").read_text(encoding="utf-8").splitlines()
+    outcomes = [(r["holds"], r["missing"]) for r in map(json.loads, results)]
+    assert outcomes == [(None, ["a"]), (False, []), (True, []), (True, []), (None, ["a", "b"])]
+
+
 @settings(
     max_examples=examples(4),
     deadline=None,

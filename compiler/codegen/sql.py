@@ -490,7 +490,9 @@ class SqlCompiler:
                     case = case.when(_coalesce(cond, False), counted)
                     # While this burden's condition is unknown, no later one settles the fact:
                     # it stays unknown (the column, NULL here, keeps its type).
-                    case = case.when(exp.Is(this=cond.copy(), expression=exp.Null()), _col(name))
+                    # (In parentheses: `a AND b IS NULL` would read as `a AND (b IS NULL)`.)
+                    unknown = exp.Is(this=exp.Paren(this=cond.copy()), expression=exp.Null())
+                    case = case.when(unknown, _col(name))
                 value = case
             base = base.select(exp.alias_(value, _id(name)))
         if not base.expressions:
