@@ -96,6 +96,15 @@ doctrine burden_outside_the_arms {
   absent circuit counts as "9th" when n <= 0 { because "a burden naming another circuit" }
 }
 
+doctrine slot_burden {
+  element e {
+    holds when a
+    absent a counts as true { because "a burden stated in the element" }
+  }
+  element f { holds when b }
+  holds when f
+}
+
 doctrine two_burdens {
   element e { holds when x }
   absent x counts as true when a { because "the first burden" }
@@ -182,6 +191,9 @@ def run(
         # of the rule's one arm had settled it true.
         ("burden_outside_the_arms", {"a": True}, None, {"e": None}, ["n"]),
         ("burden_outside_the_arms", {"a": True, "n": 1}, True, {"e": True}, []),
+        # An element's burden goes with it wherever the doctrine lists it, though the test
+        # (`holds when f`) does not reach it: it was unknown, its burden ignored.
+        ("slot_burden", {"b": True}, True, {"e": True, "f": True}, []),
         # Two burdens on one fact: the first whose condition holds wins, so while the first's
         # condition is unknown the second cannot settle the fact (it did, silently: false).
         ("two_burdens", {"b": True}, None, {"e": None}, ["a"]),

@@ -242,7 +242,8 @@ def presumptions_of(
     doctrine: Doctrine, elements: Mapping[str, Element], doctrines: Mapping[str, Doctrine]
 ) -> tuple[Presumption, ...]:
     """The burdens that apply when `doctrine` is evaluated: its own, then those of every
-    element and doctrine it uses (a burden goes with the rule that states it), in order."""
+    element and doctrine it uses (a burden goes with the rule that states it), in order: those
+    its test reaches, then those of its other elements (which the result reports too)."""
     out: list[Presumption] = list(doctrine.presumptions)
     seen: set[str] = set()
 
@@ -262,6 +263,7 @@ def presumptions_of(
                     visit(d.expr)
 
     visit(doctrine.expr)
+    visit(And(items=tuple(ElementRef(key=key) for _, key in doctrine.slots)))
     unique: list[Presumption] = []
     for p in out:
         if p not in unique:
