@@ -3,7 +3,7 @@
 
     .venv/bin/python scripts/fuzz_long.py --minutes 30 [--report fuzz-report.json]
 
-Rounds of five targets until the time is up:
+Rounds of the targets below until the time is up (`--only TARGET` for one):
 
 - generated doctrines (half of them with the law's constructs): each compiles or is refused
   with diagnostics, and the compiled module agrees with the reference interpreter
@@ -18,6 +18,8 @@ Rounds of five targets until the time is up:
 - exactness: generated doctrines with the law's constructs (switches, open outcomes, burdens,
   thresholds): `holds` and `missing` agree with brute force over every completion of the
   unknown facts (tests/test_exact.py);
+- SQL: generated doctrines (half with the law's constructs) compiled to SQL give, on DuckDB and
+  SQLite, the generated Python code's three-valued answers on random facts (tests/test_sql.py);
 - batches: JSON Lines files mixing good cases with hostile lines (huge numbers, deep nesting,
   duplicate keys, wrong types, broken JSON, bytes not UTF-8): one result or error per line,
   never a traceback;
@@ -61,6 +63,7 @@ from strategies import (  # noqa: E402
     time_limit,
 )
 from test_exact import disagreements_with_brute_force  # noqa: E402
+from test_sql import sql_disagreements  # noqa: E402
 
 from compiler.codegen.compile import compile_files, module_from_source  # noqa: E402
 from compiler.runtime import FactsError  # noqa: E402
@@ -246,6 +249,26 @@ class Run:
 
         run()
 
+    def sql(self) -> None:
+        @ROUND
+        @given(st.one_of(doctrine_sources(), doctrine_sources(laws=True)), st.data())
+        def run(source: str, data: st.DataObject) -> None:
+            self.counts["SQL doctrines"] += 1
+            path = self.folder / "sql.doctrine"
+            path.write_text(source, encoding="utf-8")
+            try:
+                if compile_or_refuse(path) == "refused":
+                    return
+                program = compile_files([path])[0].program
+                cases = data.draw(st.lists(fact_patterns(program), min_size=1, max_size=12))
+                self.counts["SQL fact patterns"] += len(cases) * len(program.doctrines)
+                for disagreement in sql_disagreements(source, program, cases):
+                    self.finding("sql", disagreement, (source, cases))
+            except Exception as exc:
+                self.finding("sql doctrine", exc, source)
+
+        run()
+
     def batches(self) -> None:
         from compiler.tools.cli import main as cli
 
@@ -362,7 +385,17 @@ def _dump(facts: dict[str, Any], form: str) -> str:
     return yaml.safe_dump(facts, allow_unicode=True)
 
 
-TARGETS = ("generated", "extremes", "mutations", "text", "facts", "exact", "batches", "templates")
+TARGETS = (
+    "generated",
+    "extremes",
+    "mutations",
+    "text",
+    "facts",
+    "exact",
+    "sql",
+    "batches",
+    "templates",
+)
 
 
 def main() -> int:
@@ -388,12 +421,10 @@ def main() -> int:
             if rounds % len(targets) == 0:
                 elapsed = (time.monotonic() - began) / 60
                 print(f"{elapsed:.1f} min: {dict(run.counts)}", flush=True)
-    inputs = sum(
-        v
-        for k, v in run.counts.items()
-        if k not in ("findings", "differential fact patterns", "exactness fact patterns")
-        and k != "batch lines"
-    )
+    # Inputs are files and doctrines; fact patterns and batch lines are counted apart.
+    apart = {"findings", "differential fact patterns", "exactness fact patterns"}
+    apart |= {"SQL fact patterns", "batch lines"}
+    inputs = sum(v for k, v in run.counts.items() if k not in apart)
     report = {
         "minutes": round((time.monotonic() - began) / 60, 1),
         "inputs": inputs,
