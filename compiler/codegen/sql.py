@@ -525,8 +525,12 @@ class SqlCompiler:
         if self.can_be_open():
             final = final.select(exp.alias_(decided_or_null(), _id("open")))
         final = final.from_(last)
+        # SQLite flattens each layer into the next, writing every column out again where it
+        # is read: a doctrine of some depth then took seconds and gigabytes to plan.
+        # Materialized, each layer is computed once (SQLite 3.35 and later).
+        materialized = self.dialect == "sqlite"
         for name, cte in ctes:
-            final = final.with_(name, as_=cte)
+            final = final.with_(name, as_=cte, materialized=materialized or None)
         return final
 
     def not_reached(
