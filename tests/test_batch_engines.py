@@ -88,6 +88,14 @@ def _json(value: Any) -> Any:
     return value
 
 
+def write_cases(tmp_path: Path, cases: list[dict[str, Any]]) -> Path:
+    """The fact patterns as a JSON Lines file (`cases.jsonl`), unknown facts left out."""
+    lines = [json.dumps({k: _json(v) for k, v in c.items() if v is not None}) for c in cases]
+    path = tmp_path / "cases.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
 def run(doctrine: Path, source: Path, out: Path, engine: str, *extra: str) -> tuple[int, str]:
     proc = run_cli("eval", doctrine, "--batch", source, "--engine", engine, "-o", out, *extra)
     assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr, proc.stderr
@@ -124,9 +132,7 @@ def test_duckdb_writes_the_python_engines_bytes(doctrine: Path, tmp_path: Path) 
     )
     @given(st.lists(fact_patterns(program), min_size=1, max_size=60))
     def agree(cases: list[dict[str, Any]]) -> None:
-        lines = [json.dumps({k: _json(v) for k, v in c.items() if v is not None}) for c in cases]
-        source = tmp_path / "cases.jsonl"
-        source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        source = write_cases(tmp_path, cases)
         text = same_output(doctrine, source, tmp_path, ".jsonl")
         assert len(text.splitlines()) == len(cases)
 
@@ -485,9 +491,7 @@ def test_generated_switches_open_outcomes_and_burdens_in_batches(
     except DoctrineError:
         return
     cases = data.draw(st.lists(fact_patterns(program), min_size=1, max_size=30))
-    lines = [json.dumps({k: _json(v) for k, v in c.items() if v is not None}) for c in cases]
-    cases_file = tmp_path / "cases.jsonl"
-    cases_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    cases_file = write_cases(tmp_path, cases)
     for d in program.doctrines:
         same_output(doctrine, cases_file, tmp_path, ".jsonl", "--doctrine", d.name)
 
@@ -554,9 +558,7 @@ def test_spark_agrees_on_random_cases_of_every_library_doctrine(
     )
     @given(st.lists(fact_patterns(program), min_size=1, max_size=40))
     def agree(cases: list[dict[str, Any]]) -> None:
-        lines = [json.dumps({k: _json(v) for k, v in c.items() if v is not None}) for c in cases]
-        source = tmp_path / "cases.jsonl"
-        source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        source = write_cases(tmp_path, cases)
         outs = {}
         for engine in ("python", "spark"):
             out = tmp_path / f"{engine}.jsonl"
